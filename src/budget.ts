@@ -1,0 +1,95 @@
+/** Size budgets: parsing the `size-budget` input, picking each output's budget, verdicts. */
+import { parseSize } from './size.js'
+import { ActionError, type BudgetEntry, type MeasuredOutput, type Verdict } from './types.js'
+
+const INPUT = 'size-budget'
+const GENERIC_TARGETS = ['all', 'mlx', 'gguf']
+
+/**
+ * Parses `size-budget`: empty (no budget), one bare size (applies to every output), or
+ * `TARGET=SIZE` entries separated by newlines or commas. Targets are case-insensitive and are
+ * `all`, `mlx`, `gguf` or a GGUF type name from `ggufTypeNames`.
+ */
+export function parseBudgets(text: string, ggufTypeNames: ReadonlySet<string>): BudgetEntry[] {
+  const items = text
+    .split(/[\n,]/)
+    .map(s => s.trim())
+    .filter(s => s !== '')
+  if (items.length === 0) return []
+  const withTarget = items.filter(s => s.includes('='))
+  if (withTarget.length === 0) {
+    if (items.length > 1) {
+      throw new ActionError(
+        `Input ${INPUT} has ${items.length} bare sizes (${items.join(', ')}); give one size for every output, or TARGET=SIZE entries such as "mlx=2.5GB, gguf=2GB".`
+      )
+    }
+    return [{ target: 'all', bytes: parseSize(items[0], INPUT), text: items[0] }]
+  }
+  if (withTarget.length !== items.length) {
+    const bare = items.find(s => !s.includes('='))
+    throw new ActionError(
+      `Input ${INPUT} mixes a bare size "${bare}" with TARGET=SIZE entries; write it as "all=${bare}" so every entry names its target.`
+    )
+  }
+  const entries: BudgetEntry[] = []
+  for (const item of items) {
+    const eq = item.indexOf('=')
+    const rawTarget = item.slice(0, eq).trim()
+    const target = normaliseTarget(rawTarget)
+    if (!GENERIC_TARGETS.includes(target) && !ggufTypeNames.has(target.toUpperCase())) {
+      throw new ActionError(
+        `Input ${INPUT} has an unknown target "${rawTarget}" in "${item}"; targets are all, mlx, gguf or a GGUF type such as Q4_K_M or Q8_0.`
+      )
+    }
+    if (entries.some(e => e.target === target)) {
+      throw new ActionError(
+        `Input ${INPUT} gives target "${rawTarget}" more than once; keep one entry per target.`
+      )
+    }
+    const bytes = parseSize(item.slice(eq + 1).trim(), `${INPUT} entry "${item}"`)
+    entries.push({ target, bytes, text: item })
+  }
+  return entries
+}
+
+function normaliseTarget(raw: string): string {
+  const lower = raw.toLowerCase()
+  return GENERIC_TARGETS.includes(lower) ? lower : raw.toUpperCase()
+}
+
+/** The most specific budget for an output: its GGUF type, then `gguf` or `mlx`, then `all`. */
+export function budgetFor(
+  entries: readonly BudgetEntry[],
+  output: { name: string; kind: 'mlx' | 'gguf' }
+): BudgetEntry | null {
+  const order = output.kind === 'mlx' ? ['mlx', 'all'] : [output.name.toUpperCase(), 'gguf', 'all']
+  for (const target of order) {
+    const hit = entries.find(e => e.target === target)
+    if (hit) return hit
+  }
+  return null
+}
+
+/** Type-specific budget entries for GGUF types this run does not produce (a warning, not an error). */
+export function unusedTypeBudgets(
+  entries: readonly BudgetEntry[],
+  producedTypes: readonly string[]
+): BudgetEntry[] {
+  return entries.filter(e => !GENERIC_TARGETS.includes(e.target) && !producedTypes.includes(e.target))
+}
+
+export function verdictFor(output: MeasuredOutput, entries: readonly BudgetEntry[]): Verdict {
+  const budget = budgetFor(entries, output)
+  if (!budget) {
+    return { output: output.name, status: 'no-budget', budget: null, headroomBytes: null, overPercent: null }
+  }
+  const headroomBytes = budget.bytes - output.bytes
+  const over = headroomBytes < 0
+  return {
+    output: output.name,
+    status: over ? 'over' : 'within',
+    budget,
+    headroomBytes,
+    overPercent: over ? ((output.bytes - budget.bytes) / budget.bytes) * 100 : null
+  }
+}

@@ -1,0 +1,148 @@
+/** The job summary, the step outputs, the budget annotations and the manifest. */
+import * as core from '@actions/core'
+import { promises as fs } from 'node:fs'
+import { formatDecimal, formatSize } from './size.js'
+import type { Diagnosis, MeasuredOutput, Verdict } from './types.js'
+
+export const MANIFEST_SCHEMA_VERSION = 1
+
+export interface RunReport {
+  baseModel: string
+  adapterPath: string
+  mlxLm: { version: string; python: string; source: string }
+  llamaCpp: { version: string; commit: string; dir: string } | null
+  /** Every external command that produced an output, as argv. */
+  commands: Array<{ what: string; argv: string[] }>
+  outputs: MeasuredOutput[]
+  verdicts: Verdict[]
+  diagnoses: Diagnosis[]
+  /** Extra plain-words lines (e.g. the GGUF auto choice), shown under the table. */
+  notes: string[]
+  onOverBudget: 'fail' | 'warn'
+  manifestPath: string
+}
+
+export function withinBudget(verdicts: readonly Verdict[]): boolean {
+  return verdicts.every(v => v.status !== 'over')
+}
+
+/** One message per output over budget, e.g. `mlx: 6.07 GB (5.65 GiB) is over its budget of 2.50 GB by 143%`. */
+export function overBudgetMessage(output: MeasuredOutput, v: Verdict): string {
+  return `${output.name}: ${formatSize(output.bytes)} is over its budget of ${formatDecimal(v.budget!.bytes)} (${v.budget!.text}) by ${(v.overPercent ?? 0).toFixed(0)}%`
+}
+
+export function annotate(report: RunReport): void {
+  for (const v of report.verdicts) {
+    if (v.status !== 'over') continue
+    const output = report.outputs.find(o => o.name === v.output)!
+    const why = report.diagnoses.find(d => d.level === 'warning')
+    const message = `${overBudgetMessage(output, v)}.${output.kind === 'mlx' && why ? ` ${why.title}.` : ''}`
+    const props = { title: 'Size budget exceeded' }
+    if (report.onOverBudget === 'fail') core.error(message, props)
+    else core.warning(message, props)
+  }
+  for (const d of report.diagnoses) {
+    if (d.level === 'warning') core.warning(d.text, { title: d.title })
+    else core.notice(d.text, { title: d.title })
+  }
+}
+
+export function setOutputs(report: RunReport): void {
+  const mlx = report.outputs.find(o => o.kind === 'mlx')
+  const ggufs = report.outputs.filter(o => o.kind === 'gguf')
+  if (mlx) {
+    core.setOutput('fused-path', mlx.path)
+    core.setOutput('fused-bytes', String(mlx.bytes))
+  }
+  core.setOutput('within-budget', String(withinBudget(report.verdicts)))
+  core.setOutput('manifest', report.manifestPath)
+  core.setOutput('sizes', JSON.stringify(Object.fromEntries(report.outputs.map(o => [o.name, o.bytes]))))
+  core.setOutput('gguf-paths', JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.path]))))
+  core.setOutput('gguf-bytes', JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.bytes]))))
+}
+
+function statusCell(v: Verdict, mode: 'fail' | 'warn'): string {
+  if (v.status === 'no-budget') return 'no budget'
+  if (v.status === 'within') return '✅ within budget'
+  const pct = `${(v.overPercent ?? 0).toFixed(0)}%`
+  return mode === 'fail' ? `❌ over by ${pct}` : `⚠️ over by ${pct} (warn only)`
+}
+
+function headroomCell(v: Verdict): string {
+  if (v.headroomBytes === null) return '—'
+  return `${v.headroomBytes >= 0 ? '+' : '−'}${formatSize(Math.abs(v.headroomBytes))}`
+}
+
+export async function writeSummary(report: RunReport): Promise<void> {
+  const ok = withinBudget(report.verdicts)
+  const anyBudget = report.verdicts.some(v => v.status !== 'no-budget')
+  const headline = !anyBudget
+    ? 'Fused and measured (no size budget set)'
+    : ok
+      ? 'Every output is within its size budget'
+      : report.onOverBudget === 'fail'
+        ? 'Over the size budget: this step fails'
+        : 'Over the size budget (warn only: this step passes)'
+  const rows = report.outputs.map(o => {
+    const v = report.verdicts.find(x => x.output === o.name)!
+    return [
+      { data: `<code>${o.name}</code>` },
+      { data: o.format },
+      { data: `${formatSize(o.bytes)}<br><sub>${o.bytes.toLocaleString('en-US')} bytes, ${o.files} file${o.files === 1 ? '' : 's'}</sub>` },
+      { data: o.parameters === null ? '—' : o.parameters.toLocaleString('en-US') },
+      { data: o.bitsPerWeight === null ? '—' : o.bitsPerWeight.toFixed(2) },
+      { data: v.budget ? `${formatDecimal(v.budget.bytes)}<br><sub>${v.budget.text}</sub>` : '—' },
+      { data: headroomCell(v) },
+      { data: statusCell(v, report.onOverBudget) }
+    ]
+  })
+  const header = ['Output', 'Format', 'Size', 'Parameters', 'Bits/weight', 'Budget', 'Headroom', 'Status'].map(
+    data => ({ data, header: true })
+  )
+  const s = core.summary.addHeading('mlx-fuse-action', 2).addRaw(`<p><b>${headline}</b></p>`, true)
+  s.addTable([header, ...rows])
+  for (const d of report.diagnoses) {
+    s.addRaw(`<p>${d.level === 'warning' ? '⚠️' : 'ℹ️'} <b>${d.title}.</b> ${d.text}</p>`, true)
+  }
+  for (const note of report.notes) s.addRaw(`<p>${note}</p>`, true)
+  const details = [
+    `Base model: <code>${report.baseModel}</code>`,
+    `Adapters: <code>${report.adapterPath}</code>`,
+    `mlx-lm ${report.mlxLm.version} (${report.mlxLm.python}, ${report.mlxLm.source})`,
+    ...(report.llamaCpp ? [`llama.cpp ${report.llamaCpp.version} (${report.llamaCpp.commit.slice(0, 12)})`] : []),
+    ...report.commands.map(c => `${c.what}: <code>${c.argv.join(' ')}</code>`),
+    `Manifest: <code>${report.manifestPath}</code>`,
+    'Sizes are exact sums of file sizes; kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.'
+  ]
+  s.addDetails('How this was measured', `<ul>${details.map(d => `<li>${d}</li>`).join('')}</ul>`)
+  await s.write()
+}
+
+/** The manifest (schemaVersion 1), written beside the output, never inside it. */
+export async function writeManifest(report: RunReport, extra: Record<string, unknown>): Promise<void> {
+  const manifest = {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    generator: 'mlx-fuse-action',
+    createdAt: new Date().toISOString(),
+    baseModel: report.baseModel,
+    adapterPath: report.adapterPath,
+    mlxLm: report.mlxLm,
+    llamaCpp: report.llamaCpp,
+    ...extra,
+    withinBudget: withinBudget(report.verdicts),
+    onOverBudget: report.onOverBudget,
+    outputs: report.outputs.map(o => {
+      const v = report.verdicts.find(x => x.output === o.name)!
+      return {
+        ...o,
+        budgetBytes: v.budget?.bytes ?? null,
+        budget: v.budget?.text ?? null,
+        headroomBytes: v.headroomBytes,
+        status: v.status
+      }
+    }),
+    diagnoses: report.diagnoses,
+    commands: report.commands
+  }
+  await fs.writeFile(report.manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
+}

@@ -1,0 +1,81 @@
+/** Data that flows forward through run(): each stage adds to it, none reaches back. */
+
+/** A failure the user can fix: one sentence that names the input or file and the fix. */
+export class ActionError extends Error {
+  /** The exit code of the tool that failed, when a tool failed; the step exits with it. */
+  readonly exitCode: number | undefined
+
+  constructor(message: string, exitCode?: number) {
+    super(message)
+    this.name = 'ActionError'
+    this.exitCode = exitCode
+  }
+}
+
+/** One budget entry as the user wrote it, e.g. `gguf=4GB`. */
+export interface BudgetEntry {
+  /** `all`, `mlx`, `gguf` or a GGUF type name in upper case. */
+  target: string
+  bytes: number
+  /** The entry as written, for messages. */
+  text: string
+}
+
+/** Weight precision of an MLX model, read from config.json and the safetensors headers. */
+export interface MlxQuantization {
+  /** Global bits from config.json `quantization`, or null when not quantized. */
+  bits: number | null
+  groupSize: number | null
+  mode: string | null
+}
+
+/** What the safetensors headers of an MLX model say about its weights. */
+export interface WeightStats {
+  /** Model parameters, packed weights counted by their own bit width. */
+  parameters: number
+  /** Bytes of tensor data per safetensors dtype, e.g. { U32: 1200, BF16: 400 }. */
+  bytesByDtype: Record<string, number>
+  /** Bytes of tensor data in all shards (headers excluded). */
+  tensorBytes: number
+  /** True when any weight is stored packed (U32 with scales). */
+  quantized: boolean
+  /** The widest float dtype among the tensors, e.g. BF16, F16, F32; null when none. */
+  floatDtype: string | null
+}
+
+/** A model output after it is written and measured. */
+export interface MeasuredOutput {
+  /** `mlx` or a GGUF type name in upper case. */
+  name: string
+  kind: 'mlx' | 'gguf'
+  /** Directory (mlx) or file (gguf). */
+  path: string
+  bytes: number
+  files: number
+  /** Plain-words format, e.g. `MLX safetensors, 4-bit affine (group 64)` or `GGUF Q4_K_M`. */
+  format: string
+  parameters: number | null
+  /** bytes x 8 / parameters, or null when parameters are unknown. */
+  bitsPerWeight: number | null
+  /** sha256 hex of a single-file output. */
+  sha256?: string
+}
+
+export type VerdictStatus = 'within' | 'over' | 'no-budget'
+
+export interface Verdict {
+  output: string
+  status: VerdictStatus
+  budget: BudgetEntry | null
+  /** budget - size; negative when over. Null without a budget. */
+  headroomBytes: number | null
+  /** How far over the budget, in percent of the budget (143 means 2.43x). */
+  overPercent: number | null
+}
+
+/** A plain-words finding about what the fuse produced and why. */
+export interface Diagnosis {
+  level: 'notice' | 'warning'
+  title: string
+  text: string
+}

@@ -1,0 +1,106 @@
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { readInputs } from '../src/inputs.js'
+
+let root: string
+let base: string
+let adapters: string
+
+beforeAll(async () => {
+  root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'inputs-')))
+  base = path.join(root, 'base')
+  adapters = path.join(root, 'adapters')
+  await fs.mkdir(base)
+  await fs.writeFile(path.join(base, 'config.json'), '{}')
+  await fs.mkdir(adapters)
+})
+
+const set = (inputs: Record<string, string>): void => {
+  for (const [k, v] of Object.entries(inputs)) process.env[`INPUT_${k.toUpperCase()}`] = v
+}
+afterEach(() => {
+  for (const k of Object.keys(process.env)) if (k.startsWith('INPUT_')) delete process.env[k]
+})
+
+describe('readInputs', () => {
+  it('applies the documented defaults', async () => {
+    set({ 'base-model': base, 'adapter-path': adapters })
+    const config = await readInputs(root)
+    expect(config).toMatchObject({
+      baseModel: base,
+      baseModelDir: base,
+      adapterPath: adapters,
+      outputDir: path.join(root, 'fused-model'),
+      manifestPath: path.join(root, 'fused-model.manifest.json'),
+      dequantize: false,
+      quantizeBits: null,
+      quantizeGroupSize: 64,
+      budgets: [],
+      onOverBudget: 'fail',
+      python: null,
+      mlxLmVersion: '0.32.2',
+      overwrite: false,
+      hfToken: null,
+      gguf: null
+    })
+  })
+
+  it('treats owner/name that is not a folder as a Hugging Face repo id', async () => {
+    set({ 'base-model': 'mlx-community/Llama-3.2-3B-Instruct-4bit', 'adapter-path': adapters })
+    const config = await readInputs(root)
+    expect(config.baseModelDir).toBeNull()
+    expect(config.baseModel).toBe('mlx-community/Llama-3.2-3B-Instruct-4bit')
+  })
+
+  it('parses GGUF inputs and names the files after output-dir', async () => {
+    set({
+      'base-model': base,
+      'adapter-path': adapters,
+      'output-dir': 'out/my-model',
+      gguf: 'q4_k_m, Q8_0\nf16',
+      'size-budget': 'gguf=2GB'
+    })
+    const config = await readInputs(root)
+    expect(config.gguf).toMatchObject({
+      types: ['Q4_K_M', 'Q8_0', 'F16'],
+      auto: false,
+      dir: path.join(root, 'out/my-model-gguf'),
+      stem: 'my-model',
+      smokeTest: true,
+      keepIntermediates: false,
+      llamaCppRef: 'v0.4.0'
+    })
+  })
+
+  it.each([
+    [{ 'base-model': '' }, /Input base-model is required/],
+    [{ 'base-model': './nope', 'adapter-path': 'a' }, /neither an existing directory nor a Hugging Face repo id/],
+    [{ dequantize: 'yes' }, /Input dequantize is "yes"; use true or false/],
+    [{ 'quantize-bits': '7' }, /Input quantize-bits is "7"; use one of 2, 3, 4, 5, 6, 8/],
+    [{ 'quantize-group-size': '0' }, /Input quantize-group-size is "0"/],
+    [{ 'on-over-budget': 'ignore' }, /Input on-over-budget is "ignore"; use fail or warn/],
+    [{ 'mlx-lm-version': 'latest' }, /Input mlx-lm-version is "latest"/],
+    [{ 'size-budget': '2G' }, /did you mean 2GB or 2GiB/],
+    [{ gguf: 'auto' }, /"auto" but size-budget has no budget for GGUF files/],
+    [{ gguf: 'auto Q8_0', 'size-budget': '1GB' }, /"auto" stands alone/],
+    [{ gguf: 'Q8_0 q8_0' }, /lists Q8_0 twice/],
+    [{ 'output-dir': 'base/fused' }, /output-dir ".*" overlaps base-model/],
+    [{ 'output-dir': '.' }, /output-dir ".*" overlaps base-model/],
+    [{ 'output-dir': 'adapters' }, /output-dir ".*" overlaps adapter-path/],
+    [{ gguf: 'Q8_0', 'gguf-dir': 'adapters/gguf' }, /gguf-dir ".*" overlaps adapter-path/]
+  ])('refuses %j', async (inputs, message) => {
+    set({ 'base-model': base, 'adapter-path': adapters, ...inputs })
+    await expect(readInputs(root)).rejects.toThrow(message)
+  })
+
+  it('refuses a base-model folder without config.json and a base-model file', async () => {
+    const empty = path.join(root, 'empty-base')
+    await fs.mkdir(empty, { recursive: true })
+    set({ 'base-model': empty, 'adapter-path': adapters })
+    await expect(readInputs(root)).rejects.toThrow(/has no config\.json/)
+    set({ 'base-model': path.join(base, 'config.json') })
+    await expect(readInputs(root)).rejects.toThrow(/is a file/)
+  })
+})

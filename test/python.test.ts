@@ -1,0 +1,56 @@
+import { describe, expect, it } from '@jest/globals'
+import {
+  checkDequantizeSupport,
+  compareVersions,
+  detectDequantizeFlag,
+  mlxCommand,
+  type MlxEnv
+} from '../src/mlx/python.js'
+
+// Shapes of the real argparse help of mlx_lm fuse before and after the 0.28.4 rename.
+const OLD_HELP = `usage: fuse.py [-h] [--model MODEL] [--save-path SAVE_PATH] [--adapter-path ADAPTER_PATH]
+               [--hf-path HF_PATH] [--upload-repo UPLOAD_REPO] [--de-quantize]
+options:
+  --de-quantize         Generate a de-quantized model.`
+const NEW_HELP = `usage: fuse.py [-h] [--model MODEL] [--save-path SAVE_PATH] [--adapter-path ADAPTER_PATH]
+               [--upload-repo UPLOAD_REPO] [--dequantize] [--export-gguf] [--gguf-path GGUF_PATH]
+options:
+  --dequantize          Generate a dequantized model.`
+
+const env = (over: Partial<MlxEnv>): MlxEnv => ({
+  python: 'python3',
+  pythonVersion: '3.12.1',
+  mlxLmVersion: '0.32.2',
+  entry: 'subcommand',
+  dequantizeFlag: '--dequantize',
+  source: 'path',
+  ...over
+})
+
+describe('mlx_lm flags and versions', () => {
+  it('reads the de-quantize spelling from --help, for both spellings', () => {
+    expect(detectDequantizeFlag(OLD_HELP)).toBe('--de-quantize')
+    expect(detectDequantizeFlag(NEW_HELP)).toBe('--dequantize')
+    expect(detectDequantizeFlag('usage: fuse.py [-h] [--model MODEL]')).toBeNull()
+  })
+
+  it('compares versions numerically', () => {
+    expect(compareVersions('3.9.6', '3.10')).toBe(-1)
+    expect(compareVersions('0.28.10', '0.28.4')).toBe(1)
+    expect(compareVersions('3.10.0', '3.10')).toBe(0)
+  })
+
+  it('builds the entry point for both command styles', () => {
+    expect(mlxCommand(env({}), 'fuse')).toEqual(['-m', 'mlx_lm', 'fuse'])
+    expect(mlxCommand(env({ entry: 'module' }), 'convert')).toEqual(['-m', 'mlx_lm.convert'])
+  })
+
+  it('refuses mlx-lm 0.28.4 with de-quantize, and a fuse without the flag', () => {
+    expect(() => checkDequantizeSupport(env({ mlxLmVersion: '0.28.4' }), true)).toThrow(
+      /0\.28\.4 crashes when de-quantizing .*fixed in 0\.29/
+    )
+    expect(() => checkDequantizeSupport(env({ mlxLmVersion: '0.28.4' }), false)).not.toThrow()
+    expect(() => checkDequantizeSupport(env({ dequantizeFlag: null }), true)).toThrow(/has no de-quantize flag/)
+    expect(() => checkDequantizeSupport(env({}), true)).not.toThrow()
+  })
+})

@@ -1,0 +1,181 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import * as core from '@actions/core'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseBudgets, verdictFor } from '../src/budget.js'
+import { diagnose, type FuseFacts } from '../src/diagnose.js'
+import { annotate, setOutputs, writeManifest, writeSummary, type RunReport } from '../src/report.js'
+import type { MeasuredOutput, WeightStats } from '../src/types.js'
+
+let dir: string
+let stdout: string[]
+const spy = jest.spyOn(process.stdout, 'write')
+
+beforeAll(async () => {
+  // @actions/core keeps the summary file path it first saw: one folder for the whole file.
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'report-'))
+  process.env.GITHUB_STEP_SUMMARY = path.join(dir, 'summary.md')
+  process.env.GITHUB_OUTPUT = path.join(dir, 'output')
+})
+
+beforeEach(async () => {
+  await fs.writeFile(process.env.GITHUB_STEP_SUMMARY, '')
+  await fs.writeFile(process.env.GITHUB_OUTPUT, '')
+  core.summary.emptyBuffer()
+  stdout = []
+  spy.mockImplementation(chunk => {
+    stdout.push(String(chunk))
+    return true
+  })
+})
+afterAll(() => spy.mockRestore())
+
+const stats = (parameters: number, quantized: boolean, floatDtype = 'BF16'): WeightStats => ({
+  parameters,
+  bytesByDtype: {},
+  tensorBytes: 0,
+  quantized,
+  floatDtype
+})
+
+/** The seed's trap: a 3B bf16 base, dequantize false, fused to ~6 GB. */
+const fullPrecisionFacts: FuseFacts = {
+  baseModel: 'ibm-granite/granite-4.0-h-micro',
+  baseQuantization: null,
+  fused: {
+    quantization: { bits: null, groupSize: null, mode: null },
+    stats: stats(3_035_000_000, false),
+    bytes: 6_070_000_000,
+    precision: 'bfloat16 (not quantized)'
+  },
+  requantized: null,
+  dequantize: false,
+  quantizeBits: null,
+  quantizeGroupSize: 64
+}
+
+function reportFor(bytes: number, budget: string, mode: 'fail' | 'warn'): RunReport {
+  const output: MeasuredOutput = {
+    name: 'mlx',
+    kind: 'mlx',
+    path: path.join(dir, 'fused'),
+    bytes,
+    files: 7,
+    format: 'MLX safetensors, bfloat16 (not quantized)',
+    parameters: 3_035_000_000,
+    bitsPerWeight: (bytes * 8) / 3_035_000_000
+  }
+  return {
+    baseModel: 'ibm-granite/granite-4.0-h-micro',
+    adapterPath: '/adapters',
+    mlxLm: { version: '0.32.2', python: '/venv/bin/python', source: 'venv' },
+    llamaCpp: null,
+    commands: [{ what: 'Fuse', argv: ['python', '-m', 'mlx_lm', 'fuse', '--model', 'm'] }],
+    outputs: [output],
+    verdicts: [verdictFor(output, parseBudgets(budget, new Set()))],
+    diagnoses: diagnose(fullPrecisionFacts),
+    notes: [],
+    onOverBudget: mode,
+    manifestPath: path.join(dir, 'fused.manifest.json')
+  }
+}
+
+describe('diagnose', () => {
+  it('explains a full-precision fuse of a never-quantized base, with both fixes', () => {
+    const [d] = diagnose(fullPrecisionFacts)
+    expect(d.level).toBe('warning')
+    expect(d.text).toContain('was never quantized (its weights are bfloat16)')
+    expect(d.text).toContain('6.07 GB (5.65 GiB)')
+    expect(d.text).toContain('16.00 bits per weight')
+    // 3.035e9 params at 4 bits + bf16 scales/biases per 64: 1,517,500,000 + 189,687,500
+    expect(d.text).toContain('about 1.71 GB')
+    expect(d.text).toMatch(/quantized base .* quantize-bits: 4/)
+  })
+
+  it('reports a re-quantization instead of warning when quantize-bits was set', () => {
+    const [d] = diagnose({
+      ...fullPrecisionFacts,
+      quantizeBits: 4,
+      requantized: { bits: 4, groupSize: 64, bytes: 1_710_000_000 }
+    })
+    expect(d.level).toBe('notice')
+    expect(d.text).toContain('re-quantized it to 4-bit (group 64): 1.71 GB')
+  })
+
+  it('warns about issue 1172 when a 4-bit base stays 4-bit', () => {
+    const [d] = diagnose({
+      ...fullPrecisionFacts,
+      baseQuantization: { bits: 4, groupSize: 64, mode: 'affine' },
+      fused: {
+        quantization: { bits: 4, groupSize: 64, mode: 'affine' },
+        stats: stats(3_035_000_000, true),
+        bytes: 1_710_000_000,
+        precision: '4-bit affine, group 64'
+      },
+      quantizeBits: 4
+    })
+    expect(d.text).toContain("keeps the base's quantization")
+    expect(d.text).toContain('mlx-lm issue 1172')
+    expect(d.text).toContain('quantize-bits: 4 was not applied')
+  })
+
+  it('says what de-quantizing cost when the base was 4-bit', () => {
+    const [d] = diagnose({
+      ...fullPrecisionFacts,
+      dequantize: true,
+      baseQuantization: { bits: 4, groupSize: 64, mode: 'affine' }
+    })
+    expect(d.title).toMatch(/De-quantized as asked/)
+    expect(d.text).toContain('The base was 4-bit; without dequantize the fused model would stay 4-bit, about 1.71 GB')
+  })
+})
+
+describe('report', () => {
+  it('fails an over-budget output with the figures, in the summary, outputs and annotations', async () => {
+    const report = reportFor(6_070_000_000, 'mlx=2.5GB', 'fail')
+    setOutputs(report)
+    annotate(report)
+    await writeSummary(report)
+    const summary = await fs.readFile(process.env.GITHUB_STEP_SUMMARY!, 'utf8')
+    expect(summary).toContain('Over the size budget: this step fails')
+    expect(summary).toContain('6.07 GB (5.65 GiB)')
+    expect(summary).toContain('6,070,000,000 bytes, 7 files')
+    expect(summary).toContain('❌ over by 143%')
+    expect(summary).toContain('−3.57 GB (3.32 GiB)')
+    expect(summary).toContain('was never quantized')
+    const errors = stdout.filter(l => l.startsWith('::error'))
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toContain('mlx: 6.07 GB (5.65 GiB) is over its budget of 2.50 GB (mlx=2.5GB) by 143%')
+    const outputs = await fs.readFile(process.env.GITHUB_OUTPUT!, 'utf8')
+    expect(outputs).toMatch(/within-budget<<.*\nfalse\n/)
+    expect(outputs).toMatch(/fused-bytes<<.*\n6070000000\n/)
+    expect(outputs).toMatch(/sizes<<.*\n\{"mlx":6070000000\}\n/)
+  })
+
+  it('only warns in warn mode, and passes within budget', async () => {
+    annotate(reportFor(6_070_000_000, '2.5GB', 'warn'))
+    expect(stdout.filter(l => l.startsWith('::error'))).toHaveLength(0)
+    expect(stdout.filter(l => l.startsWith('::warning') && l.includes('is over its budget'))).toHaveLength(1)
+
+    const ok = reportFor(2_000_000_000, '2.5GiB', 'fail')
+    setOutputs(ok)
+    await writeSummary(ok)
+    const summary = await fs.readFile(process.env.GITHUB_STEP_SUMMARY!, 'utf8')
+    expect(summary).toContain('✅ within budget')
+    expect(summary).toContain('+684.35 MB (652.65 MiB)')
+    expect(await fs.readFile(process.env.GITHUB_OUTPUT!, 'utf8')).toMatch(/within-budget<<.*\ntrue\n/)
+  })
+
+  it('writes a schemaVersion 1 manifest beside the output', async () => {
+    const report = reportFor(6_070_000_000, 'mlx=2.5GB', 'fail')
+    await writeManifest(report, { fuse: { dequantize: false } })
+    const manifest = JSON.parse(await fs.readFile(report.manifestPath, 'utf8'))
+    expect(manifest).toMatchObject({
+      schemaVersion: 1,
+      withinBudget: false,
+      fuse: { dequantize: false },
+      outputs: [{ name: 'mlx', bytes: 6_070_000_000, budgetBytes: 2_500_000_000, status: 'over', headroomBytes: -3_570_000_000 }]
+    })
+  })
+})
