@@ -20,8 +20,8 @@ beforeAll(async () => {
 })
 
 beforeEach(async () => {
-  await fs.writeFile(process.env.GITHUB_STEP_SUMMARY, '')
-  await fs.writeFile(process.env.GITHUB_OUTPUT, '')
+  await fs.writeFile(process.env.GITHUB_STEP_SUMMARY!, '')
+  await fs.writeFile(process.env.GITHUB_OUTPUT!, '')
   core.summary.emptyBuffer()
   stdout = []
   spy.mockImplementation(chunk => {
