@@ -20,10 +20,15 @@ const bpw = (bytes: number, params: number): string =>
   params > 0 ? `${((bytes * 8) / params).toFixed(2)} bits per weight` : 'unknown bits per weight'
 
 const DTYPE_NAMES: Record<string, string> = { BF16: 'bfloat16', F16: 'float16', F32: 'float32' }
-const dtypeName = (dtype: string | null): string => (dtype && DTYPE_NAMES[dtype]) || dtype || 'float'
+const dtypeName = (dtype: string | null): string =>
+  (dtype && DTYPE_NAMES[dtype]) || dtype || 'float'
 
 const billions = (n: number): string =>
-  n >= 1e9 ? `${(n / 1e9).toFixed(2)} billion` : n >= 1e6 ? `${(n / 1e6).toFixed(2)} million` : `${n}`
+  n >= 1e9
+    ? `${(n / 1e9).toFixed(2)} billion`
+    : n >= 1e6
+      ? `${(n / 1e6).toFixed(2)} million`
+      : `${n}`
 
 export function diagnose(f: FuseFacts): Diagnosis[] {
   const { stats, bytes, precision } = f.fused
@@ -85,6 +90,6 @@ export function diagnose(f: FuseFacts): Diagnosis[] {
       `quantize-bits: ${f.quantizeBits} was not applied: it re-quantizes only a full-precision fused model, and this one is already quantized.`
     )
   }
-  out.push({ level: 'notice', title: 'Kept the base model\'s quantization', text: lines.join(' ') })
+  out.push({ level: 'notice', title: "Kept the base model's quantization", text: lines.join(' ') })
   return out
 }

@@ -111,7 +111,9 @@ function positiveInt(name: string, fallback: number): number {
   const value = core.getInput(name).trim()
   if (value === '') return fallback
   if (!/^\d+$/.test(value) || Number(value) === 0) {
-    throw new ActionError(`Input ${name} is "${value}"; use a positive whole number such as ${fallback}.`)
+    throw new ActionError(
+      `Input ${name} is "${value}"; use a positive whole number such as ${fallback}.`
+    )
   }
   return Number(value)
 }
@@ -140,7 +142,9 @@ function version(name: string, fallback: string): string {
 async function localModelDir(baseModel: string, cwd: string): Promise<string | null> {
   const candidate = path.resolve(cwd, baseModel)
   const looksLikePath =
-    baseModel.startsWith('.') || baseModel.startsWith('/') || baseModel.startsWith('~') ||
+    baseModel.startsWith('.') ||
+    baseModel.startsWith('/') ||
+    baseModel.startsWith('~') ||
     baseModel.split('/').length !== 2
   const stat = await fs.stat(candidate).catch(() => null)
   if (!stat && looksLikePath) {

@@ -56,9 +56,15 @@ export function setOutputs(report: RunReport): void {
   }
   core.setOutput('within-budget', String(withinBudget(report.verdicts)))
   core.setOutput('manifest', report.manifestPath)
-  core.setOutput('sizes', JSON.stringify(Object.fromEntries(report.outputs.map(o => [o.name, o.bytes]))))
+  core.setOutput(
+    'sizes',
+    JSON.stringify(Object.fromEntries(report.outputs.map(o => [o.name, o.bytes])))
+  )
   core.setOutput('gguf-paths', JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.path]))))
-  core.setOutput('gguf-bytes', JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.bytes]))))
+  core.setOutput(
+    'gguf-bytes',
+    JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.bytes])))
+  )
 }
 
 function statusCell(v: Verdict, mode: 'fail' | 'warn'): string {
@@ -88,7 +94,9 @@ export async function writeSummary(report: RunReport): Promise<void> {
     return [
       { data: `<code>${o.name}</code>` },
       { data: o.format },
-      { data: `${formatSize(o.bytes)}<br><sub>${o.bytes.toLocaleString('en-US')} bytes, ${o.files} file${o.files === 1 ? '' : 's'}</sub>` },
+      {
+        data: `${formatSize(o.bytes)}<br><sub>${o.bytes.toLocaleString('en-US')} bytes, ${o.files} file${o.files === 1 ? '' : 's'}</sub>`
+      },
       { data: o.parameters === null ? '—' : o.parameters.toLocaleString('en-US') },
       { data: o.bitsPerWeight === null ? '—' : o.bitsPerWeight.toFixed(2) },
       { data: v.budget ? `${formatDecimal(v.budget.bytes)}<br><sub>${v.budget.text}</sub>` : '—' },
@@ -96,9 +104,16 @@ export async function writeSummary(report: RunReport): Promise<void> {
       { data: statusCell(v, report.onOverBudget) }
     ]
   })
-  const header = ['Output', 'Format', 'Size', 'Parameters', 'Bits/weight', 'Budget', 'Headroom', 'Status'].map(
-    data => ({ data, header: true })
-  )
+  const header = [
+    'Output',
+    'Format',
+    'Size',
+    'Parameters',
+    'Bits/weight',
+    'Budget',
+    'Headroom',
+    'Status'
+  ].map(data => ({ data, header: true }))
   const s = core.summary.addHeading('mlx-fuse-action', 2).addRaw(`<p><b>${headline}</b></p>`, true)
   s.addTable([header, ...rows])
   for (const d of report.diagnoses) {
@@ -109,7 +124,9 @@ export async function writeSummary(report: RunReport): Promise<void> {
     `Base model: <code>${report.baseModel}</code>`,
     `Adapters: <code>${report.adapterPath}</code>`,
     `mlx-lm ${report.mlxLm.version} (${report.mlxLm.python}, ${report.mlxLm.source})`,
-    ...(report.llamaCpp ? [`llama.cpp ${report.llamaCpp.version} (${report.llamaCpp.commit.slice(0, 12)})`] : []),
+    ...(report.llamaCpp
+      ? [`llama.cpp ${report.llamaCpp.version} (${report.llamaCpp.commit.slice(0, 12)})`]
+      : []),
     ...report.commands.map(c => `${c.what}: <code>${c.argv.join(' ')}</code>`),
     `Manifest: <code>${report.manifestPath}</code>`,
     'Sizes are exact sums of file sizes; kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.'
@@ -119,7 +136,10 @@ export async function writeSummary(report: RunReport): Promise<void> {
 }
 
 /** The manifest (schemaVersion 1), written beside the output, never inside it. */
-export async function writeManifest(report: RunReport, extra: Record<string, unknown>): Promise<void> {
+export async function writeManifest(
+  report: RunReport,
+  extra: Record<string, unknown>
+): Promise<void> {
   const manifest = {
     schemaVersion: MANIFEST_SCHEMA_VERSION,
     generator: 'mlx-fuse-action',
@@ -145,4 +165,19 @@ export async function writeManifest(report: RunReport, extra: Record<string, unk
     commands: report.commands
   }
   await fs.writeFile(report.manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
+}
+
+/** A failed run still leaves a summary that says what went wrong (no outputs are reported). */
+export async function writeFailureSummary(message: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  await core.summary
+    .addHeading('mlx-fuse-action', 2)
+    .addRaw(`<p><b>❌ Failed:</b> ${escapeHtml(message)}</p>`, true)
+    .addRaw('<p>No outputs are reported for this run.</p>', true)
+    .write()
+    .catch(() => undefined)
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }

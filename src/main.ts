@@ -1,0 +1,124 @@
+/** run(): parse inputs -> plan -> fuse -> gguf -> measure -> budget -> report. */
+import * as core from '@actions/core'
+import { unusedTypeBudgets, verdictFor } from './budget.js'
+import { diagnose } from './diagnose.js'
+import { ensureFreeSpace } from './disk.js'
+import { readInputs, type Config } from './inputs.js'
+import { validateAdapters } from './mlx/adapters.js'
+import { checkOutputDir, emptyDir } from './mlx/fuse.js'
+import { estimateFullPrecisionBytes, inspectWeights, readModelConfig } from './mlx/model.js'
+import { produceMlx } from './mlx/produce.js'
+import { checkDequantizeSupport, resolveMlxEnv } from './mlx/python.js'
+import {
+  annotate,
+  setOutputs,
+  withinBudget,
+  writeFailureSummary,
+  writeManifest,
+  writeSummary,
+  type RunReport
+} from './report.js'
+import { ActionError, type MlxQuantization } from './types.js'
+
+export async function run(): Promise<void> {
+  try {
+    await runAction()
+  } catch (error) {
+    await fail(error)
+  }
+}
+
+async function runAction(): Promise<void> {
+  const config = await readInputs()
+  const adapters = await validateAdapters(config.adapterPath)
+  core.info(
+    `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
+  )
+  await checkOutputDir(config.outputDir, 'output-dir', config.overwrite)
+
+  const env = await resolveMlxEnv({ python: config.python, mlxLmVersion: config.mlxLmVersion })
+  core.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
+  checkDequantizeSupport(env, config.dequantize)
+
+  const baseQuantization = await precheckBase(config)
+  if (config.overwrite) await emptyDir(config.outputDir)
+
+  const req = {
+    env,
+    model: config.baseModelDir ?? config.baseModel,
+    adapterPath: config.adapterPath,
+    dequantize: config.dequantize,
+    hfToken: config.hfToken
+  }
+  const mlx = await produceMlx(req, {
+    outputDir: config.outputDir,
+    quantizeBits: config.quantizeBits,
+    quantizeGroupSize: config.quantizeGroupSize,
+    keepFullPrecision: false,
+    baseQuantization
+  })
+
+  const outputs = [mlx.output]
+  for (const unused of unusedTypeBudgets(
+    config.budgets,
+    outputs.filter(o => o.kind === 'gguf').map(o => o.name)
+  )) {
+    core.warning(
+      `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`
+    )
+  }
+  const report: RunReport = {
+    baseModel: config.baseModel,
+    adapterPath: config.adapterPath,
+    mlxLm: { version: env.mlxLmVersion, python: env.python, source: env.source },
+    llamaCpp: null,
+    commands: mlx.commands,
+    outputs,
+    verdicts: outputs.map(o => verdictFor(o, config.budgets)),
+    diagnoses: diagnose(mlx.facts),
+    notes: [],
+    onOverBudget: config.onOverBudget,
+    manifestPath: config.manifestPath
+  }
+  await writeManifest(report, {
+    fuse: {
+      dequantize: config.dequantize,
+      quantizeBits: config.quantizeBits,
+      quantizeGroupSize: config.quantizeGroupSize,
+      adapters
+    }
+  })
+  setOutputs(report)
+  annotate(report)
+  await writeSummary(report)
+  if (!withinBudget(report.verdicts) && config.onOverBudget === 'fail') {
+    const over = report.verdicts.filter(v => v.status === 'over').map(v => v.output)
+    core.setFailed(
+      `${over.join(', ')} ${over.length === 1 ? 'is' : 'are'} over the size budget; see the job summary for sizes and why, then shrink the output or raise size-budget.`
+    )
+  }
+}
+
+/** Reads a local base's precision and checks the fuse will fit on disk, before any fuse. */
+async function precheckBase(config: Config): Promise<MlxQuantization | null> {
+  if (!config.baseModelDir) return null
+  const base = await readModelConfig(config.baseModelDir)
+  const stats = await inspectWeights(config.baseModelDir)
+  const fused =
+    config.dequantize || !stats.quantized ? estimateFullPrecisionBytes(stats) : stats.tensorBytes
+  const requant = config.quantizeBits ? fused : 0
+  await ensureFreeSpace(config.outputDir, fused + requant, 'the fused model')
+  return base.quantization
+}
+
+async function fail(error: unknown): Promise<void> {
+  const message =
+    error instanceof ActionError
+      ? error.message
+      : `Unexpected error: ${(error as Error)?.stack ?? String(error)}`
+  core.setFailed(message)
+  if (error instanceof ActionError && error.exitCode !== undefined && error.exitCode > 0) {
+    process.exitCode = error.exitCode
+  }
+  await writeFailureSummary(message)
+}

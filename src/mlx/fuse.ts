@@ -1,0 +1,125 @@
+/** Runs `mlx_lm fuse` and `mlx_lm convert` into staging folders, so no half-written model is left. */
+import * as core from '@actions/core'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { lastLines, runTool } from '../run.js'
+import { ActionError } from '../types.js'
+import { mlxCommand, type MlxEnv } from './python.js'
+
+/** Refuses a non-empty output-dir unless overwrite is set; never touches it otherwise. */
+export async function checkOutputDir(
+  dir: string,
+  input: string,
+  overwrite: boolean
+): Promise<void> {
+  const stat = await fs.lstat(dir).catch(() => null)
+  if (!stat) return
+  if (!stat.isDirectory()) {
+    throw new ActionError(
+      `Input ${input} "${dir}" is a file; choose a folder path, or delete the file.`
+    )
+  }
+  const entries = await fs.readdir(dir)
+  if (entries.length > 0 && !overwrite) {
+    throw new ActionError(
+      `Input ${input} "${dir}" already holds ${entries.length} entries (a model from an earlier run?); set overwrite: true to replace them, or choose an empty folder.`
+    )
+  }
+}
+
+/** Empties a folder in place (overwrite: true), so a stale model cannot outlive a failed fuse. */
+export async function emptyDir(dir: string): Promise<void> {
+  const entries = await fs.readdir(dir).catch(() => [] as string[])
+  await Promise.all(entries.map(e => fs.rm(path.join(dir, e), { recursive: true, force: true })))
+}
+
+/** A fresh staging folder beside `finalDir` (same file system, so the final move is a rename). */
+export async function makeStaging(finalDir: string, tag: string): Promise<string> {
+  await fs.mkdir(path.dirname(finalDir), { recursive: true })
+  return fs.mkdtemp(path.join(path.dirname(finalDir), `.${path.basename(finalDir)}.${tag}-`))
+}
+
+/** Moves a finished staging folder into place, replacing an empty (or emptied) final folder. */
+export async function promote(staging: string, finalDir: string): Promise<void> {
+  await fs.rmdir(finalDir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error
+  })
+  await fs.rename(staging, finalDir)
+}
+
+export interface FuseRequest {
+  env: MlxEnv
+  model: string
+  adapterPath: string
+  dequantize: boolean
+  hfToken: string | null
+}
+
+/** Fuses into `outDir` (a staging folder); returns the argv it ran. Removes `outDir` on failure. */
+export async function runFuse(req: FuseRequest, outDir: string): Promise<string[]> {
+  const args = [
+    ...mlxCommand(req.env, 'fuse'),
+    '--model',
+    req.model,
+    '--adapter-path',
+    req.adapterPath,
+    '--save-path',
+    outDir
+  ]
+  if (req.dequantize && req.env.dequantizeFlag) args.push(req.env.dequantizeFlag)
+  const title = req.dequantize
+    ? 'Fusing the adapters into the base model, de-quantized to 16-bit (mlx_lm fuse)'
+    : 'Fusing the adapters into the base model (mlx_lm fuse)'
+  await runStep(req, title, args, outDir, 'mlx_lm fuse')
+  return args
+}
+
+/** Re-quantizes a full-precision model with `mlx_lm convert -q`; `outDir` must not exist. */
+export async function runConvert(
+  req: Pick<FuseRequest, 'env' | 'hfToken'>,
+  inDir: string,
+  outDir: string,
+  bits: number,
+  groupSize: number
+): Promise<string[]> {
+  const args = [
+    ...mlxCommand(req.env, 'convert'),
+    '--hf-path',
+    inDir,
+    '--mlx-path',
+    outDir,
+    '-q',
+    '--q-bits',
+    String(bits),
+    '--q-group-size',
+    String(groupSize)
+  ]
+  await fs.rmdir(outDir).catch(() => undefined) // mlx_lm convert refuses an existing --mlx-path
+  await runStep(
+    req,
+    `Re-quantizing the fused model to ${bits}-bit (mlx_lm convert)`,
+    args,
+    outDir,
+    'mlx_lm convert'
+  )
+  return args
+}
+
+async function runStep(
+  req: Pick<FuseRequest, 'env' | 'hfToken'>,
+  title: string,
+  args: string[],
+  outDir: string,
+  name: string
+): Promise<void> {
+  const env: Record<string, string> = { PYTHONUNBUFFERED: '1' }
+  if (req.hfToken) env.HF_TOKEN = req.hfToken
+  const result = await core.group(title, () => runTool(req.env.python, args, { env }))
+  if (result.code !== 0) {
+    await fs.rm(outDir, { recursive: true, force: true })
+    throw new ActionError(
+      `${name} failed with exit code ${result.code}: ${lastLines(result.tail)}; the partial output was removed, see the log group "${title}" for the whole output.`,
+      result.code
+    )
+  }
+}

@@ -1,0 +1,106 @@
+/** The MLX output: fuse (and re-quantize when asked) into staging, inspect, then move into place. */
+import { promises as fs } from 'node:fs'
+import type { FuseFacts } from '../diagnose.js'
+import { measurePath } from '../size.js'
+import type { MeasuredOutput, MlxQuantization, WeightStats } from '../types.js'
+import { makeStaging, promote, runConvert, runFuse, type FuseRequest } from './fuse.js'
+import { bitsPerWeight, describePrecision, inspectWeights, readModelConfig } from './model.js'
+
+export interface MlxPlan {
+  outputDir: string
+  quantizeBits: number | null
+  quantizeGroupSize: number
+  /** Keep a full-precision copy of the fuse for the GGUF path, when one is made anyway. */
+  keepFullPrecision: boolean
+  baseQuantization: MlxQuantization | null
+}
+
+export interface MlxResult {
+  output: MeasuredOutput
+  facts: FuseFacts
+  commands: Array<{ what: string; argv: string[] }>
+  /** A full-precision fuse kept for GGUF conversion (a staging folder the caller removes), or null. */
+  fullPrecisionDir: string | null
+}
+
+export interface Inspected {
+  quantization: MlxQuantization
+  stats: WeightStats
+  precision: string
+  bytes: number
+  files: number
+}
+
+export async function inspectModel(dir: string): Promise<Inspected> {
+  const config = await readModelConfig(dir)
+  const stats = await inspectWeights(dir)
+  const { bytes, files } = await measurePath(dir)
+  const precision = describePrecision(config.quantization, stats, config.layerBits)
+  return { quantization: config.quantization, stats, precision, bytes, files }
+}
+
+export async function produceMlx(req: FuseRequest, plan: MlxPlan): Promise<MlxResult> {
+  const commands: MlxResult['commands'] = []
+  const fused = await makeStaging(plan.outputDir, 'fuse')
+  const staged = [fused]
+  try {
+    commands.push({ what: 'Fuse', argv: [req.env.python, ...(await runFuse(req, fused))] })
+    const first = await inspectModel(fused)
+    let final = fused
+    let finalInfo = first
+    let fullPrecisionDir: string | null = null
+    let requantized: FuseFacts['requantized'] = null
+    if (plan.quantizeBits && !first.stats.quantized) {
+      const converted = await makeStaging(plan.outputDir, 'quantized')
+      staged.push(converted)
+      const argv = await runConvert(
+        req,
+        fused,
+        converted,
+        plan.quantizeBits,
+        plan.quantizeGroupSize
+      )
+      commands.push({ what: 'Re-quantize', argv: [req.env.python, ...argv] })
+      finalInfo = await inspectModel(converted)
+      requantized = {
+        bits: plan.quantizeBits,
+        groupSize: plan.quantizeGroupSize,
+        bytes: finalInfo.bytes
+      }
+      final = converted
+      if (plan.keepFullPrecision) fullPrecisionDir = fused
+      else await fs.rm(fused, { recursive: true, force: true })
+    } else if (plan.keepFullPrecision && !first.stats.quantized) {
+      fullPrecisionDir = plan.outputDir // the output itself is full precision: reuse it
+    }
+    await promote(final, plan.outputDir)
+    const output: MeasuredOutput = {
+      name: 'mlx',
+      kind: 'mlx',
+      path: plan.outputDir,
+      bytes: finalInfo.bytes,
+      files: finalInfo.files,
+      format: `MLX safetensors, ${finalInfo.precision}`,
+      parameters: finalInfo.stats.parameters,
+      bitsPerWeight: bitsPerWeight(finalInfo.bytes, finalInfo.stats.parameters)
+    }
+    const facts: FuseFacts = {
+      baseModel: req.model,
+      baseQuantization: plan.baseQuantization,
+      fused: {
+        quantization: first.quantization,
+        stats: first.stats,
+        bytes: first.bytes,
+        precision: first.precision
+      },
+      requantized,
+      dequantize: req.dequantize,
+      quantizeBits: plan.quantizeBits,
+      quantizeGroupSize: plan.quantizeGroupSize
+    }
+    return { output, facts, commands, fullPrecisionDir }
+  } catch (error) {
+    await Promise.all(staged.map(d => fs.rm(d, { recursive: true, force: true })))
+    throw error
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * End to end through the bundled dist/index.js under Node 24, with `python` pointing at the
+ * mlx_lm stand-in (the only thing replaced). Sizes, summary, outputs and manifest are real.
+ */
+import { beforeAll, describe, expect, it } from '@jest/globals'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { runAction, type ActionRun } from './fixtures/action.js'
+import { startPackageIndex } from './fixtures/pypi-index.js'
+import {
+  buildStandInWheel,
+  makeAdapters,
+  makeStandInPython,
+  makeTinyModel,
+  readSafetensorsHeader,
+  readStandInLog
+} from './fixtures/tiny.js'
+
+let root: string
+let q4Base: string
+let bf16Base: string
+let adapters: string
+let python: string
+let python0283: string
+let python0284: string
+
+/** An independent exact measurement: lstat sizes of regular files, links not followed. */
+async function treeBytes(dir: string): Promise<number> {
+  let total = 0
+  for (const entry of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await fs.lstat(path.join(entry.parentPath, entry.name))).size
+  }
+  return total
+}
+
+async function work(): Promise<{ dir: string; log: string }> {
+  const dir = await fs.mkdtemp(path.join(root, 'work-'))
+  return { dir, log: path.join(dir, 'standin.log') }
+}
+
+beforeAll(async () => {
+  root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'e2e-mlx-')))
+  ;[q4Base, bf16Base] = await Promise.all([
+    makeTinyModel(path.join(root, 'base-q4'), { bits: 4, groupSize: 64 }),
+    makeTinyModel(path.join(root, 'base-bf16'), { dtype: 'bf16' })
+  ])
+  adapters = await makeAdapters(path.join(root, 'adapters'), bf16Base, { rank: 8, scale: 20 })
+  ;[python, python0283, python0284] = await Promise.all([
+    makeStandInPython(path.join(root, 'py-0.32.2'), '0.32.2'),
+    makeStandInPython(path.join(root, 'py-0.28.3'), '0.28.3'),
+    makeStandInPython(path.join(root, 'py-0.28.4'), '0.28.4')
+  ])
+})
+
+function expectMeasured(run: ActionRun, bytes: number): void {
+  expect(run.outputs['fused-bytes']).toBe(String(bytes))
+  expect(JSON.parse(run.outputs.sizes)).toEqual({ mlx: bytes })
+}
+
+describe('the action, end to end (MLX output)', () => {
+  it('keeps a quantized base quantized, measures it exactly and passes its budget', async () => {
+    const { dir, log } = await work()
+    const run = await runAction(
+      { 'base-model': q4Base, 'adapter-path': adapters, python, 'size-budget': 'mlx=5MB' },
+      { cwd: dir, env: { MLX_STANDIN_LOG: log } }
+    )
+    expect(run.code).toBe(0)
+    const fused = path.join(dir, 'fused-model')
+    const bytes = await treeBytes(fused)
+    expectMeasured(run, bytes)
+    expect(run.outputs['fused-path']).toBe(fused)
+    expect(run.outputs['within-budget']).toBe('true')
+    // The stand-in was called once, with the real fuse command line, and no de-quantize flag.
+    const calls = (await readStandInLog(log)).filter(c => c.command === 'fuse')
+    expect(calls).toHaveLength(1)
+    const args = calls[0].args
+    expect(args.slice(0, 5)).toEqual(['fuse', '--model', q4Base, '--adapter-path', adapters])
+    expect(args[5]).toBe('--save-path')
+    expect(path.dirname(args[6])).toBe(dir) // a staging folder beside output-dir, then renamed
+    expect(args).toHaveLength(7)
+    // The output really is 4-bit: packed U32 weights.
+    const header = await readSafetensorsHeader(path.join(fused, 'model.safetensors'))
+    expect(header.tensors['model.layers.0.self_attn.q_proj.weight'].dtype).toBe('U32')
+    // The manifest sits beside the output and holds the same bytes.
+    const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
+    expect(run.outputs.manifest).toBe(`${fused}.manifest.json`)
+    expect(manifest.schemaVersion).toBe(1)
+    expect(manifest.outputs[0]).toMatchObject({
+      name: 'mlx',
+      bytes,
+      status: 'within',
+      budgetBytes: 5_000_000
+    })
+    expect(manifest.outputs[0].bitsPerWeight).toBeGreaterThan(4)
+    expect(manifest.outputs[0].bitsPerWeight).toBeLessThan(6)
+    expect(run.summary).toContain('Every output is within its size budget')
+    expect(run.summary).toContain("Kept the base model's quantization")
+    expect(run.summary).toContain('4-bit affine, group 64')
+    expect(run.summary).toContain(`${bytes.toLocaleString('en-US')} bytes`)
+    // Nothing else was left beside the output: no staging folders.
+    expect((await fs.readdir(dir)).sort()).toEqual([
+      'fused-model',
+      'fused-model.manifest.json',
+      'standin.log'
+    ])
+  })
+
+  it('diagnoses a never-quantized base and fails its budget with the figures', async () => {
+    const { dir } = await work()
+    const run = await runAction(
+      { 'base-model': bf16Base, 'adapter-path': adapters, python, 'size-budget': 'mlx=1MB' },
+      { cwd: dir }
+    )
+    expect(run.code).toBe(1)
+    const bytes = await treeBytes(path.join(dir, 'fused-model'))
+    expectMeasured(run, bytes)
+    expect(run.outputs['within-budget']).toBe('false')
+    const over = Math.round(((bytes - 1_000_000) / 1_000_000) * 100)
+    const errors = run.annotations.filter(a => a.startsWith('::error'))
+    expect(errors[0]).toContain(`is over its budget of 1.00 MB (mlx=1MB) by ${over}%`)
+    expect(
+      run.annotations.some(a => a.startsWith('::warning') && a.includes('was never quantized'))
+    ).toBe(true)
+    expect(run.summary).toContain(`❌ over by ${over}%`)
+    expect(run.summary).toContain(
+      'The fused model is full precision because the base model was never quantized'
+    )
+    expect(run.summary).toContain('quantize-bits: 4')
+    expect(run.summary).toContain('bfloat16 (not quantized)')
+  })
+
+  it('only warns in warn mode', async () => {
+    const { dir } = await work()
+    const run = await runAction(
+      {
+        'base-model': bf16Base,
+        'adapter-path': adapters,
+        python,
+        'size-budget': '1MB',
+        'on-over-budget': 'warn'
+      },
+      { cwd: dir }
+    )
+    expect(run.code).toBe(0)
+    expect(run.outputs['within-budget']).toBe('false')
+    expect(run.annotations.filter(a => a.startsWith('::error'))).toEqual([])
+    expect(
+      run.annotations.some(a => a.startsWith('::warning') && a.includes('is over its budget'))
+    ).toBe(true)
+    expect(run.summary).toContain('(warn only)')
+  })
+
+  it.each([
+    ['0.32.2', '--dequantize'],
+    ['0.28.3', '--de-quantize']
+  ])('de-quantizes with mlx-lm %s using %s', async (version, flag) => {
+    const { dir, log } = await work()
+    const py = version === '0.28.3' ? python0283 : python
+    const run = await runAction(
+      { 'base-model': q4Base, 'adapter-path': adapters, python: py, dequantize: 'true' },
+      { cwd: dir, env: { MLX_STANDIN_LOG: log } }
+    )
+    expect(run.code).toBe(0)
+    const fuse = (await readStandInLog(log)).find(c => c.command === 'fuse')!
+    expect(fuse.args[fuse.args.length - 1]).toBe(flag)
+    const header = await readSafetensorsHeader(path.join(dir, 'fused-model', 'model.safetensors'))
+    expect(header.tensors['model.layers.0.self_attn.q_proj.weight'].dtype).not.toBe('U32')
+    expect(run.summary).toContain('De-quantized as asked')
+    expect(run.summary).toContain('The base was 4-bit')
+    expectMeasured(run, await treeBytes(path.join(dir, 'fused-model')))
+  })
+
+  it('refuses mlx-lm 0.28.4 with de-quantize before running anything', async () => {
+    const { dir, log } = await work()
+    const run = await runAction(
+      { 'base-model': q4Base, 'adapter-path': adapters, python: python0284, dequantize: 'true' },
+      { cwd: dir, env: { MLX_STANDIN_LOG: log } }
+    )
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain('mlx-lm 0.28.4 crashes when de-quantizing')
+    expect((await readStandInLog(log)).filter(c => c.command === 'fuse')).toEqual([])
+    expect(await fs.readdir(dir)).not.toContain('fused-model')
+  })
+
+  it('re-quantizes a full-precision fuse with quantize-bits', async () => {
+    const { dir, log } = await work()
+    const run = await runAction(
+      {
+        'base-model': bf16Base,
+        'adapter-path': adapters,
+        python,
+        'quantize-bits': '4',
+        'size-budget': '5MB'
+      },
+      { cwd: dir, env: { MLX_STANDIN_LOG: log } }
+    )
+    expect(run.code).toBe(0)
+    const convert = (await readStandInLog(log)).filter(c => c.command === 'convert')
+    expect(convert).toHaveLength(1)
+    const a = convert[0].args
+    expect(a[0]).toBe('convert')
+    expect(a.slice(3)).toEqual(['--mlx-path', a[4], '-q', '--q-bits', '4', '--q-group-size', '64'])
+    const fused = path.join(dir, 'fused-model')
+    const header = await readSafetensorsHeader(path.join(fused, 'model.safetensors'))
+    expect(header.tensors['model.layers.0.self_attn.q_proj.weight'].dtype).toBe('U32')
+    expect(run.summary).toContain('re-quantized to 4-bit as asked')
+    expectMeasured(run, await treeBytes(fused))
+    expect((await fs.readdir(dir)).sort()).toEqual([
+      'fused-model',
+      'fused-model.manifest.json',
+      'standin.log'
+    ])
+  })
+
+  it('fails with the tool exit code when the fuse fails, and leaves no output', async () => {
+    const { dir } = await work()
+    const run = await runAction(
+      { 'base-model': q4Base, 'adapter-path': adapters, python, 'size-budget': '5MB' },
+      { cwd: dir, env: { MLX_STANDIN_FAIL: 'fuse' } }
+    )
+    expect(run.code).toBe(3)
+    expect(run.stdout).toMatch(/::error::mlx_lm fuse failed with exit code 3: .*injected failure/)
+    expect(await fs.readdir(dir)).toEqual([])
+    expect(run.outputs['within-budget']).toBeUndefined()
+    expect(run.summary).toContain('❌ Failed:')
+  })
+
+  it('refuses a non-empty output-dir, and replaces it with overwrite: true', async () => {
+    const { dir } = await work()
+    const out = path.join(dir, 'fused-model')
+    await fs.mkdir(out)
+    await fs.writeFile(path.join(out, 'stale.safetensors'), 'old model')
+    const inputs = { 'base-model': q4Base, 'adapter-path': adapters, python }
+    const refused = await runAction(inputs, { cwd: dir })
+    expect(refused.code).toBe(1)
+    expect(refused.stdout).toMatch(
+      /output-dir ".*fused-model" already holds 1 entries .*overwrite: true/
+    )
+    expect(await fs.readdir(out)).toEqual(['stale.safetensors'])
+    const replaced = await runAction({ ...inputs, overwrite: 'true' }, { cwd: dir })
+    expect(replaced.code).toBe(0)
+    expect(await fs.readdir(out)).not.toContain('stale.safetensors')
+    expectMeasured(replaced, await treeBytes(out))
+  })
+
+  it('creates a virtual environment with the pinned mlx-lm from a package index', async () => {
+    const wheel = await buildStandInWheel(path.join(root, 'wheel'), '0.32.2')
+    const index = await startPackageIndex([wheel])
+    try {
+      const { dir } = await work()
+      const inputs = { 'base-model': q4Base, 'adapter-path': adapters, 'mlx-lm-version': '0.32.2' }
+      const env = { PIP_INDEX_URL: `${index.url}/simple/`, PIP_CONFIG_FILE: '/dev/null' }
+      const run = await runAction(inputs, { cwd: dir, env })
+      expect(run.code).toBe(0)
+      expect(index.requests.some(r => r.startsWith('/simple/mlx-lm'))).toBe(true)
+      expect(index.requests.some(r => r.endsWith('.whl'))).toBe(true)
+      expect(run.stdout).toContain('Creating a Python environment with mlx-lm==0.32.2')
+      expect(run.summary).toMatch(
+        /mlx-lm 0\.32\.2 \(.*mlx-lm-0\.32\.2-py3[.\d]+\/bin\/python, venv\)/
+      )
+      expectMeasured(run, await treeBytes(path.join(dir, 'fused-model')))
+    } finally {
+      await index.close()
+    }
+  })
+})
