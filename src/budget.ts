@@ -75,13 +75,21 @@ export function unusedTypeBudgets(
   entries: readonly BudgetEntry[],
   producedTypes: readonly string[]
 ): BudgetEntry[] {
-  return entries.filter(e => !GENERIC_TARGETS.includes(e.target) && !producedTypes.includes(e.target))
+  return entries.filter(
+    e => !GENERIC_TARGETS.includes(e.target) && !producedTypes.includes(e.target)
+  )
 }
 
 export function verdictFor(output: MeasuredOutput, entries: readonly BudgetEntry[]): Verdict {
   const budget = budgetFor(entries, output)
   if (!budget) {
-    return { output: output.name, status: 'no-budget', budget: null, headroomBytes: null, overPercent: null }
+    return {
+      output: output.name,
+      status: 'no-budget',
+      budget: null,
+      headroomBytes: null,
+      overPercent: null
+    }
   }
   const headroomBytes = budget.bytes - output.bytes
   const over = headroomBytes < 0

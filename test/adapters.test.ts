@@ -11,7 +11,8 @@ beforeAll(async () => {
 
 async function adapterDir(files: Record<string, string>): Promise<string> {
   const dir = await fs.mkdtemp(path.join(root, 'a-'))
-  for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(dir, name), content)
+  for (const [name, content] of Object.entries(files))
+    await fs.writeFile(path.join(dir, name), content)
   return dir
 }
 
@@ -25,7 +26,10 @@ const config = (extra: Record<string, unknown> = {}): string =>
 
 describe('validateAdapters', () => {
   it('reads a directory written by mlx_lm.lora', async () => {
-    const dir = await adapterDir({ 'adapter_config.json': config(), 'adapters.safetensors': 'x'.repeat(42) })
+    const dir = await adapterDir({
+      'adapter_config.json': config(),
+      'adapters.safetensors': 'x'.repeat(42)
+    })
     expect(await validateAdapters(dir)).toEqual({
       dir,
       fineTuneType: 'lora',
@@ -40,7 +44,10 @@ describe('validateAdapters', () => {
   it('defaults fine_tune_type to lora like mlx_lm', async () => {
     const cfg = JSON.parse(config())
     delete cfg.fine_tune_type
-    const dir = await adapterDir({ 'adapter_config.json': JSON.stringify(cfg), 'adapters.safetensors': 'x' })
+    const dir = await adapterDir({
+      'adapter_config.json': JSON.stringify(cfg),
+      'adapters.safetensors': 'x'
+    })
     expect((await validateAdapters(dir)).fineTuneType).toBe('lora')
   })
 

@@ -21,7 +21,9 @@ describe('parseBudgets', () => {
   })
 
   it('reads one bare size as a budget for every output', () => {
-    expect(parseBudgets('2.5GB', TYPES)).toEqual([{ target: 'all', bytes: 2_500_000_000, text: '2.5GB' }])
+    expect(parseBudgets('2.5GB', TYPES)).toEqual([
+      { target: 'all', bytes: 2_500_000_000, text: '2.5GB' }
+    ])
   })
 
   it('reads TARGET=SIZE entries separated by commas and newlines, case-insensitive', () => {

@@ -76,7 +76,10 @@ describe('readInputs', () => {
 
   it.each([
     [{ 'base-model': '' }, /Input base-model is required/],
-    [{ 'base-model': './nope', 'adapter-path': 'a' }, /neither an existing directory nor a Hugging Face repo id/],
+    [
+      { 'base-model': './nope', 'adapter-path': 'a' },
+      /neither an existing directory nor a Hugging Face repo id/
+    ],
     [{ dequantize: 'yes' }, /Input dequantize is "yes"; use true or false/],
     [{ 'quantize-bits': '7' }, /Input quantize-bits is "7"; use one of 2, 3, 4, 5, 6, 8/],
     [{ 'quantize-group-size': '0' }, /Input quantize-group-size is "0"/],

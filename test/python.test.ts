@@ -50,7 +50,9 @@ describe('mlx_lm flags and versions', () => {
       /0\.28\.4 crashes when de-quantizing .*fixed in 0\.29/
     )
     expect(() => checkDequantizeSupport(env({ mlxLmVersion: '0.28.4' }), false)).not.toThrow()
-    expect(() => checkDequantizeSupport(env({ dequantizeFlag: null }), true)).toThrow(/has no de-quantize flag/)
+    expect(() => checkDequantizeSupport(env({ dequantizeFlag: null }), true)).toThrow(
+      /has no de-quantize flag/
+    )
     expect(() => checkDequantizeSupport(env({}), true)).not.toThrow()
   })
 })

@@ -127,7 +127,9 @@ describe('diagnose', () => {
       baseQuantization: { bits: 4, groupSize: 64, mode: 'affine' }
     })
     expect(d.title).toMatch(/De-quantized as asked/)
-    expect(d.text).toContain('The base was 4-bit; without dequantize the fused model would stay 4-bit, about 1.71 GB')
+    expect(d.text).toContain(
+      'The base was 4-bit; without dequantize the fused model would stay 4-bit, about 1.71 GB'
+    )
   })
 })
 
@@ -146,7 +148,9 @@ describe('report', () => {
     expect(summary).toContain('was never quantized')
     const errors = stdout.filter(l => l.startsWith('::error'))
     expect(errors).toHaveLength(1)
-    expect(errors[0]).toContain('mlx: 6.07 GB (5.65 GiB) is over its budget of 2.50 GB (mlx=2.5GB) by 143%')
+    expect(errors[0]).toContain(
+      'mlx: 6.07 GB (5.65 GiB) is over its budget of 2.50 GB (mlx=2.5GB) by 143%'
+    )
     const outputs = await fs.readFile(process.env.GITHUB_OUTPUT!, 'utf8')
     expect(outputs).toMatch(/within-budget<<.*\nfalse\n/)
     expect(outputs).toMatch(/fused-bytes<<.*\n6070000000\n/)
@@ -156,7 +160,9 @@ describe('report', () => {
   it('only warns in warn mode, and passes within budget', async () => {
     annotate(reportFor(6_070_000_000, '2.5GB', 'warn'))
     expect(stdout.filter(l => l.startsWith('::error'))).toHaveLength(0)
-    expect(stdout.filter(l => l.startsWith('::warning') && l.includes('is over its budget'))).toHaveLength(1)
+    expect(
+      stdout.filter(l => l.startsWith('::warning') && l.includes('is over its budget'))
+    ).toHaveLength(1)
 
     const ok = reportFor(2_000_000_000, '2.5GiB', 'fail')
     setOutputs(ok)
@@ -164,7 +170,9 @@ describe('report', () => {
     const summary = await fs.readFile(process.env.GITHUB_STEP_SUMMARY!, 'utf8')
     expect(summary).toContain('✅ within budget')
     expect(summary).toContain('+684.35 MB (652.65 MiB)')
-    expect(await fs.readFile(process.env.GITHUB_OUTPUT!, 'utf8')).toMatch(/within-budget<<.*\ntrue\n/)
+    expect(await fs.readFile(process.env.GITHUB_OUTPUT!, 'utf8')).toMatch(
+      /within-budget<<.*\ntrue\n/
+    )
   })
 
   it('writes a schemaVersion 1 manifest beside the output', async () => {
@@ -175,7 +183,15 @@ describe('report', () => {
       schemaVersion: 1,
       withinBudget: false,
       fuse: { dequantize: false },
-      outputs: [{ name: 'mlx', bytes: 6_070_000_000, budgetBytes: 2_500_000_000, status: 'over', headroomBytes: -3_570_000_000 }]
+      outputs: [
+        {
+          name: 'mlx',
+          bytes: 6_070_000_000,
+          budgetBytes: 2_500_000_000,
+          status: 'over',
+          headroomBytes: -3_570_000_000
+        }
+      ]
     })
   })
 })
