@@ -1,0 +1,102 @@
+import * as core from '@actions/core'
+import * as io from '@actions/io'
+import { existsSync, statSync } from 'node:fs'
+import * as path from 'node:path'
+
+import { ActionError } from '../types.js'
+import { CONVERT_OUTTYPES } from './types.js'
+import { runTool } from './run.js'
+
+export type ConvertOutType = 'f16' | 'bf16' | 'f32' | 'q8_0'
+
+export interface ConvertOptions {
+  /** The `convert-python` interpreter (needs torch, transformers, gguf-py's requirements). */
+  python: string
+  /** `<llama.cpp checkout>/convert_hf_to_gguf.py`. */
+  script: string
+  /** The fused (de-quantized) Hugging Face style model directory. */
+  modelDir: string
+  outFile: string
+  outType: ConvertOutType
+}
+
+/** What to tell the user for a failure the converter's output explains. */
+function convertHint(output: string): string {
+  const arch = /Model (\S+) is not supported/.exec(output)
+  if (arch) {
+    return `this llama.cpp checkout cannot convert architecture ${arch[1]}: pick a newer llama-cpp-ref or drop the gguf input`
+  }
+  if (/Can not map tensor '[^']*\.(scales|biases)'/.test(output)) {
+    return 'the fused model still holds MLX-quantized weights (.scales/.biases), which convert_hf_to_gguf.py cannot read: turn de-quantizing on for the fuse so the GGUF path gets a 16-bit model'
+  }
+  const mod = /No module named '([^']+)'/.exec(output)
+  if (mod) {
+    return `the convert-python interpreter lacks the Python package '${mod[1]}': install llama.cpp's requirements/requirements-convert_hf_to_gguf.txt into it or point convert-python at one that has them`
+  }
+  return 'read the converter output above, and check that convert-python has llama.cpp requirements/requirements-convert_hf_to_gguf.txt installed'
+}
+
+/**
+ * Converts a Hugging Face style model directory to one GGUF file with llama.cpp's
+ * convert_hf_to_gguf.py, streaming its output in a log group. A failure removes the partial file.
+ */
+export async function convertToGguf(opts: ConvertOptions): Promise<void> {
+  if (!existsSync(opts.script)) {
+    throw new ActionError(
+      `The llama.cpp checkout has no ${opts.script}: set llama-cpp-dir to a llama.cpp source checkout that contains convert_hf_to_gguf.py.`
+    )
+  }
+  await io.mkdirP(path.dirname(opts.outFile))
+  await io.rmRF(opts.outFile)
+  const args = [opts.script, opts.modelDir, '--outfile', opts.outFile, '--outtype', opts.outType]
+  await core.group(
+    `Converting ${path.basename(opts.modelDir)} to GGUF (${opts.outType})`,
+    async () => {
+      let result
+      try {
+        result = await runTool(opts.python, args)
+      } catch (err) {
+        throw new ActionError(
+          `Could not start the convert-python interpreter '${opts.python}' (${(err as Error).message}): set convert-python to a Python with llama.cpp's conversion requirements.`
+        )
+      }
+      if (result.code !== 0) {
+        await io.rmRF(opts.outFile)
+        throw new ActionError(
+          `convert_hf_to_gguf.py failed with exit code ${result.code} converting ${opts.modelDir} ` +
+            `(last output: ${result.tail.last()}); ${convertHint(result.tail.text())}.`
+        )
+      }
+      if (!existsSync(opts.outFile) || statSync(opts.outFile).size === 0) {
+        await io.rmRF(opts.outFile)
+        throw new ActionError(
+          `convert_hf_to_gguf.py exited 0 but wrote no ${opts.outFile} (last output: ${result.tail.last()}); check that convert-python runs llama.cpp's real converter.`
+        )
+      }
+    }
+  )
+}
+
+/**
+ * The 16-bit type to convert to before llama-quantize: BF16 weights stay bf16, F16 stays f16,
+ * F32 (or unknown) goes to f16 so the intermediate file is half the size.
+ */
+export function intermediateOutType(floatDtype: string | null): 'bf16' | 'f16' | 'f32' {
+  switch ((floatDtype ?? '').toUpperCase()) {
+    case 'BF16':
+      return 'bf16'
+    default:
+      return 'f16'
+  }
+}
+
+/**
+ * When exactly one GGUF type is asked for and convert_hf_to_gguf.py writes it itself
+ * (F16, BF16, F32, Q8_0), the `--outtype` to use; otherwise null (convert, then quantize).
+ */
+export function directOutType(types: string[]): ConvertOutType | null {
+  if (types.length !== 1) return null
+  const upper = types[0].trim().toUpperCase()
+  if (!CONVERT_OUTTYPES.includes(upper)) return null
+  return upper.toLowerCase() as ConvertOutType
+}

@@ -1,0 +1,250 @@
+import * as core from '@actions/core'
+import * as exec from '@actions/exec'
+import * as io from '@actions/io'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+
+import { ActionError } from '../types.js'
+import { parseQuantizeHelp, type QuantizeTypes } from './types.js'
+import { runTool } from './run.js'
+
+/** A llama.cpp checkout ready to convert, quantize and run GGUF files. */
+export interface LlamaCpp {
+  dir: string
+  /** From CMakeLists.txt (LLAMA_VERSION_MAJOR.MINOR.PATCH), or `unknown` for older checkouts. */
+  version: string
+  /** `git rev-parse HEAD`, or `unknown` when the directory is not a git checkout. */
+  commit: string
+  quantize: string
+  /** llama-completion, or llama-cli in checkouts from before it existed. */
+  generator: string
+  convertScript: string
+  /** What this checkout's `llama-quantize --help` lists. */
+  types: QuantizeTypes
+}
+
+export interface SetupOptions {
+  /** The `llama-cpp-dir` input (empty or undefined: clone `ref`). */
+  dir?: string
+  /** The `llama-cpp-ref` input: a tag or branch. */
+  ref: string
+  repoUrl: string
+  /** Where clones live: `<toolCacheDir>/llama.cpp/<ref>`. */
+  toolCacheDir: string
+}
+
+export const BUILD_GROUP = 'Building llama.cpp (llama-quantize, llama-completion)'
+
+/** The llama.cpp binaries a checkout's `build/bin` already holds (null when missing). */
+export function findBinaries(dir: string): { quantize: string | null; generator: string | null } {
+  const bin = path.join(dir, 'build', 'bin')
+  const exe = process.platform === 'win32' ? '.exe' : ''
+  const find = (name: string): string | null => {
+    for (const p of [path.join(bin, name + exe), path.join(bin, 'Release', name + exe)]) {
+      if (existsSync(p)) return p
+    }
+    return null
+  }
+  return {
+    quantize: find('llama-quantize'),
+    generator: find('llama-completion') ?? find('llama-cli')
+  }
+}
+
+/** LLAMA_VERSION_MAJOR.MINOR.PATCH from the checkout's CMakeLists.txt, or `unknown`. */
+export function readLlamaCppVersion(dir: string): string {
+  let text: string
+  try {
+    text = readFileSync(path.join(dir, 'CMakeLists.txt'), 'utf8')
+  } catch {
+    return 'unknown'
+  }
+  const part = (p: string): string | undefined =>
+    new RegExp(`set\\s*\\(\\s*LLAMA_VERSION_${p}\\s+(\\d+)\\s*\\)`).exec(text)?.[1]
+  const [major, minor, patch] = [part('MAJOR'), part('MINOR'), part('PATCH')]
+  return major !== undefined && minor !== undefined && patch !== undefined
+    ? `${major}.${minor}.${patch}`
+    : 'unknown'
+}
+
+async function gitCommit(dir: string): Promise<string> {
+  if (!existsSync(path.join(dir, '.git'))) return 'unknown'
+  try {
+    const out = await exec.getExecOutput('git', ['-C', dir, 'rev-parse', 'HEAD'], {
+      ignoreReturnCode: true,
+      silent: true
+    })
+    const sha = out.stdout.trim()
+    return out.exitCode === 0 && /^[0-9a-f]{40}$/.test(sha) ? sha : 'unknown'
+  } catch {
+    return 'unknown'
+  }
+}
+
+function isSourceTree(dir: string): boolean {
+  return (
+    existsSync(path.join(dir, 'convert_hf_to_gguf.py')) &&
+    existsSync(path.join(dir, 'CMakeLists.txt'))
+  )
+}
+
+/**
+ * Shallow-clones `ref` of `repoUrl` into `<toolCacheDir>/llama.cpp/<ref>` and returns that
+ * directory; a complete earlier clone there is reused as is.
+ */
+export async function cloneLlamaCpp(
+  ref: string,
+  repoUrl: string,
+  toolCacheDir: string
+): Promise<string> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(ref) || ref.includes('..')) {
+    throw new ActionError(
+      `The llama-cpp-ref input '${ref}' is not a valid tag or branch name: use a llama.cpp tag such as v0.4.0.`
+    )
+  }
+  const target = path.join(toolCacheDir, 'llama.cpp', ref)
+  if (isSourceTree(target)) {
+    core.info(`Reusing the llama.cpp ${ref} checkout in ${target}`)
+    return target
+  }
+  await io.rmRF(target)
+  await io.mkdirP(path.dirname(target))
+  const git = await io.which('git', false)
+  if (!git) {
+    throw new ActionError(
+      'git is not on PATH, so llama.cpp cannot be cloned: install git or set llama-cpp-dir to a llama.cpp checkout.'
+    )
+  }
+  await core.group(`Cloning llama.cpp ${ref}`, async () => {
+    const result = await runTool(git, ['clone', '--depth', '1', '--branch', ref, repoUrl, target])
+    if (result.code !== 0) {
+      await io.rmRF(target)
+      throw new ActionError(
+        `git clone of llama.cpp ${ref} from ${repoUrl} failed with exit code ${result.code} (last output: ${result.tail.last()}); check that llama-cpp-ref names an existing tag or branch.`
+      )
+    }
+  })
+  if (!isSourceTree(target)) {
+    throw new ActionError(
+      `The llama.cpp ${ref} clone in ${target} has no convert_hf_to_gguf.py or CMakeLists.txt: set llama-cpp-ref to a llama.cpp release tag.`
+    )
+  }
+  return target
+}
+
+/**
+ * Builds llama-quantize and the generator with CMake (Release, static, GGML_NATIVE off so the
+ * binaries run on any runner of the same OS and arch). Older checkouts kept the tools under
+ * examples/ and had llama-cli instead of llama-completion; the targets follow the tree.
+ */
+export async function buildLlamaCpp(dir: string): Promise<void> {
+  const cmake = await io.which('cmake', false)
+  if (!cmake) {
+    throw new ActionError(
+      'cmake is not on PATH, so llama.cpp cannot be built: install cmake or set llama-cpp-dir to a built llama.cpp checkout.'
+    )
+  }
+  const toolsLayout = existsSync(path.join(dir, 'tools', 'quantize'))
+  const generator = existsSync(path.join(dir, 'tools', 'completion'))
+    ? 'llama-completion'
+    : 'llama-cli'
+  const configure = [
+    '-S',
+    dir,
+    '-B',
+    path.join(dir, 'build'),
+    '-DCMAKE_BUILD_TYPE=Release',
+    '-DLLAMA_BUILD_TESTS=OFF',
+    `-DLLAMA_BUILD_EXAMPLES=${toolsLayout ? 'OFF' : 'ON'}`,
+    '-DLLAMA_BUILD_SERVER=OFF',
+    '-DBUILD_SHARED_LIBS=OFF',
+    '-DGGML_NATIVE=OFF'
+  ]
+  const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length))
+  const build = [
+    '--build',
+    path.join(dir, 'build'),
+    '--config',
+    'Release',
+    '--target',
+    'llama-quantize',
+    generator,
+    '-j',
+    jobs
+  ]
+  await core.group(BUILD_GROUP, async () => {
+    for (const args of [configure, build]) {
+      const result = await runTool(cmake, args)
+      if (result.code !== 0) {
+        throw new ActionError(
+          `Building llama.cpp in ${dir} failed: cmake ${args[0]} exited with code ${result.code} (last output: ${result.tail.last()}); install a C/C++ toolchain or set llama-cpp-dir to a built checkout.`
+        )
+      }
+    }
+  })
+}
+
+/**
+ * Gets a usable llama.cpp: the `llama-cpp-dir` checkout, or a shallow clone of `ref`; builds
+ * llama-quantize and the generator only when `build/bin` lacks them; reads the version, the
+ * commit and the quantization types that checkout supports.
+ */
+export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
+  let dir: string
+  if (opts.dir !== undefined && opts.dir.trim() !== '') {
+    dir = path.resolve(opts.dir.trim())
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new ActionError(
+        `The llama-cpp-dir input points to ${dir}, which is not a directory: set it to a llama.cpp source checkout or leave it empty.`
+      )
+    }
+    if (!isSourceTree(dir)) {
+      throw new ActionError(
+        `The llama-cpp-dir input points to ${dir}, which has no convert_hf_to_gguf.py and CMakeLists.txt: set it to the root of a llama.cpp source checkout.`
+      )
+    }
+  } else {
+    dir = await cloneLlamaCpp(opts.ref, opts.repoUrl, opts.toolCacheDir)
+  }
+
+  let found = findBinaries(dir)
+  if (found.quantize === null || found.generator === null) {
+    await buildLlamaCpp(dir)
+    found = findBinaries(dir)
+  } else {
+    core.info(`llama.cpp in ${dir} is already built: ${found.quantize}, ${found.generator}`)
+  }
+  if (found.quantize === null || found.generator === null) {
+    throw new ActionError(
+      `The llama.cpp build in ${dir} produced no ${found.quantize === null ? 'llama-quantize' : 'llama-completion or llama-cli'} in build/bin: set llama-cpp-dir to a checkout that builds, or leave it empty.`
+    )
+  }
+
+  let help
+  try {
+    help = await exec.getExecOutput(found.quantize, ['--help'], {
+      ignoreReturnCode: true,
+      silent: true
+    })
+  } catch (err) {
+    throw new ActionError(
+      `Could not run ${found.quantize} (${(err as Error).message}): rebuild llama.cpp by deleting ${path.join(dir, 'build')}.`
+    )
+  }
+  const types = parseQuantizeHelp(help.stdout + '\n' + help.stderr)
+  if (types.names.length === 0) {
+    throw new ActionError(
+      `${found.quantize} --help lists no quantization types (exit code ${help.exitCode}): the binary is broken, delete ${path.join(dir, 'build')} so it is rebuilt.`
+    )
+  }
+  return {
+    dir,
+    version: readLlamaCppVersion(dir),
+    commit: await gitCommit(dir),
+    quantize: found.quantize,
+    generator: found.generator,
+    convertScript: path.join(dir, 'convert_hf_to_gguf.py'),
+    types
+  }
+}

@@ -1,0 +1,203 @@
+import { ActionError } from '../types.js'
+
+/** The quantization types one llama.cpp checkout's `llama-quantize --help` lists. */
+export interface QuantizeTypes {
+  /** Canonical type names in the order the help lists them (aliases and COPY left out). */
+  names: string[]
+  /** llama_ftype number per canonical name, as the help prints it. */
+  ftypes: Record<string, number>
+  /** Alias -> canonical name, e.g. `Q4_K` -> `Q4_K_M`. */
+  aliases: Record<string, string>
+  /** True when this llama-quantize has `--dry-run`. */
+  dryRun: boolean
+}
+
+/**
+ * llama_ftype numbers (`general.file_type`) from llama.h; the help of a given checkout wins
+ * where it prints its own (38, 40 and 41 are newer than CONTRACTS.md's table).
+ */
+export const FTYPE_IDS: Readonly<Record<string, number>> = {
+  F32: 0,
+  F16: 1,
+  Q4_0: 2,
+  Q4_1: 3,
+  Q8_0: 7,
+  Q5_0: 8,
+  Q5_1: 9,
+  Q2_K: 10,
+  Q3_K_S: 11,
+  Q3_K_M: 12,
+  Q3_K_L: 13,
+  Q4_K_S: 14,
+  Q4_K_M: 15,
+  Q5_K_S: 16,
+  Q5_K_M: 17,
+  Q6_K: 18,
+  IQ2_XXS: 19,
+  IQ2_XS: 20,
+  Q2_K_S: 21,
+  IQ3_XS: 22,
+  IQ3_XXS: 23,
+  IQ1_S: 24,
+  IQ4_NL: 25,
+  IQ3_S: 26,
+  IQ3_M: 27,
+  IQ2_S: 28,
+  IQ2_M: 29,
+  IQ4_XS: 30,
+  IQ1_M: 31,
+  BF16: 32,
+  TQ1_0: 36,
+  TQ2_0: 37,
+  MXFP4_MOE: 38,
+  NVFP4: 39,
+  Q1_0: 40,
+  Q2_0: 41
+}
+
+/** Short names llama-quantize accepts for a K-quant mix. */
+export const TYPE_ALIASES: Readonly<Record<string, string>> = {
+  Q3_K: 'Q3_K_M',
+  Q4_K: 'Q4_K_M',
+  Q5_K: 'Q5_K_M'
+}
+
+/** Types llama-quantize refuses to make without an importance matrix (`--imatrix`). */
+export const IMATRIX_TYPES: readonly string[] = [
+  'IQ1_S',
+  'IQ1_M',
+  'IQ2_XXS',
+  'IQ2_XS',
+  'IQ2_S',
+  'IQ2_M',
+  'IQ3_XXS',
+  'IQ3_XS',
+  'Q2_K_S'
+]
+
+/** `gguf: auto` tries these from the largest down and keeps the first that fits the budget. */
+export const AUTO_LADDER: readonly string[] = ['Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'Q3_K_M', 'Q2_K']
+
+/** Types convert_hf_to_gguf.py writes itself (`--outtype`), so no llama-quantize step is needed. */
+export const CONVERT_OUTTYPES: readonly string[] = ['F16', 'BF16', 'F32', 'Q8_0']
+
+const HELP_LINE = /^\s*(\d+)\s+or\s+([A-Za-z0-9_]+)\s*:\s*(.*)$/
+const ALIAS_TEXT = /alias for\s+([A-Za-z0-9_]+)/i
+
+/** Reads the allowed quantization types (and `--dry-run` support) from `llama-quantize --help`. */
+export function parseQuantizeHelp(text: string): QuantizeTypes {
+  const names: string[] = []
+  const ftypes: Record<string, number> = {}
+  const aliases: Record<string, string> = {}
+  for (const line of text.split(/\r?\n/)) {
+    const m = HELP_LINE.exec(line)
+    if (!m) continue
+    const name = m[2].toUpperCase()
+    const alias = ALIAS_TEXT.exec(m[3])
+    if (alias) {
+      aliases[name] = alias[1].toUpperCase()
+    } else if (!(name in ftypes)) {
+      names.push(name)
+      ftypes[name] = Number(m[1])
+    }
+  }
+  // drop aliases whose target this help does not list
+  for (const [alias, target] of Object.entries(aliases)) {
+    if (!(target in ftypes)) delete aliases[alias]
+  }
+  return { names, ftypes, aliases, dryRun: /(^|\s)--dry-run\b/.test(text) }
+}
+
+/** The canonical name of a type (`q4_k` -> `Q4_K_M`), or null when `available` does not list it. */
+export function canonicalType(name: string, available: QuantizeTypes): string | null {
+  const upper = name.trim().toUpperCase()
+  const target = available.aliases[upper] ?? upper
+  return target in available.ftypes ? target : null
+}
+
+/** The llama_ftype number `general.file_type` holds for a type name (aliases allowed). */
+export function ftypeOf(name: string, available?: QuantizeTypes): number | undefined {
+  const upper = name.trim().toUpperCase()
+  if (available) {
+    const canonical = canonicalType(upper, available)
+    if (canonical !== null) return available.ftypes[canonical]
+  }
+  return FTYPE_IDS[TYPE_ALIASES[upper] ?? upper]
+}
+
+function levenshtein(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]
+    prev[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1))
+      diag = tmp
+    }
+  }
+  return prev[b.length]
+}
+
+/** Tie-break for suggestions: the types people ask for most, most common first. */
+const COMMON_TYPES = ['Q4_K_M', 'Q8_0', 'Q5_K_M', 'Q6_K', 'Q3_K_M', 'Q2_K', 'F16', 'BF16', 'F32']
+
+/**
+ * The listed type nearest to a misspelt one: edit distance with underscores and case ignored
+ * first, then the plain edit distance, then the more common type (Q4_K_N -> Q4_K_M, not Q4_K_S).
+ */
+export function closestType(name: string, available: QuantizeTypes): string {
+  const wanted = name.trim().toUpperCase()
+  const bare = (s: string): string => s.replace(/[_\s-]/g, '')
+  const rank = (t: string): number => {
+    const i = COMMON_TYPES.indexOf(t)
+    return i === -1 ? COMMON_TYPES.length : i
+  }
+  let best = available.names[0] ?? ''
+  let bestScore = Number.POSITIVE_INFINITY
+  for (const candidate of [...available.names, ...Object.keys(available.aliases)]) {
+    const target = available.aliases[candidate] ?? candidate
+    const score =
+      levenshtein(bare(wanted), bare(candidate)) * 1000 +
+      levenshtein(wanted, candidate) * 100 +
+      rank(target)
+    if (score < bestScore) {
+      bestScore = score
+      best = target
+    }
+  }
+  return best
+}
+
+/**
+ * Checks the types the `gguf` input asks for against what this checkout's llama-quantize lists
+ * and returns their canonical names, in order and without repeats.
+ */
+export function validateGgufTypes(
+  requested: string[],
+  available: QuantizeTypes,
+  hasImatrix: boolean
+): string[] {
+  const out: string[] = []
+  for (const raw of requested) {
+    const name = raw.trim()
+    if (name === '') continue
+    const canonical = canonicalType(name, available)
+    if (canonical === null) {
+      throw new ActionError(
+        `The gguf input lists '${name}', which this llama.cpp checkout's llama-quantize does not ` +
+          `know (did you mean ${closestType(name, available)}?): use one of ` +
+          `${available.names.join(', ')}.`
+      )
+    }
+    if (IMATRIX_TYPES.includes(canonical) && !hasImatrix) {
+      throw new ActionError(
+        `GGUF type ${canonical} needs an importance matrix: set the imatrix input to an ` +
+          `imatrix file made with llama-imatrix, or choose a type that does not need one ` +
+          `(for example Q2_K, Q3_K_M or IQ4_XS).`
+      )
+    }
+    if (!out.includes(canonical)) out.push(canonical)
+  }
+  return out
+}

@@ -1,0 +1,199 @@
+import { gguf } from '@huggingface/gguf'
+import { open, stat } from 'node:fs/promises'
+import * as path from 'node:path'
+
+import { ActionError } from '../types.js'
+import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, padTo, tensorBytes } from './ggml.js'
+import { ftypeOf } from './types.js'
+
+export interface GgufFacts {
+  bytes: number
+  parameters: number
+  tensorCount: number
+  architecture: string
+  /** `general.file_type` (llama_ftype). */
+  fileType: number
+}
+
+/** The header as @huggingface/gguf reads it, with the byte positions verification needs. */
+export interface GgufHeader {
+  version: number
+  metadata: Record<string, unknown>
+  /** GGUF value type of each metadata key (4 = u32, 8 = string, 9 = array, ...). */
+  kvTypes: Record<string, number>
+  tensors: Array<{ name: string; shape: number[]; dtype: number; offset: number }>
+  /** Start of the tensor infos (after the KV pairs). */
+  tensorInfoStart: number
+  /** End of the tensor infos, before padding. */
+  headerEnd: number
+  tensorDataOffset: number
+  alignment: number
+  parameters: number
+}
+
+/** Reads only a GGUF file's header (`@huggingface/gguf`, a local file, a few ranged reads). */
+export async function readGgufHeader(file: string): Promise<GgufHeader> {
+  const name = path.basename(file)
+  const fh = await open(file, 'r').catch((err: Error) => {
+    throw new ActionError(
+      `Cannot open the GGUF file ${file} (${err.message}): check that it was written.`
+    )
+  })
+  let magic: string
+  let version: number
+  try {
+    const head = Buffer.alloc(8)
+    const { bytesRead } = await fh.read(head, 0, 8, 0)
+    magic = head.subarray(0, Math.min(bytesRead, 4)).toString('latin1')
+    version = bytesRead >= 8 ? head.readUInt32LE(4) : -1
+  } finally {
+    await fh.close()
+  }
+  if (magic !== 'GGUF') {
+    throw new ActionError(
+      `${name} is not a GGUF file (it starts with ${JSON.stringify(magic)}, not "GGUF"): regenerate it.`
+    )
+  }
+  if (version !== 2 && version !== 3) {
+    throw new ActionError(
+      `${name} has GGUF version ${version}, not 2 or 3: regenerate it with a current llama.cpp.`
+    )
+  }
+  let parsed
+  try {
+    parsed = await gguf(file, {
+      allowLocalFile: true,
+      computeParametersCount: true,
+      typedMetadata: true
+    })
+  } catch (err) {
+    throw new ActionError(
+      `The GGUF header of ${name} cannot be read (${(err as Error).message}): the file is damaged or cut short, regenerate it.`
+    )
+  }
+  const metadata = parsed.metadata as unknown as Record<string, unknown>
+  const rawAlign = metadata['general.alignment']
+  const alignment = rawAlign === undefined ? GGUF_DEFAULT_ALIGNMENT : Number(rawAlign)
+  const kvTypes: Record<string, number> = {}
+  for (const [key, entry] of Object.entries(parsed.typedMetadata)) {
+    kvTypes[key] = Number((entry as { type: number }).type)
+  }
+  return {
+    version,
+    metadata,
+    kvTypes,
+    tensors: parsed.tensorInfos.map(t => ({
+      name: t.name,
+      shape: t.shape.map(d => Number(d)),
+      dtype: t.dtype as number,
+      offset: Number(t.offset)
+    })),
+    tensorInfoStart: parsed.tensorInfoByteRange[0],
+    headerEnd: parsed.tensorInfoByteRange[1],
+    tensorDataOffset: Number(parsed.tensorDataOffset),
+    alignment,
+    parameters: parsed.parameterCount
+  }
+}
+
+/**
+ * Checks a GGUF file from its header alone: magic and version, `general.file_type` equal to the
+ * expected type's llama_ftype, tensors and parameters present, `general.architecture` set, and
+ * the tensor data (each tensor at its aligned offset) ending exactly at the end of the file, so
+ * a file cut anywhere, in the header or in the data, is caught.
+ */
+export async function verifyGguf(file: string, expectedType: string): Promise<GgufFacts> {
+  const name = path.basename(file)
+  const expectedFtype = ftypeOf(expectedType)
+  if (expectedFtype === undefined) {
+    throw new ActionError(
+      `Cannot verify ${name}: '${expectedType}' is not a llama.cpp GGUF type name.`
+    )
+  }
+  const h = await readGgufHeader(file)
+  const bytes = (await stat(file)).size
+
+  if (h.headerEnd > bytes || h.tensorDataOffset > bytes) {
+    throw new ActionError(
+      `${name} is cut short: its header runs to byte ${h.headerEnd} but the file has ${bytes} bytes; regenerate it.`
+    )
+  }
+  if (
+    !Number.isInteger(h.alignment) ||
+    h.alignment <= 0 ||
+    (h.alignment & (h.alignment - 1)) !== 0
+  ) {
+    throw new ActionError(
+      `${name} has an invalid general.alignment ${String(h.metadata['general.alignment'])}: regenerate it.`
+    )
+  }
+  const architecture = h.metadata['general.architecture']
+  if (typeof architecture !== 'string' || architecture === '') {
+    throw new ActionError(
+      `${name} has no general.architecture in its header: regenerate it with llama.cpp's converter.`
+    )
+  }
+  const fileType = h.metadata['general.file_type']
+  if (fileType === undefined) {
+    throw new ActionError(
+      `${name} has no general.file_type in its header, so its type cannot be checked: regenerate it.`
+    )
+  }
+  if (Number(fileType) !== expectedFtype) {
+    throw new ActionError(
+      `${name} has general.file_type ${String(fileType)}, not ${expectedFtype} (${expectedType.toUpperCase()}): the file holds another type than its name says, regenerate it.`
+    )
+  }
+  if (h.tensors.length === 0 || h.parameters <= 0) {
+    throw new ActionError(
+      `${name} holds no tensors (${h.tensors.length} tensors, ${h.parameters} parameters): regenerate it.`
+    )
+  }
+
+  // every tensor at an aligned offset, one after another, the data ending at the end of the file
+  const sorted = [...h.tensors].sort((a, b) => a.offset - b.offset)
+  const names = new Set<string>()
+  let expectedOffset = 0
+  let dataEnd = 0
+  for (const t of sorted) {
+    if (t.name === '' || names.has(t.name)) {
+      throw new ActionError(
+        `${name} has a damaged tensor table (empty or repeated tensor name '${t.name}'): regenerate it.`
+      )
+    }
+    names.add(t.name)
+    const type = ggmlTypeById(t.dtype)
+    if (!type) {
+      throw new ActionError(
+        `${name} has tensor ${t.name} of unknown ggml type ${t.dtype}: regenerate it or use a newer llama.cpp.`
+      )
+    }
+    const size = tensorBytes(type, t.shape)
+    if (size === null) {
+      throw new ActionError(
+        `${name} has tensor ${t.name} whose shape [${t.shape.join(', ')}] does not fit ${type.name} blocks: regenerate it.`
+      )
+    }
+    if (t.offset !== expectedOffset) {
+      throw new ActionError(
+        `${name} has tensor ${t.name} at data offset ${t.offset}, expected ${expectedOffset}: the tensor table is damaged, regenerate it.`
+      )
+    }
+    dataEnd = h.tensorDataOffset + t.offset + size
+    expectedOffset = padTo(t.offset + size, h.alignment)
+  }
+  const paddedEnd = h.tensorDataOffset + expectedOffset
+  if (bytes !== paddedEnd && bytes !== dataEnd) {
+    const how = bytes < dataEnd ? 'is cut short' : 'has trailing bytes'
+    throw new ActionError(
+      `${name} ${how}: its header describes ${paddedEnd} bytes but the file has ${bytes}; regenerate it.`
+    )
+  }
+  return {
+    bytes,
+    parameters: h.parameters,
+    tensorCount: h.tensors.length,
+    architecture,
+    fileType: Number(fileType)
+  }
+}

@@ -1,0 +1,174 @@
+import { execFileSync } from 'node:child_process'
+
+import { describe, expect, it } from '@jest/globals'
+
+import { ActionError } from '../src/types.js'
+import {
+  AUTO_LADDER,
+  CONVERT_OUTTYPES,
+  FTYPE_IDS,
+  IMATRIX_TYPES,
+  closestType,
+  ftypeOf,
+  parseQuantizeHelp,
+  validateGgufTypes
+} from '../src/gguf/types.js'
+import { directOutType, intermediateOutType } from '../src/gguf/convert.js'
+import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
+
+/** `llama-quantize --help` of the real checkout (it prints to stdout and exits 1). */
+function realHelp(): string {
+  const { quantize } = realLlamaCpp()
+  try {
+    return execFileSync(quantize, ['--help'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+  } catch (err) {
+    const e = err as { stdout?: string; status?: number }
+    expect(e.status).toBe(1)
+    return e.stdout ?? ''
+  }
+}
+
+// The shape of an older llama-quantize (mid 2024): no --dry-run, no Q4_K alias lines' successors.
+const OLD_HELP = `usage: ./llama-quantize [--help] [--allow-requantize] [--leave-output-tensor] [--pure] [--imatrix] [--include-weights] [--exclude-weights] [--output-tensor-type] [--token-embedding-type] [--override-kv] model-f32.gguf [model-quant.gguf] type [nthreads]
+
+Allowed quantization types:
+   2  or  Q4_0    :  4.34G, +0.4685 ppl @ Llama-3-8B
+   3  or  Q4_1    :  4.78G, +0.4511 ppl @ Llama-3-8B
+  10  or  Q2_K    :  2.96G, +3.5199 ppl @ Llama-3-8B
+  15  or  Q4_K    : alias for Q4_K_M
+  14  or  Q4_K_S  :  4.37G, +0.2689 ppl @ Llama-3-8B
+  15  or  Q4_K_M  :  4.58G, +0.1754 ppl @ Llama-3-8B
+   7  or  Q8_0    :  7.96G, +0.0026 ppl @ Llama-3-8B
+   1  or  F16     : 14.00G, +0.0020 ppl @ Mistral-7B
+  32  or  BF16    : 14.00G, -0.0050 ppl @ Mistral-7B
+   0  or  F32     : 26.00G              @ 7B
+          COPY    : only copy tensors, no quantizing
+`
+
+describe('llama-quantize --help', () => {
+  it('lists the real checkout types with their ftype numbers, aliases and --dry-run', () => {
+    const types = parseQuantizeHelp(realHelp())
+    for (const name of [
+      'Q4_K_M',
+      'Q8_0',
+      'Q5_K_M',
+      'Q2_K',
+      'Q6_K',
+      'IQ2_XS',
+      'F16',
+      'BF16',
+      'F32'
+    ]) {
+      expect(types.names).toContain(name)
+    }
+    expect(types.names).not.toContain('COPY')
+    expect(types.names).not.toContain('Q4_K')
+    expect(types.aliases).toEqual({ Q3_K: 'Q3_K_M', Q4_K: 'Q4_K_M', Q5_K: 'Q5_K_M' })
+    expect(types.ftypes.Q4_K_M).toBe(15)
+    expect(types.ftypes.BF16).toBe(32)
+    expect(types.ftypes.F32).toBe(0)
+    // every number the help prints agrees with the static llama_ftype table
+    for (const name of types.names) expect(types.ftypes[name]).toBe(FTYPE_IDS[name])
+    // this 0.4.0 checkout lists types newer than CONTRACTS.md's table
+    expect(types.names).toEqual(expect.arrayContaining(['Q1_0', 'Q2_0', 'MXFP4_MOE']))
+    expect(types.dryRun).toBe(true)
+    expect(types.names.length).toBe(35)
+  })
+
+  it('reads an older help without --dry-run', () => {
+    const types = parseQuantizeHelp(OLD_HELP)
+    expect(types.names).toEqual([
+      'Q4_0',
+      'Q4_1',
+      'Q2_K',
+      'Q4_K_S',
+      'Q4_K_M',
+      'Q8_0',
+      'F16',
+      'BF16',
+      'F32'
+    ])
+    expect(types.aliases).toEqual({ Q4_K: 'Q4_K_M' })
+    expect(types.dryRun).toBe(false)
+    expect(parseQuantizeHelp('llama-quantize: command not found').names).toEqual([])
+  })
+})
+
+describe('validateGgufTypes', () => {
+  const types = parseQuantizeHelp(realHelp())
+
+  it('returns canonical names in order, without repeats', () => {
+    expect(validateGgufTypes(['q4_k_m', ' Q8_0 ', 'Q4_K', '', 'f16'], types, false)).toEqual([
+      'Q4_K_M',
+      'Q8_0',
+      'F16'
+    ])
+  })
+
+  it('names the gguf input, the closest type and the valid ones for a typo', () => {
+    const attempt = (name: string): ActionError => {
+      try {
+        validateGgufTypes(['Q8_0', name], types, false)
+      } catch (err) {
+        return err as ActionError
+      }
+      throw new Error(`${name} was accepted`)
+    }
+    const err = attempt('Q4_KM')
+    expect(err).toBeInstanceOf(ActionError)
+    expect(err.message).toMatch(/^The gguf input lists 'Q4_KM'/)
+    expect(err.message).toContain('did you mean Q4_K_M?')
+    expect(err.message).toContain('Q5_K_M, Q6_K, Q8_0, F16, BF16, F32')
+    expect(err.message).not.toContain('\n')
+    expect(err.message.endsWith('.')).toBe(true)
+    expect(attempt('Q8').message).toContain('did you mean Q8_0?')
+    expect(attempt('q5km').message).toContain('did you mean Q5_K_M?')
+    expect(attempt('COPY').message).toContain("lists 'COPY'")
+    expect(closestType('IQ4XS', types)).toBe('IQ4_XS')
+    // equally near Q4_K_S and Q4_K_M: the common one wins
+    expect(attempt('Q4_K_N').message).toContain('did you mean Q4_K_M?')
+    expect(closestType('Q5_K_X', types)).toBe('Q5_K_M')
+    expect(closestType('Q4_K_SS', types)).toBe('Q4_K_S')
+  })
+
+  it('refuses an importance-matrix type without the imatrix input, accepts it with one', () => {
+    for (const name of IMATRIX_TYPES) {
+      expect(() => validateGgufTypes([name], types, false)).toThrow(ActionError)
+    }
+    expect(() => validateGgufTypes(['IQ2_XS'], types, false)).toThrow(/set the imatrix input/)
+    expect(validateGgufTypes(['iq2_xs', 'Q2_K'], types, true)).toEqual(['IQ2_XS', 'Q2_K'])
+    // IQ4_XS and IQ3_S do not need one
+    expect(validateGgufTypes(['IQ4_XS', 'IQ3_S'], types, false)).toEqual(['IQ4_XS', 'IQ3_S'])
+  })
+
+  it('knows the ladder, the ftype numbers and what convert writes itself', () => {
+    expect(AUTO_LADDER).toEqual(['Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'Q3_K_M', 'Q2_K'])
+    for (const t of AUTO_LADDER) expect(types.names).toContain(t)
+    expect(ftypeOf('Q4_K')).toBe(15)
+    expect(ftypeOf('q4_k_m', types)).toBe(15)
+    expect(ftypeOf('Q2_0', types)).toBe(41)
+    expect(ftypeOf('NOPE')).toBeUndefined()
+    expect(CONVERT_OUTTYPES).toEqual(['F16', 'BF16', 'F32', 'Q8_0'])
+  })
+})
+
+describe('convert out types', () => {
+  it('keeps bf16, f16, and takes f32 down to f16 for the intermediate file', () => {
+    expect(intermediateOutType('BF16')).toBe('bf16')
+    expect(intermediateOutType('F16')).toBe('f16')
+    expect(intermediateOutType('F32')).toBe('f16')
+    expect(intermediateOutType(null)).toBe('f16')
+  })
+
+  it('converts directly only for exactly one type convert writes itself', () => {
+    expect(directOutType(['Q8_0'])).toBe('q8_0')
+    expect(directOutType(['BF16'])).toBe('bf16')
+    expect(directOutType(['F32'])).toBe('f32')
+    expect(directOutType(['Q4_K_M'])).toBeNull()
+    expect(directOutType(['F16', 'Q8_0'])).toBeNull()
+    expect(directOutType([])).toBeNull()
+  })
+})
