@@ -8,6 +8,7 @@ import { ActionError, type BudgetEntry } from './types.js'
 
 export const DEFAULT_MLX_LM_VERSION = '0.32.2'
 export const DEFAULT_LLAMA_CPP_REF = 'v0.4.0'
+export const LLAMA_CPP_REPO = 'https://github.com/ggml-org/llama.cpp'
 const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
 /** Names a size-budget target may use; the checkout's own llama-quantize decides what runs. */
 const KNOWN_GGUF_TYPES = new Set([...Object.keys(FTYPE_IDS), ...Object.keys(TYPE_ALIASES)])

@@ -1,8 +1,12 @@
 /** run(): parse inputs -> plan -> fuse -> gguf -> measure -> budget -> report. */
 import * as core from '@actions/core'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
 import { unusedTypeBudgets, verdictFor } from './budget.js'
 import { diagnose } from './diagnose.js'
 import { ensureFreeSpace } from './disk.js'
+import { produceGguf } from './gguf/pipeline.js'
+import { prepareGguf } from './gguf/setup.js'
 import { readInputs, type Config } from './inputs.js'
 import { validateAdapters } from './mlx/adapters.js'
 import { checkOutputDir, emptyDir } from './mlx/fuse.js'
@@ -40,8 +44,13 @@ async function runAction(): Promise<void> {
   core.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
   checkDequantizeSupport(env, config.dequantize)
 
+  const gguf = config.gguf ? await prepareGguf(config.gguf, config.overwrite) : null
   const baseQuantization = await precheckBase(config)
-  if (config.overwrite) await emptyDir(config.outputDir)
+  if (gguf && baseQuantization?.bits) checkDequantizeSupport(env, true) // the GGUF path re-fuses de-quantized
+  if (config.overwrite) {
+    await emptyDir(config.outputDir)
+    if (gguf) await emptyDir(gguf.config.dir)
+  }
 
   const req = {
     env,
@@ -54,11 +63,39 @@ async function runAction(): Promise<void> {
     outputDir: config.outputDir,
     quantizeBits: config.quantizeBits,
     quantizeGroupSize: config.quantizeGroupSize,
-    keepFullPrecision: false,
+    keepFullPrecision: gguf !== null,
     baseQuantization
   })
 
   const outputs = [mlx.output]
+  const commands = [...mlx.commands]
+  const diagnoses = diagnose(mlx.facts)
+  const notes: string[] = []
+  let ggufManifest: Record<string, unknown> | null = null
+  if (gguf) {
+    const source = {
+      fullPrecisionDir: mlx.fullPrecisionDir,
+      baseBits: baseQuantization?.bits ?? mlx.facts.fused.quantization.bits
+    }
+    const made = await produceGguf(gguf, source, req, config.budgets).catch(
+      async (error: unknown) => {
+        await disposeFullPrecision(mlx.fullPrecisionDir, config.outputDir, null)
+        throw error
+      }
+    )
+    await disposeFullPrecision(mlx.fullPrecisionDir, config.outputDir, made.keptIntermediates)
+    outputs.push(...made.outputs)
+    commands.push(...made.commands)
+    diagnoses.push(...made.diagnoses)
+    notes.push(...made.notes)
+    ggufManifest = {
+      types: gguf.types,
+      auto: made.auto,
+      dir: gguf.config.dir,
+      intermediates: made.keptIntermediates,
+      convertPython: gguf.convertPython
+    }
+  }
   for (const unused of unusedTypeBudgets(
     config.budgets,
     outputs.filter(o => o.kind === 'gguf').map(o => o.name)
@@ -71,12 +108,14 @@ async function runAction(): Promise<void> {
     baseModel: config.baseModel,
     adapterPath: config.adapterPath,
     mlxLm: { version: env.mlxLmVersion, python: env.python, source: env.source },
-    llamaCpp: null,
-    commands: mlx.commands,
+    llamaCpp: gguf
+      ? { version: gguf.llama.version, commit: gguf.llama.commit, dir: gguf.llama.dir }
+      : null,
+    commands,
     outputs,
     verdicts: outputs.map(o => verdictFor(o, config.budgets)),
-    diagnoses: diagnose(mlx.facts),
-    notes: [],
+    diagnoses,
+    notes,
     onOverBudget: config.onOverBudget,
     manifestPath: config.manifestPath
   }
@@ -86,7 +125,8 @@ async function runAction(): Promise<void> {
       quantizeBits: config.quantizeBits,
       quantizeGroupSize: config.quantizeGroupSize,
       adapters
-    }
+    },
+    gguf: ggufManifest
   })
   setOutputs(report)
   annotate(report)
@@ -97,6 +137,17 @@ async function runAction(): Promise<void> {
       `${over.join(', ')} ${over.length === 1 ? 'is' : 'are'} over the size budget; see the job summary for sizes and why, then shrink the output or raise size-budget.`
     )
   }
+}
+
+/** A full-precision fuse kept only for the GGUF path is an intermediate: kept on request, else removed. */
+async function disposeFullPrecision(
+  dir: string | null,
+  outputDir: string,
+  keptIn: string | null
+): Promise<void> {
+  if (!dir || dir === outputDir) return
+  if (keptIn) await fs.rename(dir, path.join(keptIn, 'fused-full-precision'))
+  else await fs.rm(dir, { recursive: true, force: true })
 }
 
 /** Reads a local base's precision and checks the fuse will fit on disk, before any fuse. */

@@ -1,35 +1,78 @@
-/** Runs an external tool through @actions/exec (argument array, no shell), streaming its output. */
+/** Runs external tools through @actions/exec (argument arrays, never a shell). */
 import * as exec from '@actions/exec'
+
+/** Keeps the last lines a tool printed, so a failure can quote them. */
+export class OutputTail {
+  private readonly lines: string[] = []
+  private partial = ''
+
+  constructor(private readonly keep = 40) {}
+
+  push(chunk: Buffer | string): void {
+    const text = this.partial + chunk.toString()
+    const parts = text.split(/\r?\n|\r/)
+    this.partial = parts.pop() ?? ''
+    for (const line of parts) this.add(line)
+  }
+
+  private add(line: string): void {
+    const trimmed = line.trimEnd()
+    if (trimmed.trim() === '') return
+    this.lines.push(trimmed)
+    if (this.lines.length > this.keep) this.lines.shift()
+  }
+
+  /** All kept lines, including an unterminated last one. */
+  all(): string[] {
+    return this.partial.trim() === '' ? [...this.lines] : [...this.lines, this.partial.trimEnd()]
+  }
+
+  /** The last `n` lines joined into one line, for an error message. */
+  last(n = 6): string {
+    return this.all()
+      .slice(-n)
+      .map(l => l.trim())
+      .join(' | ')
+  }
+
+  text(): string {
+    return this.all().join('\n')
+  }
+}
 
 export interface RunResult {
   code: number
-  /** The last lines the tool printed (stdout and stderr), for error messages. */
-  tail: string[]
+  tail: OutputTail
+  stdout: string
 }
 
-/** Streams the tool's output to the log and keeps its last `keep` lines. Never throws on exit code. */
+/**
+ * Runs a tool with @actions/exec (argument array, no shell), streaming its output into the log
+ * unless `silent`, and returns its exit code with the last lines it printed. Throws only when the
+ * tool cannot be started at all.
+ */
 export async function runTool(
-  cmd: string,
+  tool: string,
   args: string[],
-  opts: { env?: Record<string, string>; cwd?: string; keep?: number } = {}
+  opts: { silent?: boolean; cwd?: string; env?: Record<string, string> } = {}
 ): Promise<RunResult> {
-  const keep = opts.keep ?? 12
-  const tail: string[] = []
-  let partial = ''
-  const collect = (data: Buffer): void => {
-    const lines = (partial + data.toString()).split(/\r?\n/)
-    partial = lines.pop() ?? ''
-    tail.push(...lines.filter(l => l.trim() !== ''))
-    if (tail.length > keep) tail.splice(0, tail.length - keep)
-  }
-  const code = await exec.exec(cmd, args, {
+  const tail = new OutputTail()
+  const stdout: Buffer[] = []
+  const code = await exec.exec(tool, args, {
     ignoreReturnCode: true,
+    silent: opts.silent ?? false,
     cwd: opts.cwd,
-    env: opts.env ? { ...(process.env as Record<string, string>), ...opts.env } : undefined,
-    listeners: { stdout: collect, stderr: collect }
+    // @actions/exec hands `env` to the child as its whole environment: start from this process's.
+    env: { ...(process.env as Record<string, string>), ...opts.env },
+    listeners: {
+      stdout: (data: Buffer) => {
+        stdout.push(data)
+        tail.push(data)
+      },
+      stderr: (data: Buffer) => tail.push(data)
+    }
   })
-  if (partial.trim() !== '') tail.push(partial)
-  return { code, tail: tail.slice(-keep) }
+  return { code, tail, stdout: Buffer.concat(stdout).toString() }
 }
 
 /** Runs a command quietly; returns its exit code and trimmed output (-1 when it cannot start). */
@@ -42,8 +85,13 @@ export async function probe(cmd: string, args: string[]): Promise<{ code: number
   }
 }
 
-/** `a | b | c`: the last lines of a tool's output in one line, for a single-sentence error. */
-export function lastLines(lines: string[], n = 3): string {
-  const picked = lines.slice(-n).map(l => l.trim())
-  return picked.length ? picked.join(' | ') : 'no output'
+/** The last line a command printed, for a one-sentence error. */
+export function lastLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .filter(l => l.trim() !== '')
+      .pop()
+      ?.trim() ?? 'no output'
+  )
 }

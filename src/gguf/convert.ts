@@ -5,7 +5,7 @@ import * as path from 'node:path'
 
 import { ActionError } from '../types.js'
 import { CONVERT_OUTTYPES } from './types.js'
-import { runTool } from './run.js'
+import { runTool } from '../run.js'
 
 export type ConvertOutType = 'f16' | 'bf16' | 'f32' | 'q8_0'
 

@@ -6,7 +6,7 @@ import * as path from 'node:path'
 
 import { ActionError } from '../types.js'
 import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, ggmlTypeByName, padTo, tensorBytes } from './ggml.js'
-import { runTool } from './run.js'
+import { runTool } from '../run.js'
 import { readGgufHeader, type GgufHeader } from './verify.js'
 import { parseQuantizeHelp } from './types.js'
 

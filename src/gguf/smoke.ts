@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs'
 import * as path from 'node:path'
 
 import { ActionError } from '../types.js'
-import { OutputTail } from './run.js'
+import { OutputTail } from '../run.js'
 
 export interface SmokeOptions {
   /** llama-completion (or the older llama-cli). */

@@ -7,7 +7,7 @@ import * as path from 'node:path'
 
 import { ActionError } from '../types.js'
 import { parseQuantizeHelp, type QuantizeTypes } from './types.js'
-import { runTool } from './run.js'
+import { runTool } from '../run.js'
 
 /** A llama.cpp checkout ready to convert, quantize and run GGUF files. */
 export interface LlamaCpp {

@@ -2,7 +2,7 @@
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { lastLines, runTool } from '../run.js'
+import { runTool } from '../run.js'
 import { ActionError } from '../types.js'
 import { mlxCommand, type MlxEnv } from './python.js'
 
@@ -118,7 +118,7 @@ async function runStep(
   if (result.code !== 0) {
     await fs.rm(outDir, { recursive: true, force: true })
     throw new ActionError(
-      `${name} failed with exit code ${result.code}: ${lastLines(result.tail)}; the partial output was removed, see the log group "${title}" for the whole output.`,
+      `${name} failed with exit code ${result.code}: ${result.tail.last(3)}; the partial output was removed, see the log group "${title}" for the whole output.`,
       result.code
     )
   }

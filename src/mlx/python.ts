@@ -3,7 +3,7 @@ import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { lastLines, probe, runTool } from '../run.js'
+import { lastLine, probe, runTool } from '../run.js'
 import { ActionError } from '../types.js'
 
 export interface MlxEnv {
@@ -115,7 +115,7 @@ async function run(cmd: string, args: string[], what: string): Promise<void> {
   const r = await runTool(cmd, args)
   if (r.code !== 0) {
     throw new ActionError(
-      `${what} failed with exit code ${r.code} (${lastLines(r.tail)}); check the log above, or set the python input to an interpreter that has mlx_lm.`
+      `${what} failed with exit code ${r.code} (${r.tail.last(3)}); check the log above, or set the python input to an interpreter that has mlx_lm.`
     )
   }
 }
@@ -169,8 +169,4 @@ export function checkDequantizeSupport(env: MlxEnv, dequantize: boolean): void {
       `mlx-lm ${env.mlxLmVersion}'s fuse command has no de-quantize flag; upgrade mlx-lm (mlx-lm-version) or set dequantize: false.`
     )
   }
-}
-
-function lastLine(text: string): string {
-  return lastLines(text.split('\n').filter(Boolean), 1)
 }

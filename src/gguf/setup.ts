@@ -1,0 +1,34 @@
+/** Everything the GGUF path needs, checked before any fuse: folders, toolchain, types, Python. */
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { LLAMA_CPP_REPO, type GgufConfig } from '../inputs.js'
+import { checkOutputDir } from '../mlx/fuse.js'
+import { ActionError } from '../types.js'
+import { resolveConvertPython } from './convert-env.js'
+import type { GgufSetup } from './pipeline.js'
+import { setupLlamaCpp } from './toolchain.js'
+import { validateGgufTypes } from './types.js'
+
+export async function prepareGguf(g: GgufConfig, overwrite: boolean): Promise<GgufSetup> {
+  await checkOutputDir(g.dir, 'gguf-dir', overwrite)
+  if (g.imatrix && !(await fs.stat(g.imatrix).catch(() => null))?.isFile()) {
+    throw new ActionError(
+      `Input imatrix "${g.imatrix}" is not a file; point it at an importance matrix made by llama-imatrix.`
+    )
+  }
+  // Types need only llama-quantize's --help, but a checkout must be built to run it: set up first.
+  const llama = await setupLlamaCpp({
+    dir: g.llamaCppDir ?? undefined,
+    ref: g.llamaCppRef,
+    repoUrl: LLAMA_CPP_REPO,
+    toolCacheDir: process.env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache')
+  })
+  const types = g.auto ? [] : validateGgufTypes(g.types, llama.types, g.imatrix !== null)
+  const convertPython = await resolveConvertPython({
+    convertPython: g.convertPython,
+    llamaDir: llama.dir,
+    commit: llama.commit
+  })
+  return { config: g, llama, types, convertPython }
+}

@@ -1,0 +1,280 @@
+/**
+ * End to end through dist/index.js with GGUF outputs. Replaced: mlx_lm and convert_hf_to_gguf.py
+ * (stand-ins). Real: the llama.cpp build, llama-quantize, llama-completion, header checks, sizes.
+ */
+import { beforeAll, describe, expect, it } from '@jest/globals'
+import { createHash } from 'node:crypto'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { runAction } from './fixtures/action.js'
+import { MAKE_IMATRIX } from './fixtures/llama-stand-in/helpers.js'
+import {
+  FIXTURES_DIR,
+  makeAdapters,
+  makeStandInPython,
+  makeTinyModel,
+  readStandInLog,
+  run as runCommand,
+  SYSTEM_PYTHON
+} from './fixtures/tiny.js'
+
+const LLAMA_CPP_DIR =
+  process.env.LLAMA_CPP_DIR ??
+  path.join(os.homedir(), '.cache', 'mlx-fuse-action', 'llama.cpp-9336d8aab8f8')
+const CONVERT_PYTHON = path.join(FIXTURES_DIR, 'llama-stand-in', 'python')
+
+let root: string
+let q4Base: string
+let bf16Base: string
+let adapters: string
+let python: string
+
+/** An importance matrix for a model with other dimensions than the tiny test model. */
+async function mismatchedImatrix(dir: string): Promise<string> {
+  const small = await makeTinyModel(path.join(dir, 'small'), { hidden: 128, intermediate: 256 })
+  const gguf = path.join(dir, 'small.gguf')
+  await runCommand(CONVERT_PYTHON, [
+    path.join(LLAMA_CPP_DIR, 'convert_hf_to_gguf.py'),
+    small,
+    '--outfile',
+    gguf,
+    '--outtype',
+    'bf16'
+  ])
+  const imatrix = path.join(dir, 'small.imatrix')
+  await runCommand(SYSTEM_PYTHON, [MAKE_IMATRIX, LLAMA_CPP_DIR, gguf, imatrix])
+  return imatrix
+}
+
+async function readLog(file: string): Promise<Array<{ argv: string[] }>> {
+  const text = await fs.readFile(file, 'utf8').catch(() => '')
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map(l => JSON.parse(l))
+}
+
+async function setup(): Promise<{
+  dir: string
+  env: Record<string, string>
+  mlxLog: string
+  convertLog: string
+}> {
+  const dir = await fs.mkdtemp(path.join(root, 'work-'))
+  const mlxLog = path.join(root, `${path.basename(dir)}-mlx.log`)
+  const convertLog = path.join(root, `${path.basename(dir)}-convert.log`)
+  return {
+    dir,
+    mlxLog,
+    convertLog,
+    env: { MLX_STANDIN_LOG: mlxLog, CONVERT_STANDIN_LOG: convertLog }
+  }
+}
+
+const common = (): Record<string, string> => ({
+  'adapter-path': adapters,
+  python,
+  'llama-cpp-dir': LLAMA_CPP_DIR,
+  'convert-python': CONVERT_PYTHON
+})
+
+beforeAll(async () => {
+  await fs.access(path.join(LLAMA_CPP_DIR, 'build', 'bin', 'llama-quantize')).catch(() => {
+    throw new Error(
+      `No llama.cpp build in ${LLAMA_CPP_DIR}: run .ci/run (or npm run prepare-llama) first.`
+    )
+  })
+  root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'e2e-gguf-')))
+  ;[q4Base, bf16Base] = await Promise.all([
+    makeTinyModel(path.join(root, 'base-q4'), { bits: 4 }),
+    makeTinyModel(path.join(root, 'base-bf16'), { dtype: 'bf16' })
+  ])
+  adapters = await makeAdapters(path.join(root, 'adapters'), bf16Base)
+  python = await makeStandInPython(path.join(root, 'py'))
+})
+
+describe('the action, end to end (GGUF outputs)', () => {
+  it('makes Q4_K_M, Q8_0 and F16 from one conversion of a de-quantized fuse', async () => {
+    const { dir, env, mlxLog, convertLog } = await setup()
+    const run = await runAction(
+      {
+        ...common(),
+        'base-model': q4Base,
+        gguf: 'q4_k_m Q8_0, F16',
+        'size-budget': 'mlx=5MB\ngguf=4MB'
+      },
+      { cwd: dir, env }
+    )
+    expect(run.code).toBe(0)
+    // One conversion; the quantized MLX output stays 4-bit, so a second, de-quantized fuse feeds it.
+    expect(await readLog(convertLog)).toHaveLength(1)
+    const fuses = (await readStandInLog(mlxLog)).filter(c => c.command === 'fuse')
+    expect(fuses.map(f => f.args.includes('--dequantize'))).toEqual([false, true])
+    const ggufDir = path.join(dir, 'fused-model-gguf')
+    expect((await fs.readdir(ggufDir)).sort()).toEqual([
+      'fused-model-F16.gguf',
+      'fused-model-Q4_K_M.gguf',
+      'fused-model-Q8_0.gguf'
+    ])
+    const paths = JSON.parse(run.outputs['gguf-paths'])
+    const bytes = JSON.parse(run.outputs['gguf-bytes'])
+    const sizes = JSON.parse(run.outputs.sizes)
+    const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
+    for (const type of ['Q4_K_M', 'Q8_0', 'F16']) {
+      const file = path.join(ggufDir, `fused-model-${type}.gguf`)
+      const size = (await fs.lstat(file)).size
+      expect(paths[type]).toBe(file)
+      expect(bytes[type]).toBe(size)
+      expect(sizes[type]).toBe(size)
+      const entry = manifest.outputs.find((o: { name: string }) => o.name === type)
+      expect(entry).toMatchObject({
+        kind: 'gguf',
+        bytes: size,
+        status: 'within',
+        budgetBytes: 4_000_000
+      })
+      expect(entry.sha256).toBe(
+        createHash('sha256')
+          .update(await fs.readFile(file))
+          .digest('hex')
+      )
+      expect(run.summary).toContain(`<code>${type}</code>`)
+    }
+    expect(bytes.Q4_K_M).toBeLessThan(bytes.Q8_0)
+    expect(bytes.Q8_0).toBeLessThan(bytes.F16)
+    expect(run.summary).toContain('The GGUF files are re-quantized from 4-bit weights')
+    expect(run.stdout).toMatch(/Smoke test: fused-model-Q4_K_M\.gguf/)
+    // Intermediates are gone: only the outputs and the manifest are left.
+    expect((await fs.readdir(dir)).sort()).toEqual([
+      'fused-model',
+      'fused-model-gguf',
+      'fused-model.manifest.json'
+    ])
+  })
+
+  it('writes a single Q8_0 directly with convert, without llama-quantize', async () => {
+    const { dir, env, convertLog } = await setup()
+    const run = await runAction(
+      { ...common(), 'base-model': bf16Base, gguf: 'Q8_0', 'smoke-test': 'false' },
+      { cwd: dir, env }
+    )
+    expect(run.code).toBe(0)
+    const calls = await readLog(convertLog)
+    expect(calls).toHaveLength(1)
+    expect(calls[0].argv).toContain('q8_0')
+    expect(run.stdout).not.toMatch(/Quantizing .* to Q8_0/)
+    // The full-precision MLX output is converted as it is: no second fuse.
+    expect(calls[0].argv).toContain(path.join(dir, 'fused-model'))
+    expect(JSON.parse(run.outputs['gguf-bytes']).Q8_0).toBe(
+      (await fs.lstat(path.join(dir, 'fused-model-gguf', 'fused-model-Q8_0.gguf'))).size
+    )
+  })
+
+  it('keeps the de-quantized fuse and the 16-bit GGUF with keep-intermediates', async () => {
+    const { dir, env } = await setup()
+    const run = await runAction(
+      {
+        ...common(),
+        'base-model': q4Base,
+        gguf: 'Q4_K_M',
+        'smoke-test': 'false',
+        'keep-intermediates': 'true'
+      },
+      { cwd: dir, env }
+    )
+    expect(run.code).toBe(0)
+    const kept = path.join(dir, 'fused-model-gguf.intermediates')
+    expect((await fs.readdir(kept)).sort()).toEqual([
+      'fused-full-precision',
+      'fused-model-BF16.gguf'
+    ])
+    expect(await fs.readdir(path.join(dir, 'fused-model-gguf'))).toEqual([
+      'fused-model-Q4_K_M.gguf'
+    ])
+    expect(run.summary).toContain('Intermediates kept in')
+  })
+
+  it('gguf: auto picks the best type that fits the budget, stepping down the ladder', async () => {
+    const { dir, env } = await setup()
+    const run = await runAction(
+      {
+        ...common(),
+        'base-model': bf16Base,
+        gguf: 'auto',
+        'size-budget': 'gguf=1.2MB',
+        'smoke-test': 'false'
+      },
+      { cwd: dir, env }
+    )
+    expect(run.code).toBe(0)
+    const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
+    const auto = manifest.gguf.auto
+    const chosen = auto.candidates.find((c: { type: string }) => c.type === auto.type)
+    // Every better type was predicted over the budget; the chosen one fits, measured.
+    const better = auto.candidates.slice(0, auto.candidates.indexOf(chosen))
+    expect(better.length).toBeGreaterThan(0)
+    for (const c of better) expect(c.predictedBytes).toBeGreaterThan(1_200_000)
+    expect(chosen.measuredBytes).toBeLessThanOrEqual(1_200_000)
+    expect(chosen.measuredBytes).toBe(JSON.parse(run.outputs.sizes)[auto.type])
+    expect(chosen.method).toBe('dry-run')
+    expect(chosen.predictedBytes).toBe(chosen.measuredBytes)
+    expect(run.summary).toContain(`chose <code>${auto.type}</code>`)
+  })
+
+  it.each([
+    [{ gguf: 'Q4_K_N' }, /'Q4_K_N'.*did you mean Q4_K_M\?/],
+    [{ gguf: 'IQ2_XS' }, /IQ2_XS needs an importance matrix: set the imatrix input/]
+  ])('refuses %j before any fuse', async (inputs, message) => {
+    const { dir, env, mlxLog } = await setup()
+    const run = await runAction(
+      { ...common(), 'base-model': bf16Base, ...inputs },
+      { cwd: dir, env }
+    )
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(message)
+    expect((await readStandInLog(mlxLog)).filter(c => c.command === 'fuse')).toEqual([])
+    expect(await fs.readdir(dir)).toEqual([])
+  })
+
+  it('catches a truncated GGUF and does not report it', async () => {
+    const { dir, env } = await setup()
+    const run = await runAction(
+      { ...common(), 'base-model': bf16Base, gguf: 'Q8_0' },
+      { cwd: dir, env: { ...env, CONVERT_STANDIN_TRUNCATE_BYTES: '1000' } }
+    )
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(/::error::.*fused-model-Q8_0\.gguf/)
+    expect(run.outputs['gguf-paths']).toBeUndefined()
+    expect(await fs.readdir(dir)).not.toContain('fused-model-gguf')
+  })
+
+  it('fails when llama-quantize fails mid-way, leaving no GGUF', async () => {
+    const { dir, env } = await setup()
+    // An importance matrix made for a smaller model: --dry-run accepts it, the real quantize
+    // opens its output, then stops on the first tensor whose size does not match.
+    const imatrix = await mismatchedImatrix(path.join(root, `${path.basename(dir)}-imatrix`))
+    const run = await runAction(
+      { ...common(), 'base-model': bf16Base, gguf: 'Q4_K_M', imatrix },
+      { cwd: dir, env }
+    )
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(/::error::llama-quantize failed with exit code 1 making Q4_K_M/)
+    expect(run.outputs['gguf-paths']).toBeUndefined()
+    expect((await fs.readdir(dir)).filter(n => n.includes('gguf'))).toEqual([])
+  })
+
+  it('refuses to convert when the disk is too small, with both figures', async () => {
+    const { dir, env } = await setup()
+    // Room for the 4-bit fuse (~1 MB) but not for the 16-bit conversion (~3 MB).
+    const run = await runAction(
+      { ...common(), 'base-model': q4Base, gguf: 'Q4_K_M' },
+      { cwd: dir, env: { ...env, MLX_FUSE_FREE_BYTES_OVERRIDE: '2000000' } }
+    )
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(
+      /Not enough disk space for the 16-bit GGUF conversion: it needs about [\d.]+ MB \([\d.]+ MiB\) but .* has 2\.00 MB \(1\.91 MiB\) free/
+    )
+    expect((await fs.readdir(dir)).filter(n => n.includes('gguf'))).toEqual([])
+  })
+})
