@@ -83,7 +83,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     hfToken,
     gguf
   }
-  checkOutputPlacement(config)
+  await checkOutputPlacement(config)
   return config
 }
 
@@ -199,8 +199,8 @@ function parseGguf(text: string, outputDir: string, cwd: string): GgufConfig {
   }
 }
 
-/** output-dir may never be, contain or lie inside the base model or the adapters. */
-function checkOutputPlacement(config: Config): void {
+/** output-dir and gguf-dir may never be, contain or lie inside the base model or the adapters. */
+async function checkOutputPlacement(config: Config): Promise<void> {
   const guarded: Array<[string, string | null]> = [
     ['base-model', config.baseModelDir],
     ['adapter-path', config.adapterPath]
@@ -209,12 +209,26 @@ function checkOutputPlacement(config: Config): void {
   if (config.gguf) outputs.push(['gguf-dir', config.gguf.dir])
   for (const [outName, out] of outputs) {
     for (const [name, dir] of guarded) {
-      if (dir && overlaps(out, dir)) {
+      if (dir && overlaps(await realish(out), await realish(dir))) {
         throw new ActionError(
           `Input ${outName} "${out}" overlaps ${name} "${dir}"; choose a separate folder so the action never writes into or deletes your ${name === 'base-model' ? 'base model' : 'adapters'}.`
         )
       }
     }
+  }
+}
+
+/** The real path of `p`'s nearest existing ancestor joined with the rest, so links cannot hide an overlap. */
+async function realish(p: string): Promise<string> {
+  const rest: string[] = []
+  let dir = p
+  for (;;) {
+    const real = await fs.realpath(dir).catch(() => null)
+    if (real) return path.join(real, ...rest)
+    const parent = path.dirname(dir)
+    if (parent === dir) return p
+    rest.unshift(path.basename(dir))
+    dir = parent
   }
 }
 

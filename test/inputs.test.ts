@@ -98,6 +98,13 @@ describe('readInputs', () => {
     await expect(readInputs(root)).rejects.toThrow(message)
   })
 
+  it('sees through a symbolic link to the base model', async () => {
+    const link = path.join(root, 'link-to-base')
+    await fs.symlink(base, link).catch(() => undefined)
+    set({ 'base-model': base, 'adapter-path': adapters, 'output-dir': 'link-to-base/fused' })
+    await expect(readInputs(root)).rejects.toThrow(/overlaps base-model/)
+  })
+
   it('refuses a base-model folder without config.json and a base-model file', async () => {
     const empty = path.join(root, 'empty-base')
     await fs.mkdir(empty, { recursive: true })
