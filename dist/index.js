@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9982);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9117);
 /** The action's entry point: the runner executes dist/index.js, built from this file. */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28384,7 +28384,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9982:
+/***/ 9117:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31729,6 +31729,91 @@ function verdictFor(output, entries) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/mlx/config.ts
+/**
+ * config.json of an MLX model directory as far as weight precision goes: model type, global
+ * quantization settings and per-layer quantization entries.
+ */
+
+
+
+/** Keys of `quantization` that are global settings, not layer paths. */
+const GLOBAL_KEYS = new Set(['bits', 'group_size', 'mode', 'quant_method']);
+/** MLX's defaults per quantization mode: [group size, bits]. */
+const MODE_DEFAULTS = {
+    affine: [64, 4],
+    mxfp4: [32, 4],
+    nvfp4: [16, 4],
+    mxfp8: [32, 8]
+};
+function positiveInt(v) {
+    return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : null;
+}
+function isObject(v) {
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+/**
+ * Reads `config.json` of a model directory: model type, global quantization (`quantization`,
+ * else `quantization_config`) and per-layer entries.
+ */
+async function readModelConfig(modelDir) {
+    const file = external_node_path_default().join(modelDir, 'config.json');
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch (err) {
+        throw new ActionError(`Cannot read ${file} (${err.code ?? String(err)}); point the input at a model directory that has its config.json.`);
+    }
+    let raw;
+    try {
+        raw = JSON.parse(text);
+    }
+    catch {
+        throw new ActionError(`${file} is not valid JSON; restore the model's original config.json.`);
+    }
+    if (!isObject(raw)) {
+        throw new ActionError(`${file} does not hold a JSON object; restore the model's original config.json.`);
+    }
+    const q = isObject(raw.quantization)
+        ? raw.quantization
+        : isObject(raw.quantization_config)
+            ? raw.quantization_config
+            : null;
+    const bits = positiveInt(q?.bits);
+    const groupSize = positiveInt(q?.group_size);
+    const mode = typeof q?.mode === 'string' ? q.mode : q !== null && bits !== null ? 'affine' : null;
+    const quantization = { bits, groupSize, mode };
+    const layerBits = new Map();
+    const layerGroupSizes = new Map();
+    if (q !== null) {
+        const defaults = MODE_DEFAULTS[mode ?? 'affine'] ?? MODE_DEFAULTS.affine;
+        for (const [key, value] of Object.entries(q)) {
+            if (GLOBAL_KEYS.has(key))
+                continue;
+            if (value === false) {
+                layerBits.set(key, false);
+            }
+            else if (isObject(value)) {
+                const b = positiveInt(value.bits);
+                const g = positiveInt(value.group_size);
+                if (b === null && g === null)
+                    continue;
+                layerBits.set(key, b ?? bits ?? defaults[1]);
+                if (g !== null)
+                    layerGroupSizes.set(key, g);
+            }
+        }
+    }
+    return {
+        raw,
+        modelType: typeof raw.model_type === 'string' ? raw.model_type : null,
+        quantization,
+        layerBits,
+        layerGroupSizes
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/mlx/safetensors.ts
 /**
  * Safetensors headers, read without touching tensor data.
@@ -31937,10 +32022,9 @@ async function listWeightFiles(modelDir) {
     return files;
 }
 
-;// CONCATENATED MODULE: ./src/mlx/model.ts
+;// CONCATENATED MODULE: ./src/mlx/weights.ts
 /**
- * What an MLX model directory holds: config.json quantization settings and, from the
- * safetensors headers alone, exact parameter counts and bytes per dtype.
+ * Exact parameter counts and bytes per dtype of an MLX model, from the safetensors headers alone.
  *
  * MLX affine layout: a quantized layer `X` stores `X.weight` as U32 (the packed byte stream,
  * `in * bits / 32` columns), and `X.scales` / `X.biases` with one value per group of
@@ -31949,85 +32033,8 @@ async function listWeightFiles(modelDir) {
 
 
 
-
-/** Keys of `quantization` that are global settings, not layer paths. */
-const GLOBAL_KEYS = new Set(['bits', 'group_size', 'mode', 'quant_method']);
 /** Bit widths MLX packs. */
 const VALID_BITS = new Set([1, 2, 3, 4, 5, 6, 8]);
-/** MLX's defaults per quantization mode: [group size, bits]. */
-const MODE_DEFAULTS = {
-    affine: [64, 4],
-    mxfp4: [32, 4],
-    nvfp4: [16, 4],
-    mxfp8: [32, 8]
-};
-function positiveInt(v) {
-    return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : null;
-}
-function isObject(v) {
-    return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-/**
- * Reads `config.json` of a model directory: model type, global quantization (`quantization`,
- * else `quantization_config`) and per-layer entries.
- */
-async function readModelConfig(modelDir) {
-    const file = external_node_path_default().join(modelDir, 'config.json');
-    let text;
-    try {
-        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
-    }
-    catch (err) {
-        throw new ActionError(`Cannot read ${file} (${err.code ?? String(err)}); point the input at a model directory that has its config.json.`);
-    }
-    let raw;
-    try {
-        raw = JSON.parse(text);
-    }
-    catch {
-        throw new ActionError(`${file} is not valid JSON; restore the model's original config.json.`);
-    }
-    if (!isObject(raw)) {
-        throw new ActionError(`${file} does not hold a JSON object; restore the model's original config.json.`);
-    }
-    const q = isObject(raw.quantization)
-        ? raw.quantization
-        : isObject(raw.quantization_config)
-            ? raw.quantization_config
-            : null;
-    const bits = positiveInt(q?.bits);
-    const groupSize = positiveInt(q?.group_size);
-    const mode = typeof q?.mode === 'string' ? q.mode : q !== null && bits !== null ? 'affine' : null;
-    const quantization = { bits, groupSize, mode };
-    const layerBits = new Map();
-    const layerGroupSizes = new Map();
-    if (q !== null) {
-        const defaults = MODE_DEFAULTS[mode ?? 'affine'] ?? MODE_DEFAULTS.affine;
-        for (const [key, value] of Object.entries(q)) {
-            if (GLOBAL_KEYS.has(key))
-                continue;
-            if (value === false) {
-                layerBits.set(key, false);
-            }
-            else if (isObject(value)) {
-                const b = positiveInt(value.bits);
-                const g = positiveInt(value.group_size);
-                if (b === null && g === null)
-                    continue;
-                layerBits.set(key, b ?? bits ?? defaults[1]);
-                if (g !== null)
-                    layerGroupSizes.set(key, g);
-            }
-        }
-    }
-    return {
-        raw,
-        modelType: typeof raw.model_type === 'string' ? raw.model_type : null,
-        quantization,
-        layerBits,
-        layerGroupSizes
-    };
-}
 function last(shape) {
     return shape.length === 0 ? 1 : shape[shape.length - 1];
 }
@@ -32115,15 +32122,6 @@ function modelDims(tensors, raw) {
     }
     return dims;
 }
-const FLOAT_NAMES = {
-    F64: 'float64',
-    F32: 'float32',
-    F16: 'float16',
-    BF16: 'bfloat16',
-    F8_E4M3: 'float8 (e4m3)',
-    F8_E5M2: 'float8 (e5m2)',
-    F8_E8M0: 'float8 (e8m0)'
-};
 /** Picks the widest float dtype; among equally wide ones, the one with the most bytes. */
 function widestFloat(bytesByDtype) {
     let best = null;
@@ -32141,6 +32139,7 @@ function widestFloat(bytesByDtype) {
     }
     return best;
 }
+/** Adds `n` to the count of `key` in `map`. */
 function add(map, key, n) {
     map.set(key, (map.get(key) ?? 0) + n);
 }
@@ -32275,6 +32274,22 @@ function dataSectionBytes(tensors) {
         end = Math.max(end, t.dataOffsets[1]);
     return end;
 }
+
+;// CONCATENATED MODULE: ./src/mlx/precision.ts
+/**
+ * Weight precision in plain words, and size estimates: quantized, de-quantized, bits per weight.
+ */
+
+
+const FLOAT_NAMES = {
+    F64: 'float64',
+    F32: 'float32',
+    F16: 'float16',
+    BF16: 'bfloat16',
+    F8_E4M3: 'float8 (e4m3)',
+    F8_E5M2: 'float8 (e5m2)',
+    F8_E8M0: 'float8 (e8m0)'
+};
 function floatName(dtype) {
     if (dtype === null)
         return 'unknown precision';
@@ -47846,6 +47861,7 @@ async function smokeTest(opts) {
 
 
 
+
 const fileName = (g, type) => `${g.stem}-${type}.gguf`;
 async function produceGguf(setup, source, fuseReq, budgets) {
     const g = setup.config;
@@ -48062,7 +48078,7 @@ async function readInputs(cwd = process.cwd()) {
         hfToken,
         gguf
     };
-    checkOutputPlacement(config);
+    await checkOutputPlacement(config);
     return config;
 }
 function required(name) {
@@ -48167,8 +48183,8 @@ function parseGguf(text, outputDir, cwd) {
         stem: external_node_path_default().basename(outputDir)
     };
 }
-/** output-dir may never be, contain or lie inside the base model or the adapters. */
-function checkOutputPlacement(config) {
+/** output-dir and gguf-dir may never be, contain or lie inside the base model or the adapters. */
+async function checkOutputPlacement(config) {
     const guarded = [
         ['base-model', config.baseModelDir],
         ['adapter-path', config.adapterPath]
@@ -48178,10 +48194,25 @@ function checkOutputPlacement(config) {
         outputs.push(['gguf-dir', config.gguf.dir]);
     for (const [outName, out] of outputs) {
         for (const [name, dir] of guarded) {
-            if (dir && overlaps(out, dir)) {
+            if (dir && overlaps(await realish(out), await realish(dir))) {
                 throw new ActionError(`Input ${outName} "${out}" overlaps ${name} "${dir}"; choose a separate folder so the action never writes into or deletes your ${name === 'base-model' ? 'base model' : 'adapters'}.`);
             }
         }
+    }
+}
+/** The real path of `p`'s nearest existing ancestor joined with the rest, so links cannot hide an overlap. */
+async function realish(p) {
+    const rest = [];
+    let dir = p;
+    for (;;) {
+        const real = await external_node_fs_namespaceObject.promises.realpath(dir).catch(() => null);
+        if (real)
+            return external_node_path_default().join(real, ...rest);
+        const parent = external_node_path_default().dirname(dir);
+        if (parent === dir)
+            return p;
+        rest.unshift(external_node_path_default().basename(dir));
+        dir = parent;
     }
 }
 function overlaps(a, b) {
@@ -48541,6 +48572,8 @@ async function newestCheckpoint(dir) {
 
 
 
+
+
 async function inspectModel(dir) {
     const config = await readModelConfig(dir);
     const stats = await inspectWeights(dir);
@@ -48772,6 +48805,8 @@ function escapeHtml(text) {
 
 ;// CONCATENATED MODULE: ./src/main.ts
 /** run(): parse inputs -> plan -> fuse -> gguf -> measure -> budget -> report. */
+
+
 
 
 

@@ -1,5 +1,5 @@
 /** Explains in plain words why the fused model has the precision and size it has. */
-import { estimateQuantizedBytes } from './mlx/model.js'
+import { estimateQuantizedBytes } from './mlx/precision.js'
 import { formatSize } from './size.js'
 import type { Diagnosis, MlxQuantization, WeightStats } from './types.js'
 

@@ -9,10 +9,12 @@ import { produceGguf } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { readInputs, type Config } from './inputs.js'
 import { validateAdapters } from './mlx/adapters.js'
+import { readModelConfig } from './mlx/config.js'
 import { checkOutputDir, emptyDir } from './mlx/fuse.js'
-import { estimateFullPrecisionBytes, inspectWeights, readModelConfig } from './mlx/model.js'
+import { estimateFullPrecisionBytes } from './mlx/precision.js'
 import { produceMlx } from './mlx/produce.js'
 import { checkDequantizeSupport, resolveMlxEnv } from './mlx/python.js'
+import { inspectWeights } from './mlx/weights.js'
 import {
   annotate,
   setOutputs,

@@ -3,34 +3,21 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
+import { readModelConfig } from '../src/mlx/config.js'
 import {
   bitsPerWeight,
   describePrecision,
   estimateFullPrecisionBytes,
-  estimateQuantizedBytes,
-  inspectWeights,
-  readModelConfig
-} from '../src/mlx/model.js'
+  estimateQuantizedBytes
+} from '../src/mlx/precision.js'
+import { inspectWeights } from '../src/mlx/weights.js'
 import { ActionError, type WeightStats } from '../src/types.js'
+import { writeSafetensors, type TensorSpec } from './fixtures/safetensors.js'
 
-type Tensors = Record<string, { dtype: string; shape: number[] }>
+type Tensors = Record<string, TensorSpec>
 
-const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, U32: 4, U8: 1 }
-
-/** Writes a real safetensors file (header JSON + zero data). */
-async function writeSafetensors(file: string, tensors: Tensors): Promise<void> {
-  const header: Record<string, unknown> = { __metadata__: { format: 'mlx' } }
-  let offset = 0
-  for (const [name, t] of Object.entries(tensors)) {
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * BYTES[t.dtype]
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] }
-    offset += bytes
-  }
-  const json = Buffer.from(JSON.stringify(header))
-  const prefix = Buffer.alloc(8)
-  prefix.writeBigUInt64LE(BigInt(json.length))
-  await writeFile(file, Buffer.concat([prefix, json, Buffer.alloc(offset)]))
-}
+/** How MLX-ish test models are written: `format: mlx` metadata, header not padded. */
+const MLX_FILE = { metadata: { format: 'mlx' }, pad: false }
 
 /** An MLX-quantized Linear/Embedding: packed U32 weight (byte stream), scales and biases. */
 function packed(
@@ -116,7 +103,7 @@ async function makeModel(
     )
   }
   if (shards === 1) {
-    await writeSafetensors(path.join(dir, 'model.safetensors'), tensors)
+    await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, MLX_FILE)
     return dir
   }
   const names = Object.keys(tensors)
@@ -130,7 +117,7 @@ async function makeModel(
         weightMap[n] = file
       }
     })
-    await writeSafetensors(path.join(dir, file), part)
+    await writeSafetensors(path.join(dir, file), part, MLX_FILE)
   }
   await writeFile(
     path.join(dir, 'model.safetensors.index.json'),

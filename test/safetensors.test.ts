@@ -11,36 +11,7 @@ import {
   readSafetensorsHeader
 } from '../src/mlx/safetensors.js'
 import { ActionError } from '../src/types.js'
-
-interface TensorSpec {
-  dtype: string
-  shape: number[]
-}
-
-const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, U32: 4, U8: 1, I64: 8 }
-
-/** Writes a real safetensors file: header JSON (space-padded to 8 bytes) + data buffers. */
-async function writeSafetensors(
-  file: string,
-  tensors: Record<string, TensorSpec>,
-  options: { metadata?: Record<string, string>; random?: boolean } = {}
-): Promise<number> {
-  const header: Record<string, unknown> = {}
-  if (options.metadata) header.__metadata__ = options.metadata
-  let offset = 0
-  for (const [name, t] of Object.entries(tensors)) {
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * BYTES[t.dtype]
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] }
-    offset += bytes
-  }
-  let json = JSON.stringify(header)
-  json += ' '.repeat((8 - (json.length % 8)) % 8)
-  const prefix = Buffer.alloc(8)
-  prefix.writeBigUInt64LE(BigInt(json.length))
-  const data = options.random ? randomBytes(offset) : Buffer.alloc(offset)
-  await writeFile(file, Buffer.concat([prefix, Buffer.from(json), data]))
-  return json.length
-}
+import { writeSafetensors } from './fixtures/safetensors.js'
 
 let dir: string
 beforeAll(async () => {

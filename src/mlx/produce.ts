@@ -3,8 +3,10 @@ import { promises as fs } from 'node:fs'
 import type { FuseFacts } from '../diagnose.js'
 import { measurePath } from '../size.js'
 import type { MeasuredOutput, MlxQuantization, WeightStats } from '../types.js'
+import { readModelConfig } from './config.js'
 import { makeStaging, promote, runConvert, runFuse, type FuseRequest } from './fuse.js'
-import { bitsPerWeight, describePrecision, inspectWeights, readModelConfig } from './model.js'
+import { bitsPerWeight, describePrecision } from './precision.js'
+import { inspectWeights } from './weights.js'
 
 export interface MlxPlan {
   outputDir: string

@@ -1,15 +1,12 @@
 /**
- * What an MLX model directory holds: config.json quantization settings and, from the
- * safetensors headers alone, exact parameter counts and bytes per dtype.
+ * Exact parameter counts and bytes per dtype of an MLX model, from the safetensors headers alone.
  *
  * MLX affine layout: a quantized layer `X` stores `X.weight` as U32 (the packed byte stream,
  * `in * bits / 32` columns), and `X.scales` / `X.biases` with one value per group of
  * `group_size` inputs (`in / group_size` columns). mxfp4/mxfp8/nvfp4 have no biases.
  */
-import { readFile } from 'node:fs/promises'
-import path from 'node:path'
-
-import { ActionError, type MlxQuantization, type WeightStats } from '../types.js'
+import { ActionError, type WeightStats } from '../types.js'
+import { MODE_DEFAULTS, readModelConfig, type ModelConfig } from './config.js'
 import {
   dtypeBytes,
   elementCount,
@@ -18,20 +15,6 @@ import {
   readSafetensorsHeader,
   type TensorInfo
 } from './safetensors.js'
-
-/** config.json as far as weight precision goes. */
-export interface ModelConfig {
-  raw: Record<string, unknown>
-  modelType: string | null
-  quantization: MlxQuantization
-  /**
-   * Per-layer entries of `quantization`: layer path (e.g. `lm_head`) to its own bits, or `false`
-   * for a layer left unquantized.
-   */
-  layerBits: Map<string, number | false>
-  /** Per-layer group sizes, for the per-layer entries that set one. */
-  layerGroupSizes: Map<string, number>
-}
 
 /** One packed (quantized) layer as its shapes say. */
 export interface PackedLayer {
@@ -56,90 +39,8 @@ export interface WeightInspection extends WeightStats {
   notes: string[]
 }
 
-/** Keys of `quantization` that are global settings, not layer paths. */
-const GLOBAL_KEYS = new Set(['bits', 'group_size', 'mode', 'quant_method'])
-
 /** Bit widths MLX packs. */
 const VALID_BITS = new Set([1, 2, 3, 4, 5, 6, 8])
-
-/** MLX's defaults per quantization mode: [group size, bits]. */
-const MODE_DEFAULTS: Record<string, [number, number]> = {
-  affine: [64, 4],
-  mxfp4: [32, 4],
-  nvfp4: [16, 4],
-  mxfp8: [32, 8]
-}
-
-function positiveInt(v: unknown): number | null {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : null
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
-}
-
-/**
- * Reads `config.json` of a model directory: model type, global quantization (`quantization`,
- * else `quantization_config`) and per-layer entries.
- */
-export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
-  const file = path.join(modelDir, 'config.json')
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new ActionError(
-      `Cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); point the input at a model directory that has its config.json.`
-    )
-  }
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch {
-    throw new ActionError(`${file} is not valid JSON; restore the model's original config.json.`)
-  }
-  if (!isObject(raw)) {
-    throw new ActionError(
-      `${file} does not hold a JSON object; restore the model's original config.json.`
-    )
-  }
-
-  const q = isObject(raw.quantization)
-    ? raw.quantization
-    : isObject(raw.quantization_config)
-      ? raw.quantization_config
-      : null
-  const bits = positiveInt(q?.bits)
-  const groupSize = positiveInt(q?.group_size)
-  const mode = typeof q?.mode === 'string' ? q.mode : q !== null && bits !== null ? 'affine' : null
-  const quantization: MlxQuantization = { bits, groupSize, mode }
-
-  const layerBits = new Map<string, number | false>()
-  const layerGroupSizes = new Map<string, number>()
-  if (q !== null) {
-    const defaults = MODE_DEFAULTS[mode ?? 'affine'] ?? MODE_DEFAULTS.affine
-    for (const [key, value] of Object.entries(q)) {
-      if (GLOBAL_KEYS.has(key)) continue
-      if (value === false) {
-        layerBits.set(key, false)
-      } else if (isObject(value)) {
-        const b = positiveInt(value.bits)
-        const g = positiveInt(value.group_size)
-        if (b === null && g === null) continue
-        layerBits.set(key, b ?? bits ?? defaults[1])
-        if (g !== null) layerGroupSizes.set(key, g)
-      }
-    }
-  }
-
-  return {
-    raw,
-    modelType: typeof raw.model_type === 'string' ? raw.model_type : null,
-    quantization,
-    layerBits,
-    layerGroupSizes
-  }
-}
 
 interface Located {
   file: string
@@ -255,16 +156,6 @@ function modelDims(
   return dims
 }
 
-const FLOAT_NAMES: Record<string, string> = {
-  F64: 'float64',
-  F32: 'float32',
-  F16: 'float16',
-  BF16: 'bfloat16',
-  F8_E4M3: 'float8 (e4m3)',
-  F8_E5M2: 'float8 (e5m2)',
-  F8_E8M0: 'float8 (e8m0)'
-}
-
 /** Picks the widest float dtype; among equally wide ones, the one with the most bytes. */
 function widestFloat(bytesByDtype: Map<string, number>): string | null {
   let best: string | null = null
@@ -282,7 +173,8 @@ function widestFloat(bytesByDtype: Map<string, number>): string | null {
   return best
 }
 
-function add<K>(map: Map<K, number>, key: K, n: number): void {
+/** Adds `n` to the count of `key` in `map`. */
+export function add<K>(map: Map<K, number>, key: K, n: number): void {
   map.set(key, (map.get(key) ?? 0) + n)
 }
 
@@ -437,132 +329,4 @@ function dataSectionBytes(tensors: Record<string, TensorInfo>): number {
   let end = 0
   for (const t of Object.values(tensors)) end = Math.max(end, t.dataOffsets[1])
   return end
-}
-
-function floatName(dtype: string | null): string {
-  if (dtype === null) return 'unknown precision'
-  return FLOAT_NAMES[dtype] ?? dtype.toLowerCase()
-}
-
-function isInspection(stats: WeightStats): stats is WeightInspection {
-  return (stats as Partial<WeightInspection>).packedLayers instanceof Map
-}
-
-function joinNames(layers: string[]): string {
-  if (layers.length === 1) return layers[0]
-  if (layers.length === 2) return `${layers[0]} and ${layers[1]}`
-  return `${layers.length} layers`
-}
-
-/**
- * Weight precision in plain words for a summary table, e.g. `4-bit affine, group 64`,
- * `4-bit affine, group 64 (lm_head 8-bit)`, `bfloat16 (not quantized)`.
- * With a WeightInspection, the bit widths the shapes show win over config.json.
- */
-export function describePrecision(
-  q: MlxQuantization,
-  stats: WeightStats,
-  layerBits: Map<string, number | false>
-): string {
-  if (!stats.quantized) {
-    const base = `${floatName(stats.floatDtype)} (not quantized`
-    return q.bits === null ? `${base})` : `${base}, although config.json declares ${q.bits}-bit)`
-  }
-
-  const measured = isInspection(stats) ? stats.packedLayers : null
-  let bits = q.bits
-  let groupSize = q.groupSize
-  if (measured !== null && measured.size > 0) {
-    // The bit width (and group) holding the most parameters is the model's main precision.
-    const byPrecision = new Map<string, number>()
-    for (const l of measured.values()) add(byPrecision, `${l.bits}|${l.groupSize}`, l.parameters)
-    const hasGlobal = [...byPrecision.keys()].some(k => k.startsWith(`${bits}|`))
-    if (bits === null || !hasGlobal) {
-      const top = [...byPrecision.entries()].sort((a, b) => b[1] - a[1])[0][0].split('|')
-      bits = Number(top[0])
-      groupSize = Number(top[1])
-    }
-  }
-  const mode = q.mode ?? 'affine'
-  let text = bits === null ? `quantized (${mode}, bit width unknown)` : `${bits}-bit ${mode}`
-  if (groupSize !== null) text += `, group ${groupSize}`
-
-  // Layers that differ from the main precision, grouped by what they are.
-  const exceptions = new Map<string, string[]>()
-  const push = (label: string, layer: string): void => {
-    exceptions.set(label, [...(exceptions.get(label) ?? []), layer])
-  }
-  if (measured !== null) {
-    for (const [layer, l] of measured) {
-      if (l.bits !== bits) push(`${l.bits}-bit`, layer)
-      else if (groupSize !== null && l.groupSize !== groupSize) {
-        push(`group ${l.groupSize}`, layer)
-      }
-    }
-  }
-  for (const [layer, b] of layerBits) {
-    if (b === false) {
-      if (measured === null || !measured.has(layer)) push('not quantized', layer)
-    } else if (measured === null && b !== bits) {
-      push(`${b}-bit`, layer)
-    }
-  }
-  if (exceptions.size > 0) {
-    const parts = [...exceptions.entries()]
-      .sort((a, b) => a[1].length - b[1].length || a[0].localeCompare(b[0]))
-      .map(([label, layers]) => `${joinNames(layers)} ${label}`)
-    text += ` (${parts.join(', ')})`
-  }
-  return text
-}
-
-function checkCount(what: string, n: number): void {
-  if (!Number.isFinite(n) || n < 0) {
-    throw new ActionError(`Size estimate got ${what} = ${n}; it must be a non-negative number.`)
-  }
-}
-
-/**
- * Estimated bytes of an MLX affine quantization of `parameters` weights: the packed values plus
- * one scale and one bias (`scaleBytes` each) per group. An estimate: it treats every parameter as
- * quantized, while real models keep norms (and sometimes embeddings) in float.
- */
-export function estimateQuantizedBytes(
-  parameters: number,
-  bits: number,
-  groupSize: number,
-  scaleBytes = 2
-): number {
-  checkCount('parameters', parameters)
-  checkCount('scaleBytes', scaleBytes)
-  if (!Number.isFinite(bits) || bits <= 0) {
-    throw new ActionError(`Size estimate got bits = ${bits}; it must be a positive number.`)
-  }
-  if (!Number.isFinite(groupSize) || groupSize <= 0) {
-    throw new ActionError(
-      `Size estimate got group size = ${groupSize}; it must be a positive number.`
-    )
-  }
-  return Math.ceil((parameters * bits) / 8) + 2 * Math.ceil(parameters / groupSize) * scaleBytes
-}
-
-/**
- * Estimated bytes after de-quantizing every packed layer to `bytesPerParam` bytes per parameter
- * (16-bit by default): packed parameters at that size, scales and biases gone, every other tensor
- * at its own size. A model that is not quantized stays as it is. With plain WeightStats (not a
- * WeightInspection) of a quantized model, all parameters are counted at `bytesPerParam`.
- */
-export function estimateFullPrecisionBytes(stats: WeightStats, bytesPerParam = 2): number {
-  checkCount('bytesPerParam', bytesPerParam)
-  if (!stats.quantized) return stats.tensorBytes
-  if (isInspection(stats)) {
-    return stats.packedParameters * bytesPerParam + (stats.tensorBytes - stats.packedBytes)
-  }
-  return stats.parameters * bytesPerParam
-}
-
-/** bytes * 8 / parameters; null when parameters is 0 (or not a positive number). */
-export function bitsPerWeight(bytes: number, parameters: number): number | null {
-  if (!Number.isFinite(parameters) || parameters <= 0 || !Number.isFinite(bytes)) return null
-  return (bytes * 8) / parameters
 }
