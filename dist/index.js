@@ -47961,6 +47961,7 @@ async function produceGguf(setup, source, fuseReq, budgets) {
 /** A quantized MLX output cannot be converted: fuse again, de-quantized, for the GGUF path only. */
 async function dequantizedFuse(req, work, result, source) {
     checkDequantizeSupport(req.env, true);
+    await ensureFreeSpace(work, source.fullPrecisionBytes, 'the de-quantized fuse for GGUF');
     const dir = external_node_path_default().join(work, 'fused-full-precision');
     const argv = await runFuse({ ...req, dequantize: true }, dir);
     result.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv: [req.env.python, ...argv] });
@@ -48870,7 +48871,8 @@ async function runAction() {
     if (gguf) {
         const source = {
             fullPrecisionDir: mlx.fullPrecisionDir,
-            baseBits: baseQuantization?.bits ?? mlx.facts.fused.quantization.bits
+            baseBits: baseQuantization?.bits ?? mlx.facts.fused.quantization.bits,
+            fullPrecisionBytes: estimateFullPrecisionBytes(mlx.facts.fused.stats)
         };
         const made = await produceGguf(gguf, source, req, config.budgets).catch(async (error) => {
             await disposeFullPrecision(mlx.fullPrecisionDir, config.outputDir, null);

@@ -77,7 +77,8 @@ async function runAction(): Promise<void> {
   if (gguf) {
     const source = {
       fullPrecisionDir: mlx.fullPrecisionDir,
-      baseBits: baseQuantization?.bits ?? mlx.facts.fused.quantization.bits
+      baseBits: baseQuantization?.bits ?? mlx.facts.fused.quantization.bits,
+      fullPrecisionBytes: estimateFullPrecisionBytes(mlx.facts.fused.stats)
     }
     const made = await produceGguf(gguf, source, req, config.budgets).catch(
       async (error: unknown) => {

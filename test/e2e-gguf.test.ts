@@ -264,17 +264,57 @@ describe('the action, end to end (GGUF outputs)', () => {
     expect((await fs.readdir(dir)).filter(n => n.includes('gguf'))).toEqual([])
   })
 
-  it('refuses to convert when the disk is too small, with both figures', async () => {
-    const { dir, env } = await setup()
-    // Room for the 4-bit fuse (~1 MB) but not for the 16-bit conversion (~3 MB).
+  it.each([
+    // Room for the 4-bit fuse (~0.85 MB) but not for the 16-bit fuse the GGUF path needs (~3 MB).
+    ['q4', '2000000', 'the de-quantized fuse for GGUF', '2.00 MB \\(1.91 MiB\\)'],
+    // No room for the 16-bit fuse of a bf16 base (~3 MB) at all.
+    ['bf16', '1000000', 'the fused model', '1.00 MB \\(976.56 KiB\\)']
+  ])(
+    'refuses before a %s fuse when the disk is too small, with both figures',
+    async (base, free, what, shown) => {
+      const { dir, env, mlxLog } = await setup()
+      const run = await runAction(
+        { ...common(), 'base-model': base === 'q4' ? q4Base : bf16Base, gguf: 'Q4_K_M' },
+        { cwd: dir, env: { ...env, MLX_FUSE_FREE_BYTES_OVERRIDE: free } }
+      )
+      expect(run.code).toBe(1)
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `Not enough disk space for ${what}: it needs about [\\d.]+ MB \\([\\d.]+ MiB\\) but .* has ${shown} free`
+        )
+      )
+      const fuses = (await readStandInLog(mlxLog)).filter(c => c.command === 'fuse')
+      expect(fuses).toHaveLength(base === 'q4' ? 1 : 0)
+      expect((await fs.readdir(dir)).filter(n => n.includes('gguf'))).toEqual([])
+    }
+  )
+
+  it('converts the kept 16-bit fuse when quantize-bits re-quantized the MLX output', async () => {
+    const { dir, env, mlxLog, convertLog } = await setup()
     const run = await runAction(
-      { ...common(), 'base-model': q4Base, gguf: 'Q4_K_M' },
-      { cwd: dir, env: { ...env, MLX_FUSE_FREE_BYTES_OVERRIDE: '2000000' } }
+      {
+        ...common(),
+        'base-model': bf16Base,
+        'quantize-bits': '4',
+        gguf: 'Q4_K_M',
+        'smoke-test': 'false'
+      },
+      { cwd: dir, env }
     )
-    expect(run.code).toBe(1)
-    expect(run.stdout).toMatch(
-      /Not enough disk space for the 16-bit GGUF conversion: it needs about [\d.]+ MB \([\d.]+ MiB\) but .* has 2\.00 MB \(1\.91 MiB\) free/
-    )
-    expect((await fs.readdir(dir)).filter(n => n.includes('gguf'))).toEqual([])
+    expect(run.code).toBe(0)
+    const mlxCalls = await readStandInLog(mlxLog)
+    expect(mlxCalls.map(c => c.command).filter(c => c !== 'help')).toEqual(['fuse', 'convert'])
+    // The GGUF is converted from the first (16-bit) fuse, the folder mlx_lm convert read.
+    const convertIn = mlxCalls.find(c => c.command === 'convert')!.args[2]
+    expect((await readLog(convertLog))[0].argv[1]).toBe(convertIn)
+    expect(JSON.parse(run.outputs.sizes)).toEqual({
+      mlx: expect.any(Number),
+      Q4_K_M: (await fs.lstat(path.join(dir, 'fused-model-gguf', 'fused-model-Q4_K_M.gguf'))).size
+    })
+    expect((await fs.readdir(dir)).sort()).toEqual([
+      'fused-model',
+      'fused-model-gguf',
+      'fused-model.manifest.json'
+    ])
   })
 })

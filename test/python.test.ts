@@ -1,9 +1,13 @@
 import { describe, expect, it } from '@jest/globals'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import {
   checkDequantizeSupport,
   compareVersions,
   detectDequantizeFlag,
   mlxCommand,
+  resolveMlxEnv,
   type MlxEnv
 } from '../src/mlx/python.js'
 
@@ -54,5 +58,23 @@ describe('mlx_lm flags and versions', () => {
       /has no de-quantize flag/
     )
     expect(() => checkDequantizeSupport(env({}), true)).not.toThrow()
+  })
+})
+
+describe('resolveMlxEnv', () => {
+  it("refuses a Python older than 3.10 (a macOS runner's default) and points at setup-python", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'py39-'))
+    const python = path.join(dir, 'python3.9')
+    // Answers the version probe the way Apple's /usr/bin/python3 does.
+    await fs.writeFile(python, '#!/bin/sh\necho 3.9.6\n', { mode: 0o755 })
+    await expect(resolveMlxEnv({ python, mlxLmVersion: '0.32.2' })).rejects.toThrow(
+      /is Python 3\.9\.6, and mlx-lm needs Python 3\.10 or newer; add an actions\/setup-python step/
+    )
+  })
+
+  it('refuses a python input that cannot import mlx_lm, with the install command', async () => {
+    await expect(resolveMlxEnv({ python: 'python3', mlxLmVersion: '0.32.2' })).rejects.toThrow(
+      /Input python "python3" cannot import mlx_lm; run "python3 -m pip install mlx-lm==0\.32\.2" first/
+    )
   })
 })

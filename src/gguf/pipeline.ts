@@ -34,6 +34,8 @@ export interface GgufSource {
   fullPrecisionDir: string | null
   /** The base's bits when the base was quantized (for the quality note), else null. */
   baseBits: number | null
+  /** Bytes a de-quantized fuse takes (for the disk pre-check of the second fuse). */
+  fullPrecisionBytes: number
 }
 
 export interface GgufResult {
@@ -164,6 +166,7 @@ async function dequantizedFuse(
   source: GgufSource
 ): Promise<string> {
   checkDequantizeSupport(req.env, true)
+  await ensureFreeSpace(work, source.fullPrecisionBytes, 'the de-quantized fuse for GGUF')
   const dir = path.join(work, 'fused-full-precision')
   const argv = await runFuse({ ...req, dequantize: true }, dir)
   result.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv: [req.env.python, ...argv] })
