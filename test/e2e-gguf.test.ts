@@ -156,10 +156,22 @@ describe('the action, end to end (GGUF outputs)', () => {
   it('writes a single Q8_0 directly with convert, without llama-quantize', async () => {
     const { dir, env, convertLog } = await setup()
     const run = await runAction(
-      { ...common(), 'base-model': bf16Base, gguf: 'Q8_0', 'smoke-test': 'false' },
+      {
+        ...common(),
+        'base-model': bf16Base,
+        gguf: 'Q8_0',
+        'smoke-test': 'false',
+        'size-budget': 'gguf=3MB, Q5_K_M=1MB'
+      },
       { cwd: dir, env }
     )
     expect(run.code).toBe(0)
+    // A budget for a type this run does not make is a warning, not an error.
+    expect(run.annotations).toContainEqual(
+      expect.stringMatching(
+        /^::warning::size-budget entry "Q5_K_M=1MB" names a GGUF type this run does not produce/
+      )
+    )
     const calls = await readLog(convertLog)
     expect(calls).toHaveLength(1)
     expect(calls[0].argv).toContain('q8_0')

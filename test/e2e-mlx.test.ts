@@ -62,10 +62,18 @@ describe('the action, end to end (MLX output)', () => {
   it('keeps a quantized base quantized, measures it exactly and passes its budget', async () => {
     const { dir, log } = await work()
     const run = await runAction(
-      { 'base-model': q4Base, 'adapter-path': adapters, python, 'size-budget': 'mlx=5MB' },
+      {
+        'base-model': q4Base,
+        'adapter-path': adapters,
+        python,
+        'size-budget': 'mlx=5MB',
+        'hf-token': 'hf_not_a_real_token'
+      },
       { cwd: dir, env: { MLX_STANDIN_LOG: log } }
     )
     expect(run.code).toBe(0)
+    // The token is masked in the log and reaches the fuse as HF_TOKEN.
+    expect(run.stdout).toContain('::add-mask::hf_not_a_real_token')
     const fused = path.join(dir, 'fused-model')
     const bytes = await treeBytes(fused)
     expectMeasured(run, bytes)
@@ -74,6 +82,7 @@ describe('the action, end to end (MLX output)', () => {
     // The stand-in was called once, with the real fuse command line, and no de-quantize flag.
     const calls = (await readStandInLog(log)).filter(c => c.command === 'fuse')
     expect(calls).toHaveLength(1)
+    expect(calls[0].hf_token).toBe(true)
     const args = calls[0].args
     expect(args.slice(0, 5)).toEqual(['fuse', '--model', q4Base, '--adapter-path', adapters])
     expect(args[5]).toBe('--save-path')
