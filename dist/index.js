@@ -32441,6 +32441,7 @@ function diagnose(f) {
         else {
             out.push({
                 level: 'warning',
+                output: 'mlx',
                 title: 'The fused model is full precision because the base model was never quantized',
                 text: `${what} A ${bits}-bit quantization of the same weights would take about ${formatSize(expected)}. To get the small model, fuse into a quantized base (for example a 4-bit MLX conversion of the same model), or set quantize-bits: ${bits} to re-quantize the fused model.`
             });
@@ -32475,6 +32476,32 @@ function diagnose(f) {
     }
     out.push({ level: 'notice', title: "Kept the base model's quantization", text: lines.join(' ') });
     return out;
+}
+/** Why a GGUF file is over its budget, and what fits instead, in plain words. */
+function explainGgufOverBudget(outputs, verdicts) {
+    const ggufs = outputs.filter(o => o.kind === 'gguf');
+    return ggufs.flatMap(o => {
+        const v = verdicts.find(x => x.output === o.name);
+        if (v?.status !== 'over' || !v.budget)
+            return [];
+        const budget = v.budget;
+        const fits = ggufs.filter(g => g.bytes <= budget.bytes);
+        const size = o.parameters && o.bitsPerWeight
+            ? `${o.name} stores ${o.bitsPerWeight.toFixed(2)} bits per weight, so ${billions(o.parameters)} parameters take ${formatSize(o.bytes)}`
+            : `${o.name} takes ${formatSize(o.bytes)}`;
+        const others = fits.length
+            ? ` From this run, ${fits.map(g => `${g.name} at ${formatSize(g.bytes)}`).join(', ')} fit${fits.length === 1 ? 's' : ''} that budget.`
+            : '';
+        const diagnosis = {
+            level: 'warning',
+            output: o.name,
+            title: fits.length
+                ? `${fits[0].name} fits where ${o.name} does not`
+                : `${o.name} needs fewer bits per weight to fit`,
+            text: `${size}, ${(v.overPercent ?? 0).toFixed(0)}% over ${budget.text}.${others} Choose a type with fewer bits per weight (gguf: auto picks the best-quality type that fits the gguf budget), or raise the budget.`
+        };
+        return [diagnosis];
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/disk.ts
@@ -48664,8 +48691,9 @@ function annotate(report) {
         if (v.status !== 'over')
             continue;
         const output = report.outputs.find(o => o.name === v.output);
-        const why = report.diagnoses.find(d => d.level === 'warning');
-        const message = `${overBudgetMessage(output, v)}.${output.kind === 'mlx' && why ? ` ${why.title}.` : ''}`;
+        // The error says why in a few words; the warning of the same output says it in full.
+        const why = report.diagnoses.find(d => d.level === 'warning' && d.output === output.name);
+        const message = `${overBudgetMessage(output, v)}.${why ? ` ${why.title}.` : ''}`;
         const props = { title: 'Size budget exceeded' };
         if (report.onOverBudget === 'fail')
             error(message, props);
@@ -48894,6 +48922,7 @@ async function runAction() {
     for (const unused of unusedTypeBudgets(config.budgets, outputs.filter(o => o.kind === 'gguf').map(o => o.name))) {
         warning(`size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`);
     }
+    const verdicts = outputs.map(o => verdictFor(o, config.budgets));
     const report = {
         baseModel: config.baseModel,
         adapterPath: config.adapterPath,
@@ -48903,8 +48932,8 @@ async function runAction() {
             : null,
         commands,
         outputs,
-        verdicts: outputs.map(o => verdictFor(o, config.budgets)),
-        diagnoses,
+        verdicts,
+        diagnoses: [...diagnoses, ...explainGgufOverBudget(outputs, verdicts)],
         notes,
         onOverBudget: config.onOverBudget,
         manifestPath: config.manifestPath

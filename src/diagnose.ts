@@ -1,7 +1,7 @@
 /** Explains in plain words why the fused model has the precision and size it has. */
 import { estimateQuantizedBytes } from './mlx/precision.js'
 import { formatSize } from './size.js'
-import type { Diagnosis, MlxQuantization, WeightStats } from './types.js'
+import type { Diagnosis, MeasuredOutput, MlxQuantization, Verdict, WeightStats } from './types.js'
 
 export interface FuseFacts {
   baseModel: string
@@ -51,6 +51,7 @@ export function diagnose(f: FuseFacts): Diagnosis[] {
     } else {
       out.push({
         level: 'warning',
+        output: 'mlx',
         title: 'The fused model is full precision because the base model was never quantized',
         text: `${what} A ${bits}-bit quantization of the same weights would take about ${formatSize(expected)}. To get the small model, fuse into a quantized base (for example a 4-bit MLX conversion of the same model), or set quantize-bits: ${bits} to re-quantize the fused model.`
       })
@@ -92,4 +93,34 @@ export function diagnose(f: FuseFacts): Diagnosis[] {
   }
   out.push({ level: 'notice', title: "Kept the base model's quantization", text: lines.join(' ') })
   return out
+}
+
+/** Why a GGUF file is over its budget, and what fits instead, in plain words. */
+export function explainGgufOverBudget(
+  outputs: readonly MeasuredOutput[],
+  verdicts: readonly Verdict[]
+): Diagnosis[] {
+  const ggufs = outputs.filter(o => o.kind === 'gguf')
+  return ggufs.flatMap(o => {
+    const v = verdicts.find(x => x.output === o.name)
+    if (v?.status !== 'over' || !v.budget) return []
+    const budget = v.budget
+    const fits = ggufs.filter(g => g.bytes <= budget.bytes)
+    const size =
+      o.parameters && o.bitsPerWeight
+        ? `${o.name} stores ${o.bitsPerWeight.toFixed(2)} bits per weight, so ${billions(o.parameters)} parameters take ${formatSize(o.bytes)}`
+        : `${o.name} takes ${formatSize(o.bytes)}`
+    const others = fits.length
+      ? ` From this run, ${fits.map(g => `${g.name} at ${formatSize(g.bytes)}`).join(', ')} fit${fits.length === 1 ? 's' : ''} that budget.`
+      : ''
+    const diagnosis: Diagnosis = {
+      level: 'warning',
+      output: o.name,
+      title: fits.length
+        ? `${fits[0].name} fits where ${o.name} does not`
+        : `${o.name} needs fewer bits per weight to fit`,
+      text: `${size}, ${(v.overPercent ?? 0).toFixed(0)}% over ${budget.text}.${others} Choose a type with fewer bits per weight (gguf: auto picks the best-quality type that fits the gguf budget), or raise the budget.`
+    }
+    return [diagnosis]
+  })
 }

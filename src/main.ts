@@ -3,7 +3,7 @@ import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { unusedTypeBudgets, verdictFor } from './budget.js'
-import { diagnose } from './diagnose.js'
+import { diagnose, explainGgufOverBudget } from './diagnose.js'
 import { ensureFreeSpace } from './disk.js'
 import { produceGguf } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
@@ -107,6 +107,7 @@ async function runAction(): Promise<void> {
       `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`
     )
   }
+  const verdicts = outputs.map(o => verdictFor(o, config.budgets))
   const report: RunReport = {
     baseModel: config.baseModel,
     adapterPath: config.adapterPath,
@@ -116,8 +117,8 @@ async function runAction(): Promise<void> {
       : null,
     commands,
     outputs,
-    verdicts: outputs.map(o => verdictFor(o, config.budgets)),
-    diagnoses,
+    verdicts,
+    diagnoses: [...diagnoses, ...explainGgufOverBudget(outputs, verdicts)],
     notes,
     onOverBudget: config.onOverBudget,
     manifestPath: config.manifestPath

@@ -35,8 +35,9 @@ export function annotate(report: RunReport): void {
   for (const v of report.verdicts) {
     if (v.status !== 'over') continue
     const output = report.outputs.find(o => o.name === v.output)!
-    const why = report.diagnoses.find(d => d.level === 'warning')
-    const message = `${overBudgetMessage(output, v)}.${output.kind === 'mlx' && why ? ` ${why.title}.` : ''}`
+    // The error says why in a few words; the warning of the same output says it in full.
+    const why = report.diagnoses.find(d => d.level === 'warning' && d.output === output.name)
+    const message = `${overBudgetMessage(output, v)}.${why ? ` ${why.title}.` : ''}`
     const props = { title: 'Size budget exceeded' }
     if (report.onOverBudget === 'fail') core.error(message, props)
     else core.warning(message, props)

@@ -78,4 +78,6 @@ export interface Diagnosis {
   level: 'notice' | 'warning'
   title: string
   text: string
+  /** The output it explains (`mlx` or a GGUF type), when it is about one. */
+  output?: string
 }

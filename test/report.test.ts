@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseBudgets, verdictFor } from '../src/budget.js'
-import { diagnose, type FuseFacts } from '../src/diagnose.js'
+import { diagnose, explainGgufOverBudget, type FuseFacts } from '../src/diagnose.js'
 import { annotate, setOutputs, writeManifest, writeSummary, type RunReport } from '../src/report.js'
 import type { MeasuredOutput, WeightStats } from '../src/types.js'
 
@@ -193,5 +193,47 @@ describe('report', () => {
         }
       ]
     })
+  })
+})
+
+describe('explainGgufOverBudget', () => {
+  const gguf = (name: string, bytes: number): MeasuredOutput => ({
+    name,
+    kind: 'gguf',
+    path: `/g/${name}.gguf`,
+    bytes,
+    files: 1,
+    format: `GGUF ${name}`,
+    parameters: 1_475_840,
+    bitsPerWeight: (bytes * 8) / 1_475_840
+  })
+
+  it('says how many bits per weight the type stores and which made type fits', () => {
+    const outputs = [gguf('Q4_K_M', 915_360), gguf('Q8_0', 1_580_832)]
+    const budgets = parseBudgets('gguf=1.2MB', new Set())
+    const [d, ...rest] = explainGgufOverBudget(
+      outputs,
+      outputs.map(o => verdictFor(o, budgets))
+    )
+    expect(rest).toEqual([])
+    expect(d).toMatchObject({
+      level: 'warning',
+      output: 'Q8_0',
+      title: 'Q4_K_M fits where Q8_0 does not'
+    })
+    expect(d.text).toContain(
+      'Q8_0 stores 8.57 bits per weight, so 1.48 million parameters take 1.58 MB (1.51 MiB), 32% over gguf=1.2MB.'
+    )
+    expect(d.text).toContain('From this run, Q4_K_M at 915.36 kB (893.91 KiB) fits that budget.')
+  })
+
+  it('explains nothing when every GGUF fits', () => {
+    const outputs = [gguf('Q4_K_M', 915_360)]
+    expect(
+      explainGgufOverBudget(
+        outputs,
+        outputs.map(o => verdictFor(o, []))
+      )
+    ).toEqual([])
   })
 })
