@@ -31703,9 +31703,14 @@ function budgetFor(entries, output) {
     }
     return null;
 }
-/** Type-specific budget entries for GGUF types this run does not produce (a warning, not an error). */
+/**
+ * Budget entries for GGUF outputs this run does not produce: a type it does not make, or `gguf`
+ * in a run without GGUF files (a warning, not an error: one list can serve several workflows).
+ */
 function unusedTypeBudgets(entries, producedTypes) {
-    return entries.filter(e => !GENERIC_TARGETS.includes(e.target) && !producedTypes.includes(e.target));
+    return entries.filter(e => e.target === 'gguf'
+        ? producedTypes.length === 0
+        : !GENERIC_TARGETS.includes(e.target) && !producedTypes.includes(e.target));
 }
 function verdictFor(output, entries) {
     const budget = budgetFor(entries, output);
@@ -48775,15 +48780,17 @@ async function writeSummary(report) {
     }
     for (const note of report.notes)
         s.addRaw(`<p>${note}</p>`, true);
+    const code = (text) => `<code>${escapeHtml(text)}</code>`;
     const details = [
-        `Base model: <code>${report.baseModel}</code>`,
-        `Adapters: <code>${report.adapterPath}</code>`,
-        `mlx-lm ${report.mlxLm.version} (${report.mlxLm.python}, ${report.mlxLm.source})`,
+        `Base model: ${code(report.baseModel)}`,
+        `Adapters: ${code(report.adapterPath)}`,
+        `mlx-lm ${escapeHtml(report.mlxLm.version)} (${code(report.mlxLm.python)}, ${report.mlxLm.source})`,
         ...(report.llamaCpp
             ? [`llama.cpp ${report.llamaCpp.version} (${report.llamaCpp.commit.slice(0, 12)})`]
             : []),
-        ...report.commands.map(c => `${c.what}: <code>${c.argv.join(' ')}</code>`),
-        `Manifest: <code>${report.manifestPath}</code>`,
+        ...report.commands.map(c => `${c.what}: ${code(c.argv.join(' '))}`),
+        'Tools write into staging folders beside the outputs (<code>.NAME.fuse-*</code>, <code>.NAME.work-*</code>) that are moved into place only after every check passed.',
+        `Manifest: ${code(report.manifestPath)}`,
         'Sizes are exact sums of file sizes; kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.'
     ];
     s.addDetails('How this was measured', `<ul>${details.map(d => `<li>${d}</li>`).join('')}</ul>`);
@@ -48920,7 +48927,9 @@ async function runAction() {
         };
     }
     for (const unused of unusedTypeBudgets(config.budgets, outputs.filter(o => o.kind === 'gguf').map(o => o.name))) {
-        warning(`size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`);
+        warning(unused.target === 'gguf'
+            ? `size-budget entry "${unused.text}" is for GGUF files and this run makes none; it is ignored here.`
+            : `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`);
     }
     const verdicts = outputs.map(o => verdictFor(o, config.budgets));
     const report = {

@@ -70,13 +70,18 @@ export function budgetFor(
   return null
 }
 
-/** Type-specific budget entries for GGUF types this run does not produce (a warning, not an error). */
+/**
+ * Budget entries for GGUF outputs this run does not produce: a type it does not make, or `gguf`
+ * in a run without GGUF files (a warning, not an error: one list can serve several workflows).
+ */
 export function unusedTypeBudgets(
   entries: readonly BudgetEntry[],
   producedTypes: readonly string[]
 ): BudgetEntry[] {
-  return entries.filter(
-    e => !GENERIC_TARGETS.includes(e.target) && !producedTypes.includes(e.target)
+  return entries.filter(e =>
+    e.target === 'gguf'
+      ? producedTypes.length === 0
+      : !GENERIC_TARGETS.includes(e.target) && !producedTypes.includes(e.target)
   )
 }
 

@@ -104,7 +104,9 @@ async function runAction(): Promise<void> {
     outputs.filter(o => o.kind === 'gguf').map(o => o.name)
   )) {
     core.warning(
-      `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`
+      unused.target === 'gguf'
+        ? `size-budget entry "${unused.text}" is for GGUF files and this run makes none; it is ignored here.`
+        : `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`
     )
   }
   const verdicts = outputs.map(o => verdictFor(o, config.budgets))

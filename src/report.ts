@@ -121,15 +121,17 @@ export async function writeSummary(report: RunReport): Promise<void> {
     s.addRaw(`<p>${d.level === 'warning' ? '⚠️' : 'ℹ️'} <b>${d.title}.</b> ${d.text}</p>`, true)
   }
   for (const note of report.notes) s.addRaw(`<p>${note}</p>`, true)
+  const code = (text: string): string => `<code>${escapeHtml(text)}</code>`
   const details = [
-    `Base model: <code>${report.baseModel}</code>`,
-    `Adapters: <code>${report.adapterPath}</code>`,
-    `mlx-lm ${report.mlxLm.version} (${report.mlxLm.python}, ${report.mlxLm.source})`,
+    `Base model: ${code(report.baseModel)}`,
+    `Adapters: ${code(report.adapterPath)}`,
+    `mlx-lm ${escapeHtml(report.mlxLm.version)} (${code(report.mlxLm.python)}, ${report.mlxLm.source})`,
     ...(report.llamaCpp
       ? [`llama.cpp ${report.llamaCpp.version} (${report.llamaCpp.commit.slice(0, 12)})`]
       : []),
-    ...report.commands.map(c => `${c.what}: <code>${c.argv.join(' ')}</code>`),
-    `Manifest: <code>${report.manifestPath}</code>`,
+    ...report.commands.map(c => `${c.what}: ${code(c.argv.join(' '))}`),
+    'Tools write into staging folders beside the outputs (<code>.NAME.fuse-*</code>, <code>.NAME.work-*</code>) that are moved into place only after every check passed.',
+    `Manifest: ${code(report.manifestPath)}`,
     'Sizes are exact sums of file sizes; kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.'
   ]
   s.addDetails('How this was measured', `<ul>${details.map(d => `<li>${d}</li>`).join('')}</ul>`)

@@ -76,5 +76,7 @@ describe('budgetFor and verdicts', () => {
   it('lists type budgets for types the run does not produce', () => {
     expect(unusedTypeBudgets(entries, ['Q4_K_M']).map(e => e.target)).toEqual(['Q8_0'])
     expect(unusedTypeBudgets(entries, ['Q8_0'])).toEqual([])
+    // `gguf` is unused only when the run makes no GGUF at all.
+    expect(unusedTypeBudgets(entries, []).map(e => e.target)).toEqual(['gguf', 'Q8_0'])
   })
 })

@@ -266,7 +266,7 @@ describe('the action, end to end (MLX output)', () => {
       expect(index.requests.some(r => r.endsWith('.whl'))).toBe(true)
       expect(run.stdout).toContain('Creating a Python environment with mlx-lm==0.32.2')
       expect(run.summary).toMatch(
-        /mlx-lm 0\.32\.2 \(.*mlx-lm-0\.32\.2-py3[.\d]+\/bin\/python, venv\)/
+        /mlx-lm 0\.32\.2 \(<code>.*mlx-lm-0\.32\.2-py3[.\d]+\/bin\/python<\/code>, venv\)/
       )
       expectMeasured(run, await treeBytes(path.join(dir, 'fused-model')))
     } finally {
