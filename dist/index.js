@@ -48654,7 +48654,8 @@ async function produceMlx(req, plan) {
             files: finalInfo.files,
             format: `MLX safetensors, ${finalInfo.precision}`,
             parameters: finalInfo.stats.parameters,
-            bitsPerWeight: bitsPerWeight(finalInfo.bytes, finalInfo.stats.parameters)
+            bitsPerWeight: bitsPerWeight(finalInfo.bytes, finalInfo.stats.parameters),
+            bytesByDtype: finalInfo.stats.bytesByDtype
         };
         const facts = {
             baseModel: req.model,
@@ -48689,7 +48690,7 @@ function withinBudget(verdicts) {
 }
 /** One message per output over budget, e.g. `mlx: 6.07 GB (5.65 GiB) is over its budget of 2.50 GB by 143%`. */
 function overBudgetMessage(output, v) {
-    return `${output.name}: ${formatSize(output.bytes)} is over its budget of ${formatDecimal(v.budget.bytes)} (${v.budget.text}) by ${(v.overPercent ?? 0).toFixed(0)}%`;
+    return `${output.name}: ${formatSize(output.bytes)} is over its budget of ${formatDecimal(v.budget.bytes)} by ${(v.overPercent ?? 0).toFixed(0)}% (size-budget entry "${v.budget.text}")`;
 }
 function annotate(report) {
     for (const v of report.verdicts) {
@@ -48725,6 +48726,16 @@ function setOutputs(report) {
     setOutput('gguf-paths', JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.path]))));
     setOutput('gguf-bytes', JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.bytes]))));
 }
+/** The dtype mix of the tensor data, largest first: `U32 76%, BF16 24%`. */
+function dtypeMix(bytesByDtype) {
+    const total = Object.values(bytesByDtype).reduce((a, b) => a + b, 0);
+    if (total === 0)
+        return '';
+    return Object.entries(bytesByDtype)
+        .sort((a, b) => b[1] - a[1])
+        .map(([dtype, bytes]) => `${dtype} ${((bytes / total) * 100).toFixed(bytes / total < 0.01 ? 1 : 0)}%`)
+        .join(', ');
+}
 function statusCell(v, mode) {
     if (v.status === 'no-budget')
         return 'no budget';
@@ -48752,7 +48763,9 @@ async function writeSummary(report) {
         const v = report.verdicts.find(x => x.output === o.name);
         return [
             { data: `<code>${o.name}</code>` },
-            { data: o.format },
+            {
+                data: `${escapeHtml(o.format)}${o.bytesByDtype ? `<br><sub>${dtypeMix(o.bytesByDtype)}</sub>` : ''}`
+            },
             {
                 data: `${formatSize(o.bytes)}<br><sub>${o.bytes.toLocaleString('en-US')} bytes, ${o.files} file${o.files === 1 ? '' : 's'}</sub>`
             },

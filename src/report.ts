@@ -28,7 +28,7 @@ export function withinBudget(verdicts: readonly Verdict[]): boolean {
 
 /** One message per output over budget, e.g. `mlx: 6.07 GB (5.65 GiB) is over its budget of 2.50 GB by 143%`. */
 export function overBudgetMessage(output: MeasuredOutput, v: Verdict): string {
-  return `${output.name}: ${formatSize(output.bytes)} is over its budget of ${formatDecimal(v.budget!.bytes)} (${v.budget!.text}) by ${(v.overPercent ?? 0).toFixed(0)}%`
+  return `${output.name}: ${formatSize(output.bytes)} is over its budget of ${formatDecimal(v.budget!.bytes)} by ${(v.overPercent ?? 0).toFixed(0)}% (size-budget entry "${v.budget!.text}")`
 }
 
 export function annotate(report: RunReport): void {
@@ -68,6 +68,19 @@ export function setOutputs(report: RunReport): void {
   )
 }
 
+/** The dtype mix of the tensor data, largest first: `U32 76%, BF16 24%`. */
+export function dtypeMix(bytesByDtype: Record<string, number>): string {
+  const total = Object.values(bytesByDtype).reduce((a, b) => a + b, 0)
+  if (total === 0) return ''
+  return Object.entries(bytesByDtype)
+    .sort((a, b) => b[1] - a[1])
+    .map(
+      ([dtype, bytes]) =>
+        `${dtype} ${((bytes / total) * 100).toFixed(bytes / total < 0.01 ? 1 : 0)}%`
+    )
+    .join(', ')
+}
+
 function statusCell(v: Verdict, mode: 'fail' | 'warn'): string {
   if (v.status === 'no-budget') return 'no budget'
   if (v.status === 'within') return '✅ within budget'
@@ -94,7 +107,9 @@ export async function writeSummary(report: RunReport): Promise<void> {
     const v = report.verdicts.find(x => x.output === o.name)!
     return [
       { data: `<code>${o.name}</code>` },
-      { data: o.format },
+      {
+        data: `${escapeHtml(o.format)}${o.bytesByDtype ? `<br><sub>${dtypeMix(o.bytesByDtype)}</sub>` : ''}`
+      },
       {
         data: `${formatSize(o.bytes)}<br><sub>${o.bytes.toLocaleString('en-US')} bytes, ${o.files} file${o.files === 1 ? '' : 's'}</sub>`
       },

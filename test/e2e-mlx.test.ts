@@ -101,6 +101,10 @@ describe('the action, end to end (MLX output)', () => {
       status: 'within',
       budgetBytes: 5_000_000
     })
+    expect(manifest.outputs[0].bytesByDtype.U32).toBeGreaterThan(
+      manifest.outputs[0].bytesByDtype.BF16
+    )
+    expect(run.summary).toMatch(/<sub>U32 \d+%, BF16 \d+%/)
     expect(manifest.outputs[0].bitsPerWeight).toBeGreaterThan(4)
     expect(manifest.outputs[0].bitsPerWeight).toBeLessThan(6)
     expect(run.summary).toContain('Every output is within its size budget')
@@ -127,7 +131,9 @@ describe('the action, end to end (MLX output)', () => {
     expect(run.outputs['within-budget']).toBe('false')
     const over = Math.round(((bytes - 1_000_000) / 1_000_000) * 100)
     const errors = run.annotations.filter(a => a.startsWith('::error'))
-    expect(errors[0]).toContain(`is over its budget of 1.00 MB (mlx=1MB) by ${over}%`)
+    expect(errors[0]).toContain(
+      `is over its budget of 1.00 MB by ${over}% (size-budget entry "mlx=1MB")`
+    )
     expect(
       run.annotations.some(a => a.startsWith('::warning') && a.includes('was never quantized'))
     ).toBe(true)

@@ -5,8 +5,16 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseBudgets, verdictFor } from '../src/budget.js'
 import { diagnose, explainGgufOverBudget, type FuseFacts } from '../src/diagnose.js'
-import { annotate, setOutputs, writeManifest, writeSummary, type RunReport } from '../src/report.js'
+import {
+  annotate,
+  dtypeMix,
+  setOutputs,
+  writeManifest,
+  writeSummary,
+  type RunReport
+} from '../src/report.js'
 import type { MeasuredOutput, WeightStats } from '../src/types.js'
+import { decodeCommand } from './fixtures/action.js'
 
 let dir: string
 let stdout: string[]
@@ -146,10 +154,10 @@ describe('report', () => {
     expect(summary).toContain('❌ over by 143%')
     expect(summary).toContain('−3.57 GB (3.32 GiB)')
     expect(summary).toContain('was never quantized')
-    const errors = stdout.filter(l => l.startsWith('::error'))
+    const errors = stdout.filter(l => l.startsWith('::error')).map(decodeCommand)
     expect(errors).toHaveLength(1)
     expect(errors[0]).toContain(
-      'mlx: 6.07 GB (5.65 GiB) is over its budget of 2.50 GB (mlx=2.5GB) by 143%'
+      'mlx: 6.07 GB (5.65 GiB) is over its budget of 2.50 GB by 143% (size-budget entry "mlx=2.5GB")'
     )
     const outputs = await fs.readFile(process.env.GITHUB_OUTPUT!, 'utf8')
     expect(outputs).toMatch(/within-budget<<.*\nfalse\n/)
@@ -235,5 +243,13 @@ describe('explainGgufOverBudget', () => {
         outputs.map(o => verdictFor(o, []))
       )
     ).toEqual([])
+  })
+})
+
+describe('dtypeMix', () => {
+  it('lists the dtypes of the tensor data, largest first, in percent', () => {
+    expect(dtypeMix({ BF16: 250, U32: 740, F32: 10 })).toBe('U32 74%, BF16 25%, F32 1%')
+    expect(dtypeMix({ U32: 999, F32: 1 })).toBe('U32 100%, F32 0.1%')
+    expect(dtypeMix({})).toBe('')
   })
 })

@@ -84,7 +84,8 @@ export async function produceMlx(req: FuseRequest, plan: MlxPlan): Promise<MlxRe
       files: finalInfo.files,
       format: `MLX safetensors, ${finalInfo.precision}`,
       parameters: finalInfo.stats.parameters,
-      bitsPerWeight: bitsPerWeight(finalInfo.bytes, finalInfo.stats.parameters)
+      bitsPerWeight: bitsPerWeight(finalInfo.bytes, finalInfo.stats.parameters),
+      bytesByDtype: finalInfo.stats.bytesByDtype
     }
     const facts: FuseFacts = {
       baseModel: req.model,
