@@ -259,6 +259,21 @@ describe('the action, end to end (MLX output)', () => {
     expectMeasured(replaced, await treeBytes(out))
   })
 
+  it('uses python3 from PATH when it imports mlx_lm, without creating an environment', async () => {
+    const { dir, log } = await work()
+    const bin = path.join(root, 'path-bin')
+    await fs.mkdir(bin, { recursive: true })
+    await fs.symlink(python, path.join(bin, 'python3')).catch(() => undefined)
+    const run = await runAction(
+      { 'base-model': q4Base, 'adapter-path': adapters },
+      { cwd: dir, env: { MLX_STANDIN_LOG: log, PATH: `${bin}:${process.env.PATH}` } }
+    )
+    expect(run.code).toBe(0)
+    expect(run.stdout).not.toContain('Creating a Python environment')
+    expect(run.summary).toContain('mlx-lm 0.32.2 (<code>python3</code>, path)')
+    expect((await readStandInLog(log)).filter(c => c.command === 'fuse')).toHaveLength(1)
+  })
+
   it('creates a virtual environment with the pinned mlx-lm from a package index', async () => {
     const wheel = await buildStandInWheel(path.join(root, 'wheel'), '0.32.2')
     const index = await startPackageIndex([wheel])
