@@ -13,6 +13,7 @@ import {
 import { inspectWeights } from '../src/mlx/weights.js'
 import { ActionError, type WeightStats } from '../src/types.js'
 import { writeSafetensors, type TensorSpec } from './fixtures/safetensors.js'
+import { rejection } from './fixtures/rejection.js'
 
 type Tensors = Record<string, TensorSpec>
 
@@ -129,15 +130,6 @@ async function makeModel(
 function q(bits: number, group = 64, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const quantization = { group_size: group, bits, mode: 'affine', ...extra }
   return { model_type: 'llama', quantization, quantization_config: quantization }
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('readModelConfig', () => {

@@ -12,6 +12,7 @@ import {
 } from '../src/mlx/safetensors.js'
 import { ActionError } from '../src/types.js'
 import { writeSafetensors } from './fixtures/safetensors.js'
+import { rejection } from './fixtures/rejection.js'
 
 let dir: string
 beforeAll(async () => {
@@ -20,15 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('dtypeBytes', () => {
   it('knows every safetensors dtype', () => {
