@@ -47428,6 +47428,7 @@ function quantizeHint(output, type) {
 /**
  * Quantizes a GGUF with llama-quantize (`[--imatrix F] IN OUT TYPE`), streaming its output in a
  * log group. A failure removes the partial output and names the exit code and the last lines.
+ * Returns the command line it ran.
  */
 async function quantizeGguf(opts) {
     if (!(0,external_node_fs_namespaceObject.existsSync)(opts.input)) {
@@ -47462,6 +47463,7 @@ async function quantizeGguf(opts) {
             throw new ActionError(`llama-quantize exited 0 but wrote no ${opts.output} (last output: ${result.tail.last()}); check the llama.cpp build.`);
         }
     });
+    return [opts.bin, ...args];
 }
 /**
  * Bits per weight of a whole file of each type, for the estimate when llama-quantize has no
@@ -47719,6 +47721,7 @@ function convertHint(output) {
 /**
  * Converts a Hugging Face style model directory to one GGUF file with llama.cpp's
  * convert_hf_to_gguf.py, streaming its output in a log group. A failure removes the partial file.
+ * Returns the command line it ran (interpreter first).
  */
 async function convertToGguf(opts) {
     if (!(0,external_node_fs_namespaceObject.existsSync)(opts.script)) {
@@ -47745,6 +47748,7 @@ async function convertToGguf(opts) {
             throw new ActionError(`convert_hf_to_gguf.py exited 0 but wrote no ${opts.outFile} (last output: ${result.tail.last()}); check that convert-python runs llama.cpp's real converter.`);
         }
     });
+    return [opts.python, ...args];
 }
 /**
  * The 16-bit type to convert to before llama-quantize: BF16 weights stay bf16, F16 stays f16,
@@ -47913,25 +47917,14 @@ async function produceGguf(setup, source, fuseReq, budgets) {
         const direct = g.auto ? null : directOutType(setup.types);
         const convertType = direct ?? intermediateOutType(stats.floatDtype);
         const converted = external_node_path_default().join(work, fileName(g, convertType.toUpperCase()));
-        await convertToGguf({
+        const convertArgv = await convertToGguf({
             python: setup.convertPython,
             script: setup.llama.convertScript,
             modelDir,
             outFile: converted,
             outType: convertType
         });
-        result.commands.push({
-            what: 'Convert',
-            argv: [
-                setup.convertPython,
-                setup.llama.convertScript,
-                modelDir,
-                '--outfile',
-                converted,
-                '--outtype',
-                convertType
-            ]
-        });
+        result.commands.push({ what: 'Convert', argv: convertArgv });
         const made = new Map(); // type -> file in work
         if (direct) {
             made.set(setup.types[0], converted);
@@ -48009,23 +48002,14 @@ async function dequantizedFuse(req, work, result, source) {
 async function quantizeTo(setup, input, work, type, predictedBytes, result) {
     await ensureFreeSpace(work, predictedBytes, `the ${type} GGUF file`);
     const output = external_node_path_default().join(work, fileName(setup.config, type));
-    await quantizeGguf({
+    const argv = await quantizeGguf({
         bin: setup.llama.quantize,
         input,
         output,
         type,
         imatrix: setup.config.imatrix ?? undefined
     });
-    result.commands.push({
-        what: `Quantize ${type}`,
-        argv: [
-            setup.llama.quantize,
-            ...(setup.config.imatrix ? ['--imatrix', setup.config.imatrix] : []),
-            input,
-            output,
-            type
-        ]
-    });
+    result.commands.push({ what: `Quantize ${type}`, argv });
     return output;
 }
 /** Verifies, smoke-tests and measures one file; a bad file is deleted, never reported. */

@@ -108,7 +108,8 @@ describe('the action, end to end (GGUF outputs)', () => {
     )
     expect(run.code).toBe(0)
     // One conversion; the quantized MLX output stays 4-bit, so a second, de-quantized fuse feeds it.
-    expect(await readLog(convertLog)).toHaveLength(1)
+    const conversions = await readLog(convertLog)
+    expect(conversions).toHaveLength(1)
     const fuses = (await readStandInLog(mlxLog)).filter(c => c.command === 'fuse')
     expect(fuses.map(f => f.args.includes('--dequantize'))).toEqual([false, true])
     const ggufDir = path.join(dir, 'fused-model-gguf')
@@ -141,6 +142,14 @@ describe('the action, end to end (GGUF outputs)', () => {
       )
       expect(run.summary).toContain(`<code>${type}</code>`)
     }
+    // The manifest records the command lines that really ran.
+    const convert = manifest.commands.find((c: { what: string }) => c.what === 'Convert')
+    expect(convert.argv).toEqual([CONVERT_PYTHON, ...conversions[0].argv])
+    expect(
+      manifest.commands
+        .filter((c: { what: string }) => c.what.startsWith('Quantize'))
+        .map((c: { argv: string[] }) => c.argv.at(-1))
+    ).toEqual(['Q4_K_M', 'Q8_0', 'F16'])
     expect(bytes.Q4_K_M).toBeLessThan(bytes.Q8_0)
     expect(bytes.Q8_0).toBeLessThan(bytes.F16)
     expect(run.summary).toContain('The GGUF files are re-quantized from 4-bit weights')

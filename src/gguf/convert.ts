@@ -39,8 +39,9 @@ function convertHint(output: string): string {
 /**
  * Converts a Hugging Face style model directory to one GGUF file with llama.cpp's
  * convert_hf_to_gguf.py, streaming its output in a log group. A failure removes the partial file.
+ * Returns the command line it ran (interpreter first).
  */
-export async function convertToGguf(opts: ConvertOptions): Promise<void> {
+export async function convertToGguf(opts: ConvertOptions): Promise<string[]> {
   if (!existsSync(opts.script)) {
     throw new ActionError(
       `The llama.cpp checkout has no ${opts.script}: set llama-cpp-dir to a llama.cpp source checkout that contains convert_hf_to_gguf.py.`
@@ -75,6 +76,7 @@ export async function convertToGguf(opts: ConvertOptions): Promise<void> {
       }
     }
   )
+  return [opts.python, ...args]
 }
 
 /**

@@ -76,25 +76,14 @@ export async function produceGguf(
     const direct = g.auto ? null : directOutType(setup.types)
     const convertType = direct ?? intermediateOutType(stats.floatDtype)
     const converted = path.join(work, fileName(g, convertType.toUpperCase()))
-    await convertToGguf({
+    const convertArgv = await convertToGguf({
       python: setup.convertPython,
       script: setup.llama.convertScript,
       modelDir,
       outFile: converted,
       outType: convertType
     })
-    result.commands.push({
-      what: 'Convert',
-      argv: [
-        setup.convertPython,
-        setup.llama.convertScript,
-        modelDir,
-        '--outfile',
-        converted,
-        '--outtype',
-        convertType
-      ]
-    })
+    result.commands.push({ what: 'Convert', argv: convertArgv })
 
     const made = new Map<string, string>() // type -> file in work
     if (direct) {
@@ -190,23 +179,14 @@ async function quantizeTo(
 ): Promise<string> {
   await ensureFreeSpace(work, predictedBytes, `the ${type} GGUF file`)
   const output = path.join(work, fileName(setup.config, type))
-  await quantizeGguf({
+  const argv = await quantizeGguf({
     bin: setup.llama.quantize,
     input,
     output,
     type,
     imatrix: setup.config.imatrix ?? undefined
   })
-  result.commands.push({
-    what: `Quantize ${type}`,
-    argv: [
-      setup.llama.quantize,
-      ...(setup.config.imatrix ? ['--imatrix', setup.config.imatrix] : []),
-      input,
-      output,
-      type
-    ]
-  })
+  result.commands.push({ what: `Quantize ${type}`, argv })
   return output
 }
 

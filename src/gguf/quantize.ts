@@ -41,8 +41,9 @@ function quantizeHint(output: string, type: string): string {
 /**
  * Quantizes a GGUF with llama-quantize (`[--imatrix F] IN OUT TYPE`), streaming its output in a
  * log group. A failure removes the partial output and names the exit code and the last lines.
+ * Returns the command line it ran.
  */
-export async function quantizeGguf(opts: QuantizeOptions): Promise<void> {
+export async function quantizeGguf(opts: QuantizeOptions): Promise<string[]> {
   if (!existsSync(opts.input)) {
     throw new ActionError(
       `llama-quantize input ${opts.input} does not exist: the conversion to GGUF did not write it.`
@@ -84,6 +85,7 @@ export async function quantizeGguf(opts: QuantizeOptions): Promise<void> {
       )
     }
   })
+  return [opts.bin, ...args]
 }
 
 /**
