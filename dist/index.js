@@ -32788,7 +32788,7 @@ async function promote(staging, finalDir) {
     });
     await external_node_fs_namespaceObject.promises.rename(staging, finalDir);
 }
-/** Fuses into `outDir` (a staging folder); returns the argv it ran. Removes `outDir` on failure. */
+/** Fuses into `outDir` (a staging folder); returns the command line it ran. Removes `outDir` on failure. */
 async function runFuse(req, outDir) {
     const args = [
         ...mlxCommand(req.env, 'fuse'),
@@ -32805,7 +32805,7 @@ async function runFuse(req, outDir) {
         ? 'Fusing the adapters into the base model, de-quantized to 16-bit (mlx_lm fuse)'
         : 'Fusing the adapters into the base model (mlx_lm fuse)';
     await runStep(req, title, args, outDir, 'mlx_lm fuse');
-    return args;
+    return [req.env.python, ...args];
 }
 /** Re-quantizes a full-precision model with `mlx_lm convert -q`; `outDir` must not exist. */
 async function runConvert(req, inDir, outDir, bits, groupSize) {
@@ -32823,7 +32823,7 @@ async function runConvert(req, inDir, outDir, bits, groupSize) {
     ];
     await external_node_fs_namespaceObject.promises.rmdir(outDir).catch(() => undefined); // mlx_lm convert refuses an existing --mlx-path
     await runStep(req, `Re-quantizing the fused model to ${bits}-bit (mlx_lm convert)`, args, outDir, 'mlx_lm convert');
-    return args;
+    return [req.env.python, ...args];
 }
 async function runStep(req, title, args, outDir, name) {
     const env = { PYTHONUNBUFFERED: '1' };
@@ -47989,7 +47989,7 @@ async function dequantizedFuse(req, work, result, source) {
     await ensureFreeSpace(work, source.fullPrecisionBytes, 'the de-quantized fuse for GGUF');
     const dir = external_node_path_default().join(work, 'fused-full-precision');
     const argv = await runFuse({ ...req, dequantize: true }, dir);
-    result.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv: [req.env.python, ...argv] });
+    result.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv });
     if (source.baseBits !== null) {
         result.diagnoses.push({
             level: 'notice',
@@ -48603,7 +48603,7 @@ async function produceMlx(req, plan) {
     const fused = await makeStaging(plan.outputDir, 'fuse');
     const staged = [fused];
     try {
-        commands.push({ what: 'Fuse', argv: [req.env.python, ...(await runFuse(req, fused))] });
+        commands.push({ what: 'Fuse', argv: await runFuse(req, fused) });
         const first = await inspectModel(fused);
         let final = fused;
         let finalInfo = first;
@@ -48613,7 +48613,7 @@ async function produceMlx(req, plan) {
             const converted = await makeStaging(plan.outputDir, 'quantized');
             staged.push(converted);
             const argv = await runConvert(req, fused, converted, plan.quantizeBits, plan.quantizeGroupSize);
-            commands.push({ what: 'Re-quantize', argv: [req.env.python, ...argv] });
+            commands.push({ what: 'Re-quantize', argv });
             finalInfo = await inspectModel(converted);
             requantized = {
                 bits: plan.quantizeBits,

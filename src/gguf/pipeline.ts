@@ -158,7 +158,7 @@ async function dequantizedFuse(
   await ensureFreeSpace(work, source.fullPrecisionBytes, 'the de-quantized fuse for GGUF')
   const dir = path.join(work, 'fused-full-precision')
   const argv = await runFuse({ ...req, dequantize: true }, dir)
-  result.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv: [req.env.python, ...argv] })
+  result.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv })
   if (source.baseBits !== null) {
     result.diagnoses.push({
       level: 'notice',

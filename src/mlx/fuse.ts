@@ -55,7 +55,7 @@ export interface FuseRequest {
   hfToken: string | null
 }
 
-/** Fuses into `outDir` (a staging folder); returns the argv it ran. Removes `outDir` on failure. */
+/** Fuses into `outDir` (a staging folder); returns the command line it ran. Removes `outDir` on failure. */
 export async function runFuse(req: FuseRequest, outDir: string): Promise<string[]> {
   const args = [
     ...mlxCommand(req.env, 'fuse'),
@@ -71,7 +71,7 @@ export async function runFuse(req: FuseRequest, outDir: string): Promise<string[
     ? 'Fusing the adapters into the base model, de-quantized to 16-bit (mlx_lm fuse)'
     : 'Fusing the adapters into the base model (mlx_lm fuse)'
   await runStep(req, title, args, outDir, 'mlx_lm fuse')
-  return args
+  return [req.env.python, ...args]
 }
 
 /** Re-quantizes a full-precision model with `mlx_lm convert -q`; `outDir` must not exist. */
@@ -102,7 +102,7 @@ export async function runConvert(
     outDir,
     'mlx_lm convert'
   )
-  return args
+  return [req.env.python, ...args]
 }
 
 async function runStep(

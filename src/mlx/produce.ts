@@ -46,7 +46,7 @@ export async function produceMlx(req: FuseRequest, plan: MlxPlan): Promise<MlxRe
   const fused = await makeStaging(plan.outputDir, 'fuse')
   const staged = [fused]
   try {
-    commands.push({ what: 'Fuse', argv: [req.env.python, ...(await runFuse(req, fused))] })
+    commands.push({ what: 'Fuse', argv: await runFuse(req, fused) })
     const first = await inspectModel(fused)
     let final = fused
     let finalInfo = first
@@ -62,7 +62,7 @@ export async function produceMlx(req: FuseRequest, plan: MlxPlan): Promise<MlxRe
         plan.quantizeBits,
         plan.quantizeGroupSize
       )
-      commands.push({ what: 'Re-quantize', argv: [req.env.python, ...argv] })
+      commands.push({ what: 'Re-quantize', argv })
       finalInfo = await inspectModel(converted)
       requantized = {
         bits: plan.quantizeBits,
