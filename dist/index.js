@@ -48720,6 +48720,18 @@ function dtypeMix(bytesByDtype) {
         .map(([dtype, bytes]) => `${dtype} ${((bytes / total) * 100).toFixed(bytes / total < 0.01 ? 1 : 0)}%`)
         .join(', ');
 }
+/** `+4.07 GB (+203%) against the base model (2.00 GB)`: how much the fuse grew or shrank the model. */
+function changeFromBase(bytes, baseBytes) {
+    const delta = bytes - baseBytes;
+    const sign = delta >= 0 ? '+' : '−';
+    const pct = Math.abs((delta / baseBytes) * 100).toFixed(0);
+    return `${sign}${formatDecimal(Math.abs(delta))} (${sign}${pct}%) against the base model (${formatDecimal(baseBytes)})`;
+}
+function sizeCell(o, baseBytes) {
+    const files = `${o.bytes.toLocaleString('en-US')} bytes, ${o.files} file${o.files === 1 ? '' : 's'}`;
+    const change = o.kind === 'mlx' && baseBytes ? `<br>${changeFromBase(o.bytes, baseBytes)}` : '';
+    return `${formatSize(o.bytes)}<br><sub>${files}${change}</sub>`;
+}
 function statusCell(v, mode) {
     if (v.status === 'no-budget')
         return 'no budget';
@@ -48750,9 +48762,7 @@ async function writeSummary(report) {
             {
                 data: `${escapeHtml(o.format)}${o.bytesByDtype ? `<br><sub>${dtypeMix(o.bytesByDtype)}</sub>` : ''}`
             },
-            {
-                data: `${formatSize(o.bytes)}<br><sub>${o.bytes.toLocaleString('en-US')} bytes, ${o.files} file${o.files === 1 ? '' : 's'}</sub>`
-            },
+            { data: sizeCell(o, report.baseBytes) },
             { data: o.parameters === null ? '—' : o.parameters.toLocaleString('en-US') },
             { data: o.bitsPerWeight === null ? '—' : o.bitsPerWeight.toFixed(2) },
             { data: v.budget ? `${formatDecimal(v.budget.bytes)}<br><sub>${v.budget.text}</sub>` : '—' },
@@ -48800,6 +48810,7 @@ async function writeManifest(report, extra) {
         generator: 'mlx-fuse-action',
         createdAt: new Date().toISOString(),
         baseModel: report.baseModel,
+        baseModelBytes: report.baseBytes,
         adapterPath: report.adapterPath,
         mlxLm: report.mlxLm,
         llamaCpp: report.llamaCpp,
@@ -48856,6 +48867,7 @@ function escapeHtml(text) {
 
 
 
+
 async function main_run() {
     try {
         await runAction();
@@ -48873,7 +48885,8 @@ async function runAction() {
     info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`);
     checkDequantizeSupport(env, config.dequantize);
     const gguf = config.gguf ? await prepareGguf(config.gguf, config.overwrite) : null;
-    const baseQuantization = await precheckBase(config);
+    const base = await precheckBase(config);
+    const baseQuantization = base?.quantization ?? null;
     if (gguf && baseQuantization?.bits)
         checkDequantizeSupport(env, true); // the GGUF path re-fuses de-quantized
     if (config.overwrite) {
@@ -48931,6 +48944,7 @@ async function runAction() {
     const verdicts = outputs.map(o => verdictFor(o, config.budgets));
     const report = {
         baseModel: config.baseModel,
+        baseBytes: base?.bytes ?? null,
         adapterPath: config.adapterPath,
         mlxLm: { version: env.mlxLmVersion, python: env.python, source: env.source },
         llamaCpp: gguf
@@ -48970,7 +48984,7 @@ async function disposeFullPrecision(dir, outputDir, keptIn) {
     else
         await external_node_fs_namespaceObject.promises.rm(dir, { recursive: true, force: true });
 }
-/** Reads a local base's precision and checks the fuse will fit on disk, before any fuse. */
+/** Reads a local base's precision and size, and checks the fuse will fit on disk, before any fuse. */
 async function precheckBase(config) {
     if (!config.baseModelDir)
         return null;
@@ -48979,7 +48993,7 @@ async function precheckBase(config) {
     const fused = config.dequantize || !stats.quantized ? estimateFullPrecisionBytes(stats) : stats.tensorBytes;
     const requant = config.quantizeBits ? fused : 0;
     await ensureFreeSpace(config.outputDir, fused + requant, 'the fused model');
-    return base.quantization;
+    return { quantization: base.quantization, bytes: (await measurePath(config.baseModelDir)).bytes };
 }
 async function fail(error) {
     const message = error instanceof ActionError

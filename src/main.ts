@@ -24,6 +24,7 @@ import {
   writeSummary,
   type RunReport
 } from './report.js'
+import { measurePath } from './size.js'
 import { ActionError, type MlxQuantization } from './types.js'
 
 export async function run(): Promise<void> {
@@ -47,7 +48,8 @@ async function runAction(): Promise<void> {
   checkDequantizeSupport(env, config.dequantize)
 
   const gguf = config.gguf ? await prepareGguf(config.gguf, config.overwrite) : null
-  const baseQuantization = await precheckBase(config)
+  const base = await precheckBase(config)
+  const baseQuantization = base?.quantization ?? null
   if (gguf && baseQuantization?.bits) checkDequantizeSupport(env, true) // the GGUF path re-fuses de-quantized
   if (config.overwrite) {
     await emptyDir(config.outputDir)
@@ -112,6 +114,7 @@ async function runAction(): Promise<void> {
   const verdicts = outputs.map(o => verdictFor(o, config.budgets))
   const report: RunReport = {
     baseModel: config.baseModel,
+    baseBytes: base?.bytes ?? null,
     adapterPath: config.adapterPath,
     mlxLm: { version: env.mlxLmVersion, python: env.python, source: env.source },
     llamaCpp: gguf
@@ -156,8 +159,10 @@ async function disposeFullPrecision(
   else await fs.rm(dir, { recursive: true, force: true })
 }
 
-/** Reads a local base's precision and checks the fuse will fit on disk, before any fuse. */
-async function precheckBase(config: Config): Promise<MlxQuantization | null> {
+/** Reads a local base's precision and size, and checks the fuse will fit on disk, before any fuse. */
+async function precheckBase(
+  config: Config
+): Promise<{ quantization: MlxQuantization; bytes: number } | null> {
   if (!config.baseModelDir) return null
   const base = await readModelConfig(config.baseModelDir)
   const stats = await inspectWeights(config.baseModelDir)
@@ -165,7 +170,7 @@ async function precheckBase(config: Config): Promise<MlxQuantization | null> {
     config.dequantize || !stats.quantized ? estimateFullPrecisionBytes(stats) : stats.tensorBytes
   const requant = config.quantizeBits ? fused : 0
   await ensureFreeSpace(config.outputDir, fused + requant, 'the fused model')
-  return base.quantization
+  return { quantization: base.quantization, bytes: (await measurePath(config.baseModelDir)).bytes }
 }
 
 async function fail(error: unknown): Promise<void> {

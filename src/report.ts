@@ -8,6 +8,8 @@ export const MANIFEST_SCHEMA_VERSION = 1
 
 export interface RunReport {
   baseModel: string
+  /** Size of a local base model folder, for the MLX output's change against it; null for a repo id. */
+  baseBytes: number | null
   adapterPath: string
   mlxLm: { version: string; python: string; source: string }
   llamaCpp: { version: string; commit: string; dir: string } | null
@@ -81,6 +83,20 @@ export function dtypeMix(bytesByDtype: Record<string, number>): string {
     .join(', ')
 }
 
+/** `+4.07 GB (+203%) against the base model (2.00 GB)`: how much the fuse grew or shrank the model. */
+export function changeFromBase(bytes: number, baseBytes: number): string {
+  const delta = bytes - baseBytes
+  const sign = delta >= 0 ? '+' : '−'
+  const pct = Math.abs((delta / baseBytes) * 100).toFixed(0)
+  return `${sign}${formatDecimal(Math.abs(delta))} (${sign}${pct}%) against the base model (${formatDecimal(baseBytes)})`
+}
+
+function sizeCell(o: MeasuredOutput, baseBytes: number | null): string {
+  const files = `${o.bytes.toLocaleString('en-US')} bytes, ${o.files} file${o.files === 1 ? '' : 's'}`
+  const change = o.kind === 'mlx' && baseBytes ? `<br>${changeFromBase(o.bytes, baseBytes)}` : ''
+  return `${formatSize(o.bytes)}<br><sub>${files}${change}</sub>`
+}
+
 function statusCell(v: Verdict, mode: 'fail' | 'warn'): string {
   if (v.status === 'no-budget') return 'no budget'
   if (v.status === 'within') return '✅ within budget'
@@ -110,9 +126,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
       {
         data: `${escapeHtml(o.format)}${o.bytesByDtype ? `<br><sub>${dtypeMix(o.bytesByDtype)}</sub>` : ''}`
       },
-      {
-        data: `${formatSize(o.bytes)}<br><sub>${o.bytes.toLocaleString('en-US')} bytes, ${o.files} file${o.files === 1 ? '' : 's'}</sub>`
-      },
+      { data: sizeCell(o, report.baseBytes) },
       { data: o.parameters === null ? '—' : o.parameters.toLocaleString('en-US') },
       { data: o.bitsPerWeight === null ? '—' : o.bitsPerWeight.toFixed(2) },
       { data: v.budget ? `${formatDecimal(v.budget.bytes)}<br><sub>${v.budget.text}</sub>` : '—' },
@@ -163,6 +177,7 @@ export async function writeManifest(
     generator: 'mlx-fuse-action',
     createdAt: new Date().toISOString(),
     baseModel: report.baseModel,
+    baseModelBytes: report.baseBytes,
     adapterPath: report.adapterPath,
     mlxLm: report.mlxLm,
     llamaCpp: report.llamaCpp,

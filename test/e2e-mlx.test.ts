@@ -143,6 +143,11 @@ describe('the action, end to end (MLX output)', () => {
     )
     expect(run.summary).toContain('quantize-bits: 4')
     expect(run.summary).toContain('bfloat16 (not quantized)')
+    // Against the bf16 base it was fused into, the size barely changes.
+    const baseBytes = await treeBytes(bf16Base)
+    const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
+    expect(manifest.baseModelBytes).toBe(baseBytes)
+    expect(run.summary).toMatch(/[+−][\d.]+ [kM]B \([+−]\d+%\) against the base model/)
   })
 
   it('only warns in warn mode', async () => {

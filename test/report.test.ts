@@ -7,6 +7,7 @@ import { parseBudgets, verdictFor } from '../src/budget.js'
 import { diagnose, explainGgufOverBudget, type FuseFacts } from '../src/diagnose.js'
 import {
   annotate,
+  changeFromBase,
   dtypeMix,
   setOutputs,
   writeManifest,
@@ -76,6 +77,7 @@ function reportFor(bytes: number, budget: string, mode: 'fail' | 'warn'): RunRep
   }
   return {
     baseModel: 'ibm-granite/granite-4.0-h-micro',
+    baseBytes: null,
     adapterPath: '/adapters',
     mlxLm: { version: '0.32.2', python: '/venv/bin/python', source: 'venv' },
     llamaCpp: null,
@@ -251,5 +253,16 @@ describe('dtypeMix', () => {
     expect(dtypeMix({ BF16: 250, U32: 740, F32: 10 })).toBe('U32 74%, BF16 25%, F32 1%')
     expect(dtypeMix({ U32: 999, F32: 1 })).toBe('U32 100%, F32 0.1%')
     expect(dtypeMix({})).toBe('')
+  })
+})
+
+describe('changeFromBase', () => {
+  it('says how much the fuse grew or shrank the model against its base', () => {
+    expect(changeFromBase(6_070_000_000, 2_000_000_000)).toBe(
+      '+4.07 GB (+204%) against the base model (2.00 GB)'
+    )
+    expect(changeFromBase(1_710_000_000, 6_000_000_000)).toBe(
+      '−4.29 GB (−72%) against the base model (6.00 GB)'
+    )
   })
 })
