@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9117);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
 /** The action's entry point: the runner executes dist/index.js, built from this file. */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -28384,7 +28384,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9117:
+/***/ 9842:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31819,223 +31819,11 @@ async function readModelConfig(modelDir) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/mlx/safetensors.ts
+;// CONCATENATED MODULE: ./src/mlx/packing.ts
 /**
- * Safetensors headers, read without touching tensor data.
- *
- * Layout: 8 bytes little-endian header length N, N bytes of JSON header (maybe padded with
- * spaces), then the data section. Each header entry maps a tensor name to its dtype, shape and
- * `data_offsets` [begin, end) relative to the data section; `__metadata__` holds string pairs.
+ * Bit width and group size of MLX packed (quantized) layers, inferred from their tensor shapes
+ * when config.json does not describe them or disagrees with them.
  */
-
-
-
-/** Headers longer than this are refused: real ones are at most a few MB. */
-const MAX_HEADER_BYTES = 100 * 1024 * 1024;
-/** Bits per element of each safetensors dtype (sub-byte float types included). */
-const DTYPE_BITS = {
-    F64: 64,
-    F32: 32,
-    F16: 16,
-    BF16: 16,
-    F8_E4M3: 8,
-    F8_E5M2: 8,
-    F8_E8M0: 8,
-    F6_E2M3: 6,
-    F6_E3M2: 6,
-    F4: 4,
-    C64: 64,
-    I64: 64,
-    I32: 32,
-    I16: 16,
-    I8: 8,
-    U64: 64,
-    U32: 32,
-    U16: 16,
-    U8: 8,
-    BOOL: 8
-};
-/**
- * Bytes per element of a safetensors dtype (0.5 for F4, 0.75 for the F6 types), or null for a
- * dtype this action does not know.
- */
-function dtypeBytes(dtype) {
-    const bits = DTYPE_BITS[dtype.toUpperCase()];
-    return bits === undefined ? null : bits / 8;
-}
-/** True for floating-point dtypes (F64, F32, F16, BF16, F8_*, F6_*, F4). */
-function isFloatDtype(dtype) {
-    const d = dtype.toUpperCase();
-    return d === 'BF16' || (d.startsWith('F') && d in DTYPE_BITS);
-}
-/** Number of elements of a shape (1 for a scalar). */
-function elementCount(shape) {
-    return shape.reduce((n, d) => n * d, 1);
-}
-function notSafetensors(file, why) {
-    return new ActionError(`${file} is truncated or not a safetensors file (${why}); re-download the model or re-run the step that wrote it.`);
-}
-function isNonNegativeInt(v) {
-    return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-/**
- * Reads the header of one safetensors file: the 8-byte length and the JSON header only, never the
- * tensor data. Checks that the file is exactly 8 + header + data section long and that every
- * tensor's byte range matches its dtype and shape.
- */
-async function readSafetensorsHeader(file) {
-    let handle;
-    try {
-        handle = await (0,promises_namespaceObject.open)(file, 'r');
-    }
-    catch (err) {
-        throw new ActionError(`Cannot open ${file} (${err.code ?? String(err)}); check that the model directory holds the weight files.`);
-    }
-    try {
-        const { size } = await handle.stat();
-        if (size < 8)
-            throw notSafetensors(file, `${size} bytes, shorter than the 8-byte header length`);
-        const prefix = Buffer.alloc(8);
-        await handle.read(prefix, 0, 8, 0);
-        const declared = prefix.readBigUInt64LE(0);
-        if (declared > BigInt(MAX_HEADER_BYTES)) {
-            throw notSafetensors(file, `header length ${declared} bytes is over the 100 MB limit`);
-        }
-        const headerBytes = Number(declared);
-        if (headerBytes < 2)
-            throw notSafetensors(file, `header length ${headerBytes} bytes`);
-        if (8 + headerBytes > size) {
-            throw notSafetensors(file, `header length ${headerBytes} bytes but the file has only ${size - 8} after the length`);
-        }
-        const buf = Buffer.alloc(headerBytes);
-        const { bytesRead } = await handle.read(buf, 0, headerBytes, 8);
-        if (bytesRead !== headerBytes) {
-            throw notSafetensors(file, `read ${bytesRead} of ${headerBytes} header bytes`);
-        }
-        let json;
-        try {
-            json = JSON.parse(buf.toString('utf8'));
-        }
-        catch {
-            throw notSafetensors(file, 'the header is not valid JSON');
-        }
-        if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-            throw notSafetensors(file, 'the header is not a JSON object');
-        }
-        const tensors = {};
-        const metadata = {};
-        let dataEnd = 0;
-        for (const [name, value] of Object.entries(json)) {
-            if (name === '__metadata__') {
-                if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-                    for (const [k, v] of Object.entries(value)) {
-                        metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
-                    }
-                }
-                continue;
-            }
-            const entry = value;
-            const dtype = entry?.dtype;
-            const shape = entry?.shape;
-            const offsets = entry?.data_offsets;
-            if (typeof dtype !== 'string' ||
-                !Array.isArray(shape) ||
-                !shape.every(isNonNegativeInt) ||
-                !Array.isArray(offsets) ||
-                offsets.length !== 2 ||
-                !isNonNegativeInt(offsets[0]) ||
-                !isNonNegativeInt(offsets[1]) ||
-                offsets[0] > offsets[1]) {
-                throw notSafetensors(file, `tensor ${name} has no valid dtype, shape and data_offsets`);
-            }
-            const [begin, end] = offsets;
-            const bytes = dtypeBytes(dtype);
-            if (bytes !== null) {
-                const expected = elementCount(shape) * bytes;
-                if (end - begin !== expected) {
-                    throw notSafetensors(file, `tensor ${name} spans ${end - begin} bytes but ${dtype} [${shape.join(', ')}] needs ${expected}`);
-                }
-            }
-            tensors[name] = { dtype, shape: [...shape], dataOffsets: [begin, end] };
-            if (end > dataEnd)
-                dataEnd = end;
-        }
-        const expectedSize = 8 + headerBytes + dataEnd;
-        if (size !== expectedSize) {
-            throw notSafetensors(file, `${size} bytes on disk, the header describes ${expectedSize} (8 + ${headerBytes} header + ${dataEnd} data)`);
-        }
-        return { headerBytes, tensors, metadata };
-    }
-    finally {
-        await handle.close();
-    }
-}
-/**
- * The weight files of a model directory as `path.join(modelDir, name)`, sorted by name: the
- * shards named in `model.safetensors.index.json` when it exists, otherwise every `*.safetensors`
- * file in the directory.
- */
-async function listWeightFiles(modelDir) {
-    let dirents;
-    try {
-        dirents = await (0,promises_namespaceObject.readdir)(modelDir, { withFileTypes: true });
-    }
-    catch (err) {
-        throw new ActionError(`Cannot read model directory ${modelDir} (${err.code ?? String(err)}); check the path and that the fuse step wrote it.`);
-    }
-    const indexName = 'model.safetensors.index.json';
-    if (dirents.some(d => d.name === indexName)) {
-        const indexFile = external_node_path_default().join(modelDir, indexName);
-        let index;
-        try {
-            index = JSON.parse(await (0,promises_namespaceObject.readFile)(indexFile, 'utf8'));
-        }
-        catch {
-            throw new ActionError(`${indexFile} is not valid JSON; delete it or re-run the step that wrote the model.`);
-        }
-        const weightMap = index?.weight_map;
-        if (weightMap === null || typeof weightMap !== 'object' || Array.isArray(weightMap)) {
-            throw new ActionError(`${indexFile} has no weight_map object; delete it or re-run the step that wrote the model.`);
-        }
-        const names = new Set();
-        for (const [tensor, shard] of Object.entries(weightMap)) {
-            if (typeof shard !== 'string' || shard === '') {
-                throw new ActionError(`${indexFile} maps tensor ${tensor} to no file name; re-run the step that wrote the model.`);
-            }
-            names.add(shard);
-        }
-        if (names.size === 0) {
-            throw new ActionError(`${indexFile} lists no weight files; re-run the step that wrote the model.`);
-        }
-        const files = [...names].sort().map(n => external_node_path_default().join(modelDir, n));
-        for (const file of files) {
-            const ok = await (0,promises_namespaceObject.stat)(file).then(s => s.isFile(), () => false);
-            if (!ok) {
-                throw new ActionError(`Shard ${file} listed in ${indexFile} is missing; copy the complete model or re-run the step that wrote it.`);
-            }
-        }
-        return files;
-    }
-    const files = dirents
-        .filter(d => !d.isDirectory() && d.name.endsWith('.safetensors'))
-        .map(d => d.name)
-        .sort()
-        .map(n => external_node_path_default().join(modelDir, n));
-    if (files.length === 0) {
-        throw new ActionError(`Model directory ${modelDir} holds no .safetensors files; point the input at an MLX model directory.`);
-    }
-    return files;
-}
-
-;// CONCATENATED MODULE: ./src/mlx/weights.ts
-/**
- * Exact parameter counts and bytes per dtype of an MLX model, from the safetensors headers alone.
- *
- * MLX affine layout: a quantized layer `X` stores `X.weight` as U32 (the packed byte stream,
- * `in * bits / 32` columns), and `X.scales` / `X.biases` with one value per group of
- * `group_size` inputs (`in / group_size` columns). mxfp4/mxfp8/nvfp4 have no biases.
- */
-
 
 
 /** Bit widths MLX packs. */
@@ -32127,157 +31915,9 @@ function modelDims(tensors, raw) {
     }
     return dims;
 }
-/** Picks the widest float dtype; among equally wide ones, the one with the most bytes. */
-function widestFloat(bytesByDtype) {
-    let best = null;
-    let bestWidth = -1;
-    let bestBytes = -1;
-    for (const [dtype, bytes] of bytesByDtype) {
-        if (!isFloatDtype(dtype))
-            continue;
-        const width = dtypeBytes(dtype) ?? 0;
-        if (width > bestWidth || (width === bestWidth && bytes > bestBytes)) {
-            best = dtype;
-            bestWidth = width;
-            bestBytes = bytes;
-        }
-    }
-    return best;
-}
 /** Adds `n` to the count of `key` in `map`. */
 function add(map, key, n) {
     map.set(key, (map.get(key) ?? 0) + n);
-}
-/**
- * Reads every shard's header (never tensor data) and counts parameters and bytes exactly.
- * A packed `X.weight` (U32 with a sibling `X.scales`) counts `elements * 32 / bits` parameters,
- * with the layer's own bits; its scales and biases are overhead, not parameters.
- * `config` defaults to reading config.json; without one (null, or missing) the shapes decide.
- */
-async function inspectWeights(modelDir, config) {
-    const notes = [];
-    let cfg = config;
-    if (cfg === undefined) {
-        try {
-            cfg = await readModelConfig(modelDir);
-        }
-        catch (err) {
-            if (!(err instanceof ActionError))
-                throw err;
-            cfg = null;
-        }
-    }
-    if (cfg === null) {
-        notes.push(`No readable config.json in ${modelDir}: bit widths of packed weights were read from the tensor shapes.`);
-    }
-    const files = await listWeightFiles(modelDir);
-    const tensors = new Map();
-    let fileBytes = 0;
-    for (const file of files) {
-        const header = await readSafetensorsHeader(file);
-        for (const [name, info] of Object.entries(header.tensors))
-            tensors.set(name, { file, info });
-        fileBytes += 8 + header.headerBytes + dataSectionBytes(header.tensors);
-    }
-    const globalBits = cfg?.quantization.bits ?? null;
-    const globalGroup = cfg?.quantization.groupSize ?? null;
-    const mode = cfg?.quantization.mode ?? null;
-    const knownDims = modelDims(tensors, cfg?.raw ?? null);
-    const packedLayers = new Map();
-    const overhead = new Set();
-    const mismatches = new Map();
-    let parameters = 0;
-    let packedParameters = 0;
-    let packedBytes = 0;
-    const found = [];
-    for (const [name, t] of tensors) {
-        if (!name.endsWith('.weight') || t.info.dtype !== 'U32')
-            continue;
-        const layer = name.slice(0, -'.weight'.length);
-        const scales = tensors.get(`${layer}.scales`);
-        if (scales === undefined)
-            continue;
-        const override = cfg?.layerBits.get(layer);
-        const cfgBits = override === false ? null : (override ?? globalBits);
-        const cfgGroup = cfg?.layerGroupSizes.get(layer) ?? globalGroup;
-        const resolution = resolvePacked(layer, t, scales, cfgBits, cfgGroup, mode, knownDims);
-        found.push({ layer, weight: t, scales, override, cfgBits, cfgGroup, resolution });
-    }
-    const unresolved = found.filter(f => !f.resolution.fits);
-    const picks = pickOptions(unresolved.map(f => ({
-        options: f.resolution.fits ? [] : f.resolution.options,
-        cfgGroup: f.cfgGroup
-    })));
-    const picked = new Map(unresolved.map((f, i) => [f, picks[i]]));
-    for (const f of found) {
-        const { layer, weight, scales } = f;
-        const r = f.resolution.fits ? f.resolution : picked.get(f);
-        if (!f.resolution.fits && cfg !== null) {
-            const said = f.override === false ? 'not quantized' : describeBits(f.cfgBits, f.cfgGroup);
-            const key = `${describeBits(r.bits, r.groupSize)}|${said}`;
-            mismatches.set(key, [...(mismatches.get(key) ?? []), layer]);
-        }
-        const count = Math.round((elementCount(weight.info.shape) * 32) / r.bits);
-        packedLayers.set(layer, { bits: r.bits, groupSize: r.groupSize, parameters: count });
-        parameters += count;
-        packedParameters += count;
-        overhead.add(`${layer}.scales`);
-        packedBytes += size(weight.info) + size(scales.info);
-        const biases = tensors.get(`${layer}.biases`);
-        if (biases !== undefined) {
-            overhead.add(`${layer}.biases`);
-            packedBytes += size(biases.info);
-        }
-    }
-    for (const [key, layers] of mismatches) {
-        const [measured, said] = key.split('|');
-        const which = layers.length === 1
-            ? `Layer ${layers[0]} is`
-            : `${layers.length} layers (e.g. ${layers[0]}) are`;
-        notes.push(`${which} ${measured} by the tensor shapes although config.json says ${said}: counted by the shapes.`);
-    }
-    const bytesByDtype = new Map();
-    const floatBytes = new Map();
-    const scaleBytes = new Map();
-    let tensorBytes = 0;
-    for (const [name, t] of tensors) {
-        const bytes = size(t.info);
-        tensorBytes += bytes;
-        add(bytesByDtype, t.info.dtype, bytes);
-        if (overhead.has(name)) {
-            if (name.endsWith('.scales'))
-                add(scaleBytes, t.info.dtype, bytes);
-            continue;
-        }
-        const packedWeight = name.endsWith('.weight') && packedLayers.has(name.slice(0, -7));
-        if (!packedWeight)
-            parameters += elementCount(t.info.shape);
-        add(floatBytes, t.info.dtype, bytes);
-    }
-    const quantized = packedLayers.size > 0;
-    const floatDtype = (quantized ? widestFloat(scaleBytes) : null) ?? widestFloat(floatBytes);
-    return {
-        parameters,
-        bytesByDtype: Object.fromEntries(bytesByDtype),
-        tensorBytes,
-        quantized,
-        floatDtype,
-        files,
-        fileBytes,
-        packedParameters,
-        packedBytes,
-        packedLayers,
-        notes
-    };
-}
-function size(info) {
-    return info.dataOffsets[1] - info.dataOffsets[0];
-}
-function dataSectionBytes(tensors) {
-    let end = 0;
-    for (const t of Object.values(tensors))
-        end = Math.max(end, t.dataOffsets[1]);
-    return end;
 }
 
 ;// CONCATENATED MODULE: ./src/mlx/precision.ts
@@ -32836,6 +32476,375 @@ async function runStep(req, title, args, outDir, name) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/mlx/safetensors.ts
+/**
+ * Safetensors headers, read without touching tensor data.
+ *
+ * Layout: 8 bytes little-endian header length N, N bytes of JSON header (maybe padded with
+ * spaces), then the data section. Each header entry maps a tensor name to its dtype, shape and
+ * `data_offsets` [begin, end) relative to the data section; `__metadata__` holds string pairs.
+ */
+
+
+
+/** Headers longer than this are refused: real ones are at most a few MB. */
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+/** Bits per element of each safetensors dtype (sub-byte float types included). */
+const DTYPE_BITS = {
+    F64: 64,
+    F32: 32,
+    F16: 16,
+    BF16: 16,
+    F8_E4M3: 8,
+    F8_E5M2: 8,
+    F8_E8M0: 8,
+    F6_E2M3: 6,
+    F6_E3M2: 6,
+    F4: 4,
+    C64: 64,
+    I64: 64,
+    I32: 32,
+    I16: 16,
+    I8: 8,
+    U64: 64,
+    U32: 32,
+    U16: 16,
+    U8: 8,
+    BOOL: 8
+};
+/**
+ * Bytes per element of a safetensors dtype (0.5 for F4, 0.75 for the F6 types), or null for a
+ * dtype this action does not know.
+ */
+function dtypeBytes(dtype) {
+    const bits = DTYPE_BITS[dtype.toUpperCase()];
+    return bits === undefined ? null : bits / 8;
+}
+/** True for floating-point dtypes (F64, F32, F16, BF16, F8_*, F6_*, F4). */
+function isFloatDtype(dtype) {
+    const d = dtype.toUpperCase();
+    return d === 'BF16' || (d.startsWith('F') && d in DTYPE_BITS);
+}
+/** Number of elements of a shape (1 for a scalar). */
+function elementCount(shape) {
+    return shape.reduce((n, d) => n * d, 1);
+}
+function notSafetensors(file, why) {
+    return new ActionError(`${file} is truncated or not a safetensors file (${why}); re-download the model or re-run the step that wrote it.`);
+}
+function isNonNegativeInt(v) {
+    return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+/**
+ * Reads the header of one safetensors file: the 8-byte length and the JSON header only, never the
+ * tensor data. Checks that the file is exactly 8 + header + data section long and that every
+ * tensor's byte range matches its dtype and shape.
+ */
+async function readSafetensorsHeader(file) {
+    let handle;
+    try {
+        handle = await (0,promises_namespaceObject.open)(file, 'r');
+    }
+    catch (err) {
+        throw new ActionError(`Cannot open ${file} (${err.code ?? String(err)}); check that the model directory holds the weight files.`);
+    }
+    try {
+        const { size } = await handle.stat();
+        if (size < 8)
+            throw notSafetensors(file, `${size} bytes, shorter than the 8-byte header length`);
+        const prefix = Buffer.alloc(8);
+        await handle.read(prefix, 0, 8, 0);
+        const declared = prefix.readBigUInt64LE(0);
+        if (declared > BigInt(MAX_HEADER_BYTES)) {
+            throw notSafetensors(file, `header length ${declared} bytes is over the 100 MB limit`);
+        }
+        const headerBytes = Number(declared);
+        if (headerBytes < 2)
+            throw notSafetensors(file, `header length ${headerBytes} bytes`);
+        if (8 + headerBytes > size) {
+            throw notSafetensors(file, `header length ${headerBytes} bytes but the file has only ${size - 8} after the length`);
+        }
+        const buf = Buffer.alloc(headerBytes);
+        const { bytesRead } = await handle.read(buf, 0, headerBytes, 8);
+        if (bytesRead !== headerBytes) {
+            throw notSafetensors(file, `read ${bytesRead} of ${headerBytes} header bytes`);
+        }
+        let json;
+        try {
+            json = JSON.parse(buf.toString('utf8'));
+        }
+        catch {
+            throw notSafetensors(file, 'the header is not valid JSON');
+        }
+        if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+            throw notSafetensors(file, 'the header is not a JSON object');
+        }
+        const tensors = {};
+        const metadata = {};
+        let dataEnd = 0;
+        for (const [name, value] of Object.entries(json)) {
+            if (name === '__metadata__') {
+                if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+                    for (const [k, v] of Object.entries(value)) {
+                        metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
+                    }
+                }
+                continue;
+            }
+            const entry = value;
+            const dtype = entry?.dtype;
+            const shape = entry?.shape;
+            const offsets = entry?.data_offsets;
+            if (typeof dtype !== 'string' ||
+                !Array.isArray(shape) ||
+                !shape.every(isNonNegativeInt) ||
+                !Array.isArray(offsets) ||
+                offsets.length !== 2 ||
+                !isNonNegativeInt(offsets[0]) ||
+                !isNonNegativeInt(offsets[1]) ||
+                offsets[0] > offsets[1]) {
+                throw notSafetensors(file, `tensor ${name} has no valid dtype, shape and data_offsets`);
+            }
+            const [begin, end] = offsets;
+            const bytes = dtypeBytes(dtype);
+            if (bytes !== null) {
+                const expected = elementCount(shape) * bytes;
+                if (end - begin !== expected) {
+                    throw notSafetensors(file, `tensor ${name} spans ${end - begin} bytes but ${dtype} [${shape.join(', ')}] needs ${expected}`);
+                }
+            }
+            tensors[name] = { dtype, shape: [...shape], dataOffsets: [begin, end] };
+            if (end > dataEnd)
+                dataEnd = end;
+        }
+        const expectedSize = 8 + headerBytes + dataEnd;
+        if (size !== expectedSize) {
+            throw notSafetensors(file, `${size} bytes on disk, the header describes ${expectedSize} (8 + ${headerBytes} header + ${dataEnd} data)`);
+        }
+        return { headerBytes, tensors, metadata };
+    }
+    finally {
+        await handle.close();
+    }
+}
+/**
+ * The weight files of a model directory as `path.join(modelDir, name)`, sorted by name: the
+ * shards named in `model.safetensors.index.json` when it exists, otherwise every `*.safetensors`
+ * file in the directory.
+ */
+async function listWeightFiles(modelDir) {
+    let dirents;
+    try {
+        dirents = await (0,promises_namespaceObject.readdir)(modelDir, { withFileTypes: true });
+    }
+    catch (err) {
+        throw new ActionError(`Cannot read model directory ${modelDir} (${err.code ?? String(err)}); check the path and that the fuse step wrote it.`);
+    }
+    const indexName = 'model.safetensors.index.json';
+    if (dirents.some(d => d.name === indexName)) {
+        const indexFile = external_node_path_default().join(modelDir, indexName);
+        let index;
+        try {
+            index = JSON.parse(await (0,promises_namespaceObject.readFile)(indexFile, 'utf8'));
+        }
+        catch {
+            throw new ActionError(`${indexFile} is not valid JSON; delete it or re-run the step that wrote the model.`);
+        }
+        const weightMap = index?.weight_map;
+        if (weightMap === null || typeof weightMap !== 'object' || Array.isArray(weightMap)) {
+            throw new ActionError(`${indexFile} has no weight_map object; delete it or re-run the step that wrote the model.`);
+        }
+        const names = new Set();
+        for (const [tensor, shard] of Object.entries(weightMap)) {
+            if (typeof shard !== 'string' || shard === '') {
+                throw new ActionError(`${indexFile} maps tensor ${tensor} to no file name; re-run the step that wrote the model.`);
+            }
+            names.add(shard);
+        }
+        if (names.size === 0) {
+            throw new ActionError(`${indexFile} lists no weight files; re-run the step that wrote the model.`);
+        }
+        const files = [...names].sort().map(n => external_node_path_default().join(modelDir, n));
+        for (const file of files) {
+            const ok = await (0,promises_namespaceObject.stat)(file).then(s => s.isFile(), () => false);
+            if (!ok) {
+                throw new ActionError(`Shard ${file} listed in ${indexFile} is missing; copy the complete model or re-run the step that wrote it.`);
+            }
+        }
+        return files;
+    }
+    const files = dirents
+        .filter(d => !d.isDirectory() && d.name.endsWith('.safetensors'))
+        .map(d => d.name)
+        .sort()
+        .map(n => external_node_path_default().join(modelDir, n));
+    if (files.length === 0) {
+        throw new ActionError(`Model directory ${modelDir} holds no .safetensors files; point the input at an MLX model directory.`);
+    }
+    return files;
+}
+
+;// CONCATENATED MODULE: ./src/mlx/weights.ts
+/**
+ * Exact parameter counts and bytes per dtype of an MLX model, from the safetensors headers alone.
+ *
+ * MLX affine layout: a quantized layer `X` stores `X.weight` as U32 (the packed byte stream,
+ * `in * bits / 32` columns), and `X.scales` / `X.biases` with one value per group of
+ * `group_size` inputs (`in / group_size` columns). mxfp4/mxfp8/nvfp4 have no biases.
+ */
+
+
+
+
+/** Picks the widest float dtype; among equally wide ones, the one with the most bytes. */
+function widestFloat(bytesByDtype) {
+    let best = null;
+    let bestWidth = -1;
+    let bestBytes = -1;
+    for (const [dtype, bytes] of bytesByDtype) {
+        if (!isFloatDtype(dtype))
+            continue;
+        const width = dtypeBytes(dtype) ?? 0;
+        if (width > bestWidth || (width === bestWidth && bytes > bestBytes)) {
+            best = dtype;
+            bestWidth = width;
+            bestBytes = bytes;
+        }
+    }
+    return best;
+}
+/**
+ * Reads every shard's header (never tensor data) and counts parameters and bytes exactly.
+ * A packed `X.weight` (U32 with a sibling `X.scales`) counts `elements * 32 / bits` parameters,
+ * with the layer's own bits; its scales and biases are overhead, not parameters.
+ * `config` defaults to reading config.json; without one (null, or missing) the shapes decide.
+ */
+async function inspectWeights(modelDir, config) {
+    const notes = [];
+    let cfg = config;
+    if (cfg === undefined) {
+        try {
+            cfg = await readModelConfig(modelDir);
+        }
+        catch (err) {
+            if (!(err instanceof ActionError))
+                throw err;
+            cfg = null;
+        }
+    }
+    if (cfg === null) {
+        notes.push(`No readable config.json in ${modelDir}: bit widths of packed weights were read from the tensor shapes.`);
+    }
+    const files = await listWeightFiles(modelDir);
+    const tensors = new Map();
+    let fileBytes = 0;
+    for (const file of files) {
+        const header = await readSafetensorsHeader(file);
+        for (const [name, info] of Object.entries(header.tensors))
+            tensors.set(name, { file, info });
+        fileBytes += 8 + header.headerBytes + dataSectionBytes(header.tensors);
+    }
+    const globalBits = cfg?.quantization.bits ?? null;
+    const globalGroup = cfg?.quantization.groupSize ?? null;
+    const mode = cfg?.quantization.mode ?? null;
+    const knownDims = modelDims(tensors, cfg?.raw ?? null);
+    const packedLayers = new Map();
+    const overhead = new Set();
+    const mismatches = new Map();
+    let parameters = 0;
+    let packedParameters = 0;
+    let packedBytes = 0;
+    const found = [];
+    for (const [name, t] of tensors) {
+        if (!name.endsWith('.weight') || t.info.dtype !== 'U32')
+            continue;
+        const layer = name.slice(0, -'.weight'.length);
+        const scales = tensors.get(`${layer}.scales`);
+        if (scales === undefined)
+            continue;
+        const override = cfg?.layerBits.get(layer);
+        const cfgBits = override === false ? null : (override ?? globalBits);
+        const cfgGroup = cfg?.layerGroupSizes.get(layer) ?? globalGroup;
+        const resolution = resolvePacked(layer, t, scales, cfgBits, cfgGroup, mode, knownDims);
+        found.push({ layer, weight: t, scales, override, cfgBits, cfgGroup, resolution });
+    }
+    const unresolved = found.filter(f => !f.resolution.fits);
+    const picks = pickOptions(unresolved.map(f => ({
+        options: f.resolution.fits ? [] : f.resolution.options,
+        cfgGroup: f.cfgGroup
+    })));
+    const picked = new Map(unresolved.map((f, i) => [f, picks[i]]));
+    for (const f of found) {
+        const { layer, weight, scales } = f;
+        const r = f.resolution.fits ? f.resolution : picked.get(f);
+        if (!f.resolution.fits && cfg !== null) {
+            const said = f.override === false ? 'not quantized' : describeBits(f.cfgBits, f.cfgGroup);
+            const key = `${describeBits(r.bits, r.groupSize)}|${said}`;
+            mismatches.set(key, [...(mismatches.get(key) ?? []), layer]);
+        }
+        const count = Math.round((elementCount(weight.info.shape) * 32) / r.bits);
+        packedLayers.set(layer, { bits: r.bits, groupSize: r.groupSize, parameters: count });
+        parameters += count;
+        packedParameters += count;
+        overhead.add(`${layer}.scales`);
+        packedBytes += size(weight.info) + size(scales.info);
+        const biases = tensors.get(`${layer}.biases`);
+        if (biases !== undefined) {
+            overhead.add(`${layer}.biases`);
+            packedBytes += size(biases.info);
+        }
+    }
+    for (const [key, layers] of mismatches) {
+        const [measured, said] = key.split('|');
+        const which = layers.length === 1
+            ? `Layer ${layers[0]} is`
+            : `${layers.length} layers (e.g. ${layers[0]}) are`;
+        notes.push(`${which} ${measured} by the tensor shapes although config.json says ${said}: counted by the shapes.`);
+    }
+    const bytesByDtype = new Map();
+    const floatBytes = new Map();
+    const scaleBytes = new Map();
+    let tensorBytes = 0;
+    for (const [name, t] of tensors) {
+        const bytes = size(t.info);
+        tensorBytes += bytes;
+        add(bytesByDtype, t.info.dtype, bytes);
+        if (overhead.has(name)) {
+            if (name.endsWith('.scales'))
+                add(scaleBytes, t.info.dtype, bytes);
+            continue;
+        }
+        const packedWeight = name.endsWith('.weight') && packedLayers.has(name.slice(0, -7));
+        if (!packedWeight)
+            parameters += elementCount(t.info.shape);
+        add(floatBytes, t.info.dtype, bytes);
+    }
+    const quantized = packedLayers.size > 0;
+    const floatDtype = (quantized ? widestFloat(scaleBytes) : null) ?? widestFloat(floatBytes);
+    return {
+        parameters,
+        bytesByDtype: Object.fromEntries(bytesByDtype),
+        tensorBytes,
+        quantized,
+        floatDtype,
+        files,
+        fileBytes,
+        packedParameters,
+        packedBytes,
+        packedLayers,
+        notes
+    };
+}
+function size(info) {
+    return info.dataOffsets[1] - info.dataOffsets[0];
+}
+function dataSectionBytes(tensors) {
+    let end = 0;
+    for (const t of Object.values(tensors))
+        end = Math.max(end, t.dataOffsets[1]);
+    return end;
+}
+
 ;// CONCATENATED MODULE: ./src/gguf/ggml.ts
 const TABLE = [
     [0, 'f32', 1, 4],
@@ -32906,6 +32915,71 @@ function tensorBytes(type, shape) {
 }
 function padTo(n, alignment) {
     return Math.ceil(n / alignment) * alignment;
+}
+
+;// CONCATENATED MODULE: ./src/gguf/quantize.ts
+/** Quantizes a converted GGUF with llama-quantize; a failure gets a plain-words hint. */
+
+
+
+
+
+
+/** A plain-words next step for a failed llama-quantize run, from its output. */
+function quantizeHint(output, type) {
+    if (/invalid f?type/i.test(output)) {
+        return `'${type}' is not a type this llama-quantize knows: fix the gguf input`;
+    }
+    if (/requires an importance matrix|requires an imatrix|Missing importance matrix/i.test(output)) {
+        return `${type} needs an importance matrix: set the imatrix input`;
+    }
+    if (/failed to load imatrix|imatrix/i.test(output) && /imatrix/i.test(output)) {
+        return 'check that the imatrix input is an importance-matrix file made with llama-imatrix for this model';
+    }
+    if (/requantizing from type/i.test(output)) {
+        return 'the converted GGUF is already quantized: convert to F16/BF16 first';
+    }
+    return 'read the llama-quantize output above';
+}
+/**
+ * Quantizes a GGUF with llama-quantize (`[--imatrix F] IN OUT TYPE`), streaming its output in a
+ * log group. A failure removes the partial output and names the exit code and the last lines.
+ * Returns the command line it ran.
+ */
+async function quantizeGguf(opts) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(opts.input)) {
+        throw new ActionError(`llama-quantize input ${opts.input} does not exist: the conversion to GGUF did not write it.`);
+    }
+    if (opts.imatrix !== undefined && opts.imatrix !== '' && !(0,external_node_fs_namespaceObject.existsSync)(opts.imatrix)) {
+        throw new ActionError(`The imatrix input points to ${opts.imatrix}, which does not exist: fix the path.`);
+    }
+    await mkdirP(external_node_path_namespaceObject.dirname(opts.output));
+    await rmRF(opts.output);
+    const args = [
+        ...(opts.imatrix ? ['--imatrix', opts.imatrix] : []),
+        opts.input,
+        opts.output,
+        opts.type
+    ];
+    await group(`Quantizing ${external_node_path_namespaceObject.basename(opts.input)} to ${opts.type}`, async () => {
+        let result;
+        try {
+            result = await runTool(opts.bin, args);
+        }
+        catch (err) {
+            throw new ActionError(`Could not start ${opts.bin} (${err.message}): the llama.cpp build is missing llama-quantize, set llama-cpp-dir to a built checkout or leave it empty.`);
+        }
+        if (result.code !== 0) {
+            await rmRF(opts.output);
+            throw new ActionError(`llama-quantize failed with exit code ${result.code} making ${opts.type} from ${external_node_path_namespaceObject.basename(opts.input)} ` +
+                `(last output: ${result.tail.last()}); ${quantizeHint(result.tail.text(), opts.type)}.`);
+        }
+        if (!(0,external_node_fs_namespaceObject.existsSync)(opts.output) || (0,external_node_fs_namespaceObject.statSync)(opts.output).size === 0) {
+            await rmRF(opts.output);
+            throw new ActionError(`llama-quantize exited 0 but wrote no ${opts.output} (last output: ${result.tail.last()}); check the llama.cpp build.`);
+        }
+    });
+    return [opts.bin, ...args];
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@huggingface/tasks/dist/esm/library-to-tasks.js
@@ -47399,72 +47473,19 @@ async function verifyGguf(file, expectedType) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/gguf/quantize.ts
-
-
-
-
-
-
-
-
-
-
-function quantizeHint(output, type) {
-    if (/invalid f?type/i.test(output)) {
-        return `'${type}' is not a type this llama-quantize knows: fix the gguf input`;
-    }
-    if (/requires an importance matrix|requires an imatrix|Missing importance matrix/i.test(output)) {
-        return `${type} needs an importance matrix: set the imatrix input`;
-    }
-    if (/failed to load imatrix|imatrix/i.test(output) && /imatrix/i.test(output)) {
-        return 'check that the imatrix input is an importance-matrix file made with llama-imatrix for this model';
-    }
-    if (/requantizing from type/i.test(output)) {
-        return 'the converted GGUF is already quantized: convert to F16/BF16 first';
-    }
-    return 'read the llama-quantize output above';
-}
+;// CONCATENATED MODULE: ./src/gguf/predict.ts
 /**
- * Quantizes a GGUF with llama-quantize (`[--imatrix F] IN OUT TYPE`), streaming its output in a
- * log group. A failure removes the partial output and names the exit code and the last lines.
- * Returns the command line it ran.
+ * The size of the file llama-quantize will write, before it runs: exact from `--dry-run` and the
+ * input's header, else an estimate from bits per weight.
  */
-async function quantizeGguf(opts) {
-    if (!(0,external_node_fs_namespaceObject.existsSync)(opts.input)) {
-        throw new ActionError(`llama-quantize input ${opts.input} does not exist: the conversion to GGUF did not write it.`);
-    }
-    if (opts.imatrix !== undefined && opts.imatrix !== '' && !(0,external_node_fs_namespaceObject.existsSync)(opts.imatrix)) {
-        throw new ActionError(`The imatrix input points to ${opts.imatrix}, which does not exist: fix the path.`);
-    }
-    await mkdirP(external_node_path_namespaceObject.dirname(opts.output));
-    await rmRF(opts.output);
-    const args = [
-        ...(opts.imatrix ? ['--imatrix', opts.imatrix] : []),
-        opts.input,
-        opts.output,
-        opts.type
-    ];
-    await group(`Quantizing ${external_node_path_namespaceObject.basename(opts.input)} to ${opts.type}`, async () => {
-        let result;
-        try {
-            result = await runTool(opts.bin, args);
-        }
-        catch (err) {
-            throw new ActionError(`Could not start ${opts.bin} (${err.message}): the llama.cpp build is missing llama-quantize, set llama-cpp-dir to a built checkout or leave it empty.`);
-        }
-        if (result.code !== 0) {
-            await rmRF(opts.output);
-            throw new ActionError(`llama-quantize failed with exit code ${result.code} making ${opts.type} from ${external_node_path_namespaceObject.basename(opts.input)} ` +
-                `(last output: ${result.tail.last()}); ${quantizeHint(result.tail.text(), opts.type)}.`);
-        }
-        if (!(0,external_node_fs_namespaceObject.existsSync)(opts.output) || (0,external_node_fs_namespaceObject.statSync)(opts.output).size === 0) {
-            await rmRF(opts.output);
-            throw new ActionError(`llama-quantize exited 0 but wrote no ${opts.output} (last output: ${result.tail.last()}); check the llama.cpp build.`);
-        }
-    });
-    return [opts.bin, ...args];
-}
+
+
+
+
+
+
+
+
 /**
  * Bits per weight of a whole file of each type, for the estimate when llama-quantize has no
  * `--dry-run`: from llama-quantize's own table (GiB on Llama-3-8B, 8.03e9 parameters) or the
@@ -47882,6 +47903,7 @@ async function smokeTest(opts) {
  * The GGUF outputs: a full-precision source, one conversion, one llama-quantize per type (or the
  * `auto` choice), each file verified, smoke-tested, measured and moved into gguf-dir.
  */
+
 
 
 

@@ -22,7 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 
 import { ActionError } from '../src/types.js'
 import { convertToGguf, intermediateOutType } from '../src/gguf/convert.js'
-import { parseDryRun, predictQuantizedSize, quantizeGguf } from '../src/gguf/quantize.js'
+import { parseDryRun, predictQuantizedSize } from '../src/gguf/predict.js'
+import { quantizeGguf } from '../src/gguf/quantize.js'
 import { smokeTest } from '../src/gguf/smoke.js'
 import { verifyGguf } from '../src/gguf/verify.js'
 import {

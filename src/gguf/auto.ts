@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs'
 import { budgetFor } from '../budget.js'
 import { formatSize } from '../size.js'
 import { ActionError, type BudgetEntry } from '../types.js'
-import { predictQuantizedSize } from './quantize.js'
+import { predictQuantizedSize } from './predict.js'
 import type { LlamaCpp } from './toolchain.js'
 import { AUTO_LADDER } from './types.js'
 

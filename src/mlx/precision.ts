@@ -2,7 +2,8 @@
  * Weight precision in plain words, and size estimates: quantized, de-quantized, bits per weight.
  */
 import { ActionError, type MlxQuantization, type WeightStats } from '../types.js'
-import { add, type WeightInspection } from './weights.js'
+import { add } from './packing.js'
+import type { WeightInspection } from './weights.js'
 
 const FLOAT_NAMES: Record<string, string> = {
   F64: 'float64',
