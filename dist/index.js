@@ -48615,7 +48615,7 @@ async function newestCheckpoint(dir) {
 
 async function inspectModel(dir) {
     const config = await readModelConfig(dir);
-    const stats = await inspectWeights(dir);
+    const stats = await inspectWeights(dir, config);
     const { bytes, files } = await measurePath(dir);
     const precision = describePrecision(config.quantization, stats, config.layerBits);
     return { quantization: config.quantization, stats, precision, bytes, files };
@@ -49011,7 +49011,7 @@ async function precheckBase(config) {
     if (!config.baseModelDir)
         return null;
     const base = await readModelConfig(config.baseModelDir);
-    const stats = await inspectWeights(config.baseModelDir);
+    const stats = await inspectWeights(config.baseModelDir, base);
     const fused = config.dequantize || !stats.quantized ? estimateFullPrecisionBytes(stats) : stats.tensorBytes;
     const requant = config.quantizeBits ? fused : 0;
     await ensureFreeSpace(config.outputDir, fused + requant, 'the fused model');

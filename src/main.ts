@@ -165,7 +165,7 @@ async function precheckBase(
 ): Promise<{ quantization: MlxQuantization; bytes: number } | null> {
   if (!config.baseModelDir) return null
   const base = await readModelConfig(config.baseModelDir)
-  const stats = await inspectWeights(config.baseModelDir)
+  const stats = await inspectWeights(config.baseModelDir, base)
   const fused =
     config.dequantize || !stats.quantized ? estimateFullPrecisionBytes(stats) : stats.tensorBytes
   const requant = config.quantizeBits ? fused : 0

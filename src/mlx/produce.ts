@@ -35,7 +35,7 @@ export interface Inspected {
 
 export async function inspectModel(dir: string): Promise<Inspected> {
   const config = await readModelConfig(dir)
-  const stats = await inspectWeights(dir)
+  const stats = await inspectWeights(dir, config)
   const { bytes, files } = await measurePath(dir)
   const precision = describePrecision(config.quantization, stats, config.layerBits)
   return { quantization: config.quantization, stats, precision, bytes, files }
