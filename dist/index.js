@@ -47934,7 +47934,7 @@ async function produceGguf(setup, source, fuseReq, budgets) {
     };
     try {
         const modelDir = source.fullPrecisionDir ?? (await dequantizedFuse(fuseReq, work, result, source));
-        const stats = await inspectWeights(modelDir);
+        const stats = source.fullPrecisionDir ? source.fusedStats : await inspectWeights(modelDir);
         await ensureFreeSpace(work, estimateFullPrecisionBytes(stats), 'the 16-bit GGUF conversion');
         const direct = g.auto ? null : directOutType(setup.types);
         const convertType = direct ?? intermediateOutType(stats.floatDtype);
@@ -48008,7 +48008,8 @@ async function produceGguf(setup, source, fuseReq, budgets) {
 /** A quantized MLX output cannot be converted: fuse again, de-quantized, for the GGUF path only. */
 async function dequantizedFuse(req, work, result, source) {
     checkDequantizeSupport(req.env, true);
-    await ensureFreeSpace(work, source.fullPrecisionBytes, 'the de-quantized fuse for GGUF');
+    const need = estimateFullPrecisionBytes(source.fusedStats);
+    await ensureFreeSpace(work, need, 'the de-quantized fuse for GGUF');
     const dir = external_node_path_default().join(work, 'fused-full-precision');
     const argv = await runFuse({ ...req, dequantize: true }, dir);
     result.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv });
@@ -48939,7 +48940,7 @@ async function runAction() {
         const source = {
             fullPrecisionDir: mlx.fullPrecisionDir,
             baseBits: baseQuantization?.bits ?? mlx.facts.fused.quantization.bits,
-            fullPrecisionBytes: estimateFullPrecisionBytes(mlx.facts.fused.stats)
+            fusedStats: mlx.facts.fused.stats
         };
         const made = await produceGguf(gguf, source, req, config.budgets).catch(async (error) => {
             await disposeFullPrecision(mlx.fullPrecisionDir, config.outputDir, null);

@@ -80,7 +80,7 @@ async function runAction(): Promise<void> {
     const source = {
       fullPrecisionDir: mlx.fullPrecisionDir,
       baseBits: baseQuantization?.bits ?? mlx.facts.fused.quantization.bits,
-      fullPrecisionBytes: estimateFullPrecisionBytes(mlx.facts.fused.stats)
+      fusedStats: mlx.facts.fused.stats
     }
     const made = await produceGguf(gguf, source, req, config.budgets).catch(
       async (error: unknown) => {

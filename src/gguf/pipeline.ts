@@ -13,7 +13,13 @@ import { estimateFullPrecisionBytes } from '../mlx/precision.js'
 import { checkDequantizeSupport } from '../mlx/python.js'
 import { inspectWeights } from '../mlx/weights.js'
 import { formatSize } from '../size.js'
-import { ActionError, type BudgetEntry, type Diagnosis, type MeasuredOutput } from '../types.js'
+import {
+  ActionError,
+  type BudgetEntry,
+  type Diagnosis,
+  type MeasuredOutput,
+  type WeightStats
+} from '../types.js'
 import { chooseAuto, type AutoChoice } from './auto.js'
 import { convertToGguf, directOutType, intermediateOutType } from './convert.js'
 import { predictQuantizedSize } from './predict.js'
@@ -35,8 +41,8 @@ export interface GgufSource {
   fullPrecisionDir: string | null
   /** The base's bits when the base was quantized (for the quality note), else null. */
   baseBits: number | null
-  /** Bytes a de-quantized fuse takes (for the disk pre-check of the second fuse). */
-  fullPrecisionBytes: number
+  /** What mlx_lm fuse wrote first: the weights of fullPrecisionDir when that is set. */
+  fusedStats: WeightStats
 }
 
 export interface GgufResult {
@@ -71,7 +77,7 @@ export async function produceGguf(
   try {
     const modelDir =
       source.fullPrecisionDir ?? (await dequantizedFuse(fuseReq, work, result, source))
-    const stats = await inspectWeights(modelDir)
+    const stats = source.fullPrecisionDir ? source.fusedStats : await inspectWeights(modelDir)
     await ensureFreeSpace(work, estimateFullPrecisionBytes(stats), 'the 16-bit GGUF conversion')
 
     const direct = g.auto ? null : directOutType(setup.types)
@@ -156,7 +162,8 @@ async function dequantizedFuse(
   source: GgufSource
 ): Promise<string> {
   checkDequantizeSupport(req.env, true)
-  await ensureFreeSpace(work, source.fullPrecisionBytes, 'the de-quantized fuse for GGUF')
+  const need = estimateFullPrecisionBytes(source.fusedStats)
+  await ensureFreeSpace(work, need, 'the de-quantized fuse for GGUF')
   const dir = path.join(work, 'fused-full-precision')
   const argv = await runFuse({ ...req, dequantize: true }, dir)
   result.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv })
