@@ -3,6 +3,7 @@ import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { parseBudgets } from './budget.js'
+import { checkOutputPlacement } from './folders.js'
 import { FTYPE_IDS, TYPE_ALIASES } from './gguf/types.js'
 import { ActionError, type BudgetEntry } from './types.js'
 
@@ -83,7 +84,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     hfToken,
     gguf
   }
-  await checkOutputPlacement(config)
+  await checkOutputPlacement(config, cwd)
   return config
 }
 
@@ -197,45 +198,4 @@ function parseGguf(text: string, outputDir: string, cwd: string): GgufConfig {
     dir: ggufDir ? path.resolve(cwd, ggufDir) : `${outputDir}-gguf`,
     stem: path.basename(outputDir)
   }
-}
-
-/** output-dir and gguf-dir may never be, contain or lie inside the base model or the adapters. */
-async function checkOutputPlacement(config: Config): Promise<void> {
-  const guarded: Array<[string, string | null]> = [
-    ['base-model', config.baseModelDir],
-    ['adapter-path', config.adapterPath]
-  ]
-  const outputs: Array<[string, string]> = [['output-dir', config.outputDir]]
-  if (config.gguf) outputs.push(['gguf-dir', config.gguf.dir])
-  for (const [outName, out] of outputs) {
-    for (const [name, dir] of guarded) {
-      if (dir && overlaps(await realish(out), await realish(dir))) {
-        throw new ActionError(
-          `Input ${outName} "${out}" overlaps ${name} "${dir}"; choose a separate folder so the action never writes into or deletes your ${name === 'base-model' ? 'base model' : 'adapters'}.`
-        )
-      }
-    }
-  }
-}
-
-/** The real path of `p`'s nearest existing ancestor joined with the rest, so links cannot hide an overlap. */
-async function realish(p: string): Promise<string> {
-  const rest: string[] = []
-  let dir = p
-  for (;;) {
-    const real = await fs.realpath(dir).catch(() => null)
-    if (real) return path.join(real, ...rest)
-    const parent = path.dirname(dir)
-    if (parent === dir) return p
-    rest.unshift(path.basename(dir))
-    dir = parent
-  }
-}
-
-function overlaps(a: string, b: string): boolean {
-  const inside = (x: string, y: string): boolean => {
-    const rel = path.relative(y, x)
-    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
-  }
-  return inside(a, b) || inside(b, a)
 }

@@ -90,7 +90,7 @@ describe('readInputs', () => {
     [{ gguf: 'auto Q8_0', 'size-budget': '1GB' }, /"auto" stands alone/],
     [{ gguf: 'Q8_0 q8_0' }, /lists Q8_0 twice/],
     [{ 'output-dir': 'base/fused' }, /output-dir ".*" overlaps base-model/],
-    [{ 'output-dir': '.' }, /output-dir ".*" overlaps base-model/],
+    [{ 'output-dir': '.' }, /output-dir ".*" is or contains the working directory/],
     [{ 'output-dir': 'adapters' }, /output-dir ".*" overlaps adapter-path/],
     [{ gguf: 'Q8_0', 'gguf-dir': 'adapters/gguf' }, /gguf-dir ".*" overlaps adapter-path/]
   ])('refuses %j', async (inputs, message) => {

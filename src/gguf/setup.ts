@@ -3,15 +3,14 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { LLAMA_CPP_REPO, type GgufConfig } from '../inputs.js'
-import { checkOutputDir } from '../mlx/fuse.js'
 import { ActionError } from '../types.js'
 import { resolveConvertPython } from './convert-env.js'
 import type { GgufSetup } from './pipeline.js'
 import { setupLlamaCpp } from './toolchain.js'
 import { validateGgufTypes } from './types.js'
 
-export async function prepareGguf(g: GgufConfig, overwrite: boolean): Promise<GgufSetup> {
-  await checkOutputDir(g.dir, 'gguf-dir', overwrite)
+/** gguf-dir itself is checked with output-dir (folders.ts), before this runs. */
+export async function prepareGguf(g: GgufConfig): Promise<GgufSetup> {
   if (g.imatrix && !(await fs.stat(g.imatrix).catch(() => null))?.isFile()) {
     throw new ActionError(
       `Input imatrix "${g.imatrix}" is not a file; point it at an importance matrix made by llama-imatrix.`

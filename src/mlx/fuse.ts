@@ -1,42 +1,40 @@
 /** Runs `mlx_lm fuse` and `mlx_lm convert` into staging folders, so no half-written model is left. */
 import * as core from '@actions/core'
+import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { discard } from '../folders.js'
 import { runTool } from '../run.js'
 import { ActionError } from '../types.js'
 import { mlxCommand, type MlxEnv } from './python.js'
 
-/** Refuses a non-empty output-dir unless overwrite is set; never touches it otherwise. */
-export async function checkOutputDir(
-  dir: string,
-  input: string,
-  overwrite: boolean
-): Promise<void> {
-  const stat = await fs.lstat(dir).catch(() => null)
-  if (!stat) return
-  if (!stat.isDirectory()) {
-    throw new ActionError(
-      `Input ${input} "${dir}" is a file; choose a folder path, or delete the file.`
-    )
-  }
-  const entries = await fs.readdir(dir)
-  if (entries.length > 0 && !overwrite) {
-    throw new ActionError(
-      `Input ${input} "${dir}" already holds ${entries.length} entries (a model from an earlier run?); set overwrite: true to replace them, or choose an empty folder.`
-    )
-  }
-}
-
-/** Empties a folder in place (overwrite: true), so a stale model cannot outlive a failed fuse. */
-export async function emptyDir(dir: string): Promise<void> {
-  const entries = await fs.readdir(dir).catch(() => [] as string[])
-  await Promise.all(entries.map(e => fs.rm(path.join(dir, e), { recursive: true, force: true })))
-}
-
-/** A fresh staging folder beside `finalDir` (same file system, so the final move is a rename). */
+/**
+ * A fresh staging folder beside `finalDir` (same file system, so the final move is a rename),
+ * made with mkdir so the output gets the usual permissions (umask respected), not mkdtemp's 0700.
+ */
 export async function makeStaging(finalDir: string, tag: string): Promise<string> {
-  await fs.mkdir(path.dirname(finalDir), { recursive: true })
-  return fs.mkdtemp(path.join(path.dirname(finalDir), `.${path.basename(finalDir)}.${tag}-`))
+  const parent = path.dirname(finalDir)
+  try {
+    await fs.mkdir(parent, { recursive: true })
+    for (;;) {
+      const dir = path.join(
+        parent,
+        `.${path.basename(finalDir)}.${tag}-${randomBytes(4).toString('hex')}`
+      )
+      const made = await fs.mkdir(dir).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'EEXIST') return false
+          throw error
+        }
+      )
+      if (made) return dir
+    }
+  } catch (error) {
+    throw new ActionError(
+      `Cannot create a working folder in "${parent}" for "${finalDir}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose an output folder this runner's user can write in.`
+    )
+  }
 }
 
 /** Moves a finished staging folder into place, replacing an empty (or emptied) final folder. */
@@ -116,7 +114,7 @@ async function runStep(
   if (req.hfToken) env.HF_TOKEN = req.hfToken
   const result = await core.group(title, () => runTool(req.env.python, args, { env }))
   if (result.code !== 0) {
-    await fs.rm(outDir, { recursive: true, force: true })
+    await discard(outDir)
     throw new ActionError(
       `${name} failed with exit code ${result.code}: ${result.tail.last(3)}; the partial output was removed, see the log group "${title}" for the whole output.`,
       result.code

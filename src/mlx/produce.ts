@@ -1,6 +1,7 @@
 /** The MLX output: fuse (and re-quantize when asked) into staging, inspect, then move into place. */
 import { promises as fs } from 'node:fs'
 import type { FuseFacts } from '../diagnose.js'
+import { discard } from '../folders.js'
 import { measurePath } from '../size.js'
 import type { MeasuredOutput, MlxQuantization, WeightStats } from '../types.js'
 import { readModelConfig } from './config.js'
@@ -103,7 +104,7 @@ export async function produceMlx(req: FuseRequest, plan: MlxPlan): Promise<MlxRe
     }
     return { output, facts, commands, fullPrecisionDir }
   } catch (error) {
-    await Promise.all(staged.map(d => fs.rm(d, { recursive: true, force: true })))
+    await discard(...staged)
     throw error
   }
 }

@@ -1,0 +1,290 @@
+/**
+ * The output folders: where output-dir and gguf-dir may go, what `overwrite: true` may empty, and
+ * removing what the action made. The action never deletes a file it did not make: a folder is
+ * emptied only when the manifest beside output-dir (written by this action) names it.
+ */
+import * as core from '@actions/core'
+import { constants, promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { Config } from './inputs.js'
+import { ActionError } from './types.js'
+
+export const GENERATOR = 'mlx-fuse-action'
+
+/** The folders a run makes, recorded in its manifest as the proof that it may empty them later. */
+export interface MadeFolders {
+  outputDir: string
+  ggufDir: string | null
+  /** `<gguf-dir>.intermediates` (keep-intermediates: true), else null. */
+  intermediates: string | null
+}
+
+export function madeFolders(config: Config): MadeFolders {
+  const g = config.gguf
+  return {
+    outputDir: config.outputDir,
+    ggufDir: g ? g.dir : null,
+    intermediates: g?.keepIntermediates ? `${g.dir}.intermediates` : null
+  }
+}
+
+/**
+ * Refuses, before anything runs, an output-dir or gguf-dir that is or contains a folder the user
+ * owns (the workspace, $HOME, /, a git work tree, the llama.cpp checkout, the imatrix file), that
+ * overlaps the base model or the adapters, or a gguf-dir that overlaps output-dir. Links resolved.
+ */
+export async function checkOutputPlacement(config: Config, cwd = process.cwd()): Promise<void> {
+  const g = config.gguf
+  const outputs: Array<[string, string]> = [['output-dir', config.outputDir]]
+  if (g) outputs.push(['gguf-dir', g.dir])
+  // Two-way: writing into these, or around them, would change or delete them.
+  const overlapping: Array<[string, string | null, string]> = [
+    ['base-model', config.baseModelDir, 'base model'],
+    ['adapter-path', config.adapterPath, 'adapters']
+  ]
+  // One-way: an output folder inside these is normal (the default lies in the workspace).
+  const contained: Array<[string, string | null | undefined]> = [
+    ['the workspace', process.env.GITHUB_WORKSPACE],
+    ['the working directory', cwd],
+    ['the home folder', os.homedir()],
+    ['the llama.cpp checkout (llama-cpp-dir)', g?.llamaCppDir],
+    ['the imatrix file', g?.imatrix]
+  ]
+  for (const [name, out] of outputs) {
+    const real = await realish(out)
+    if (real === path.parse(real).root) {
+      throw placementError(name, out, 'is the file system root')
+    }
+    for (const [what, dir] of contained) {
+      if (dir && inside(await realish(path.resolve(cwd, dir)), real)) {
+        throw placementError(name, out, `is or contains ${what} "${dir}"`)
+      }
+    }
+    for (const [input, dir, what] of overlapping) {
+      if (dir && overlaps(real, await realish(dir))) {
+        throw new ActionError(
+          `Input ${name} "${out}" overlaps ${input} "${dir}"; choose a separate folder so the action never writes into or deletes your ${what}.`
+        )
+      }
+    }
+    const git = await findGitRoot(real)
+    if (git) throw placementError(name, out, `is or contains a git work tree ("${git}")`)
+  }
+  if (g && overlaps(await realish(g.dir), await realish(config.outputDir))) {
+    throw new ActionError(
+      `Input gguf-dir "${g.dir}" overlaps output-dir "${config.outputDir}" (the MLX output is measured and uploaded as a whole); choose a separate folder, or leave gguf-dir empty for "${config.outputDir}-gguf".`
+    )
+  }
+}
+
+function placementError(name: string, out: string, why: string): ActionError {
+  return new ActionError(
+    `Input ${name} "${out}" ${why}; the action replaces everything in its output folders, so point ${name} at a new folder of its own (such as "fused-model" in the workspace).`
+  )
+}
+
+/** The first folder holding `.git` at or below `dir` (up to a few thousand folders), else null. */
+async function findGitRoot(dir: string): Promise<string | null> {
+  const queue = [dir]
+  for (let seen = 0; queue.length > 0 && seen < 5000; seen++) {
+    const current = queue.shift()!
+    const entries = await fs.readdir(current, { withFileTypes: true }).catch(() => [])
+    for (const entry of entries) {
+      if (entry.name === '.git') return current
+      if (entry.isDirectory()) queue.push(path.join(current, entry.name))
+    }
+  }
+  return null
+}
+
+/**
+ * Checks an output folder before any work: every existing ancestor is a folder this user can write
+ * in, and a non-empty folder is replaced only with overwrite: true and only when the manifest
+ * beside output-dir names it (it was made by this action).
+ */
+export async function checkOutputDir(
+  dir: string,
+  input: string,
+  overwrite: boolean,
+  manifestPath: string
+): Promise<void> {
+  await checkWritableParent(dir, input)
+  const stat = await fs.stat(dir).catch(() => null)
+  if (!stat) return
+  if (!stat.isDirectory()) {
+    throw new ActionError(
+      `Input ${input} "${dir}" is a file; choose a folder path, or delete the file.`
+    )
+  }
+  const entries = await fs.readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    throw new ActionError(
+      `Input ${input} "${dir}" cannot be read (${error.code}); choose another folder, or fix its permissions.`
+    )
+  })
+  if (entries.length === 0) return
+  const made = await foldersNamedBy(manifestPath)
+  const ours = made !== null && (await namesFolder(made, dir))
+  if (!ours) {
+    throw new ActionError(
+      `Input ${input} "${dir}" already holds ${entries.length} entries that this action did not make (no manifest "${manifestPath}" from mlx-fuse-action names it), so even overwrite: true leaves it alone; choose an empty or new folder, or delete it once by hand.`
+    )
+  }
+  if (!overwrite) {
+    throw new ActionError(
+      `Input ${input} "${dir}" already holds ${entries.length} entries from an earlier run of this action; set overwrite: true to replace them, or choose an empty folder.`
+    )
+  }
+}
+
+/** The manifest path must be free or a manifest of this action: never overwrite someone's file. */
+export async function checkManifestPath(manifestPath: string): Promise<void> {
+  const stat = await fs.lstat(manifestPath).catch(() => null)
+  if (!stat) return
+  if (!stat.isFile()) {
+    throw new ActionError(
+      `The manifest "${manifestPath}" (written beside output-dir) is ${stat.isDirectory() ? 'a folder' : 'not a regular file'}; move it away, or choose another output-dir.`
+    )
+  }
+  if ((await foldersNamedBy(manifestPath)) === null) {
+    throw new ActionError(
+      `The file "${manifestPath}" (where the manifest beside output-dir goes) was not written by this action; move it away, or choose another output-dir.`
+    )
+  }
+}
+
+/** The folders a manifest of this action names, or null when the file is missing or not ours. */
+export async function foldersNamedBy(manifestPath: string): Promise<string[] | null> {
+  const text = await fs.readFile(manifestPath, 'utf8').catch(() => null)
+  if (text === null) return null
+  let m: Record<string, unknown>
+  try {
+    m = JSON.parse(text) as Record<string, unknown>
+  } catch {
+    return null
+  }
+  if (!m || typeof m !== 'object' || m.generator !== GENERATOR) return null
+  const strings = (values: unknown[]): string[] =>
+    values.filter((v): v is string => typeof v === 'string' && v !== '')
+  if (m.folders && typeof m.folders === 'object') {
+    return strings(Object.values(m.folders as Record<string, unknown>))
+  }
+  // Manifests from before `folders` (schemaVersion 1): the MLX output's path, gguf.dir, the
+  // folders of the GGUF files and the kept intermediates.
+  const outputs = Array.isArray(m.outputs) ? (m.outputs as Array<Record<string, unknown>>) : []
+  const gguf = (m.gguf ?? {}) as Record<string, unknown>
+  return strings([
+    ...outputs.filter(o => o?.kind === 'mlx').map(o => o.path),
+    ...outputs
+      .filter(o => o?.kind === 'gguf' && typeof o.path === 'string')
+      .map(o => path.dirname(o.path as string)),
+    gguf.dir,
+    gguf.intermediates
+  ])
+}
+
+async function namesFolder(named: string[], dir: string): Promise<boolean> {
+  const real = await realish(dir)
+  for (const n of named) if (path.isAbsolute(n) && (await realish(n)) === real) return true
+  return false
+}
+
+/** The nearest existing ancestor of `dir` must be a folder this user can create folders in. */
+async function checkWritableParent(dir: string, input: string): Promise<void> {
+  let parent = path.dirname(dir)
+  for (;;) {
+    const stat = await fs.stat(parent).catch((error: NodeJS.ErrnoException) => error)
+    if (!(stat instanceof Error)) {
+      if (!stat.isDirectory()) {
+        throw new ActionError(
+          `Input ${input} "${dir}" lies under "${parent}", which is a file; choose a folder path that does not pass through a file.`
+        )
+      }
+      break
+    }
+    if (stat.code === 'ENOTDIR' || stat.code === 'ENOENT') {
+      const up = path.dirname(parent)
+      if (up === parent) return
+      parent = up
+      continue
+    }
+    throw new ActionError(
+      `Input ${input} "${dir}": "${parent}" cannot be read (${stat.code}); choose a folder this runner's user can write in.`
+    )
+  }
+  await fs.access(parent, constants.W_OK | constants.X_OK).catch((error: NodeJS.ErrnoException) => {
+    throw new ActionError(
+      `Input ${input} "${dir}" cannot be created: "${parent}" is not writable by this runner's user (${error.code}); choose a folder it can write in, or fix the permissions of "${parent}".`
+    )
+  })
+}
+
+/** Empties a folder in place (overwrite: true; checkOutputDir proved the action made it). */
+export async function emptyDir(dir: string): Promise<void> {
+  const entries = await fs.readdir(dir).catch(() => [] as string[])
+  for (const e of entries) await removeTree(path.join(dir, e))
+}
+
+/**
+ * Removes a tree the action made, also when a tool left a folder without permissions in it.
+ * Throws an ActionError naming the path when it cannot: callers keep their own error first.
+ */
+export async function removeTree(target: string): Promise<void> {
+  try {
+    await fs.rm(target, { recursive: true, force: true })
+    return
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'EACCES' && code !== 'EPERM') throw removeError(target, error)
+  }
+  await unlock(target)
+  await fs.rm(target, { recursive: true, force: true }).catch((error: unknown) => {
+    throw removeError(target, error)
+  })
+}
+
+/** Removes what a failed step made without hiding its error: what cannot be removed is a warning. */
+export async function discard(...targets: string[]): Promise<void> {
+  for (const target of targets) {
+    await removeTree(target).catch((error: unknown) => core.warning((error as Error).message))
+  }
+}
+
+/** Gives the owner rwx on every folder of a tree the action made, so it can be removed. */
+async function unlock(dir: string): Promise<void> {
+  const stat = await fs.lstat(dir).catch(() => null)
+  if (!stat?.isDirectory()) return
+  await fs.chmod(dir, 0o700).catch(() => undefined)
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => [])
+  for (const e of entries) if (e.isDirectory()) await unlock(path.join(dir, e.name))
+}
+
+function removeError(target: string, error: unknown): ActionError {
+  return new ActionError(
+    `Could not remove "${target}", which this action made (${(error as NodeJS.ErrnoException).code ?? String(error)}); delete it by hand.`
+  )
+}
+
+/** The real path of `p`'s nearest existing ancestor joined with the rest, so links cannot hide an overlap. */
+export async function realish(p: string): Promise<string> {
+  const rest: string[] = []
+  let dir = p
+  for (;;) {
+    const real = await fs.realpath(dir).catch(() => null)
+    if (real) return path.join(real, ...rest)
+    const parent = path.dirname(dir)
+    if (parent === dir) return p
+    rest.unshift(path.basename(dir))
+    dir = parent
+  }
+}
+
+/** True when `x` is `y` or lies inside it. */
+function inside(x: string, y: string): boolean {
+  const rel = path.relative(y, x)
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
+}
+
+function overlaps(a: string, b: string): boolean {
+  return inside(a, b) || inside(b, a)
+}

@@ -1,0 +1,201 @@
+/**
+ * Where output-dir and gguf-dir may go and what overwrite may empty, in-process: readInputs
+ * refuses a folder that is or contains something the user owns before anything runs, and
+ * checkOutputDir empties only what a manifest of this action names.
+ */
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { checkManifestPath, checkOutputDir } from '../src/folders.js'
+import { readInputs } from '../src/inputs.js'
+import { makeStaging, promote } from '../src/mlx/fuse.js'
+
+let root: string
+let workspace: string
+let home: string
+const saved = { HOME: process.env.HOME, GITHUB_WORKSPACE: process.env.GITHUB_WORKSPACE }
+
+beforeAll(async () => {
+  root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'folders-')))
+  home = path.join(root, 'home')
+  workspace = path.join(home, 'work', 'repo')
+  await fs.mkdir(path.join(workspace, '.git'), { recursive: true })
+  // Base and adapters outside the workspace, as in the reported runs: their own guard is silent.
+  await fs.mkdir(path.join(root, 'models', 'base'), { recursive: true })
+  await fs.writeFile(path.join(root, 'models', 'base', 'config.json'), '{}')
+  await fs.mkdir(path.join(root, 'models', 'adapters'))
+  await fs.mkdir(path.join(workspace, 'llama.cpp'))
+  await fs.mkdir(path.join(workspace, 'data'))
+  await fs.writeFile(path.join(workspace, 'data', 'imatrix.dat'), 'imatrix')
+  await fs.mkdir(path.join(root, 'other', 'deep', 'clone', '.git'), { recursive: true })
+  await fs.symlink(home, path.join(workspace, 'link-to-home'))
+})
+
+const set = (inputs: Record<string, string>): void => {
+  for (const [k, v] of Object.entries(inputs)) process.env[`INPUT_${k.toUpperCase()}`] = v
+}
+afterEach(() => {
+  for (const k of Object.keys(process.env)) if (k.startsWith('INPUT_')) delete process.env[k]
+  process.env.HOME = saved.HOME
+  if (saved.GITHUB_WORKSPACE === undefined) delete process.env.GITHUB_WORKSPACE
+  else process.env.GITHUB_WORKSPACE = saved.GITHUB_WORKSPACE
+})
+
+function inWorkspace(inputs: Record<string, string>): Promise<unknown> {
+  process.env.HOME = home
+  process.env.GITHUB_WORKSPACE = workspace
+  const models = path.join(root, 'models')
+  set({ 'base-model': `${models}/base`, 'adapter-path': `${models}/adapters`, ...inputs })
+  return readInputs(workspace)
+}
+
+describe('output folders that are or contain what the user owns are refused up front', () => {
+  const gguf = { gguf: 'Q8_0', 'llama-cpp-dir': 'llama.cpp' }
+  it.each([
+    [
+      'output-dir is the workspace',
+      { 'output-dir': '.' },
+      /output-dir ".*repo" is or contains the workspace/
+    ],
+    [
+      'gguf-dir is the workspace',
+      { ...gguf, 'gguf-dir': '.' },
+      /gguf-dir ".*repo" is or contains the workspace/
+    ],
+    [
+      'output-dir contains the workspace',
+      { 'output-dir': '..' },
+      /output-dir ".*work" is or contains the workspace/
+    ],
+    // Read as written, link-to-home lies inside the workspace; resolved, it is $HOME around it.
+    [
+      'output-dir is $HOME through a link',
+      { 'output-dir': 'link-to-home' },
+      /output-dir ".*link-to-home" is or contains the workspace/
+    ],
+    [
+      'output-dir is the filesystem root',
+      { 'output-dir': '/' },
+      /output-dir "\/" is the file system root/
+    ],
+    [
+      'output-dir is the llama.cpp checkout',
+      { ...gguf, 'output-dir': 'llama.cpp' },
+      /output-dir ".*llama.cpp" is or contains the llama.cpp checkout/
+    ],
+    [
+      'output-dir holds the imatrix file',
+      { ...gguf, imatrix: 'data/imatrix.dat', 'output-dir': 'data' },
+      /output-dir ".*data" is or contains the imatrix file/
+    ],
+    [
+      'output-dir is a git work tree root',
+      { 'output-dir': '../../../other/deep/clone' },
+      /is or contains a git work tree \(".*clone"\)/
+    ],
+    [
+      'output-dir contains a git work tree',
+      { 'output-dir': '../../../other' },
+      /output-dir ".*other" is or contains a git work tree \(".*clone"\)/
+    ],
+    [
+      'gguf-dir equals output-dir',
+      { gguf: 'Q8_0', 'output-dir': 'm', 'gguf-dir': 'm' },
+      /gguf-dir ".*m" overlaps output-dir/
+    ],
+    [
+      'gguf-dir inside output-dir',
+      { gguf: 'Q8_0', 'output-dir': 'm', 'gguf-dir': 'm/gguf' },
+      /gguf-dir ".*m\/gguf" overlaps output-dir/
+    ],
+    [
+      'gguf-dir around output-dir',
+      { gguf: 'Q8_0', 'output-dir': 'out/m', 'gguf-dir': 'out' },
+      /gguf-dir ".*out" overlaps output-dir/
+    ]
+  ])('%s', async (_name, inputs, message) => {
+    await expect(inWorkspace(inputs)).rejects.toThrow(message)
+  })
+
+  it('allows an output folder inside the workspace and inside $HOME (the default)', async () => {
+    await expect(inWorkspace({})).resolves.toMatchObject({
+      outputDir: path.join(workspace, 'fused-model')
+    })
+    await expect(inWorkspace({ gguf: 'Q8_0', 'gguf-dir': 'dist/gguf' })).resolves.toBeTruthy()
+  })
+})
+
+describe('checkOutputDir empties only what a manifest of this action names', () => {
+  async function folderWith(name: string, manifest: unknown): Promise<string> {
+    const dir = path.join(root, 'proof', name)
+    await fs.mkdir(dir, { recursive: true })
+    await fs.writeFile(path.join(dir, 'model.safetensors'), 'model')
+    if (manifest !== undefined) {
+      await fs.writeFile(
+        `${dir}.manifest.json`,
+        typeof manifest === 'string' ? manifest : JSON.stringify(manifest)
+      )
+    }
+    return dir
+  }
+  const ours = { schemaVersion: 1, generator: 'mlx-fuse-action' }
+
+  it('accepts the folders a current manifest lists, and a release-1 manifest by its paths', async () => {
+    const current = await folderWith('current', {
+      ...ours,
+      folders: { outputDir: path.join(root, 'proof', 'current'), ggufDir: '/x/g' }
+    })
+    await expect(
+      checkOutputDir(current, 'output-dir', true, `${current}.manifest.json`)
+    ).resolves.toBeUndefined()
+    const old = await folderWith('old', {
+      ...ours,
+      outputs: [
+        { kind: 'mlx', path: path.join(root, 'proof', 'old') },
+        { kind: 'gguf', path: path.join(root, 'proof', 'old-gguf', 'm-Q8_0.gguf') }
+      ]
+    })
+    const oldGguf = await folderWith('old-gguf', undefined)
+    await expect(
+      checkOutputDir(old, 'output-dir', true, `${old}.manifest.json`)
+    ).resolves.toBeUndefined()
+    await expect(
+      checkOutputDir(oldGguf, 'gguf-dir', true, `${old}.manifest.json`)
+    ).resolves.toBeUndefined()
+  })
+
+  it.each([
+    ['no manifest', undefined],
+    ['a manifest of another tool', { schemaVersion: 1, generator: 'other', folders: {} }],
+    ['a manifest that is not JSON', '{"generator": "mlx-fuse-action"'],
+    ['a manifest naming another folder', { ...ours, folders: { outputDir: '/elsewhere' } }],
+    [
+      'a release-1 manifest of another path',
+      { ...ours, outputs: [{ kind: 'mlx', path: '/elsewhere' }] }
+    ]
+  ])('refuses a non-empty folder with %s, even with overwrite', async (name, manifest) => {
+    const dir = await folderWith(name.replace(/\W+/g, '-'), manifest)
+    await expect(checkOutputDir(dir, 'output-dir', true, `${dir}.manifest.json`)).rejects.toThrow(
+      /already holds 1 entries that this action did not make .*choose an empty or new folder, or delete it once by hand/
+    )
+  })
+
+  it('never overwrites a file of another tool at the manifest path', async () => {
+    const dir = await folderWith('foreign', { generator: 'other' })
+    await expect(checkManifestPath(`${dir}.manifest.json`)).rejects.toThrow(
+      /was not written by this action; move it away/
+    )
+  })
+})
+
+describe('folders the action makes', () => {
+  it('get the usual permissions (umask respected), not 0700', async () => {
+    const reference = path.join(root, 'reference')
+    await fs.mkdir(reference)
+    const final = path.join(root, 'made', 'fused-model')
+    const staging = await makeStaging(final, 'fuse')
+    await promote(staging, final)
+    expect((await fs.stat(final)).mode & 0o777).toBe((await fs.stat(reference)).mode & 0o777)
+  })
+})
