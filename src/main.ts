@@ -5,12 +5,19 @@ import path from 'node:path'
 import { unusedTypeBudgets, verdictFor } from './budget.js'
 import { diagnose, explainGgufOverBudget } from './diagnose.js'
 import { ensureFreeSpace } from './disk.js'
+import {
+  checkManifestPath,
+  checkOutputDir,
+  emptyDir,
+  madeFolders,
+  removeTree,
+  type MadeFolders
+} from './folders.js'
 import { produceGguf } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { readInputs, type Config } from './inputs.js'
 import { validateAdapters } from './mlx/adapters.js'
 import { readModelConfig } from './mlx/config.js'
-import { checkOutputDir, emptyDir } from './mlx/fuse.js'
 import { estimateFullPrecisionBytes } from './mlx/precision.js'
 import { produceMlx } from './mlx/produce.js'
 import { checkDequantizeSupport, resolveMlxEnv } from './mlx/python.js'
@@ -19,6 +26,7 @@ import {
   annotate,
   setOutputs,
   withinBudget,
+  writeFailureManifest,
   writeFailureSummary,
   writeManifest,
   writeSummary,
@@ -27,33 +35,55 @@ import {
 import { measurePath } from './size.js'
 import { ActionError, type MlxQuantization } from './types.js'
 
+/** Set once the run may change its output folders: from then on a failure rewrites the manifest. */
+interface RunState {
+  manifest: { path: string; folders: MadeFolders } | null
+}
+
 export async function run(): Promise<void> {
+  const state: RunState = { manifest: null }
   try {
-    await runAction()
+    await runAction(state)
   } catch (error) {
-    await fail(error)
+    await fail(error, state)
   }
 }
 
-async function runAction(): Promise<void> {
+async function runAction(state: RunState): Promise<void> {
   const config = await readInputs()
   const adapters = await validateAdapters(config.adapterPath)
   core.info(
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
   )
-  await checkOutputDir(config.outputDir, 'output-dir', config.overwrite)
+  const folders = madeFolders(config)
+  await checkManifestPath(config.manifestPath)
+  await checkOutputDir(config.outputDir, 'output-dir', config.overwrite, config.manifestPath)
+  if (folders.ggufDir) {
+    await checkOutputDir(folders.ggufDir, 'gguf-dir', config.overwrite, config.manifestPath)
+  }
+  if (folders.intermediates) {
+    await checkOutputDir(
+      folders.intermediates,
+      'gguf-dir (its .intermediates folder)',
+      true,
+      config.manifestPath
+    )
+  }
 
   const env = await resolveMlxEnv({ python: config.python, mlxLmVersion: config.mlxLmVersion })
   core.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
   checkDequantizeSupport(env, config.dequantize)
 
-  const gguf = config.gguf ? await prepareGguf(config.gguf, config.overwrite) : null
+  const gguf = config.gguf ? await prepareGguf(config.gguf) : null
   const base = await precheckBase(config)
   const baseQuantization = base?.quantization ?? null
   if (gguf && baseQuantization?.bits) checkDequantizeSupport(env, true) // the GGUF path re-fuses de-quantized
+  // From here the output folders change: the manifest says "failed" until the run completes.
+  state.manifest = { path: config.manifestPath, folders }
+  await writeFailureManifest(config.manifestPath, folders, 'The run has not finished.')
   if (config.overwrite) {
     await emptyDir(config.outputDir)
-    if (gguf) await emptyDir(gguf.config.dir)
+    if (folders.ggufDir) await emptyDir(folders.ggufDir)
   }
 
   const req = {
@@ -128,7 +158,9 @@ async function runAction(): Promise<void> {
     onOverBudget: config.onOverBudget,
     manifestPath: config.manifestPath
   }
+  // The manifest and the summary first: the verdict outputs only once both are written.
   await writeManifest(report, {
+    folders,
     fuse: {
       dequantize: config.dequantize,
       quantizeBits: config.quantizeBits,
@@ -137,9 +169,9 @@ async function runAction(): Promise<void> {
     },
     gguf: ggufManifest
   })
+  await writeSummary(report)
   setOutputs(report)
   annotate(report)
-  await writeSummary(report)
   if (!withinBudget(report.verdicts) && config.onOverBudget === 'fail') {
     const over = report.verdicts.filter(v => v.status === 'over').map(v => v.output)
     core.setFailed(
@@ -156,7 +188,7 @@ async function disposeFullPrecision(
 ): Promise<void> {
   if (!dir || dir === outputDir) return
   if (keptIn) await fs.rename(dir, path.join(keptIn, 'fused-full-precision'))
-  else await fs.rm(dir, { recursive: true, force: true })
+  else await removeTree(dir)
 }
 
 /** Reads a local base's precision and size, and checks the fuse will fit on disk, before any fuse. */
@@ -173,7 +205,7 @@ async function precheckBase(
   return { quantization: base.quantization, bytes: (await measurePath(config.baseModelDir)).bytes }
 }
 
-async function fail(error: unknown): Promise<void> {
+async function fail(error: unknown, state: RunState): Promise<void> {
   const message =
     error instanceof ActionError
       ? error.message
@@ -181,6 +213,11 @@ async function fail(error: unknown): Promise<void> {
   core.setFailed(message)
   if (error instanceof ActionError && error.exitCode !== undefined && error.exitCode > 0) {
     process.exitCode = error.exitCode
+  }
+  if (state.manifest) {
+    await writeFailureManifest(state.manifest.path, state.manifest.folders, message).catch(
+      (e: unknown) => core.warning((e as Error).message)
+    )
   }
   await writeFailureSummary(message)
 }

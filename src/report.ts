@@ -1,8 +1,9 @@
 /** The job summary, the step outputs, the budget annotations and the manifest. */
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
+import { GENERATOR, type MadeFolders } from './folders.js'
 import { formatDecimal, formatSize } from './size.js'
-import type { Diagnosis, MeasuredOutput, Verdict } from './types.js'
+import { ActionError, type Diagnosis, type MeasuredOutput, type Verdict } from './types.js'
 
 export const MANIFEST_SCHEMA_VERSION = 1
 
@@ -50,14 +51,24 @@ export function annotate(report: RunReport): void {
   }
 }
 
+/** Sets the step outputs, within-budget last: a write failure leaves it unset. */
 export function setOutputs(report: RunReport): void {
+  try {
+    setEachOutput(report)
+  } catch (error) {
+    throw new ActionError(
+      `Could not write the step outputs to GITHUB_OUTPUT "${process.env.GITHUB_OUTPUT ?? ''}" (${(error as Error).message}); check the runner's file for step outputs, then run again.`
+    )
+  }
+}
+
+function setEachOutput(report: RunReport): void {
   const mlx = report.outputs.find(o => o.kind === 'mlx')
   const ggufs = report.outputs.filter(o => o.kind === 'gguf')
   if (mlx) {
     core.setOutput('fused-path', mlx.path)
     core.setOutput('fused-bytes', String(mlx.bytes))
   }
-  core.setOutput('within-budget', String(withinBudget(report.verdicts)))
   core.setOutput('manifest', report.manifestPath)
   core.setOutput(
     'sizes',
@@ -68,6 +79,7 @@ export function setOutputs(report: RunReport): void {
     'gguf-bytes',
     JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.bytes])))
   )
+  core.setOutput('within-budget', String(withinBudget(report.verdicts)))
 }
 
 /** The dtype mix of the tensor data, largest first: `U32 76%, BF16 24%`. */
@@ -164,7 +176,12 @@ export async function writeSummary(report: RunReport): Promise<void> {
     'Sizes are exact sums of file sizes; kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.'
   ]
   s.addDetails('How this was measured', `<ul>${details.map(d => `<li>${d}</li>`).join('')}</ul>`)
-  await s.write()
+  await s.write().catch((error: unknown) => {
+    s.emptyBuffer()
+    throw new ActionError(
+      `Could not write the job summary to GITHUB_STEP_SUMMARY "${process.env.GITHUB_STEP_SUMMARY ?? ''}" (${(error as Error).message}); the outputs were measured but no verdict is given without it, check the runner's summary file, then run again.`
+    )
+  })
 }
 
 /** The manifest (schemaVersion 1), written beside the output, never inside it. */
@@ -174,8 +191,9 @@ export async function writeManifest(
 ): Promise<void> {
   const manifest = {
     schemaVersion: MANIFEST_SCHEMA_VERSION,
-    generator: 'mlx-fuse-action',
+    generator: GENERATOR,
     createdAt: new Date().toISOString(),
+    status: 'complete',
     baseModel: report.baseModel,
     baseModelBytes: report.baseBytes,
     adapterPath: report.adapterPath,
@@ -197,7 +215,36 @@ export async function writeManifest(
     diagnoses: report.diagnoses,
     commands: report.commands
   }
-  await fs.writeFile(report.manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
+  await writeJson(report.manifestPath, manifest)
+}
+
+/**
+ * The manifest of a run that failed (or has not finished): no sizes, withinBudget false, and the
+ * folders it may have changed, so a later run with overwrite: true may replace them.
+ */
+export async function writeFailureManifest(
+  manifestPath: string,
+  folders: MadeFolders,
+  error: string
+): Promise<void> {
+  await writeJson(manifestPath, {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    generator: GENERATOR,
+    createdAt: new Date().toISOString(),
+    status: 'failed',
+    error,
+    folders,
+    withinBudget: false,
+    outputs: []
+  })
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  await fs.writeFile(file, `${JSON.stringify(value, null, 2)}\n`).catch((error: unknown) => {
+    throw new ActionError(
+      `Could not write the manifest "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); make sure the folder beside output-dir is writable and nothing else sits at that path, then run again.`
+    )
+  })
 }
 
 /** A failed run still leaves a summary that says what went wrong (no outputs are reported). */

@@ -233,7 +233,7 @@ describe('the action, end to end (MLX output)', () => {
     ])
   })
 
-  it('fails with the tool exit code when the fuse fails, and leaves no output', async () => {
+  it('fails with the tool exit code when the fuse fails, and leaves no output, only a failure manifest', async () => {
     const { dir } = await work()
     const run = await runAction(
       { 'base-model': q4Base, 'adapter-path': adapters, python, 'size-budget': '5MB' },
@@ -241,23 +241,31 @@ describe('the action, end to end (MLX output)', () => {
     )
     expect(run.code).toBe(3)
     expect(run.stdout).toMatch(/::error::mlx_lm fuse failed with exit code 3: .*injected failure/)
-    expect(await fs.readdir(dir)).toEqual([])
+    // No model; the manifest says the run failed (no sizes), so no gate can read a pass from it.
+    expect(await fs.readdir(dir)).toEqual(['fused-model.manifest.json'])
+    const manifest = JSON.parse(
+      await fs.readFile(path.join(dir, 'fused-model.manifest.json'), 'utf8')
+    )
+    expect(manifest).toMatchObject({ status: 'failed', withinBudget: false, outputs: [] })
     expect(run.outputs['within-budget']).toBeUndefined()
     expect(run.summary).toContain('❌ Failed:')
   })
 
-  it('refuses a non-empty output-dir, and replaces it with overwrite: true', async () => {
+  it('refuses the output-dir of an earlier run, and replaces it with overwrite: true', async () => {
     const { dir } = await work()
     const out = path.join(dir, 'fused-model')
-    await fs.mkdir(out)
-    await fs.writeFile(path.join(out, 'stale.safetensors'), 'old model')
     const inputs = { 'base-model': q4Base, 'adapter-path': adapters, python }
+    expect((await runAction(inputs, { cwd: dir })).code).toBe(0)
+    await fs.writeFile(path.join(out, 'stale.safetensors'), 'old model')
+    const entries = (await fs.readdir(out)).length
     const refused = await runAction(inputs, { cwd: dir })
     expect(refused.code).toBe(1)
     expect(refused.stdout).toMatch(
-      /output-dir ".*fused-model" already holds 1 entries .*overwrite: true/
+      new RegExp(
+        `output-dir ".*fused-model" already holds ${entries} entries from an earlier run of this action; set overwrite: true`
+      )
     )
-    expect(await fs.readdir(out)).toEqual(['stale.safetensors'])
+    expect(await fs.readdir(out)).toContain('stale.safetensors')
     const replaced = await runAction({ ...inputs, overwrite: 'true' }, { cwd: dir })
     expect(replaced.code).toBe(0)
     expect(await fs.readdir(out)).not.toContain('stale.safetensors')

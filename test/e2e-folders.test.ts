@@ -1,0 +1,228 @@
+/**
+ * Files and folders the action did not make, end to end through the bundled dist/index.js with
+ * the mlx_lm stand-in: each case runs in a throw-away workspace with a fake $HOME and proves every
+ * file that was there before is still there, byte for byte. The guard logic itself is unit-tested
+ * in folders.test.ts; these are the cases that need the whole run (or another user) to show.
+ */
+import { beforeAll, describe, expect, it } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { runAction, type ActionRun } from './fixtures/action.js'
+import { changedEntries, snapshotTree } from './fixtures/snapshot.js'
+import { makeAdapters, makeStandInPython, makeTinyModel, SYSTEM_PYTHON } from './fixtures/tiny.js'
+
+const NOBODY = 65534
+let root: string
+let base: string
+let adapters: string
+let python: string
+
+beforeAll(async () => {
+  root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'e2e-folders-')))
+  await fs.chmod(root, 0o755) // the cases run as another user read the fixtures too
+  base = await makeTinyModel(path.join(root, 'base'), { bits: 4, groupSize: 64 })
+  adapters = await makeAdapters(path.join(root, 'adapters'), base, { rank: 4, scale: 10 })
+  python = await makeStandInPython(path.join(root, 'py'), '0.32.2', { python: SYSTEM_PYTHON })
+})
+
+/** A checked-out repository as the workspace, and a home folder with a key in it. */
+async function scene(): Promise<{ workspace: string; home: string; env: Record<string, string> }> {
+  const dir = await fs.mkdtemp(path.join(root, 'scene-'))
+  const workspace = path.join(dir, 'repo')
+  const home = path.join(dir, 'home')
+  await fs.mkdir(path.join(workspace, 'src'), { recursive: true })
+  await fs.writeFile(path.join(workspace, 'src', 'train.py'), 'print("train")\n')
+  await fs.writeFile(path.join(workspace, 'README.md'), '# my model\n')
+  execFileSync('git', ['init', '-q', workspace])
+  await fs.mkdir(path.join(home, '.ssh'), { recursive: true })
+  await fs.writeFile(path.join(home, '.ssh', 'id_ed25519'), 'PRIVATE KEY\n', { mode: 0o600 })
+  return { workspace, home, env: { HOME: home, GITHUB_WORKSPACE: workspace } }
+}
+
+const inputs = { 'base-model': '', 'adapter-path': '', python: '' }
+const withFixtures = (more: Record<string, string>): Record<string, string> => ({
+  ...inputs,
+  'base-model': base,
+  'adapter-path': adapters,
+  python,
+  ...more
+})
+
+function expectRefused(run: ActionRun, message: RegExp): void {
+  expect(run.code).toBe(1)
+  const errors = run.annotations.filter(a => a.startsWith('::error'))
+  expect(errors).toHaveLength(1)
+  expect(errors[0]).toMatch(message)
+  expect(run.stdout).not.toContain('Unexpected error')
+  expect(run.outputs['within-budget']).toBeUndefined()
+}
+
+describe('overwrite: true never empties what the action did not make', () => {
+  it('refuses output-dir "." (the workspace, a git repository)', async () => {
+    const { workspace, home, env } = await scene()
+    const before = await snapshotTree(path.dirname(workspace))
+    const run = await runAction(withFixtures({ 'output-dir': '.', overwrite: 'true' }), {
+      cwd: workspace,
+      env
+    })
+    expectRefused(run, /output-dir ".*repo" is or contains the workspace .*a new folder/)
+    expect(changedEntries(before, await snapshotTree(path.dirname(workspace)))).toEqual([])
+    expect(await fs.readdir(home)).toEqual(['.ssh'])
+  })
+
+  it('refuses output-dir = $HOME', async () => {
+    const { workspace, home, env } = await scene()
+    const before = await snapshotTree(path.dirname(workspace))
+    const run = await runAction(withFixtures({ 'output-dir': home, overwrite: 'true' }), {
+      cwd: workspace,
+      env
+    })
+    expectRefused(run, /output-dir ".*home" is or contains the home folder/)
+    expect(changedEntries(before, await snapshotTree(path.dirname(workspace)))).toEqual([])
+  })
+
+  it('refuses a non-empty folder no manifest of this action names, even with overwrite', async () => {
+    const { workspace, env } = await scene()
+    const out = path.join(workspace, 'models')
+    await fs.mkdir(out)
+    await fs.writeFile(path.join(out, 'mine.safetensors'), 'my own model')
+    const before = await snapshotTree(path.dirname(workspace))
+    const run = await runAction(withFixtures({ 'output-dir': 'models', overwrite: 'true' }), {
+      cwd: workspace,
+      env
+    })
+    expectRefused(
+      run,
+      /output-dir ".*models" already holds 1 entries that this action did not make/
+    )
+    expect(changedEntries(before, await snapshotTree(path.dirname(workspace)))).toEqual([])
+  })
+
+  it('replaces a folder a release-1 manifest names, and a failed rerun leaves a failure manifest', async () => {
+    const { workspace, env } = await scene()
+    const out = path.join(workspace, 'fused-model')
+    await fs.mkdir(out)
+    await fs.writeFile(path.join(out, 'model.safetensors'), 'an earlier fuse')
+    const legacy = {
+      schemaVersion: 1,
+      generator: 'mlx-fuse-action',
+      withinBudget: true,
+      outputs: [{ name: 'mlx', kind: 'mlx', path: out, bytes: 15, status: 'within' }]
+    }
+    await fs.writeFile(`${out}.manifest.json`, JSON.stringify(legacy))
+    const refused = await runAction(withFixtures({}), { cwd: workspace, env })
+    expectRefused(
+      refused,
+      /already holds 1 entries from an earlier run of this action; set overwrite: true/
+    )
+
+    const failed = await runAction(withFixtures({ overwrite: 'true', 'size-budget': '5MB' }), {
+      cwd: workspace,
+      env: { ...env, MLX_STANDIN_FAIL: 'fuse' }
+    })
+    expect(failed.code).toBe(3)
+    const manifest = JSON.parse(await fs.readFile(`${out}.manifest.json`, 'utf8'))
+    expect(manifest).toMatchObject({
+      generator: 'mlx-fuse-action',
+      status: 'failed',
+      withinBudget: false,
+      outputs: [],
+      folders: { outputDir: out }
+    })
+    expect(manifest.error).toMatch(/mlx_lm fuse failed with exit code 3/)
+    expect(await fs.readdir(out)).toEqual([])
+
+    // The failure manifest still names the folder: the next run may use it again.
+    await fs.writeFile(path.join(out, 'partial'), 'x')
+    const again = await runAction(withFixtures({ overwrite: 'true', 'size-budget': '5MB' }), {
+      cwd: workspace,
+      env
+    })
+    expect(again.code).toBe(0)
+    expect(again.outputs['within-budget']).toBe('true')
+    const fresh = JSON.parse(await fs.readFile(`${out}.manifest.json`, 'utf8'))
+    expect(fresh).toMatchObject({ status: 'complete', withinBudget: true })
+    expect(fresh.folders).toEqual({ outputDir: out, ggufDir: null, intermediates: null })
+    expect(await fs.readdir(out)).not.toContain('partial')
+  })
+})
+
+describe('faults in the file system end in one sentence', () => {
+  it('output-dir under a path that is a file', async () => {
+    const { workspace, env } = await scene()
+    const run = await runAction(withFixtures({ 'output-dir': 'README.md/fused' }), {
+      cwd: workspace,
+      env
+    })
+    expectRefused(run, /output-dir ".*README.md\/fused" lies under ".*README.md", which is a file/)
+  })
+
+  it('a folder where the manifest file goes', async () => {
+    const { workspace, env } = await scene()
+    await fs.mkdir(path.join(workspace, 'fused-model.manifest.json'))
+    const before = await snapshotTree(workspace)
+    const run = await runAction(withFixtures({}), { cwd: workspace, env })
+    expectRefused(run, /manifest ".*fused-model.manifest.json" .* is a folder; move it away/)
+    expect(await snapshotTree(workspace)).toEqual(before) // nothing was made either
+  })
+
+  it('an unwritable job summary fails the run before any verdict output', async () => {
+    const { workspace, env } = await scene()
+    const summary = path.join(workspace, 'no-such-folder', 'summary.md')
+    const run = await runAction(withFixtures({ 'size-budget': '5MB' }), {
+      cwd: workspace,
+      env: { ...env, GITHUB_STEP_SUMMARY: summary }
+    })
+    expectRefused(run, /Could not write the job summary to GITHUB_STEP_SUMMARY ".*summary.md"/)
+    const manifest = JSON.parse(
+      await fs.readFile(path.join(workspace, 'fused-model.manifest.json'), 'utf8')
+    )
+    expect(manifest).toMatchObject({ status: 'failed', withinBudget: false })
+  })
+
+  it('output-dir in a folder this user cannot write (run as nobody)', async () => {
+    const { workspace, env } = await scene()
+    await fs.chmod(path.dirname(workspace), 0o755)
+    const locked = path.join(workspace, 'read-only')
+    await fs.mkdir(locked, { mode: 0o755 }) // owned by root: nobody cannot write in it
+    const run = await runAction(withFixtures({ 'output-dir': 'read-only/fused' }), {
+      cwd: workspace,
+      env,
+      uid: NOBODY
+    })
+    expectRefused(
+      run,
+      /output-dir ".*read-only\/fused" cannot be created: ".*read-only" is not writable/
+    )
+  })
+
+  it('an unreadable folder in the fuse output: the real error, and no staging folder left', async () => {
+    const { workspace, env } = await scene()
+    await fs.chmod(path.dirname(workspace), 0o755)
+    await fs.chown(workspace, NOBODY, NOBODY)
+    // A python that runs the stand-in, then leaves a folder without permissions in --save-path.
+    const wrapper = path.join(path.dirname(workspace), 'python-locked')
+    await fs.writeFile(
+      wrapper,
+      `#!/bin/sh\n"${python}" "$@"; rc=$?\nprev=\nfor a in "$@"; do\n  if [ "$prev" = --save-path ]; then mkdir -p "$a/locked/deep"; echo x > "$a/locked/deep/f"; chmod 000 "$a/locked"; fi\n  prev="$a"\ndone\nexit $rc\n`,
+      { mode: 0o755 }
+    )
+    const run = await runAction(withFixtures({ python: wrapper }), {
+      cwd: workspace,
+      env,
+      uid: NOBODY
+    })
+    expectRefused(
+      run,
+      /Cannot read the directory .*\.fused-model\..* \(EACCES\), so the output cannot be measured/
+    )
+    expect((await fs.readdir(workspace)).sort()).toEqual([
+      '.git',
+      'README.md',
+      'fused-model.manifest.json',
+      'src'
+    ])
+  })
+})
