@@ -182,6 +182,22 @@ describe('faults in the file system end in one sentence', () => {
     expect(manifest).toMatchObject({ status: 'failed', withinBudget: false })
   })
 
+  it('an unwritable step output file is a sentence too, and within-budget is never set', async () => {
+    const { workspace, env } = await scene()
+    const run = await runAction(withFixtures({ 'size-budget': '5MB' }), {
+      cwd: workspace,
+      env: { ...env, GITHUB_OUTPUT: path.join(workspace, 'no-such-folder', 'output') }
+    })
+    expectRefused(
+      run,
+      /Could not write the step outputs to GITHUB_OUTPUT ".*no-such-folder\/output"/
+    )
+    const manifest = JSON.parse(
+      await fs.readFile(path.join(workspace, 'fused-model.manifest.json'), 'utf8')
+    )
+    expect(manifest).toMatchObject({ status: 'failed', withinBudget: false })
+  })
+
   it('output-dir in a folder this user cannot write (run as nobody)', async () => {
     const { workspace, env } = await scene()
     await fs.chmod(path.dirname(workspace), 0o755)
