@@ -13,7 +13,13 @@ import { runAction, type ActionRun } from './fixtures/action.js'
 import { changedEntries, snapshotTree } from './fixtures/snapshot.js'
 import { makeAdapters, makeStandInPython, makeTinyModel, SYSTEM_PYTHON } from './fixtures/tiny.js'
 
+/**
+ * Permissions do not bind root: as root, the permission cases run the action as `nobody`; as any
+ * other user (a CI runner, a laptop), as that user.
+ */
+const AS_ROOT = process.getuid?.() === 0
 const NOBODY = 65534
+const user = AS_ROOT ? { uid: NOBODY } : {}
 let root: string
 let base: string
 let adapters: string
@@ -198,15 +204,16 @@ describe('faults in the file system end in one sentence', () => {
     expect(manifest).toMatchObject({ status: 'failed', withinBudget: false })
   })
 
-  it('output-dir in a folder this user cannot write (run as nobody)', async () => {
+  it('output-dir in a folder this user cannot write', async () => {
     const { workspace, env } = await scene()
     await fs.chmod(path.dirname(workspace), 0o755)
     const locked = path.join(workspace, 'read-only')
-    await fs.mkdir(locked, { mode: 0o755 }) // owned by root: nobody cannot write in it
+    await fs.mkdir(locked)
+    await fs.chmod(locked, 0o555)
     const run = await runAction(withFixtures({ 'output-dir': 'read-only/fused' }), {
       cwd: workspace,
       env,
-      uid: NOBODY
+      ...user
     })
     expectRefused(
       run,
@@ -217,7 +224,7 @@ describe('faults in the file system end in one sentence', () => {
   it('an unreadable folder in the fuse output: the real error, and no staging folder left', async () => {
     const { workspace, env } = await scene()
     await fs.chmod(path.dirname(workspace), 0o755)
-    await fs.chown(workspace, NOBODY, NOBODY)
+    if (AS_ROOT) await fs.chown(workspace, NOBODY, NOBODY)
     // A python that runs the stand-in, then leaves a folder without permissions in --save-path.
     const wrapper = path.join(path.dirname(workspace), 'python-locked')
     await fs.writeFile(
@@ -228,7 +235,7 @@ describe('faults in the file system end in one sentence', () => {
     const run = await runAction(withFixtures({ python: wrapper }), {
       cwd: workspace,
       env,
-      uid: NOBODY
+      ...user
     })
     expectRefused(
       run,
