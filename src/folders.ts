@@ -20,13 +20,28 @@ export interface MadeFolders {
   intermediates: string | null
 }
 
-export function madeFolders(config: Config): MadeFolders {
+/**
+ * Checks every folder the run will write, before any work, and returns them: the manifest path
+ * holds nothing but a manifest of this action, and each output folder may be made or replaced.
+ */
+export async function checkOutputFolders(config: Config): Promise<MadeFolders> {
   const g = config.gguf
-  return {
+  const folders: MadeFolders = {
     outputDir: config.outputDir,
     ggufDir: g ? g.dir : null,
     intermediates: g?.keepIntermediates ? `${g.dir}.intermediates` : null
   }
+  const manifest = config.manifestPath
+  await checkManifestPath(manifest)
+  await checkOutputDir(folders.outputDir, 'output-dir', config.overwrite, manifest)
+  if (folders.ggufDir) {
+    await checkOutputDir(folders.ggufDir, 'gguf-dir', config.overwrite, manifest)
+  }
+  if (folders.intermediates) {
+    // keep-intermediates always replaced this folder; now only when the manifest names it.
+    await checkOutputDir(folders.intermediates, 'gguf-dir (its .intermediates)', true, manifest)
+  }
+  return folders
 }
 
 /**

@@ -5,14 +5,7 @@ import path from 'node:path'
 import { unusedTypeBudgets, verdictFor } from './budget.js'
 import { diagnose, explainGgufOverBudget } from './diagnose.js'
 import { ensureFreeSpace } from './disk.js'
-import {
-  checkManifestPath,
-  checkOutputDir,
-  emptyDir,
-  madeFolders,
-  removeTree,
-  type MadeFolders
-} from './folders.js'
+import { checkOutputFolders, emptyDir, removeTree, type MadeFolders } from './folders.js'
 import { produceGguf } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { readInputs, type Config } from './inputs.js'
@@ -55,21 +48,7 @@ async function runAction(state: RunState): Promise<void> {
   core.info(
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
   )
-  const folders = madeFolders(config)
-  await checkManifestPath(config.manifestPath)
-  await checkOutputDir(config.outputDir, 'output-dir', config.overwrite, config.manifestPath)
-  if (folders.ggufDir) {
-    await checkOutputDir(folders.ggufDir, 'gguf-dir', config.overwrite, config.manifestPath)
-  }
-  if (folders.intermediates) {
-    await checkOutputDir(
-      folders.intermediates,
-      'gguf-dir (its .intermediates folder)',
-      true,
-      config.manifestPath
-    )
-  }
-
+  const folders = await checkOutputFolders(config)
   const env = await resolveMlxEnv({ python: config.python, mlxLmVersion: config.mlxLmVersion })
   core.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
   checkDequantizeSupport(env, config.dequantize)

@@ -7,8 +7,8 @@ import { afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { checkManifestPath, checkOutputDir } from '../src/folders.js'
-import { readInputs } from '../src/inputs.js'
+import { checkManifestPath, checkOutputDir, checkOutputFolders } from '../src/folders.js'
+import { readInputs, type Config } from '../src/inputs.js'
 import { makeStaging, promote } from '../src/mlx/fuse.js'
 
 let root: string
@@ -179,6 +179,29 @@ describe('checkOutputDir empties only what a manifest of this action names', () 
     await expect(checkOutputDir(dir, 'output-dir', true, `${dir}.manifest.json`)).rejects.toThrow(
       /already holds 1 entries that this action did not make .*choose an empty or new folder, or delete it once by hand/
     )
+  })
+
+  it('replaces <gguf-dir>.intermediates (keep-intermediates) only when the manifest names it', async () => {
+    const kept = path.join(workspace, 'fused-model-gguf.intermediates')
+    await fs.mkdir(kept, { recursive: true })
+    await fs.writeFile(path.join(kept, 'notes.txt'), 'mine')
+    const config = (await inWorkspace({
+      gguf: 'Q8_0',
+      'keep-intermediates': 'true'
+    })) as Config
+    await expect(checkOutputFolders(config)).rejects.toThrow(
+      /intermediates\) ".*fused-model-gguf.intermediates" already holds 1 entries that this action did not make/
+    )
+    await fs.writeFile(
+      config.manifestPath,
+      JSON.stringify({
+        ...ours,
+        gguf: { dir: path.join(workspace, 'fused-model-gguf'), intermediates: kept }
+      })
+    )
+    await expect(checkOutputFolders(config)).resolves.toMatchObject({ intermediates: kept })
+    await fs.rm(config.manifestPath)
+    await fs.rm(kept, { recursive: true })
   })
 
   it('never overwrites a file of another tool at the manifest path', async () => {
