@@ -9,7 +9,7 @@ import { produceGguf } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { readInputs, type Config } from './inputs.js'
 import { validateAdapters } from './mlx/adapters.js'
-import { readModelConfig } from './mlx/config.js'
+import { checkRemoteCode, readModelConfig } from './mlx/config.js'
 import { checkOutputDir, emptyDir } from './mlx/fuse.js'
 import { estimateFullPrecisionBytes } from './mlx/precision.js'
 import { produceMlx } from './mlx/produce.js'
@@ -61,7 +61,8 @@ async function runAction(): Promise<void> {
     model: config.baseModelDir ?? config.baseModel,
     adapterPath: config.adapterPath,
     dequantize: config.dequantize,
-    hfToken: config.hfToken
+    hfToken: config.hfToken,
+    trustRemoteCode: config.trustRemoteCode
   }
   const mlx = await produceMlx(req, {
     outputDir: config.outputDir,
@@ -165,6 +166,7 @@ async function precheckBase(
 ): Promise<{ quantization: MlxQuantization; bytes: number } | null> {
   if (!config.baseModelDir) return null
   const base = await readModelConfig(config.baseModelDir)
+  checkRemoteCode(base, config.baseModel, config.trustRemoteCode)
   const stats = await inspectWeights(config.baseModelDir, base)
   const fused =
     config.dequantize || !stats.quantized ? estimateFullPrecisionBytes(stats) : stats.tensorBytes
