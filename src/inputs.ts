@@ -46,6 +46,7 @@ export interface Config {
   mlxLmVersion: string
   overwrite: boolean
   hfToken: string | null
+  trustRemoteCode: boolean
   gguf: GgufConfig | null
 }
 
@@ -82,6 +83,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     mlxLmVersion: version('mlx-lm-version', DEFAULT_MLX_LM_VERSION),
     overwrite: bool('overwrite', false),
     hfToken,
+    trustRemoteCode: bool('trust-remote-code', false),
     gguf
   }
   await checkOutputPlacement(config, cwd)

@@ -10,7 +10,7 @@ import { produceGguf } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { readInputs, type Config } from './inputs.js'
 import { validateAdapters } from './mlx/adapters.js'
-import { readModelConfig } from './mlx/config.js'
+import { checkRemoteCode, readModelConfig } from './mlx/config.js'
 import { estimateFullPrecisionBytes } from './mlx/precision.js'
 import { produceMlx } from './mlx/produce.js'
 import { checkDequantizeSupport, resolveMlxEnv } from './mlx/python.js'
@@ -70,7 +70,8 @@ async function runAction(state: RunState): Promise<void> {
     model: config.baseModelDir ?? config.baseModel,
     adapterPath: config.adapterPath,
     dequantize: config.dequantize,
-    hfToken: config.hfToken
+    hfToken: config.hfToken,
+    trustRemoteCode: config.trustRemoteCode
   }
   const mlx = await produceMlx(req, {
     outputDir: config.outputDir,
@@ -176,6 +177,7 @@ async function precheckBase(
 ): Promise<{ quantization: MlxQuantization; bytes: number } | null> {
   if (!config.baseModelDir) return null
   const base = await readModelConfig(config.baseModelDir)
+  checkRemoteCode(base, config.baseModel, config.trustRemoteCode)
   const stats = await inspectWeights(config.baseModelDir, base)
   const fused =
     config.dequantize || !stats.quantized ? estimateFullPrecisionBytes(stats) : stats.tensorBytes

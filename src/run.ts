@@ -78,7 +78,9 @@ export async function runTool(
 /** Runs a command quietly; returns its exit code and trimmed output (-1 when it cannot start). */
 export async function probe(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const r = await exec.getExecOutput(cmd, args, { ignoreReturnCode: true, silent: true })
+    // The environment is passed on explicitly, as runTool does (a test's process.env is its own copy).
+    const env = process.env as Record<string, string>
+    const r = await exec.getExecOutput(cmd, args, { ignoreReturnCode: true, silent: true, env })
     return { code: r.exitCode, out: `${r.stdout}${r.stderr}`.trim() }
   } catch (error) {
     return { code: -1, out: (error as Error).message }

@@ -51,6 +51,14 @@ describe('validateAdapters', () => {
     expect((await validateAdapters(dir)).fineTuneType).toBe('lora')
   })
 
+  it('needs neither num_layers nor lora_parameters for a full fine-tune', async () => {
+    const dir = await adapterDir({
+      'adapter_config.json': JSON.stringify({ fine_tune_type: 'full' }),
+      'adapters.safetensors': 'x'
+    })
+    expect((await validateAdapters(dir)).fineTuneType).toBe('full')
+  })
+
   it('names the newest checkpoint when only numbered ones exist', async () => {
     const dir = await adapterDir({
       'adapter_config.json': config(),
@@ -78,7 +86,22 @@ describe('validateAdapters', () => {
       { 'adapter_config.json': config({ fine_tune_type: 'qlora' }) },
       /fine_tune_type "qlora"; mlx_lm fuse accepts lora, dora or full/
     ],
-    ['no weights at all', { 'adapter_config.json': config() }, /let mlx_lm\.lora finish training/]
+    ['no weights at all', { 'adapter_config.json': config() }, /let mlx_lm\.lora finish training/],
+    [
+      'a lora config without num_layers',
+      { 'adapter_config.json': config({ num_layers: undefined }) },
+      /has no numeric "num_layers", which mlx_lm fuse needs .*mlx-lm 0\.19 and newer.*add "num_layers"/
+    ],
+    [
+      'a dora config without lora_parameters',
+      { 'adapter_config.json': config({ fine_tune_type: 'dora', lora_parameters: undefined }) },
+      /has no "lora_parameters" object, which mlx_lm fuse needs/
+    ],
+    [
+      'lora_parameters without a scale',
+      { 'adapter_config.json': config({ lora_parameters: { rank: 8, dropout: 0 } }) },
+      /has no numeric "lora_parameters\.scale", which mlx_lm fuse reads/
+    ]
   ])('refuses %s', async (_what, files, message) => {
     const dir = files ? await adapterDir(files) : path.join(root, 'missing')
     await expect(validateAdapters(dir)).rejects.toThrow(message)

@@ -2,12 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { CONVERT_REQUIREMENTS, resolveConvertPython } from '../src/gguf/convert-env.js'
+import { execFileSync } from 'node:child_process'
+import {
+  CONVERT_REQUIREMENTS,
+  findInterpreters,
+  resolveConvertPython
+} from '../src/gguf/convert-env.js'
 import { startPackageIndex, type PackageIndex } from './fixtures/pypi-index.js'
 import { buildStandInWheel } from './fixtures/tiny.js'
 
 let root: string
 let index: PackageIndex
+/** The real interpreter behind python3 here, and its version. */
+let realPython: string
+let realVersion: string
 
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'convert-env-'))
@@ -16,6 +24,11 @@ beforeAll(async () => {
   for (const k of Object.keys(process.env)) if (k.startsWith('PIP_')) delete process.env[k]
   process.env.PIP_CONFIG_FILE = '/dev/null'
   process.env.PIP_INDEX_URL = `${index.url}/simple/`
+  const out = execFileSync('python3', [
+    '-c',
+    'import sys; print(sys.executable); print("%d.%d.%d" % sys.version_info[:3])'
+  ])
+  ;[realPython, realVersion] = out.toString().trim().split('\n')
 })
 afterAll(async () => index.close())
 
@@ -30,10 +43,17 @@ describe('resolveConvertPython', () => {
       convertPython: null,
       llamaDir,
       commit: 'abcdef0123456789',
-      venvRoot
+      venvRoot,
+      candidates: ['python3']
     })
     expect(python).toBe(
-      path.join(venvRoot, 'mlx-fuse-action', 'convert-abcdef012345', 'bin', 'python')
+      path.join(
+        venvRoot,
+        'mlx-fuse-action',
+        `convert-abcdef012345-py${realVersion}`,
+        'bin',
+        'python'
+      )
     )
     const installed = await fs.readdir(path.join(path.dirname(path.dirname(python)), 'lib'), {
       recursive: true
@@ -45,7 +65,8 @@ describe('resolveConvertPython', () => {
         convertPython: null,
         llamaDir,
         commit: 'abcdef0123456789',
-        venvRoot
+        venvRoot,
+        candidates: ['python3']
       })
     ).toBe(python)
     expect(index.requests.filter(r => r.endsWith('.whl')).length).toBe(wheelRequests)
@@ -61,11 +82,155 @@ describe('resolveConvertPython', () => {
         llamaDir: root,
         commit: 'x'
       })
-    ).rejects.toThrow(/Input convert-python ".*no-python" does not run/)
+    ).rejects.toThrow(
+      /Input convert-python ".*no-python" does not answer as a Python interpreter does/
+    )
     await expect(
       resolveConvertPython({ convertPython: null, llamaDir: root, commit: 'x' })
     ).rejects.toThrow(
       /has no requirements\/requirements-convert_hf_to_gguf\.txt; set convert-python/
+    )
+  })
+})
+
+/**
+ * Interpreter stand-ins: each answers the version query with its own version and pip's dry run
+ * as the real pip would for llama.cpp v0.4.0's pins (numpy~=1.26.4 has no wheels for 3.13+), logs
+ * how it was called, and hands everything else (venv creation) to the real interpreter.
+ */
+async function standIns(dir: string, versions: Record<string, string | null>): Promise<string> {
+  await fs.mkdir(dir, { recursive: true })
+  const log = path.join(dir, 'calls.log')
+  for (const [name, version] of Object.entries(versions)) {
+    const script =
+      version === null
+        ? `#!/bin/sh\necho "pyenv: ${name}: command not found" >&2\nexit 127\n`
+        : [
+            '#!/bin/sh',
+            `echo "${name} $*" >> '${log}'`,
+            'if [ "$1" = "-c" ]; then',
+            `  echo ${version}; exit 0`,
+            'fi',
+            'if [ "$1 $2 $3 $4" = "-m pip install --dry-run" ]; then',
+            `  case "${version}" in 3.1[3-9].*)`,
+            '    echo "ERROR: Could not find a version that satisfies the requirement numpy~=1.26.4" >&2',
+            '    echo "ERROR: No matching distribution found for numpy~=1.26.4" >&2; exit 1;;',
+            '  esac',
+            '  echo "{}"; exit 0',
+            'fi',
+            `exec '${realPython}' "$@"`,
+            ''
+          ].join('\n')
+    await fs.writeFile(path.join(dir, name), script, { mode: 0o755 })
+  }
+  return log
+}
+
+async function checkout(dir: string): Promise<string> {
+  await fs.mkdir(path.join(dir, 'requirements'), { recursive: true })
+  await fs.writeFile(path.join(dir, CONVERT_REQUIREMENTS), 'mlx-lm==0.32.2\n')
+  return dir
+}
+
+const calls = async (log: string): Promise<string[]> =>
+  (await fs.readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean)
+
+describe('choosing the interpreter for the convert environment', () => {
+  it('takes 3.12 when python3 is 3.13 and pip cannot install the pins there', async () => {
+    const bin = path.join(root, 'bin-313-312')
+    const log = await standIns(bin, {
+      'python3.13': '3.13.0',
+      'python3.12': '3.12.1',
+      'python3.11': null,
+      python3: '3.13.0'
+    })
+    const candidates = ['python3.13', 'python3.12', 'python3.11', 'python3'].map(n =>
+      path.join(bin, n)
+    )
+    // One per version, newest first; the failing shim is not an interpreter.
+    expect(await findInterpreters(candidates)).toEqual([
+      { command: candidates[0], version: '3.13.0' },
+      { command: candidates[1], version: '3.12.1' }
+    ])
+    const llamaDir = await checkout(path.join(root, 'llama-313'))
+    const venvRoot = path.join(root, 'cache-313')
+    const opts = { convertPython: null, llamaDir, commit: 'feedface00112233', venvRoot, candidates }
+    const python = await resolveConvertPython(opts)
+    const envDir = path.join(venvRoot, 'mlx-fuse-action', 'convert-feedface0011-py3.12.1')
+    expect(python).toBe(path.join(envDir, 'bin', 'python'))
+    const first = await calls(log)
+    // pip was asked for 3.13 first and refused; 3.12 resolved and made the environment.
+    const dryRuns = first.filter(l => l.includes('pip install --dry-run'))
+    expect(dryRuns.map(l => l.split(' ')[0])).toEqual(['python3.13', 'python3.12'])
+    expect(dryRuns[0]).toContain('--only-binary=:all:')
+    expect(dryRuns[0]).toContain(`-r ${path.join(llamaDir, CONVERT_REQUIREMENTS)}`)
+    expect(first).toContain(`python3.12 -m venv ${envDir}`)
+    expect(first.some(l => l.startsWith('python3.13 -m venv'))).toBe(false)
+    await expect(fs.stat(path.join(envDir, '.requirements-installed'))).resolves.toBeTruthy()
+
+    // The next run reuses it without asking pip again.
+    expect(await resolveConvertPython(opts)).toBe(python)
+    const again = (await calls(log)).slice(first.length)
+    expect(again.some(l => l.includes('pip'))).toBe(false)
+  })
+
+  it('fails before any work when only 3.13 is there, naming what it found and the fix', async () => {
+    const bin = path.join(root, 'bin-313')
+    const log = await standIns(bin, { 'python3.13': '3.13.0', python3: '3.13.0' })
+    const llamaDir = await checkout(path.join(root, 'llama-only-313'))
+    const venvRoot = path.join(root, 'cache-only-313')
+    await expect(
+      resolveConvertPython({
+        convertPython: null,
+        llamaDir,
+        commit: 'feedface00112233',
+        venvRoot,
+        candidates: [path.join(bin, 'python3.13'), path.join(bin, 'python3')]
+      })
+    ).rejects.toThrow(
+      new RegExp(
+        `No Python here can install llama.cpp's requirements/requirements-convert_hf_to_gguf.txt from wheels \\(found ${bin}/python3.13 3.13.0 \\(pip: ERROR: No matching distribution found for numpy~=1.26.4\\)\\); install Python 3.12 \\(macOS: brew install python@3.12.*or set convert-python`
+      )
+    )
+    expect((await calls(log)).some(l => l.includes('-m venv'))).toBe(false)
+    await expect(fs.stat(venvRoot)).rejects.toThrow(/ENOENT/)
+  })
+
+  it('says so when no Python 3 answers at all', async () => {
+    const bin = path.join(root, 'bin-none')
+    await standIns(bin, { python3: null })
+    await expect(
+      resolveConvertPython({
+        convertPython: null,
+        llamaDir: await checkout(path.join(root, 'llama-none')),
+        commit: 'x',
+        candidates: [path.join(bin, 'python3'), path.join(bin, 'python3.12')]
+      })
+    ).rejects.toThrow(/\(found no Python 3 on PATH\); install Python 3\.12/)
+  })
+
+  it('uses convert-python when set, without looking for others', async () => {
+    const bin = path.join(root, 'bin-input')
+    const log = await standIns(bin, { 'python3.13': '3.13.0', 'python3.12': '3.12.1' })
+    const chosen = path.join(bin, 'python3.13')
+    expect(
+      await resolveConvertPython({
+        convertPython: chosen,
+        llamaDir: await checkout(path.join(root, 'llama-input')),
+        commit: 'x',
+        candidates: [path.join(bin, 'python3.12')]
+      })
+    ).toBe(chosen)
+    expect(await calls(log)).toEqual([
+      `python3.13 -c import sys; print("%d.%d.%d" % sys.version_info[:3])`
+    ])
+  })
+
+  it('refuses a convert-python that runs but is not Python', async () => {
+    await expect(
+      resolveConvertPython({ convertPython: '/bin/true', llamaDir: root, commit: 'x' })
+    ).rejects.toThrow(
+      /Input convert-python "\/bin\/true" does not answer as a Python interpreter does/
     )
   })
 })

@@ -27,6 +27,7 @@ const env = (over: Partial<MlxEnv>): MlxEnv => ({
   mlxLmVersion: '0.32.2',
   entry: 'subcommand',
   dequantizeFlag: '--dequantize',
+  trustRemoteCodeFlag: true,
   source: 'path',
   ...over
 })

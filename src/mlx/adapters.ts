@@ -52,6 +52,7 @@ export async function validateAdapters(dir: string): Promise<AdapterInfo> {
       `${configFile} has fine_tune_type ${JSON.stringify(fineTuneType)}; mlx_lm fuse accepts lora, dora or full.`
     )
   }
+  if (fineTuneType !== 'full') checkLoraKeys(config, configFile)
   const weights = path.join(dir, 'adapters.safetensors')
   const weightsStat = await fs.stat(weights).catch(() => null)
   if (!weightsStat?.isFile()) {
@@ -70,6 +71,38 @@ export async function validateAdapters(dir: string): Promise<AdapterInfo> {
     scale: typeof lora.scale === 'number' ? lora.scale : null,
     keys: Array.isArray(lora.keys) ? lora.keys.map(String) : null,
     weightsBytes: weightsStat.size
+  }
+}
+
+/** Keys of lora_parameters that mlx_lm's linear_to_lora_layers reads with `config[...]`. */
+const LORA_PARAMETER_KEYS = ['rank', 'scale', 'dropout'] as const
+
+/**
+ * mlx_lm fuse reads `num_layers` and `lora_parameters` (rank, scale, dropout) as attributes of
+ * the adapter config, so a config without them fails inside fuse with an AttributeError or
+ * KeyError (ml-explore/mlx-lm v0.31.3, mlx_lm/tuner/utils.py load_adapters and
+ * linear_to_lora_layers). mlx_lm.lora writes all of them (mlx_lm/lora.py CONFIG_DEFAULTS).
+ */
+function checkLoraKeys(config: Record<string, unknown>, configFile: string): void {
+  const written = 'mlx_lm.lora writes it with every other training setting (mlx-lm 0.19 and newer)'
+  if (typeof config.num_layers !== 'number') {
+    throw new ActionError(
+      `${configFile} has no numeric "num_layers", which mlx_lm fuse needs to know how many layers were adapted; ${written}: use the adapter_config.json from the training run, or add "num_layers" with the --num-layers value you trained with.`
+    )
+  }
+  const lora = config.lora_parameters
+  if (typeof lora !== 'object' || lora === null || Array.isArray(lora)) {
+    throw new ActionError(
+      `${configFile} has no "lora_parameters" object, which mlx_lm fuse needs for the adapters' rank and scale; ${written}: use the adapter_config.json from the training run.`
+    )
+  }
+  const missing = LORA_PARAMETER_KEYS.find(
+    k => typeof (lora as Record<string, unknown>)[k] !== 'number'
+  )
+  if (missing) {
+    throw new ActionError(
+      `${configFile} has no numeric "lora_parameters.${missing}", which mlx_lm fuse reads; ${written}: use the adapter_config.json from the training run.`
+    )
   }
 }
 

@@ -2,7 +2,7 @@
  * config.json of an MLX model directory as far as weight precision goes: model type, global
  * quantization settings and per-layer quantization entries.
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 
 import { ActionError, type MlxQuantization } from '../types.js'
@@ -101,4 +101,39 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
     layerBits,
     layerGroupSizes
   }
+}
+
+/**
+ * mlx_lm runs a model's own Python code (config.json `model_file`) only when trusted: since the
+ * CVE-2026-5843 fix (ml-explore/mlx-lm bfa25a16, after v0.31.3, mlx_lm/utils.py load_model) it
+ * raises ValueError without `--trust-remote-code`. Refused here, before any fuse, unless the
+ * trust-remote-code input or mlx_lm's own MLX_LM_TRUST_REMOTE_CODE=1 allows it.
+ */
+export function checkRemoteCode(config: ModelConfig, baseModel: string, trusted: boolean): void {
+  const modelFile = config.raw.model_file
+  if (modelFile === undefined || modelFile === null) return
+  const env = (process.env.MLX_LM_TRUST_REMOTE_CODE ?? '').trim().toLowerCase()
+  if (trusted || env === '1' || env === 'true') return
+  throw new ActionError(
+    `Input base-model "${baseModel}" has a config.json that names model_file ${JSON.stringify(modelFile)}, Python code that mlx_lm runs to build the model; set trust-remote-code: true if you trust that code, or use a base model without it.`
+  )
+}
+
+/**
+ * mlx-lm up to 0.28.3 de-quantizes by removing `quantization` from config.json but leaves the
+ * mirrored `quantization_config`, which every mlx_lm load then reads as a transformers config and
+ * fails on (`KeyError: 'quant_method'`, ml-explore/mlx-lm v0.28.3 fuse.py line 80 and utils.py
+ * line 208): such a model cannot be re-quantized or loaded again. Removes that stale key from a
+ * de-quantized fuse the action made; returns true when it did.
+ */
+export async function dropStaleQuantizationConfig(modelDir: string): Promise<boolean> {
+  const file = path.join(modelDir, 'config.json')
+  const raw: unknown = JSON.parse(await readFile(file, 'utf8'))
+  if (!isObject(raw) || raw.quantization !== undefined || !isObject(raw.quantization_config)) {
+    return false
+  }
+  if ('quant_method' in raw.quantization_config) return false
+  delete raw.quantization_config
+  await writeFile(file, `${JSON.stringify(raw, null, 4)}\n`)
+  return true
 }

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { discard } from '../folders.js'
 import { runTool } from '../run.js'
 import { ActionError } from '../types.js'
+import { dropStaleQuantizationConfig } from './config.js'
 import { mlxCommand, type MlxEnv } from './python.js'
 
 /**
@@ -51,6 +52,13 @@ export interface FuseRequest {
   adapterPath: string
   dequantize: boolean
   hfToken: string | null
+  /** trust-remote-code: let mlx_lm run the model's own code (config.json `model_file`). */
+  trustRemoteCode: boolean
+}
+
+/** `--trust-remote-code` when asked for and this mlx-lm has it (older ones never ask). */
+function trustFlag(req: Pick<FuseRequest, 'env' | 'trustRemoteCode'>): string[] {
+  return req.trustRemoteCode && req.env.trustRemoteCodeFlag ? ['--trust-remote-code'] : []
 }
 
 /** Fuses into `outDir` (a staging folder); returns the command line it ran. Removes `outDir` on failure. */
@@ -65,16 +73,22 @@ export async function runFuse(req: FuseRequest, outDir: string): Promise<string[
     outDir
   ]
   if (req.dequantize && req.env.dequantizeFlag) args.push(req.env.dequantizeFlag)
+  args.push(...trustFlag(req))
   const title = req.dequantize
     ? 'Fusing the adapters into the base model, de-quantized to 16-bit (mlx_lm fuse)'
     : 'Fusing the adapters into the base model (mlx_lm fuse)'
   await runStep(req, title, args, outDir, 'mlx_lm fuse')
+  if (req.dequantize && (await dropStaleQuantizationConfig(outDir))) {
+    core.info(
+      `mlx-lm ${req.env.mlxLmVersion} left a stale quantization_config in the de-quantized model's config.json (fixed in mlx-lm 0.29); removed it, so the model loads again (mlx_lm would fail with KeyError: 'quant_method').`
+    )
+  }
   return [req.env.python, ...args]
 }
 
 /** Re-quantizes a full-precision model with `mlx_lm convert -q`; `outDir` must not exist. */
 export async function runConvert(
-  req: Pick<FuseRequest, 'env' | 'hfToken'>,
+  req: Pick<FuseRequest, 'env' | 'hfToken' | 'trustRemoteCode'>,
   inDir: string,
   outDir: string,
   bits: number,
@@ -90,7 +104,8 @@ export async function runConvert(
     '--q-bits',
     String(bits),
     '--q-group-size',
-    String(groupSize)
+    String(groupSize),
+    ...trustFlag(req)
   ]
   await fs.rmdir(outDir).catch(() => undefined) // mlx_lm convert refuses an existing --mlx-path
   await runStep(

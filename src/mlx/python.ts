@@ -14,6 +14,11 @@ export interface MlxEnv {
   entry: 'subcommand' | 'module'
   /** The de-quantize flag this version spells, or null when its fuse has none. */
   dequantizeFlag: '--dequantize' | '--de-quantize' | null
+  /**
+   * True when this fuse has `--trust-remote-code` (it came with the model_file gate, after
+   * 0.31.3; convert has had the flag since before 0.28.3, so it has it too).
+   */
+  trustRemoteCodeFlag: boolean
   /** How the interpreter was chosen, for the summary. */
   source: 'input' | 'path' | 'venv'
 }
@@ -140,6 +145,7 @@ async function describe(
     mlxLmVersion: version,
     entry,
     dequantizeFlag: detectDequantizeFlag(help.out),
+    trustRemoteCodeFlag: /(^|\s)--trust-remote-code\b/.test(help.out),
     source
   }
 }
