@@ -75,15 +75,21 @@ export async function runTool(
   return { code, tail, stdout: Buffer.concat(stdout).toString() }
 }
 
-/** Runs a command quietly; returns its exit code and trimmed output (-1 when it cannot start). */
-export async function probe(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
+/**
+ * Runs a command quietly; returns its exit code, its trimmed standard output (`stdout`, for an
+ * answer to parse) and both streams (`out`, for a message); code -1 when it cannot start.
+ */
+export async function probe(
+  cmd: string,
+  args: string[]
+): Promise<{ code: number; out: string; stdout: string }> {
   try {
     // The environment is passed on explicitly, as runTool does (a test's process.env is its own copy).
     const env = process.env as Record<string, string>
     const r = await exec.getExecOutput(cmd, args, { ignoreReturnCode: true, silent: true, env })
-    return { code: r.exitCode, out: `${r.stdout}${r.stderr}`.trim() }
+    return { code: r.exitCode, out: `${r.stdout}${r.stderr}`.trim(), stdout: r.stdout.trim() }
   } catch (error) {
-    return { code: -1, out: (error as Error).message }
+    return { code: -1, out: (error as Error).message, stdout: '' }
   }
 }
 

@@ -226,6 +226,14 @@ describe('choosing the interpreter for the convert environment', () => {
     ])
   })
 
+  it('reads the version from standard output, whatever the interpreter warns on stderr', async () => {
+    const noisy = path.join(root, 'noisy-python')
+    await fs.writeFile(noisy, '#!/bin/sh\necho 3.12.4\necho "warning: something" >&2\n', {
+      mode: 0o755
+    })
+    expect(await findInterpreters([noisy])).toEqual([{ command: noisy, version: '3.12.4' }])
+  })
+
   it('refuses a convert-python that runs but is not Python', async () => {
     await expect(
       resolveConvertPython({ convertPython: '/bin/true', llamaDir: root, commit: 'x' })

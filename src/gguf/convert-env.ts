@@ -40,7 +40,7 @@ export interface Interpreter {
 /** A candidate that answered as Python does, with a version semver can read; null otherwise. */
 async function interpreterVersion(command: string): Promise<string | null> {
   const r = await probe(command, ['-c', VERSION_CODE])
-  const version = r.code === 0 ? r.out.split('\n').pop()?.trim() : undefined
+  const version = r.code === 0 ? r.stdout.split('\n').pop()?.trim() : undefined
   return version && semver.valid(version) ? version : null
 }
 
