@@ -2,7 +2,7 @@
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { unusedTypeBudgets, verdictFor } from './budget.js'
+import { resolveBudgetTypes, unusedTypeBudgets, verdictFor } from './budget.js'
 import { diagnose, explainGgufOverBudget } from './diagnose.js'
 import { ensureFreeSpace } from './disk.js'
 import { produceGguf } from './gguf/pipeline.js'
@@ -48,6 +48,8 @@ async function runAction(): Promise<void> {
   checkDequantizeSupport(env, config.dequantize)
 
   const gguf = config.gguf ? await prepareGguf(config.gguf, config.overwrite) : null
+  // Budget targets name types as this checkout's llama-quantize resolves them (Q4_K -> Q4_K_M).
+  const budgets = gguf ? resolveBudgetTypes(config.budgets, gguf.llama.types) : config.budgets
   const base = await precheckBase(config)
   const baseQuantization = base?.quantization ?? null
   if (gguf && baseQuantization?.bits) checkDequantizeSupport(env, true) // the GGUF path re-fuses de-quantized
@@ -82,12 +84,10 @@ async function runAction(): Promise<void> {
       baseBits: baseQuantization?.bits ?? mlx.facts.fused.quantization.bits,
       fusedStats: mlx.facts.fused.stats
     }
-    const made = await produceGguf(gguf, source, req, config.budgets).catch(
-      async (error: unknown) => {
-        await disposeFullPrecision(mlx.fullPrecisionDir, config.outputDir, null)
-        throw error
-      }
-    )
+    const made = await produceGguf(gguf, source, req, budgets).catch(async (error: unknown) => {
+      await disposeFullPrecision(mlx.fullPrecisionDir, config.outputDir, null)
+      throw error
+    })
     await disposeFullPrecision(mlx.fullPrecisionDir, config.outputDir, made.keptIntermediates)
     outputs.push(...made.outputs)
     commands.push(...made.commands)
@@ -102,7 +102,7 @@ async function runAction(): Promise<void> {
     }
   }
   for (const unused of unusedTypeBudgets(
-    config.budgets,
+    budgets,
     outputs.filter(o => o.kind === 'gguf').map(o => o.name)
   )) {
     core.warning(
@@ -111,7 +111,7 @@ async function runAction(): Promise<void> {
         : `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`
     )
   }
-  const verdicts = outputs.map(o => verdictFor(o, config.budgets))
+  const verdicts = outputs.map(o => verdictFor(o, budgets))
   const report: RunReport = {
     baseModel: config.baseModel,
     baseBytes: base?.bytes ?? null,
