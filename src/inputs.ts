@@ -160,7 +160,9 @@ const CONTROL_NAMES: Record<number, string> = {
   0x2029: 'paragraph separator'
 }
 /** C0 and C1 controls, DEL and the Unicode line/paragraph separators. */
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u
+// eslint-disable-next-line no-control-regex
 const CONTROL_IN_LIST = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029]/u
 
 /** `U+000A (line feed)`. */

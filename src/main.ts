@@ -26,6 +26,7 @@ import {
 } from './report.js'
 import { measurePath } from './size.js'
 import { ActionError, type MlxQuantization } from './types.js'
+import * as log from './log.js'
 
 export async function run(): Promise<void> {
   try {
@@ -37,14 +38,14 @@ export async function run(): Promise<void> {
 
 async function runAction(): Promise<void> {
   const config = await readInputs()
-  const adapters = await validateAdapters(config.adapterPath)
-  core.info(
+  const adapters = await validateAdapters(config.adapterPath, config.baseModelDir)
+  log.info(
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
   )
   await checkOutputDir(config.outputDir, 'output-dir', config.overwrite)
 
   const env = await resolveMlxEnv({ python: config.python, mlxLmVersion: config.mlxLmVersion })
-  core.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
+  log.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
   checkDequantizeSupport(env, config.dequantize)
 
   const gguf = config.gguf ? await prepareGguf(config.gguf, config.overwrite) : null

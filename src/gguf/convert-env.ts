@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { lastLine, probe, runTool } from '../run.js'
 import { ActionError } from '../types.js'
+import * as log from '../log.js'
 
 export const CONVERT_REQUIREMENTS = path.join('requirements', 'requirements-convert_hf_to_gguf.txt')
 
@@ -39,7 +40,7 @@ export async function resolveConvertPython(opts: {
   const python = path.join(dir, 'bin', 'python')
   const marker = path.join(dir, '.requirements-installed')
   if (await fs.stat(marker).catch(() => null)) {
-    core.info(`Reusing the convert environment ${dir}.`)
+    log.info(`Reusing the convert environment ${dir}.`)
     return python
   }
   await core.group(

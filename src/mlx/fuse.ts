@@ -2,9 +2,10 @@
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { runTool } from '../run.js'
+import { describeExit, runTool, type OutputTail } from '../run.js'
 import { ActionError } from '../types.js'
 import { mlxCommand, type MlxEnv } from './python.js'
+import { listWeightFiles, readSafetensorsHeader } from './safetensors.js'
 
 /** Refuses a non-empty output-dir unless overwrite is set; never touches it otherwise. */
 export async function checkOutputDir(
@@ -118,8 +119,45 @@ async function runStep(
   if (result.code !== 0) {
     await fs.rm(outDir, { recursive: true, force: true })
     throw new ActionError(
-      `${name} failed with exit code ${result.code}: ${result.tail.last(3)}; the partial output was removed, see the log group "${title}" for the whole output.`,
+      `${name} ${describeExit(result)}: ${result.tail.last(3)}; the partial output was removed, see the log group "${title}" for the whole output.`,
       result.code
     )
   }
+  const missing = await incompleteModel(outDir)
+  if (missing !== null) {
+    await fs.rm(outDir, { recursive: true, force: true })
+    throw new ActionError(
+      `${name} reported success (exit code 0) but wrote no complete model: ${missing}. Its last output lines: ${lastLines(result.tail)}. This is a fault of mlx_lm or of the machine (a full disk?), not of your inputs; the partial output was removed, see the log group "${title}".`
+    )
+  }
+}
+
+function lastLines(tail: OutputTail): string {
+  const text = tail.last(4)
+  return text === '' ? '(none)' : text
+}
+
+/**
+ * Why a folder an mlx_lm step says it wrote is not a complete model (no config.json, no weights,
+ * a weight file that is not whole safetensors), or null when it is one.
+ */
+export async function incompleteModel(dir: string): Promise<string | null> {
+  const entries = await fs.readdir(dir).catch(() => null)
+  if (entries === null || entries.length === 0) return `${dir} is empty or missing`
+  const config = await fs.readFile(path.join(dir, 'config.json'), 'utf8').catch(() => null)
+  if (config === null) return `${dir} has no config.json`
+  try {
+    const parsed: unknown = JSON.parse(config)
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error()
+  } catch {
+    return `${path.join(dir, 'config.json')} is not a JSON object`
+  }
+  try {
+    for (const file of await listWeightFiles(dir)) await readSafetensorsHeader(file)
+  } catch (error) {
+    return error instanceof ActionError
+      ? error.message.replace(/;[^;]*$/, '').replace(/\.$/, '')
+      : String(error)
+  }
+  return null
 }
