@@ -25,7 +25,9 @@ beforeEach(() => {
     return true
   })
 })
-afterEach(() => spy.mockReset())
+afterEach(() => {
+  spy.mockReset()
+})
 
 describe('the model of the runner parser', () => {
   it('sees every forged form when nothing stops it (the attack works without the fence)', () => {

@@ -16,8 +16,12 @@ const spy = jest.spyOn(process.stdout, 'write')
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'tool-failures-'))
 })
-beforeEach(() => spy.mockImplementation(() => true))
-afterEach(() => spy.mockReset())
+beforeEach(() => {
+  spy.mockImplementation(() => true)
+})
+afterEach(() => {
+  spy.mockReset()
+})
 
 /** An executable sh script standing in for `python -m mlx_lm fuse ... --save-path OUT`. */
 async function fakePython(name: string, body: string): Promise<string> {
