@@ -105,11 +105,11 @@ export async function runTool(
 }
 
 /**
- * How a failed tool ended, for a sentence: `exited with code 2`, or `was killed by SIGKILL
+ * How a failed tool ended, for a sentence: `failed with exit code 2`, or `was killed by SIGKILL
  * (signal 9; this usually means the machine ran out of memory)`.
  */
 export function describeExit(result: Pick<RunResult, 'code' | 'signal'>): string {
-  if (!result.signal) return `exited with code ${result.code}`
+  if (!result.signal) return `failed with exit code ${result.code}`
   const number = os.constants.signals[result.signal]
   const oom =
     result.signal === 'SIGKILL'

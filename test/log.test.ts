@@ -94,6 +94,6 @@ describe('runTool', () => {
     expect(describeExit(r)).toBe(
       'was killed by SIGKILL (signal 9); this usually means the machine ran out of memory (the kernel kills the largest process)'
     )
-    expect(describeExit({ code: 2, signal: null })).toBe('exited with code 2')
+    expect(describeExit({ code: 2, signal: null })).toBe('failed with exit code 2')
   })
 })

