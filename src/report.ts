@@ -18,7 +18,10 @@ export interface RunReport {
   outputs: MeasuredOutput[]
   verdicts: Verdict[]
   diagnoses: Diagnosis[]
-  /** Extra plain-words lines (e.g. the GGUF auto choice), shown under the table. */
+  /**
+   * Extra plain-text notes (e.g. the GGUF auto choice), shown under the table: `code` spans and
+   * further lines (list items) are the only formatting; everything else is escaped.
+   */
   notes: string[]
   onOverBudget: 'fail' | 'warn'
   manifestPath: string
@@ -156,7 +159,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
       true
     )
   }
-  for (const note of report.notes) s.addRaw(`<p>${html(note)}</p>`, true)
+  for (const note of report.notes) s.addRaw(noteHtml(note), true)
   const code = (text: string): string => `<code>${html(text)}</code>`
   const details = [
     `Base model: ${code(report.baseModel)}`,
@@ -218,6 +221,18 @@ export async function writeFailureSummary(message: string): Promise<void> {
     .addRaw('<p>No outputs are reported for this run.</p>', true)
     .write()
     .catch(() => undefined)
+}
+
+/**
+ * A note is plain text: escaped, then `backtick spans` become <code> and each further line a list
+ * item. The only markup is what this function adds, so a path or a budget text stays text.
+ */
+function noteHtml(note: string): string {
+  const inline = (t: string): string => html(t).replace(/`([^`]+)`/g, '<code>$1</code>')
+  const [head, ...items] = note.split('\n')
+  const list =
+    items.length > 0 ? `<ul>${items.map(i => `<li>${inline(i)}</li>`).join('')}</ul>` : ''
+  return `<p>${inline(head)}${list}</p>`
 }
 
 /**

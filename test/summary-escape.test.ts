@@ -66,6 +66,30 @@ describe('the job summary', () => {
     expect(summary).toContain('The base /w/&lt;img src=x onerror=alert(1)&gt; was never quantized')
   })
 
+  it('renders a note as text with code spans and list lines only, a budget text inside escaped', async () => {
+    const report = {
+      baseModel: 'b',
+      baseBytes: null,
+      adapterPath: 'a',
+      mlxLm: { version: '1', python: 'p', source: 'input' },
+      llamaCpp: null,
+      commands: [],
+      outputs: [],
+      verdicts: [],
+      diagnoses: [],
+      notes: [
+        `gguf: auto chose \`Q4_K_M\`, the best type that fits gguf=1GB${EVIL}. Candidates:\n\`Q8_0\`: predicted 2 B\n\`Q4_K_M\` ${EVIL}`
+      ],
+      onOverBudget: 'fail' as const,
+      manifestPath: 'm'
+    }
+    const summary = await summaryOf(() => writeSummary(report))
+    expect(summary).toContain(
+      '<p>gguf: auto chose <code>Q4_K_M</code>, the best type that fits gguf=1GB&lt;img src=x onerror=alert(1)&gt;. Candidates:<ul><li><code>Q8_0</code>: predicted 2 B</li><li><code>Q4_K_M</code> &lt;img src=x onerror=alert(1)&gt;</li></ul></p>'
+    )
+    expect(summary).not.toContain('<img')
+  })
+
   it('escapes the failure sentence', async () => {
     const summary = await summaryOf(() => writeFailureSummary(`Cannot read /w/${EVIL}`))
     expect(summary).not.toContain('<img')

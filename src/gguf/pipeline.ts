@@ -142,7 +142,7 @@ export async function produceGguf(
       await fs.rm(result.keptIntermediates, { recursive: true, force: true })
       await fs.rename(work, result.keptIntermediates)
       result.notes.push(
-        `Intermediates kept in <code>${result.keptIntermediates}</code> (keep-intermediates: true).`
+        `Intermediates kept in \`${result.keptIntermediates}\` (keep-intermediates: true).`
       )
     } else {
       await fs.rm(work, { recursive: true, force: true })
@@ -237,7 +237,7 @@ async function sha256(file: string): Promise<string> {
 function autoNote(choice: AutoChoice): string {
   const rows = choice.candidates.map(
     c =>
-      `<li><code>${c.type}</code>: predicted ${formatSize(c.predictedBytes)} (${c.method})${c.measuredBytes !== undefined ? `, measured ${formatSize(c.measuredBytes)}` : ''}${c.type === choice.type ? ' ← chosen' : ''}</li>`
+      `\n\`${c.type}\`: predicted ${formatSize(c.predictedBytes)} (${c.method})${c.measuredBytes !== undefined ? `, measured ${formatSize(c.measuredBytes)}` : ''}${c.type === choice.type ? ' ← chosen' : ''}`
   )
-  return `<b>gguf: auto</b> chose <code>${choice.type}</code>, the best-quality type that fits ${choice.budgetText}. Candidates:<ul>${rows.join('')}</ul>`
+  return `gguf: auto chose \`${choice.type}\`, the best-quality type that fits ${choice.budgetText}. Candidates:${rows.join('')}`
 }
