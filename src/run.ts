@@ -106,16 +106,18 @@ export async function runTool(
 
 /**
  * How a failed tool ended, for a sentence: `failed with exit code 2`, or `was killed by SIGKILL
- * (signal 9; this usually means the machine ran out of memory)`.
+ * (signal 9, which usually means the machine ran out of memory)`.
  */
 export function describeExit(result: Pick<RunResult, 'code' | 'signal'>): string {
   if (!result.signal) return `failed with exit code ${result.code}`
   const number = os.constants.signals[result.signal]
-  const oom =
+  const why =
     result.signal === 'SIGKILL'
-      ? '; this usually means the machine ran out of memory (the kernel kills the largest process)'
-      : ''
-  return `was killed by ${result.signal}${number ? ` (signal ${number})` : ''}${oom}`
+      ? ', which usually means the machine ran out of memory'
+      : result.signal === 'SIGTERM' || result.signal === 'SIGINT'
+        ? ', so it was stopped from outside (a cancelled job?)'
+        : ', so it crashed'
+  return `was killed by ${result.signal} (signal ${number ?? '?'}${why})`
 }
 
 /** Runs a command quietly; returns its exit code and trimmed output (-1 when it cannot start). */

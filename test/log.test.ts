@@ -92,7 +92,7 @@ describe('runTool', () => {
     expect(r.signal).toBe('SIGKILL')
     expect(r.code).toBe(137)
     expect(describeExit(r)).toBe(
-      'was killed by SIGKILL (signal 9); this usually means the machine ran out of memory (the kernel kills the largest process)'
+      'was killed by SIGKILL (signal 9, which usually means the machine ran out of memory)'
     )
     expect(describeExit({ code: 2, signal: null })).toBe('failed with exit code 2')
   })
