@@ -208,7 +208,7 @@ function walkError(error: unknown, kind: 'directory' | 'file', path: string): Ac
 }
 
 /** Why a symbolic link inside an output cannot be measured (it fails closed, never counts 0). */
-function linkError(path: string, error: unknown, stats?: Stats): ActionError {
+function linkError(root: string, path: string, error: unknown, stats?: Stats): ActionError {
   const code = error ? errorCode(error) : ''
   const what =
     code === 'ENOENT' || code === 'ENOTDIR'
@@ -221,7 +221,7 @@ function linkError(path: string, error: unknown, stats?: Stats): ActionError {
             ? 'a symbolic link to a directory'
             : 'a symbolic link to something that is not a regular file'
   return new ActionError(
-    `Cannot measure the output exactly: ${quote(path)} is ${what}; uploads follow links, so ` +
+    `Cannot measure ${quote(root)} exactly: ${quote(path)} in it is ${what}; uploads follow links, so ` +
       `replace the link with the file(s) it should stand for (or remove it) and run again.`
   )
 }
@@ -260,8 +260,8 @@ function walk(root: string): Promise<PathSize> {
     }
     const onLinkStats = (path: string, error: Error | null, stats: Stats): void => {
       inFlight -= 1
-      if (error !== null) return fail(linkError(path, error))
-      if (!stats.isFile()) return fail(linkError(path, null, stats))
+      if (error !== null) return fail(linkError(root, path, error))
+      if (!stats.isFile()) return fail(linkError(root, path, null, stats))
       total.bytes += stats.size
       total.files += 1
       pump()

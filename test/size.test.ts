@@ -280,7 +280,7 @@ describe('measurePath', () => {
     [
       'nothing',
       (dir: string) => symlink('missing', join(dir, 'bad')),
-      'a symbolic link to nothing'
+      'a symbolic link to nothing (its target is missing)'
     ],
     [
       'a FIFO',
@@ -298,7 +298,7 @@ describe('measurePath', () => {
     const promise = measurePath(dir)
     await expect(promise).rejects.toThrow(ActionError)
     await expect(promise).rejects.toThrow(
-      `Cannot measure the output exactly: "${join(dir, 'bad')}" is ${reason}`
+      `Cannot measure "${dir}" exactly: "${join(dir, 'bad')}" in it is ${reason}; uploads follow links`
     )
   })
 
