@@ -122,23 +122,39 @@ describe('corrupt adapters are refused before the fuse (issue 6)', () => {
       /header length 4096 bytes but the file has only/
     ],
     ['header not JSON', rawSafetensors(9, '{"a.lora_'), /the header is not valid JSON/],
-    ['no tensors', rawSafetensors(2, '{}'), /holds no tensors/]
-  ])('%s', async (_what, content, why) => {
-    const dir = await adapterDir({
-      'adapter_config.json': config(),
-      'adapters.safetensors': content
-    })
-    const promise = validateAdapters(dir)
-    await expect(promise).rejects.toThrow(why)
-    await expect(promise).rejects.toThrow(
-      new RegExp(
-        `^${path.join(dir, 'adapters.safetensors').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`
+    ['no tensors', rawSafetensors(2, '{}'), /holds no tensors/],
+    [
+      'lora_a and lora_b of different ranks',
+      {
+        'l.lora_a': { dtype: 'F32', shape: [16, 8] },
+        'l.lora_b': { dtype: 'F32', shape: [4, 16] }
+      },
+      /has l\.lora_a of rank 8 but lora_b of rank 4, so it is damaged or mixes two trainings/
+    ],
+    [
+      'a lora_a without its lora_b',
+      { 'l.lora_a': { dtype: 'F32', shape: [16, 8] } },
+      /has l\.lora_a without its lora_b/
+    ]
+  ] as Array<[string, Buffer | Record<string, TensorSpec>, RegExp]>)(
+    '%s',
+    async (_what, content, why) => {
+      const dir = await adapterDir({
+        'adapter_config.json': config(),
+        'adapters.safetensors': content
+      })
+      const promise = validateAdapters(dir)
+      await expect(promise).rejects.toThrow(why)
+      await expect(promise).rejects.toThrow(
+        new RegExp(
+          `^${path.join(dir, 'adapters.safetensors').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`
+        )
       )
-    )
-    await expect(promise).rejects.toThrow(
-      /copy a complete checkpoint .* over it, or train again\.$/
-    )
-  })
+      await expect(promise).rejects.toThrow(
+        /copy a complete checkpoint .* over it, or train again\.$/
+      )
+    }
+  )
 })
 
 describe('adapters trained for another model are refused, naming the first mismatch (issue 6)', () => {

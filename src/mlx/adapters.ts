@@ -86,6 +86,7 @@ export async function validateAdapters(
       `${weights} holds no tensors; copy a complete checkpoint (NNNNNNN_adapters.safetensors) over it, or train again.`
     )
   }
+  checkLoraPairs(weights, header)
   if (baseDir !== null) await checkAdaptersFitBase(weights, header, baseDir)
   const lora = (config.lora_parameters ?? {}) as Record<string, unknown>
   return {
@@ -106,6 +107,23 @@ async function newestCheckpoint(dir: string): Promise<string | null> {
     .filter(x => x.m !== null)
     .sort((a, b) => Number(b.m![1]) - Number(a.m![1]))
   return steps[0]?.n ?? null
+}
+
+/** Every lora_a has its lora_b and both agree on the rank (else the file is damaged or mixed). */
+function checkLoraPairs(file: string, header: SafetensorsHeader): void {
+  for (const [name, info] of Object.entries(header.tensors)) {
+    const m = /^(.*)\.lora_(a|b)$/.exec(name)
+    if (!m) continue
+    const other = header.tensors[`${m[1]}.lora_${m[2] === 'a' ? 'b' : 'a'}`]
+    const [a, b] = m[2] === 'a' ? [info, other] : [other, info]
+    const rankA = a?.shape[a.shape.length - 1]
+    const rankB = b?.shape[b.shape.length - 2]
+    if (!a || !b || rankA !== rankB) {
+      throw new ActionError(
+        `${file} has ${!a || !b ? `${name} without its lora_${m[2] === 'a' ? 'b' : 'a'}` : `${m[1]}.lora_a of rank ${rankA} but lora_b of rank ${rankB}`}, so it is damaged or mixes two trainings; copy a complete checkpoint (NNNNNNN_adapters.safetensors) over it, or train again.`
+      )
+    }
+  }
 }
 
 const LORA_SUFFIX = /\.(lora_a|lora_b|m)$/
