@@ -82,6 +82,7 @@ describe('forged workflow commands, end to end', () => {
       },
       { cwd: dir }
     )
+    expect(forged(run)).toEqual([])
     expect(run.code).toBe(0)
     expect(run.outputs['within-budget']).toBe('true')
     // The tool's lines and the paths are in the log, as text.
@@ -89,7 +90,6 @@ describe('forged workflow commands, end to end', () => {
     expect(run.stdout).toMatch(
       /\[command\].*--adapter-path '.*adapters :\u2060:warning:\u2060:forged-adapters'.*--save-path '.*fused :\u2060:error:\u2060:forged-out #\u2060#\[error\]forged-out\.fuse-/
     )
-    expect(forged(run)).toEqual([])
     expect(run.commands.filter(c => c.command === 'error' || c.command === 'warning')).toEqual([])
   }, 120_000)
 
