@@ -1,4 +1,5 @@
 /** Size budgets: parsing the `size-budget` input, picking each output's budget, verdicts. */
+import { canonicalType, type QuantizeTypes } from './gguf/types.js'
 import { parseSize } from './size.js'
 import { ActionError, type BudgetEntry, type MeasuredOutput, type Verdict } from './types.js'
 
@@ -8,9 +9,15 @@ const GENERIC_TARGETS = ['all', 'mlx', 'gguf']
 /**
  * Parses `size-budget`: empty (no budget), one bare size (applies to every output), or
  * `TARGET=SIZE` entries separated by newlines or commas. Targets are case-insensitive and are
- * `all`, `mlx`, `gguf` or a GGUF type name from `ggufTypeNames`.
+ * `all`, `mlx`, `gguf` or a GGUF type name from `ggufTypeNames`. A type target is resolved
+ * through `aliases` exactly as the `gguf` input's types are (`q4_k` -> `Q4_K_M`), so a budget
+ * always names the type of the file it gates; an unknown name is an error, never ignored.
  */
-export function parseBudgets(text: string, ggufTypeNames: ReadonlySet<string>): BudgetEntry[] {
+export function parseBudgets(
+  text: string,
+  ggufTypeNames: ReadonlySet<string>,
+  aliases: Readonly<Record<string, string>> = {}
+): BudgetEntry[] {
   const items = text
     .split(/[\n,]/)
     .map(s => s.trim())
@@ -35,15 +42,16 @@ export function parseBudgets(text: string, ggufTypeNames: ReadonlySet<string>): 
   for (const item of items) {
     const eq = item.indexOf('=')
     const rawTarget = item.slice(0, eq).trim()
-    const target = normaliseTarget(rawTarget)
-    if (!GENERIC_TARGETS.includes(target) && !ggufTypeNames.has(target.toUpperCase())) {
+    const written = normaliseTarget(rawTarget)
+    const target = aliases[written] ?? written
+    if (!GENERIC_TARGETS.includes(target) && !ggufTypeNames.has(target)) {
       throw new ActionError(
         `Input ${INPUT} has an unknown target "${rawTarget}" in "${item}"; targets are all, mlx, gguf or a GGUF type such as Q4_K_M or Q8_0.`
       )
     }
     if (entries.some(e => e.target === target)) {
       throw new ActionError(
-        `Input ${INPUT} gives target "${rawTarget}" more than once; keep one entry per target.`
+        `Input ${INPUT} gives target "${rawTarget}" more than once${target === written ? '' : ` (it is ${target})`}; keep one entry per target.`
       )
     }
     const bytes = parseSize(item.slice(eq + 1).trim(), `${INPUT} entry "${item}"`)
@@ -55,6 +63,30 @@ export function parseBudgets(text: string, ggufTypeNames: ReadonlySet<string>): 
 function normaliseTarget(raw: string): string {
   const lower = raw.toLowerCase()
   return GENERIC_TARGETS.includes(lower) ? lower : raw.toUpperCase()
+}
+
+/**
+ * Re-resolves type targets through the llama.cpp checkout's own `llama-quantize --help` aliases,
+ * which are authoritative once known (the static table only covers what it listed when written).
+ */
+export function resolveBudgetTypes(
+  entries: readonly BudgetEntry[],
+  available: QuantizeTypes
+): BudgetEntry[] {
+  const out: BudgetEntry[] = []
+  for (const e of entries) {
+    const target = GENERIC_TARGETS.includes(e.target)
+      ? e.target
+      : (canonicalType(e.target, available) ?? e.target)
+    const twin = out.find(o => o.target === target)
+    if (twin) {
+      throw new ActionError(
+        `Input ${INPUT} entries "${twin.text}" and "${e.text}" both name ${target} in this llama.cpp checkout; keep one.`
+      )
+    }
+    out.push({ ...e, target })
+  }
+  return out
 }
 
 /** The most specific budget for an output: its GGUF type, then `gguf` or `mlx`, then `all`. */

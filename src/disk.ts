@@ -19,17 +19,31 @@ export async function freeBytes(target: string): Promise<number> {
   }
 }
 
+const OVERRIDE = 'MLX_FUSE_FREE_BYTES_OVERRIDE'
+
 /**
- * Refuses when `needBytes` will not fit. `MLX_FUSE_FREE_BYTES_OVERRIDE` pretends a smaller disk,
- * so tests can prove the refusal without filling a real one.
+ * The free bytes `MLX_FUSE_FREE_BYTES_OVERRIDE` pretends, or null when it is unset. TEST-ONLY: it
+ * lets the tests prove the refusal without filling a real disk, is not an input and is not
+ * documented for users. It must hold whole bytes: anything else is an error, never a skipped check.
  */
+export function freeBytesOverride(env: NodeJS.ProcessEnv = process.env): number | null {
+  const value = env[OVERRIDE]
+  if (value === undefined || value === '') return null
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new ActionError(
+      `The environment variable ${OVERRIDE} is ${JSON.stringify(value.slice(0, 40))}, not a whole number of bytes; it is for the action's own tests only: unset it.`
+    )
+  }
+  return Number(value)
+}
+
+/** Refuses when `needBytes` will not fit (see {@link freeBytesOverride} for the tests' override). */
 export async function ensureFreeSpace(
   target: string,
   needBytes: number,
   what: string
 ): Promise<void> {
-  const override = process.env.MLX_FUSE_FREE_BYTES_OVERRIDE
-  const free = override ? Number(override) : await freeBytes(target)
+  const free = freeBytesOverride() ?? (await freeBytes(target))
   if (needBytes > free) {
     throw new ActionError(
       `Not enough disk space for ${what}: it needs about ${formatSize(needBytes)} but ${path.resolve(target)} has ${formatSize(free)} free; free some space or point the output inputs at a larger disk.`

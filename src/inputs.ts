@@ -11,6 +11,29 @@ export const DEFAULT_MLX_LM_VERSION = '0.32.2'
 export const DEFAULT_LLAMA_CPP_REF = 'v0.4.0'
 export const LLAMA_CPP_REPO = 'https://github.com/ggml-org/llama.cpp'
 const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
+/**
+ * Group sizes MLX's affine quantization accepts: ml-explore/mlx v0.32.1, mlx/ops.cpp,
+ * affine_quantize ("The supported group sizes are 32, 64, and 128").
+ */
+export const QUANTIZE_GROUP_SIZES = [32, 64, 128]
+/**
+ * Inputs that name a path, a program, a ref or a version: a control character in one can only be
+ * a mistake or an attempt to forge a workflow command through a log line (see src/log.ts).
+ */
+const NAME_INPUTS = [
+  'base-model',
+  'adapter-path',
+  'output-dir',
+  'gguf-dir',
+  'imatrix',
+  'llama-cpp-dir',
+  'llama-cpp-ref',
+  'python',
+  'convert-python',
+  'mlx-lm-version'
+]
+/** List inputs split on newlines and tabs; any other control character is refused in them. */
+const LIST_INPUTS = ['gguf', 'size-budget']
 /** Names a size-budget target may use; the checkout's own llama-quantize decides what runs. */
 const KNOWN_GGUF_TYPES = new Set([...Object.keys(FTYPE_IDS), ...Object.keys(TYPE_ALIASES)])
 
@@ -53,6 +76,7 @@ export interface Config {
 export async function readInputs(cwd = process.cwd()): Promise<Config> {
   const hfToken = core.getInput('hf-token') || null
   if (hfToken) core.setSecret(hfToken)
+  refuseControlCharacters()
 
   const baseModel = required('base-model')
   const adapterPath = path.resolve(cwd, required('adapter-path'))
@@ -61,7 +85,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
 
   const ggufText = core.getInput('gguf')
   const gguf = ggufText.trim() === '' ? null : parseGguf(ggufText, outputDir, cwd)
-  const budgets = parseBudgets(core.getInput('size-budget'), KNOWN_GGUF_TYPES)
+  const budgets = parseBudgets(core.getInput('size-budget'), KNOWN_GGUF_TYPES, TYPE_ALIASES)
   if (gguf?.auto && !budgets.some(b => b.target === 'gguf' || b.target === 'all')) {
     throw new ActionError(
       'Input gguf is "auto" but size-budget has no budget for GGUF files; add one such as "gguf=2GB" (auto picks the best type that fits it), or list the types you want.'
@@ -76,7 +100,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     manifestPath: `${outputDir}.manifest.json`,
     dequantize: bool('dequantize', false),
     quantizeBits: quantizeBits(),
-    quantizeGroupSize: positiveInt('quantize-group-size', 64),
+    quantizeGroupSize: groupSize(),
     budgets,
     onOverBudget: choice('on-over-budget', ['fail', 'warn'], 'fail'),
     python: core.getInput('python') || null,
@@ -111,15 +135,61 @@ function choice<T extends string>(name: string, allowed: readonly T[], fallback:
   throw new ActionError(`Input ${name} is "${core.getInput(name)}"; use ${allowed.join(' or ')}.`)
 }
 
-function positiveInt(name: string, fallback: number): number {
-  const value = core.getInput(name).trim()
-  if (value === '') return fallback
-  if (!/^\d+$/.test(value) || Number(value) === 0) {
+function groupSize(): number {
+  const value = core.getInput('quantize-group-size').trim()
+  if (value === '') return 64
+  if (!/^\d+$/.test(value) || !QUANTIZE_GROUP_SIZES.includes(Number(value))) {
     throw new ActionError(
-      `Input ${name} is "${value}"; use a positive whole number such as ${fallback}.`
+      `Input quantize-group-size is "${value}"; MLX's affine quantization supports group sizes ${QUANTIZE_GROUP_SIZES.join(', ')} only (64 is the default).`
     )
   }
   return Number(value)
+}
+
+/** Unicode names of the control characters people meet; others get a generic name. */
+const CONTROL_NAMES: Record<number, string> = {
+  0x00: 'null',
+  0x07: 'bell',
+  0x08: 'backspace',
+  0x09: 'tab',
+  0x0a: 'line feed',
+  0x0b: 'vertical tab',
+  0x0c: 'form feed',
+  0x0d: 'carriage return',
+  0x1b: 'escape',
+  0x7f: 'delete',
+  0x85: 'next line',
+  0x2028: 'line separator',
+  0x2029: 'paragraph separator'
+}
+/** C0 and C1 controls, DEL and the Unicode line/paragraph separators. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u
+// eslint-disable-next-line no-control-regex
+const CONTROL_IN_LIST = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029]/u
+
+/** `U+000A (line feed)`. */
+export function describeCharacter(ch: string): string {
+  const code = ch.codePointAt(0) ?? 0
+  const hex = code.toString(16).toUpperCase().padStart(4, '0')
+  return `U+${hex} (${CONTROL_NAMES[code] ?? 'a control character'})`
+}
+
+/** Refuses a control character in any path or name input, before it can reach a log line. */
+function refuseControlCharacters(): void {
+  const checks: Array<[string, RegExp]> = [
+    ...NAME_INPUTS.map((n): [string, RegExp] => [n, CONTROL]),
+    ...LIST_INPUTS.map((n): [string, RegExp] => [n, CONTROL_IN_LIST])
+  ]
+  for (const [name, pattern] of checks) {
+    const value = core.getInput(name)
+    const hit = pattern.exec(value)
+    if (hit) {
+      throw new ActionError(
+        `Input ${name} holds the control character ${describeCharacter(hit[0])} at position ${hit.index + 1}; remove it (paths and names may not hold control characters, which could forge workflow commands in the log).`
+      )
+    }
+  }
 }
 
 function quantizeBits(): number | null {

@@ -2,7 +2,7 @@
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { unusedTypeBudgets, verdictFor } from './budget.js'
+import { resolveBudgetTypes, unusedTypeBudgets, verdictFor } from './budget.js'
 import { diagnose, explainGgufOverBudget } from './diagnose.js'
 import { ensureFreeSpace } from './disk.js'
 import { checkOutputFolders, emptyDir, removeTree, type MadeFolders } from './folders.js'
@@ -27,6 +27,7 @@ import {
 } from './report.js'
 import { measurePath } from './size.js'
 import { ActionError, type MlxQuantization } from './types.js'
+import * as log from './log.js'
 
 /** Set once the run may change its output folders: from then on a failure rewrites the manifest. */
 interface RunState {
@@ -44,16 +45,18 @@ export async function run(): Promise<void> {
 
 async function runAction(state: RunState): Promise<void> {
   const config = await readInputs()
-  const adapters = await validateAdapters(config.adapterPath)
-  core.info(
+  const adapters = await validateAdapters(config.adapterPath, config.baseModelDir)
+  log.info(
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
   )
   const folders = await checkOutputFolders(config)
   const env = await resolveMlxEnv({ python: config.python, mlxLmVersion: config.mlxLmVersion })
-  core.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
+  log.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
   checkDequantizeSupport(env, config.dequantize)
 
   const gguf = config.gguf ? await prepareGguf(config.gguf) : null
+  // Budget targets name types as this checkout's llama-quantize resolves them (Q4_K -> Q4_K_M).
+  const budgets = gguf ? resolveBudgetTypes(config.budgets, gguf.llama.types) : config.budgets
   const base = await precheckBase(config)
   const baseQuantization = base?.quantization ?? null
   if (gguf && baseQuantization?.bits) checkDequantizeSupport(env, true) // the GGUF path re-fuses de-quantized
@@ -92,12 +95,10 @@ async function runAction(state: RunState): Promise<void> {
       baseBits: baseQuantization?.bits ?? mlx.facts.fused.quantization.bits,
       fusedStats: mlx.facts.fused.stats
     }
-    const made = await produceGguf(gguf, source, req, config.budgets).catch(
-      async (error: unknown) => {
-        await disposeFullPrecision(mlx.fullPrecisionDir, config.outputDir, null)
-        throw error
-      }
-    )
+    const made = await produceGguf(gguf, source, req, budgets).catch(async (error: unknown) => {
+      await disposeFullPrecision(mlx.fullPrecisionDir, config.outputDir, null)
+      throw error
+    })
     await disposeFullPrecision(mlx.fullPrecisionDir, config.outputDir, made.keptIntermediates)
     outputs.push(...made.outputs)
     commands.push(...made.commands)
@@ -112,7 +113,7 @@ async function runAction(state: RunState): Promise<void> {
     }
   }
   for (const unused of unusedTypeBudgets(
-    config.budgets,
+    budgets,
     outputs.filter(o => o.kind === 'gguf').map(o => o.name)
   )) {
     core.warning(
@@ -121,7 +122,7 @@ async function runAction(state: RunState): Promise<void> {
         : `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`
     )
   }
-  const verdicts = outputs.map(o => verdictFor(o, config.budgets))
+  const verdicts = outputs.map(o => verdictFor(o, budgets))
   const report: RunReport = {
     baseModel: config.baseModel,
     baseBytes: base?.bytes ?? null,

@@ -19,7 +19,10 @@ export interface RunReport {
   outputs: MeasuredOutput[]
   verdicts: Verdict[]
   diagnoses: Diagnosis[]
-  /** Extra plain-words lines (e.g. the GGUF auto choice), shown under the table. */
+  /**
+   * Extra plain-text notes (e.g. the GGUF auto choice), shown under the table: `code` spans and
+   * further lines (list items) are the only formatting; everything else is escaped.
+   */
   notes: string[]
   onOverBudget: 'fail' | 'warn'
   manifestPath: string
@@ -134,14 +137,18 @@ export async function writeSummary(report: RunReport): Promise<void> {
   const rows = report.outputs.map(o => {
     const v = report.verdicts.find(x => x.output === o.name)!
     return [
-      { data: `<code>${o.name}</code>` },
+      { data: `<code>${html(o.name)}</code>` },
       {
-        data: `${escapeHtml(o.format)}${o.bytesByDtype ? `<br><sub>${dtypeMix(o.bytesByDtype)}</sub>` : ''}`
+        data: `${html(o.format)}${o.bytesByDtype ? `<br><sub>${html(dtypeMix(o.bytesByDtype))}</sub>` : ''}`
       },
       { data: sizeCell(o, report.baseBytes) },
       { data: o.parameters === null ? '—' : o.parameters.toLocaleString('en-US') },
       { data: o.bitsPerWeight === null ? '—' : o.bitsPerWeight.toFixed(2) },
-      { data: v.budget ? `${formatDecimal(v.budget.bytes)}<br><sub>${v.budget.text}</sub>` : '—' },
+      {
+        data: v.budget
+          ? `${formatDecimal(v.budget.bytes)}<br><sub>${html(v.budget.text)}</sub>`
+          : '—'
+      },
       { data: headroomCell(v) },
       { data: statusCell(v, report.onOverBudget) }
     ]
@@ -159,18 +166,23 @@ export async function writeSummary(report: RunReport): Promise<void> {
   const s = core.summary.addHeading('mlx-fuse-action', 2).addRaw(`<p><b>${headline}</b></p>`, true)
   s.addTable([header, ...rows])
   for (const d of report.diagnoses) {
-    s.addRaw(`<p>${d.level === 'warning' ? '⚠️' : 'ℹ️'} <b>${d.title}.</b> ${d.text}</p>`, true)
+    s.addRaw(
+      `<p>${d.level === 'warning' ? '⚠️' : 'ℹ️'} <b>${html(d.title)}.</b> ${html(d.text)}</p>`,
+      true
+    )
   }
-  for (const note of report.notes) s.addRaw(`<p>${note}</p>`, true)
-  const code = (text: string): string => `<code>${escapeHtml(text)}</code>`
+  for (const note of report.notes) s.addRaw(noteHtml(note), true)
+  const code = (text: string): string => `<code>${html(text)}</code>`
   const details = [
     `Base model: ${code(report.baseModel)}`,
     `Adapters: ${code(report.adapterPath)}`,
-    `mlx-lm ${escapeHtml(report.mlxLm.version)} (${code(report.mlxLm.python)}, ${report.mlxLm.source})`,
+    `mlx-lm ${html(report.mlxLm.version)} (${code(report.mlxLm.python)}, ${html(report.mlxLm.source)})`,
     ...(report.llamaCpp
-      ? [`llama.cpp ${report.llamaCpp.version} (${report.llamaCpp.commit.slice(0, 12)})`]
+      ? [
+          `llama.cpp ${html(report.llamaCpp.version)} (${html(report.llamaCpp.commit.slice(0, 12))})`
+        ]
       : []),
-    ...report.commands.map(c => `${c.what}: ${code(c.argv.join(' '))}`),
+    ...report.commands.map(c => `${html(c.what)}: ${code(c.argv.join(' '))}`),
     'Tools write into staging folders beside the outputs (<code>.NAME.fuse-*</code>, <code>.NAME.work-*</code>) that are moved into place only after every check passed.',
     `Manifest: ${code(report.manifestPath)}`,
     'Sizes are exact sums of file sizes; kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.'
@@ -252,12 +264,30 @@ export async function writeFailureSummary(message: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return
   await core.summary
     .addHeading('mlx-fuse-action', 2)
-    .addRaw(`<p><b>❌ Failed:</b> ${escapeHtml(message)}</p>`, true)
+    .addRaw(`<p><b>❌ Failed:</b> ${html(message)}</p>`, true)
     .addRaw('<p>No outputs are reported for this run.</p>', true)
     .write()
     .catch(() => undefined)
 }
 
-function escapeHtml(text: string): string {
+/**
+ * A note is plain text: escaped, then `backtick spans` become <code> and each further line a list
+ * item. The only markup is what this function adds, so a path or a budget text stays text.
+ */
+function noteHtml(note: string): string {
+  const inline = (t: string): string => html(t).replace(/`([^`]+)`/g, '<code>$1</code>')
+  const [head, ...items] = note.split('\n')
+  const list =
+    items.length > 0 ? `<ul>${items.map(i => `<li>${inline(i)}</li>`).join('')}</ul>` : ''
+  return `<p>${inline(head)}${list}</p>`
+}
+
+/**
+ * The one escape for the job summary: every piece of user-, file- or tool-derived text (paths,
+ * diagnoses, notes, formats, budget texts, commands, versions) goes through it before it is
+ * placed in the summary's HTML; only the markup this module writes itself stays raw.
+ */
+export function html(text: string): string {
+  // Text content only (this module never puts such text in an attribute), so quotes stay.
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }

@@ -1,5 +1,8 @@
-/** Runs external tools through @actions/exec (argument arrays, never a shell). */
+/** Runs external tools (argument arrays, never a shell), their output fenced off from the runner. */
 import * as exec from '@actions/exec'
+import { spawn } from 'node:child_process'
+import os from 'node:os'
+import { CommandsStopped } from './log.js'
 
 /** Keeps the last lines a tool printed, so a failure can quote them. */
 export class OutputTail {
@@ -41,15 +44,23 @@ export class OutputTail {
 }
 
 export interface RunResult {
+  /** The exit code; for a tool killed by a signal, 128 + the signal's number, as a shell says. */
   code: number
+  /** The signal that killed the tool, e.g. SIGKILL, else null. */
+  signal: NodeJS.Signals | null
   tail: OutputTail
   stdout: string
 }
 
 /**
- * Runs a tool with @actions/exec (argument array, no shell), streaming its output into the log
- * unless `silent`, and returns its exit code with the last lines it printed. Throws only when the
- * tool cannot be started at all.
+ * Runs a tool (argument array, no shell), streaming its output into the log unless `silent`, and
+ * returns its exit code (or the signal that killed it) with the last lines it printed. Throws only
+ * when the tool cannot be started at all.
+ *
+ * child_process.spawn rather than @actions/exec: @actions/exec reports a tool killed by a signal
+ * as exit code null without the signal, and echoes argv and streams output unescaped, so a path
+ * or a model's text could forge a workflow command. Here the echo is escaped and the output runs
+ * inside a stop-commands block (see src/log.ts).
  */
 export async function runTool(
   tool: string,
@@ -58,21 +69,55 @@ export async function runTool(
 ): Promise<RunResult> {
   const tail = new OutputTail()
   const stdout: Buffer[] = []
-  const code = await exec.exec(tool, args, {
-    ignoreReturnCode: true,
-    silent: opts.silent ?? false,
-    cwd: opts.cwd,
-    // @actions/exec hands `env` to the child as its whole environment: start from this process's.
-    env: { ...(process.env as Record<string, string>), ...opts.env },
-    listeners: {
-      stdout: (data: Buffer) => {
+  const log = opts.silent ? null : new CommandsStopped()
+  log?.echo(tool, args)
+  try {
+    const { code, signal } = await new Promise<{
+      code: number | null
+      signal: NodeJS.Signals | null
+    }>((resolve, reject) => {
+      const child = spawn(tool, args, {
+        cwd: opts.cwd,
+        env: { ...process.env, ...opts.env },
+        stdio: ['ignore', 'pipe', 'pipe']
+      })
+      child.stdout.on('data', (data: Buffer) => {
         stdout.push(data)
         tail.push(data)
-      },
-      stderr: (data: Buffer) => tail.push(data)
+        log?.push('out', data)
+      })
+      child.stderr.on('data', (data: Buffer) => {
+        tail.push(data)
+        log?.push('err', data)
+      })
+      child.on('error', error => reject(new Error(`Cannot start ${tool}: ${error.message}`)))
+      child.on('close', (c, s) => resolve({ code: c, signal: s }))
+    })
+    return {
+      code: code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0),
+      signal: code === null ? signal : null,
+      tail,
+      stdout: Buffer.concat(stdout).toString()
     }
-  })
-  return { code, tail, stdout: Buffer.concat(stdout).toString() }
+  } finally {
+    log?.end()
+  }
+}
+
+/**
+ * How a failed tool ended, for a sentence: `failed with exit code 2`, or `was killed by SIGKILL
+ * (signal 9, which usually means the machine ran out of memory)`.
+ */
+export function describeExit(result: Pick<RunResult, 'code' | 'signal'>): string {
+  if (!result.signal) return `failed with exit code ${result.code}`
+  const number = os.constants.signals[result.signal]
+  const why =
+    result.signal === 'SIGKILL'
+      ? ', which usually means the machine ran out of memory'
+      : result.signal === 'SIGTERM' || result.signal === 'SIGINT'
+        ? ', so it was stopped from outside (a cancelled job?)'
+        : ', so it crashed'
+  return `was killed by ${result.signal} (signal ${number ?? '?'}${why})`
 }
 
 /**

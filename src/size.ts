@@ -5,6 +5,7 @@
 import {
   lstat as lstatCallback,
   readdir as readdirCallback,
+  stat as statCallback,
   type Dirent,
   type Stats
 } from 'node:fs'
@@ -174,7 +175,7 @@ export function formatBytes(bytes: number): string {
 
 /** The exact size of a measured file or tree. */
 export interface PathSize {
-  /** Sum of the lstat sizes of the regular files. */
+  /** Sum of the sizes of the regular files (a link to a file counts its target's size). */
   bytes: number
   /** Number of regular files. */
   files: number
@@ -206,6 +207,25 @@ function walkError(error: unknown, kind: 'directory' | 'file', path: string): Ac
   )
 }
 
+/** Why a symbolic link inside an output cannot be measured (it fails closed, never counts 0). */
+function linkError(root: string, path: string, error: unknown, stats?: Stats): ActionError {
+  const code = error ? errorCode(error) : ''
+  const what =
+    code === 'ENOENT' || code === 'ENOTDIR'
+      ? 'a symbolic link to nothing (its target is missing)'
+      : code === 'ELOOP'
+        ? 'a symbolic link that loops'
+        : code !== ''
+          ? `a symbolic link whose target cannot be read (${code})`
+          : stats?.isDirectory()
+            ? 'a symbolic link to a directory'
+            : 'a symbolic link to something that is not a regular file'
+  return new ActionError(
+    `Cannot measure ${quote(root)} exactly: ${quote(path)} in it is ${what}; uploads follow links, so ` +
+      `replace the link with the file(s) it should stand for (or remove it) and run again.`
+  )
+}
+
 /**
  * Walks a directory tree with a bounded pool of callback-style fs operations (readdir with file
  * types, then lstat for regular files only). On 20,000 warm files (2 CPUs, 4 libuv threads) this
@@ -218,6 +238,7 @@ function walk(root: string): Promise<PathSize> {
   return new Promise((resolvePromise, reject) => {
     const dirs: string[] = [root]
     const files: string[] = []
+    const links: string[] = []
     let inFlight = 0
     let failed = false
     const total: PathSize = { bytes: 0, files: 0 }
@@ -237,20 +258,35 @@ function walk(root: string): Promise<PathSize> {
       }
       pump()
     }
+    const onLinkStats = (path: string, error: Error | null, stats: Stats): void => {
+      inFlight -= 1
+      if (error !== null) return fail(linkError(root, path, error))
+      if (!stats.isFile()) return fail(linkError(root, path, null, stats))
+      total.bytes += stats.size
+      total.files += 1
+      pump()
+    }
     const onEntries = (dir: string, error: Error | null, entries: Dirent[]): void => {
       inFlight -= 1
       if (error !== null) return fail(walkError(error, 'directory', dir))
       const prefix = dir.endsWith(sep) ? dir : dir + sep
       for (const entry of entries) {
-        // Symbolic links, sockets, FIFOs and devices are neither followed nor counted.
+        // Links are resolved below; sockets, FIFOs and devices are not counted.
         if (entry.isDirectory()) dirs.push(prefix + entry.name)
         else if (entry.isFile()) files.push(prefix + entry.name)
+        else if (entry.isSymbolicLink()) links.push(prefix + entry.name)
       }
       pump()
     }
     const pump = (): void => {
       if (failed) return
       while (inFlight < CONCURRENCY) {
+        const link = links.pop()
+        if (link !== undefined) {
+          inFlight += 1
+          statCallback(link, (error, stats) => onLinkStats(link, error, stats))
+          continue
+        }
         const file = files.pop()
         if (file !== undefined) {
           inFlight += 1
@@ -287,8 +323,12 @@ function walk(root: string): Promise<PathSize> {
  *   length, not the blocks it occupies (what `du --apparent-size` and `ls -l` show).
  * - A directory counts the regular files beneath it; directories themselves count 0 bytes
  *   (unlike plain `du -sb`, which adds each directory's own size).
- * - Symbolic links inside a tree are not followed: they count 0 bytes and are not files, so
- *   loops are harmless. Sockets, FIFOs and devices are ignored.
+ * - A symbolic link inside a tree to a regular file counts as that file (its target's size),
+ *   since an upload follows the link and stores the target's bytes; it never counts 0. A link to
+ *   a directory, a dangling link, a looping link or a link to anything but a regular file is
+ *   refused with an {@link ActionError} naming it (fail closed: following directory links could
+ *   loop or count a tree twice, and skipping them would undercount). Sockets, FIFOs and devices
+ *   are ignored.
  * - `path` itself may be a symbolic link: the file or directory it names is measured (like
  *   `du -D`), since that is the output the caller asked about.
  * - Hard links are counted once per name, as a copy or an upload of the tree would.

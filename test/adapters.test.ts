@@ -3,16 +3,29 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { validateAdapters } from '../src/mlx/adapters.js'
+import { writeSafetensors, type TensorSpec } from './fixtures/safetensors.js'
+import { makeAdapters, makeTinyModel } from './fixtures/tiny.js'
 
 let root: string
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'adapters-'))
 })
 
-async function adapterDir(files: Record<string, string>): Promise<string> {
+/** A real (tiny) adapters.safetensors: one LoRA pair of rank 8. */
+const LORA: Record<string, TensorSpec> = {
+  'model.layers.0.self_attn.q_proj.lora_a': { dtype: 'F32', shape: [16, 8] },
+  'model.layers.0.self_attn.q_proj.lora_b': { dtype: 'F32', shape: [8, 16] }
+}
+
+async function adapterDir(
+  files: Record<string, string | Buffer | Record<string, TensorSpec>>
+): Promise<string> {
   const dir = await fs.mkdtemp(path.join(root, 'a-'))
-  for (const [name, content] of Object.entries(files))
-    await fs.writeFile(path.join(dir, name), content)
+  for (const [name, content] of Object.entries(files)) {
+    const file = path.join(dir, name)
+    if (typeof content === 'string' || Buffer.isBuffer(content)) await fs.writeFile(file, content)
+    else await writeSafetensors(file, content)
+  }
   return dir
 }
 
@@ -28,7 +41,7 @@ describe('validateAdapters', () => {
   it('reads a directory written by mlx_lm.lora', async () => {
     const dir = await adapterDir({
       'adapter_config.json': config(),
-      'adapters.safetensors': 'x'.repeat(42)
+      'adapters.safetensors': LORA
     })
     expect(await validateAdapters(dir)).toEqual({
       dir,
@@ -37,7 +50,7 @@ describe('validateAdapters', () => {
       rank: 8,
       scale: 20,
       keys: ['self_attn.q_proj'],
-      weightsBytes: 42
+      weightsBytes: (await fs.stat(path.join(dir, 'adapters.safetensors'))).size
     })
   })
 
@@ -46,7 +59,7 @@ describe('validateAdapters', () => {
     delete cfg.fine_tune_type
     const dir = await adapterDir({
       'adapter_config.json': JSON.stringify(cfg),
-      'adapters.safetensors': 'x'
+      'adapters.safetensors': LORA
     })
     expect((await validateAdapters(dir)).fineTuneType).toBe('lora')
   })
@@ -54,7 +67,7 @@ describe('validateAdapters', () => {
   it('needs neither num_layers nor lora_parameters for a full fine-tune', async () => {
     const dir = await adapterDir({
       'adapter_config.json': JSON.stringify({ fine_tune_type: 'full' }),
-      'adapters.safetensors': 'x'
+      'adapters.safetensors': LORA
     })
     expect((await validateAdapters(dir)).fineTuneType).toBe('full')
   })
@@ -105,5 +118,115 @@ describe('validateAdapters', () => {
   ])('refuses %s', async (_what, files, message) => {
     const dir = files ? await adapterDir(files) : path.join(root, 'missing')
     await expect(validateAdapters(dir)).rejects.toThrow(message)
+  })
+})
+
+/** The 8-byte little-endian header length followed by `header`. */
+function rawSafetensors(declared: number, header: string, extra = ''): Buffer {
+  const prefix = Buffer.alloc(8)
+  prefix.writeBigUInt64LE(BigInt(declared))
+  return Buffer.concat([prefix, Buffer.from(header), Buffer.from(extra)])
+}
+
+describe('corrupt adapters are refused before the fuse (issue 6)', () => {
+  const good = JSON.stringify({
+    'a.lora_a': { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] }
+  })
+  it.each([
+    ['empty', Buffer.alloc(0), /0 bytes, shorter than the 8-byte header length/],
+    [
+      'truncated',
+      rawSafetensors(good.length, good, 'x'.repeat(10)),
+      /82 bytes on disk, the header describes 88/
+    ],
+    [
+      'header length past the file',
+      rawSafetensors(4096, good),
+      /header length 4096 bytes but the file has only/
+    ],
+    ['header not JSON', rawSafetensors(9, '{"a.lora_'), /the header is not valid JSON/],
+    ['no tensors', rawSafetensors(2, '{}'), /holds no tensors/],
+    [
+      'lora_a and lora_b of different ranks',
+      {
+        'l.lora_a': { dtype: 'F32', shape: [16, 8] },
+        'l.lora_b': { dtype: 'F32', shape: [4, 16] }
+      },
+      /has l\.lora_a of rank 8 but lora_b of rank 4, so it is damaged or mixes two trainings/
+    ],
+    [
+      'a lora_a without its lora_b',
+      { 'l.lora_a': { dtype: 'F32', shape: [16, 8] } },
+      /has l\.lora_a without its lora_b/
+    ]
+  ] as Array<[string, Buffer | Record<string, TensorSpec>, RegExp]>)(
+    '%s',
+    async (_what, content, why) => {
+      const dir = await adapterDir({
+        'adapter_config.json': config(),
+        'adapters.safetensors': content
+      })
+      const promise = validateAdapters(dir)
+      await expect(promise).rejects.toThrow(why)
+      await expect(promise).rejects.toThrow(
+        new RegExp(
+          `^${path.join(dir, 'adapters.safetensors').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`
+        )
+      )
+      await expect(promise).rejects.toThrow(
+        /copy a complete checkpoint .* over it, or train again\.$/
+      )
+    }
+  )
+})
+
+describe('adapters trained for another model are refused, naming the first mismatch (issue 6)', () => {
+  let bf16: string
+  let q4: string
+  let wide: string
+  let deep: string
+  beforeAll(async () => {
+    ;[bf16, q4, wide, deep] = await Promise.all([
+      makeTinyModel(path.join(root, 'base-bf16'), { dtype: 'bf16' }),
+      makeTinyModel(path.join(root, 'base-q4'), { bits: 4, groupSize: 32 }),
+      makeTinyModel(path.join(root, 'base-wide'), {
+        dtype: 'bf16',
+        hidden: 128,
+        heads: 4,
+        kvHeads: 2
+      }),
+      makeTinyModel(path.join(root, 'base-deep'), { dtype: 'bf16', layers: 4 })
+    ])
+  }, 60_000)
+
+  it('accepts adapters on the model they were made for, float or quantized', async () => {
+    const lora = await makeAdapters(path.join(root, 'ad-bf16'), bf16, { rank: 8 })
+    await expect(validateAdapters(lora, bf16)).resolves.toMatchObject({ rank: 8 })
+    // The packed U32 weight unpacks to the same input size: 4-bit group 32.
+    await expect(validateAdapters(lora, q4)).resolves.toMatchObject({ rank: 8 })
+    const dora = await makeAdapters(path.join(root, 'ad-dora'), bf16, { fineTuneType: 'dora' })
+    await expect(validateAdapters(dora, bf16)).resolves.toMatchObject({ fineTuneType: 'dora' })
+    const full = await makeAdapters(path.join(root, 'ad-full'), bf16, { fineTuneType: 'full' })
+    await expect(validateAdapters(full, bf16)).resolves.toMatchObject({ fineTuneType: 'full' })
+  })
+
+  it('refuses adapters whose shapes the base lacks (another hidden size), float or quantized', async () => {
+    const lora = await makeAdapters(path.join(root, 'ad-wide'), wide, { rank: 8 })
+    for (const base of [bf16, q4]) {
+      await expect(validateAdapters(lora, base)).rejects.toThrow(
+        /adapters\.safetensors has model\.layers\.\d+\.self_attn\.q_proj\.lora_a with shape \[128, 8\], but for the base model's model\.layers\.\d+\.self_attn\.q_proj \(\w+ \[\d+, \d+\]\) it must be 256 x rank; these adapters were trained for another model/
+      )
+    }
+    const full = await makeAdapters(path.join(root, 'ad-wide-full'), wide, { fineTuneType: 'full' })
+    await expect(validateAdapters(full, bf16)).rejects.toThrow(
+      /holds model\.layers\.\d+\.self_attn\.q_proj\.weight with shape \[128, 128\] but the base model's is \[256, 256\]/
+    )
+  })
+
+  it('refuses adapters for layers the base does not have', async () => {
+    const lora = await makeAdapters(path.join(root, 'ad-deep'), deep, { rank: 8, numLayers: 4 })
+    await expect(validateAdapters(lora, bf16)).rejects.toThrow(
+      /adapts model\.layers\.[0-3]\.self_attn\.q_proj, which the base model .* has not \(no tensor model\.layers\.[0-3]\.self_attn\.q_proj\.weight\); these adapters were trained for another model; point base-model at the model they were trained on/
+    )
   })
 })

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
-import { budgetFor, parseBudgets, unusedTypeBudgets, verdictFor } from '../src/budget.js'
+import {
+  budgetFor,
+  parseBudgets,
+  resolveBudgetTypes,
+  unusedTypeBudgets,
+  verdictFor
+} from '../src/budget.js'
+import { TYPE_ALIASES, parseQuantizeHelp } from '../src/gguf/types.js'
 import { ActionError, type MeasuredOutput } from '../src/types.js'
 
 const TYPES = new Set(['Q4_K_M', 'Q8_0', 'F16', 'Q5_K_M'])
@@ -78,5 +85,42 @@ describe('budgetFor and verdicts', () => {
     expect(unusedTypeBudgets(entries, ['Q8_0'])).toEqual([])
     // `gguf` is unused only when the run makes no GGUF at all.
     expect(unusedTypeBudgets(entries, []).map(e => e.target)).toEqual(['gguf', 'Q8_0'])
+  })
+})
+
+describe('budget targets resolve like GGUF types (issue 6)', () => {
+  const KNOWN = new Set([...TYPES, 'Q3_K_M', 'Q4_K_S', ...Object.keys(TYPE_ALIASES)])
+
+  it('gates a Q4_K_M file with a Q4_K budget: a 915 kB file fails Q4_K=1kB', () => {
+    const entries = parseBudgets('q4_K=1kB', KNOWN, TYPE_ALIASES)
+    expect(entries).toEqual([{ target: 'Q4_K_M', bytes: 1000, text: 'q4_K=1kB' }])
+    const v = verdictFor(output('Q4_K_M', 915_000), entries)
+    expect(v.status).toBe('over')
+    expect(unusedTypeBudgets(entries, ['Q4_K_M'])).toEqual([])
+  })
+
+  it("uses the checkout's own llama-quantize aliases once they are known", () => {
+    // A checkout whose help maps an alias the static table does not have.
+    const help = [
+      '   2  or  Q4_0    :  4.34G, +0.4685 ppl @ Llama-3-8B',
+      '  15  or  Q4_K_M  :  4.58G, +0.1754 ppl @ Llama-3-8B',
+      '  14  or  Q4_K_S  :  4.37G, +0.2689 ppl @ Llama-3-8B',
+      '  15  or  Q4_K    : alias for Q4_K_M',
+      '  14  or  Q4_S    : alias for Q4_K_S'
+    ].join('\n')
+    const types = parseQuantizeHelp(help)
+    const entries = resolveBudgetTypes(
+      parseBudgets('Q4_S=3kB, q4_k=2kB, gguf=9kB', new Set([...KNOWN, 'Q4_S']), TYPE_ALIASES),
+      types
+    )
+    expect(entries.map(e => e.target)).toEqual(['Q4_K_S', 'Q4_K_M', 'gguf'])
+    expect(budgetFor(entries, output('Q4_K_S', 1))?.text).toBe('Q4_S=3kB')
+    expect(() =>
+      resolveBudgetTypes(parseBudgets('Q4_S=3kB, Q4_K_S=2kB', new Set([...KNOWN, 'Q4_S'])), types)
+    ).toThrow(/"Q4_S=3kB" and "Q4_K_S=2kB" both name Q4_K_S/)
+  })
+
+  it('refuses a budget for an unknown type name: a typo never removes a gate', () => {
+    expect(() => parseBudgets('Q4_K_N=1kB', KNOWN, TYPE_ALIASES)).toThrow(/unknown target "Q4_K_N"/)
   })
 })

@@ -338,4 +338,31 @@ describe('the action, end to end (GGUF outputs)', () => {
       'fused-model.manifest.json'
     ])
   })
+
+  it('gates gguf: Q4_K with a Q4_K budget: the Q4_K_M file fails it (issue 6)', async () => {
+    // Before: the budget target stayed "Q4_K", matched no output, was "ignored" with a warning,
+    // and a file hundreds of times over budget passed with within-budget=true and exit 0.
+    const { dir, env } = await setup()
+    const run = await runAction(
+      {
+        ...common(),
+        'base-model': bf16Base,
+        gguf: 'q4_k',
+        'size-budget': 'Q4_K=1kB',
+        'smoke-test': 'false'
+      },
+      { cwd: dir, env }
+    )
+    const file = path.join(dir, 'fused-model-gguf', 'fused-model-Q4_K_M.gguf')
+    const bytes = (await fs.lstat(file)).size
+    expect(bytes).toBeGreaterThan(1000)
+    expect(run.code).toBe(1)
+    expect(run.outputs['within-budget']).toBe('false')
+    expect(run.stdout).not.toContain('does not produce; it is ignored')
+    expect(run.annotations).toContainEqual(
+      expect.stringMatching(
+        /^::error title=Size budget exceeded::Q4_K_M: .* is over its budget of 1\.00 kB .*size-budget entry "Q4_K=1kB"/
+      )
+    )
+  })
 })

@@ -83,6 +83,25 @@ describe('readInputs', () => {
     [{ dequantize: 'yes' }, /Input dequantize is "yes"; use true or false/],
     [{ 'quantize-bits': '7' }, /Input quantize-bits is "7"; use one of 2, 3, 4, 5, 6, 8/],
     [{ 'quantize-group-size': '0' }, /Input quantize-group-size is "0"/],
+    // Issue 6: 33 was accepted; MLX's affine quantization takes 32, 64 or 128 only.
+    [
+      { 'quantize-group-size': '33' },
+      /"33"; MLX's affine quantization supports group sizes 32, 64, 128 only/
+    ],
+    [{ 'quantize-group-size': '16' }, /supports group sizes 32, 64, 128 only/],
+    // Issue 6: control characters in path and name inputs are refused up front, named.
+    [
+      { 'output-dir': 'out\n::error::forged' },
+      /^Input output-dir holds the control character U\+000A \(line feed\) at position 4;/
+    ],
+    [{ 'base-model': 'base\r##[error]forged' }, /Input base-model .* U\+000D \(carriage return\)/],
+    [{ 'adapter-path': 'a\u001b[31mred' }, /Input adapter-path .* U\+001B \(escape\)/],
+    [{ python: '/usr/bin/python3\u2028x' }, /Input python .* U\+2028 \(line separator\)/],
+    [{ gguf: 'Q8_0\u0085::error::x' }, /Input gguf .* U\+0085 \(next line\)/],
+    [{ 'size-budget': 'mlx=1GB\u0007' }, /Input size-budget .* U\+0007 \(bell\)/],
+    [{ gguf: 'Q8_0', 'gguf-dir': 'g\t##[warning]x' }, /Input gguf-dir .* U\+0009 \(tab\)/],
+    // Issue 6: Q4_K and Q4_K_M are the same type, so two budgets for it are one too many.
+    [{ 'size-budget': 'Q4_K=1kB, q4_k_m=2kB' }, /gives target "q4_k_m" more than once/],
     [{ 'on-over-budget': 'ignore' }, /Input on-over-budget is "ignore"; use fail or warn/],
     [{ 'mlx-lm-version': 'latest' }, /Input mlx-lm-version is "latest"/],
     [{ 'size-budget': '2G' }, /did you mean 2GB or 2GiB/],

@@ -254,19 +254,52 @@ describe('measurePath', () => {
     expect(await measurePath(join(root, 'empty'))).toEqual({ bytes: 0, files: 0 })
   })
 
-  it('does not follow symbolic links inside a tree, even to a big file or in a loop', async () => {
+  it('measures a link to a regular file inside a tree by its target, never as 0 bytes', async () => {
+    // Issue 6: weights reached through links counted 0 bytes and passed a budget at a quarter of their size.
     const big = join(root, 'big.bin')
     await writeFile(big, '')
     await truncate(big, KIB ** 3)
     const dir = join(root, 'links')
     const sum = await files(dir, { real: 777 })
     await symlink(big, join(dir, 'to-big'))
-    await symlink(root, join(dir, 'to-root'))
-    await symlink('.', join(dir, 'self'))
-    await symlink('loop-b', join(dir, 'loop-a'))
-    await symlink('loop-a', join(dir, 'loop-b'))
-    await symlink('missing', join(dir, 'dangling'))
-    expect(await measurePath(dir)).toEqual({ bytes: sum, files: 1 })
+    await symlink('real', join(dir, 'relative'))
+    expect(await measurePath(dir)).toEqual({ bytes: sum * 2 + KIB ** 3, files: 3 })
+  })
+
+  it.each([
+    [
+      'a directory',
+      (dir: string) => symlink(root, join(dir, 'bad')),
+      'a symbolic link to a directory'
+    ],
+    [
+      'itself (a loop)',
+      (dir: string) => symlink('bad', join(dir, 'bad')),
+      'a symbolic link that loops'
+    ],
+    [
+      'nothing',
+      (dir: string) => symlink('missing', join(dir, 'bad')),
+      'a symbolic link to nothing (its target is missing)'
+    ],
+    [
+      'a FIFO',
+      async (dir: string) => {
+        execFileSync('mkfifo', [join(root, `fifo-${Math.random()}`.replace('.', ''))])
+        const fifo = realFs.readdirSync(root).find(n => n.startsWith('fifo-'))!
+        await symlink(join(root, fifo), join(dir, 'bad'))
+      },
+      'a symbolic link to something that is not a regular file'
+    ]
+  ])('refuses a link inside a tree to %s, naming it', async (_what, make, reason) => {
+    const dir = await mkdtemp(join(root, 'badlink-'))
+    await files(dir, { real: 5 })
+    await make(dir)
+    const promise = measurePath(dir)
+    await expect(promise).rejects.toThrow(ActionError)
+    await expect(promise).rejects.toThrow(
+      `Cannot measure "${dir}" exactly: "${join(dir, 'bad')}" in it is ${reason}; uploads follow links`
+    )
   })
 
   it('measures what a symbolic link named as the path itself points to', async () => {

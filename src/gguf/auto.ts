@@ -7,6 +7,7 @@ import { ActionError, type BudgetEntry } from '../types.js'
 import { predictQuantizedSize } from './predict.js'
 import type { LlamaCpp } from './toolchain.js'
 import { AUTO_LADDER } from './types.js'
+import * as log from '../log.js'
 
 export interface AutoCandidate {
   type: string
@@ -60,7 +61,7 @@ export async function chooseAuto(
         method: p.method,
         budgetBytes: budget.bytes
       })
-      core.info(
+      log.info(
         `${type}: predicted ${formatSize(p.bytes)} (${p.method}), budget ${formatSize(budget.bytes)}`
       )
     }
@@ -80,7 +81,7 @@ export async function chooseAuto(
     if (c.measuredBytes <= c.budgetBytes || i === candidates.length - 1) {
       return { type: c.type, file, candidates, budgetText }
     }
-    core.info(
+    log.info(
       `${c.type} measured ${formatSize(c.measuredBytes)}, over ${formatSize(c.budgetBytes)}: stepping down.`
     )
     await fs.rm(file, { force: true })

@@ -9,6 +9,7 @@ import path from 'node:path'
 import semver from 'semver'
 import { lastLine, probe, runTool } from '../run.js'
 import { ActionError } from '../types.js'
+import * as log from '../log.js'
 
 export const CONVERT_REQUIREMENTS = path.join('requirements', 'requirements-convert_hf_to_gguf.txt')
 
@@ -115,7 +116,7 @@ export async function resolveConvertPython(opts: {
   for (const { version } of interpreters) {
     const dir = envDir(version)
     if (await fs.stat(marker(dir)).catch(() => null)) {
-      core.info(`Reusing the convert environment ${dir}.`)
+      log.info(`Reusing the convert environment ${dir}.`)
       return path.join(dir, 'bin', 'python')
     }
   }

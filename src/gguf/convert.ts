@@ -5,7 +5,7 @@ import * as path from 'node:path'
 
 import { ActionError } from '../types.js'
 import { CONVERT_OUTTYPES } from './types.js'
-import { runTool } from '../run.js'
+import { describeExit, runTool } from '../run.js'
 
 export type ConvertOutType = 'f16' | 'bf16' | 'f32' | 'q8_0'
 
@@ -64,7 +64,7 @@ export async function convertToGguf(opts: ConvertOptions): Promise<string[]> {
       if (result.code !== 0) {
         await io.rmRF(opts.outFile)
         throw new ActionError(
-          `convert_hf_to_gguf.py failed with exit code ${result.code} converting ${opts.modelDir} ` +
+          `convert_hf_to_gguf.py ${describeExit(result)} converting ${opts.modelDir} ` +
             `(last output: ${result.tail.last()}); ${convertHint(result.tail.text())}.`
         )
       }

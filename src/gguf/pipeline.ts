@@ -2,7 +2,6 @@
  * The GGUF outputs: a full-precision source, one conversion, one llama-quantize per type (or the
  * `auto` choice), each file verified, smoke-tested, measured and moved into gguf-dir.
  */
-import * as core from '@actions/core'
 import { createHash } from 'node:crypto'
 import { createReadStream, promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -27,6 +26,7 @@ import { quantizeGguf } from './quantize.js'
 import { smokeTest } from './smoke.js'
 import type { LlamaCpp } from './toolchain.js'
 import { verifyGguf } from './verify.js'
+import * as log from '../log.js'
 
 export interface GgufSetup {
   config: GgufConfig
@@ -142,7 +142,7 @@ export async function produceGguf(
       await fs.rm(result.keptIntermediates, { recursive: true, force: true })
       await fs.rename(work, result.keptIntermediates)
       result.notes.push(
-        `Intermediates kept in <code>${result.keptIntermediates}</code> (keep-intermediates: true).`
+        `Intermediates kept in \`${result.keptIntermediates}\` (keep-intermediates: true).`
       )
     } else {
       await fs.rm(work, { recursive: true, force: true })
@@ -204,7 +204,7 @@ async function checkOutput(setup: GgufSetup, file: string, type: string): Promis
     const facts = await verifyGguf(file, type)
     if (setup.config.smokeTest) {
       const smoke = await smokeTest({ bin: setup.llama.generator, model: file, tokens: 8 })
-      core.info(
+      log.info(
         `${type}: llama.cpp loaded it and generated ${JSON.stringify(smoke.text.slice(0, 60))} in ${smoke.ms} ms.`
       )
     }
@@ -237,7 +237,7 @@ async function sha256(file: string): Promise<string> {
 function autoNote(choice: AutoChoice): string {
   const rows = choice.candidates.map(
     c =>
-      `<li><code>${c.type}</code>: predicted ${formatSize(c.predictedBytes)} (${c.method})${c.measuredBytes !== undefined ? `, measured ${formatSize(c.measuredBytes)}` : ''}${c.type === choice.type ? ' ← chosen' : ''}</li>`
+      `\n\`${c.type}\`: predicted ${formatSize(c.predictedBytes)} (${c.method})${c.measuredBytes !== undefined ? `, measured ${formatSize(c.measuredBytes)}` : ''}${c.type === choice.type ? ' ← chosen' : ''}`
   )
-  return `<b>gguf: auto</b> chose <code>${choice.type}</code>, the best-quality type that fits ${choice.budgetText}. Candidates:<ul>${rows.join('')}</ul>`
+  return `gguf: auto chose \`${choice.type}\`, the best-quality type that fits ${choice.budgetText}. Candidates:${rows.join('')}`
 }

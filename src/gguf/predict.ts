@@ -2,7 +2,6 @@
  * The size of the file llama-quantize will write, before it runs: exact from `--dry-run` and the
  * input's header, else an estimate from bits per weight.
  */
-import * as core from '@actions/core'
 import * as exec from '@actions/exec'
 import * as path from 'node:path'
 
@@ -11,6 +10,7 @@ import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, ggmlTypeByName, padTo, tensorByte
 import { quantizeHint } from './quantize.js'
 import { readGgufHeader, type GgufHeader } from './verify.js'
 import { parseQuantizeHelp } from './types.js'
+import * as log from '../log.js'
 
 /**
  * Bits per weight of a whole file of each type, for the estimate when llama-quantize has no
@@ -146,7 +146,7 @@ export async function predictQuantizedSize(opts: {
     const planned = parseDryRun(output)
     const bytes = exactSize(header, planned, headerChanges(output, opts.imatrix))
     if (bytes !== null) return { bytes, method: 'dry-run' }
-    core.info(
+    log.info(
       `llama-quantize --dry-run output did not cover every tensor of ${path.basename(opts.input)}; estimating instead`
     )
   }

@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs'
 import * as path from 'node:path'
 
 import { ActionError } from '../types.js'
-import { runTool } from '../run.js'
+import { describeExit, runTool } from '../run.js'
 
 export interface QuantizeOptions {
   /** llama-quantize. */
@@ -72,7 +72,7 @@ export async function quantizeGguf(opts: QuantizeOptions): Promise<string[]> {
     if (result.code !== 0) {
       await io.rmRF(opts.output)
       throw new ActionError(
-        `llama-quantize failed with exit code ${result.code} making ${opts.type} from ${path.basename(opts.input)} ` +
+        `llama-quantize ${describeExit(result)} making ${opts.type} from ${path.basename(opts.input)} ` +
           `(last output: ${result.tail.last()}); ${quantizeHint(result.tail.text(), opts.type)}.`
       )
     }

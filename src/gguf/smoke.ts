@@ -5,6 +5,8 @@ import * as path from 'node:path'
 
 import { ActionError } from '../types.js'
 import { OutputTail } from '../run.js'
+import { CommandsStopped } from '../log.js'
+import * as log from '../log.js'
 
 export interface SmokeOptions {
   /** llama-completion (or the older llama-cli). */
@@ -48,6 +50,9 @@ function runOnce(bin: string, args: string[], timeoutMs: number): Promise<RunOut
     const started = Date.now()
     const tail = new OutputTail()
     const out: Buffer[] = []
+    // The model's text is arbitrary: it runs inside a stop-commands block (see src/log.ts).
+    const fence = new CommandsStopped()
+    fence.echo(bin, args)
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let timedOut = false
     const timer = setTimeout(() => {
@@ -57,18 +62,20 @@ function runOnce(bin: string, args: string[], timeoutMs: number): Promise<RunOut
     child.stdout.on('data', (d: Buffer) => {
       out.push(d)
       tail.push(d)
-      process.stdout.write(d)
+      fence.push('out', d)
     })
     child.stderr.on('data', (d: Buffer) => {
       tail.push(d)
-      process.stdout.write(d)
+      fence.push('err', d)
     })
     child.on('error', err => {
       clearTimeout(timer)
+      fence.end()
       reject(err)
     })
     child.on('close', (code, signal) => {
       clearTimeout(timer)
+      fence.end()
       resolve({
         code,
         signal,
@@ -133,11 +140,11 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
       const text = generatedText(run.stdout, prompt)
       if (text !== '') return { text, ms: run.ms }
       if (i < attempts)
-        core.info(
+        log.info(
           `${path.basename(opts.bin)} exited 0 but its text was not flushed; running it again`
         )
     }
-    core.info(`${name} loaded and generated (exit code 0), but llama.cpp printed no text`)
+    log.info(`${name} loaded and generated (exit code 0), but llama.cpp printed no text`)
     return { text: '', ms: last?.ms ?? 0 }
   })
 }

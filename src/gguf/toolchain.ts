@@ -8,6 +8,7 @@ import * as path from 'node:path'
 import { ActionError } from '../types.js'
 import { parseQuantizeHelp, type QuantizeTypes } from './types.js'
 import { runTool } from '../run.js'
+import * as log from '../log.js'
 
 /** A llama.cpp checkout ready to convert, quantize and run GGUF files. */
 export interface LlamaCpp {
@@ -105,7 +106,7 @@ export async function cloneLlamaCpp(
   }
   const target = path.join(toolCacheDir, 'llama.cpp', ref)
   if (isSourceTree(target)) {
-    core.info(`Reusing the llama.cpp ${ref} checkout in ${target}`)
+    log.info(`Reusing the llama.cpp ${ref} checkout in ${target}`)
     return target
   }
   await io.rmRF(target)
@@ -213,7 +214,7 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
     await buildLlamaCpp(dir)
     found = findBinaries(dir)
   } else {
-    core.info(`llama.cpp in ${dir} is already built: ${found.quantize}, ${found.generator}`)
+    log.info(`llama.cpp in ${dir} is already built: ${found.quantize}, ${found.generator}`)
   }
   if (found.quantize === null || found.generator === null) {
     throw new ActionError(

@@ -2,6 +2,13 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { ActionError } from '../types.js'
+import { readModelConfig, type ModelConfig } from './config.js'
+import {
+  listWeightFiles,
+  readSafetensorsHeader,
+  type SafetensorsHeader,
+  type TensorInfo
+} from './safetensors.js'
 
 export interface AdapterInfo {
   dir: string
@@ -17,7 +24,16 @@ export interface AdapterInfo {
 const FINE_TUNE_TYPES = ['lora', 'dora', 'full'] as const
 const CHECKPOINT = /^(\d+)_adapters\.safetensors$/
 
-export async function validateAdapters(dir: string): Promise<AdapterInfo> {
+/**
+ * Checks the adapter folder before any expensive work: adapter_config.json, and the header of
+ * adapters.safetensors (a truncated, empty or garbled file is refused here, not by a Python
+ * traceback in the fuse). With a local `baseDir`, every adapted layer must exist in the base with
+ * matching shapes (see {@link checkAdaptersFitBase}).
+ */
+export async function validateAdapters(
+  dir: string,
+  baseDir: string | null = null
+): Promise<AdapterInfo> {
   const stat = await fs.stat(dir).catch(() => null)
   if (!stat?.isDirectory()) {
     throw new ActionError(
@@ -62,6 +78,17 @@ export async function validateAdapters(dir: string): Promise<AdapterInfo> {
       : 'let mlx_lm.lora finish training, which writes it'
     throw new ActionError(`${weights} does not exist: ${hint}.`)
   }
+  const header = await readSafetensorsHeader(
+    weights,
+    'copy a complete checkpoint (NNNNNNN_adapters.safetensors) over it, or train again'
+  )
+  if (Object.keys(header.tensors).length === 0) {
+    throw new ActionError(
+      `${weights} holds no tensors; copy a complete checkpoint (NNNNNNN_adapters.safetensors) over it, or train again.`
+    )
+  }
+  checkLoraPairs(weights, header)
+  if (baseDir !== null) await checkAdaptersFitBase(weights, header, baseDir)
   const lora = (config.lora_parameters ?? {}) as Record<string, unknown>
   return {
     dir,
@@ -113,4 +140,105 @@ async function newestCheckpoint(dir: string): Promise<string | null> {
     .filter(x => x.m !== null)
     .sort((a, b) => Number(b.m![1]) - Number(a.m![1]))
   return steps[0]?.n ?? null
+}
+
+/** Every lora_a has its lora_b and both agree on the rank (else the file is damaged or mixed). */
+function checkLoraPairs(file: string, header: SafetensorsHeader): void {
+  for (const [name, info] of Object.entries(header.tensors)) {
+    const m = /^(.*)\.lora_(a|b)$/.exec(name)
+    if (!m) continue
+    const other = header.tensors[`${m[1]}.lora_${m[2] === 'a' ? 'b' : 'a'}`]
+    const [a, b] = m[2] === 'a' ? [info, other] : [other, info]
+    const rankA = a?.shape[a.shape.length - 1]
+    const rankB = b?.shape[b.shape.length - 2]
+    if (!a || !b || rankA !== rankB) {
+      throw new ActionError(
+        `${file} has ${!a || !b ? `${name} without its lora_${m[2] === 'a' ? 'b' : 'a'}` : `${m[1]}.lora_a of rank ${rankA} but lora_b of rank ${rankB}`}, so it is damaged or mixes two trainings; copy a complete checkpoint (NNNNNNN_adapters.safetensors) over it, or train again.`
+      )
+    }
+  }
+}
+
+const LORA_SUFFIX = /\.(lora_a|lora_b|m)$/
+
+/**
+ * Refuses adapters trained for another model: every adapted layer must exist in the local base
+ * with matching shapes, and the first mismatch is named. MLX's LoRALinear holds lora_a as
+ * [input_dims, rank] and lora_b as [rank, output_dims] for a base weight [output_dims, input_dims]
+ * (LoRAEmbedding: lora_a [num_embeddings, rank], lora_b [rank, dims]); DoRA adds m [output_dims];
+ * a full fine-tune stores the base's own tensor names and shapes. A packed (quantized) base weight
+ * is U32 [output_dims, input_dims * bits / 32], so its input size is unpacked with the layer's bits.
+ * Layers of other ranks (e.g. mixture-of-experts stacks) are checked for existence only.
+ */
+export async function checkAdaptersFitBase(
+  adapterFile: string,
+  adapters: SafetensorsHeader,
+  baseDir: string
+): Promise<void> {
+  const config = await readModelConfig(baseDir)
+  const base: Record<string, TensorInfo> = {}
+  for (const file of await listWeightFiles(baseDir)) {
+    Object.assign(base, (await readSafetensorsHeader(file)).tensors)
+  }
+  const fix = `these adapters were trained for another model; point base-model at the model they were trained on, or adapter-path at adapters trained on ${baseDir}`
+  const shape = (s: readonly number[]): string => `[${s.join(', ')}]`
+  for (const [name, info] of Object.entries(adapters.tensors)) {
+    const suffix = LORA_SUFFIX.exec(name)
+    if (!suffix) {
+      const twin = base[name]
+      if (!twin)
+        throw new ActionError(`${adapterFile} holds ${name}, which the base model has not; ${fix}.`)
+      if (shape(twin.shape) !== shape(info.shape)) {
+        throw new ActionError(
+          `${adapterFile} holds ${name} with shape ${shape(info.shape)} but the base model's is ${shape(twin.shape)}; ${fix}.`
+        )
+      }
+      continue
+    }
+    const layer = name.slice(0, suffix.index)
+    const weight = base[`${layer}.weight`]
+    if (!weight) {
+      throw new ActionError(
+        `${adapterFile} adapts ${layer}, which the base model ${baseDir} has not (no tensor ${layer}.weight); ${fix}.`
+      )
+    }
+    if (weight.shape.length !== 2 || info.shape.length > 2) continue
+    const dims = linearDims(layer, weight, base, config)
+    const embedding = /(^|\.)(embed_tokens|wte|word_embeddings|tok_embeddings)$/.test(layer)
+    const rows = embedding ? dims.out : dims.in // lora_a's first dimension
+    const cols = embedding ? dims.in : dims.out // lora_b's last dimension
+    const kind = suffix[1]
+    const want =
+      kind === 'lora_a'
+        ? { axis: 0, size: rows, what: `${rows ?? '?'} x rank` }
+        : kind === 'lora_b'
+          ? { axis: 1, size: cols, what: `rank x ${cols ?? '?'}` }
+          : { axis: 0, size: dims.out, what: `${dims.out}` }
+    const expectedRank = kind === 'm' ? 1 : 2
+    if (
+      info.shape.length !== expectedRank ||
+      (want.size !== null && info.shape[want.axis] !== want.size)
+    ) {
+      throw new ActionError(
+        `${adapterFile} has ${name} with shape ${shape(info.shape)}, but for the base model's ${layer} (${weight.dtype} ${shape(weight.shape)}) it must be ${want.what}; ${fix}.`
+      )
+    }
+  }
+}
+
+/** Output and input sizes of a base Linear, unpacking a quantized weight; input null when unknown. */
+function linearDims(
+  layer: string,
+  weight: TensorInfo,
+  base: Record<string, TensorInfo>,
+  config: ModelConfig
+): { out: number; in: number | null } {
+  const [out, cols] = weight.shape
+  if (weight.dtype !== 'U32' || !base[`${layer}.scales`]) return { out, in: cols }
+  const own = config.layerBits.get(layer)
+  const bits = typeof own === 'number' ? own : config.quantization.bits
+  if (bits !== null && (32 * cols) % bits === 0) return { out, in: (32 * cols) / bits }
+  const scales = base[`${layer}.scales`].shape
+  const group = config.layerGroupSizes.get(layer) ?? config.quantization.groupSize
+  return { out, in: group !== null ? scales[scales.length - 1] * group : null }
 }

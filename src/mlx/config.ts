@@ -73,6 +73,20 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
       : null
   const bits = positiveInt(q?.bits)
   const groupSize = positiveInt(q?.group_size)
+  // A present but malformed value must not read as "not quantized" (that would pick the wrong
+  // fuse and the wrong size prediction): refuse it before any fuse.
+  for (const [key, value] of [
+    ['bits', bits],
+    ['group_size', groupSize]
+  ] as const) {
+    // Only MLX's own `quantization` section: other tools' quantization_config use other
+    // conventions (GPTQ writes group_size -1).
+    if (isObject(raw.quantization) && q !== null && key in q && value === null) {
+      throw new ActionError(
+        `${file} has quantization.${key} ${JSON.stringify(q[key])}, which is not a positive whole number; restore the model's original config.json (MLX writes numbers, e.g. "bits": 4, "group_size": 64).`
+      )
+    }
+  }
   const mode = typeof q?.mode === 'string' ? q.mode : q !== null && bits !== null ? 'affine' : null
   const quantization: MlxQuantization = { bits, groupSize, mode }
 

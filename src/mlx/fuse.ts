@@ -4,10 +4,12 @@ import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { discard } from '../folders.js'
-import { runTool } from '../run.js'
+import { describeExit, runTool, type OutputTail } from '../run.js'
+import * as log from '../log.js'
 import { ActionError } from '../types.js'
 import { dropStaleQuantizationConfig } from './config.js'
 import { mlxCommand, type MlxEnv } from './python.js'
+import { listWeightFiles, readSafetensorsHeader } from './safetensors.js'
 
 /**
  * A fresh staging folder beside `finalDir` (same file system, so the final move is a rename),
@@ -79,7 +81,7 @@ export async function runFuse(req: FuseRequest, outDir: string): Promise<string[
     : 'Fusing the adapters into the base model (mlx_lm fuse)'
   await runStep(req, title, args, outDir, 'mlx_lm fuse')
   if (req.dequantize && (await dropStaleQuantizationConfig(outDir))) {
-    core.info(
+    log.info(
       `mlx-lm ${req.env.mlxLmVersion} left a stale quantization_config in the de-quantized model's config.json (fixed in mlx-lm 0.29); removed it, so the model loads again (mlx_lm would fail with KeyError: 'quant_method').`
     )
   }
@@ -131,8 +133,45 @@ async function runStep(
   if (result.code !== 0) {
     await discard(outDir)
     throw new ActionError(
-      `${name} failed with exit code ${result.code}: ${result.tail.last(3)}; the partial output was removed, see the log group "${title}" for the whole output.`,
+      `${name} ${describeExit(result)}: ${result.tail.last(3)}; the partial output was removed, see the log group "${title}" for the whole output.`,
       result.code
     )
   }
+  const missing = await incompleteModel(outDir)
+  if (missing !== null) {
+    await fs.rm(outDir, { recursive: true, force: true })
+    throw new ActionError(
+      `${name} reported success (exit code 0) but wrote no complete model: ${missing}. Its last output lines: ${lastLines(result.tail)}. This is a fault of mlx_lm or of the machine (a full disk?), not of your inputs; the partial output was removed, see the log group "${title}".`
+    )
+  }
+}
+
+function lastLines(tail: OutputTail): string {
+  const text = tail.last(4)
+  return text === '' ? '(none)' : text
+}
+
+/**
+ * Why a folder an mlx_lm step says it wrote is not a complete model (no config.json, no weights,
+ * a weight file that is not whole safetensors), or null when it is one.
+ */
+export async function incompleteModel(dir: string): Promise<string | null> {
+  const entries = await fs.readdir(dir).catch(() => null)
+  if (entries === null || entries.length === 0) return `${dir} is empty or missing`
+  const config = await fs.readFile(path.join(dir, 'config.json'), 'utf8').catch(() => null)
+  if (config === null) return `${dir} has no config.json`
+  try {
+    const parsed: unknown = JSON.parse(config)
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error()
+  } catch {
+    return `${path.join(dir, 'config.json')} is not a JSON object`
+  }
+  try {
+    for (const file of await listWeightFiles(dir)) await readSafetensorsHeader(file)
+  } catch (error) {
+    return error instanceof ActionError
+      ? error.message.replace(/;[^;]*$/, '').replace(/\.$/, '')
+      : String(error)
+  }
+  return null
 }

@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { lastLine, probe, runTool } from '../run.js'
 import { ActionError } from '../types.js'
+import * as log from '../log.js'
 
 export interface MlxEnv {
   python: string
@@ -44,7 +45,15 @@ async function pythonVersion(python: string, what: string): Promise<string> {
       `${what} "${python}" does not run (${lastLine(r.out)}); set the python input to a Python 3.10+ interpreter, for example one from actions/setup-python.`
     )
   }
-  const version = r.out.split('\n').pop() ?? ''
+  const version = r.out.split('\n').pop()?.trim() ?? ''
+  if (!/^\d+\.\d+\.\d+$/.test(version)) {
+    // /bin/true prints nothing and /bin/echo prints its arguments: neither is a Python.
+    const said =
+      version === '' ? 'printed nothing' : `printed ${JSON.stringify(version.slice(0, 80))}`
+    throw new ActionError(
+      `${what} "${python}" did not answer as Python does: asked for its version (-c "${VERSION_CODE}") it exited 0 but ${said}; set the python input to a Python 3.10+ interpreter, for example one from actions/setup-python.`
+    )
+  }
   if (compareVersions(version, '3.10') < 0) {
     throw new ActionError(
       `${what} "${python}" is Python ${version}, and mlx-lm needs Python 3.10 or newer; add an actions/setup-python step with python-version "3.12" before this one, or set the python input.`
@@ -101,7 +110,7 @@ async function ensureVenv(mlxLm: string, pyVersion: string, root?: string): Prom
   const dir = path.join(base, 'mlx-fuse-action', `mlx-lm-${mlxLm}-py${pyVersion}`)
   const python = path.join(dir, 'bin', 'python')
   if ((await mlxLmVersion(python)) === mlxLm) {
-    core.info(`Reusing the virtual environment ${dir} (mlx-lm ${mlxLm}).`)
+    log.info(`Reusing the virtual environment ${dir} (mlx-lm ${mlxLm}).`)
     return python
   }
   await core.group(`Creating a Python environment with mlx-lm==${mlxLm} in ${dir}`, async () => {

@@ -71,10 +71,10 @@ export function elementCount(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1)
 }
 
-function notSafetensors(file: string, why: string): ActionError {
-  return new ActionError(
-    `${file} is truncated or not a safetensors file (${why}); re-download the model or re-run the step that wrote it.`
-  )
+const DEFAULT_FIX = 're-download the model or re-run the step that wrote it'
+
+function notSafetensors(file: string, why: string, fix = DEFAULT_FIX): ActionError {
+  return new ActionError(`${file} is truncated or not a safetensors file (${why}); ${fix}.`)
 }
 
 function isNonNegativeInt(v: unknown): v is number {
@@ -86,7 +86,11 @@ function isNonNegativeInt(v: unknown): v is number {
  * tensor data. Checks that the file is exactly 8 + header + data section long and that every
  * tensor's byte range matches its dtype and shape.
  */
-export async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
+export async function readSafetensorsHeader(
+  file: string,
+  fix = DEFAULT_FIX
+): Promise<SafetensorsHeader> {
+  const refuse = (why: string): ActionError => notSafetensors(file, why, fix)
   let handle
   try {
     handle = await open(file, 'r')
@@ -97,35 +101,34 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
   }
   try {
     const { size } = await handle.stat()
-    if (size < 8) throw notSafetensors(file, `${size} bytes, shorter than the 8-byte header length`)
+    if (size < 8) throw refuse(`${size} bytes, shorter than the 8-byte header length`)
     const prefix = Buffer.alloc(8)
     await handle.read(prefix, 0, 8, 0)
     const declared = prefix.readBigUInt64LE(0)
     if (declared > BigInt(MAX_HEADER_BYTES)) {
-      throw notSafetensors(file, `header length ${declared} bytes is over the 100 MB limit`)
+      throw refuse(`header length ${declared} bytes is over the 100 MB limit`)
     }
     const headerBytes = Number(declared)
-    if (headerBytes < 2) throw notSafetensors(file, `header length ${headerBytes} bytes`)
+    if (headerBytes < 2) throw refuse(`header length ${headerBytes} bytes`)
     if (8 + headerBytes > size) {
-      throw notSafetensors(
-        file,
+      throw refuse(
         `header length ${headerBytes} bytes but the file has only ${size - 8} after the length`
       )
     }
     const buf = Buffer.alloc(headerBytes)
     const { bytesRead } = await handle.read(buf, 0, headerBytes, 8)
     if (bytesRead !== headerBytes) {
-      throw notSafetensors(file, `read ${bytesRead} of ${headerBytes} header bytes`)
+      throw refuse(`read ${bytesRead} of ${headerBytes} header bytes`)
     }
 
     let json: unknown
     try {
       json = JSON.parse(buf.toString('utf8'))
     } catch {
-      throw notSafetensors(file, 'the header is not valid JSON')
+      throw refuse('the header is not valid JSON')
     }
     if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-      throw notSafetensors(file, 'the header is not a JSON object')
+      throw refuse('the header is not a JSON object')
     }
 
     const tensors: Record<string, TensorInfo> = {}
@@ -154,15 +157,14 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
         !isNonNegativeInt(offsets[1]) ||
         offsets[0] > offsets[1]
       ) {
-        throw notSafetensors(file, `tensor ${name} has no valid dtype, shape and data_offsets`)
+        throw refuse(`tensor ${name} has no valid dtype, shape and data_offsets`)
       }
       const [begin, end] = offsets as [number, number]
       const bytes = dtypeBytes(dtype)
       if (bytes !== null) {
         const expected = elementCount(shape as number[]) * bytes
         if (end - begin !== expected) {
-          throw notSafetensors(
-            file,
+          throw refuse(
             `tensor ${name} spans ${end - begin} bytes but ${dtype} [${shape.join(', ')}] needs ${expected}`
           )
         }
@@ -173,8 +175,7 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
 
     const expectedSize = 8 + headerBytes + dataEnd
     if (size !== expectedSize) {
-      throw notSafetensors(
-        file,
+      throw refuse(
         `${size} bytes on disk, the header describes ${expectedSize} (8 + ${headerBytes} header + ${dataEnd} data)`
       )
     }
