@@ -7,6 +7,7 @@ import { diagnose, explainGgufOverBudget } from './diagnose.js'
 import { ensureFreeSpace } from './disk.js'
 import { checkOutputFolders, emptyDir, removeTree, type MadeFolders } from './folders.js'
 import { produceGguf } from './gguf/pipeline.js'
+import { fetchHubBase, hubSettings, resolveHubBase, type HubBase } from './hub.js'
 import { prepareGguf } from './gguf/setup.js'
 import { readInputs, type Config } from './inputs.js'
 import { validateAdapters } from './mlx/adapters.js'
@@ -49,12 +50,18 @@ async function runAction(state: RunState): Promise<void> {
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
   )
   const folders = await checkOutputFolders(config)
+  // A repo id is resolved and listed now (cheap: 401/404 fail here), downloaded in precheckBase.
+  const hubPlan = config.baseModelDir
+    ? null
+    : await resolveHubBase(config.baseModel, config.revision, hubSettings(config.hfToken))
   const env = await resolveMlxEnv({ python: config.python, mlxLmVersion: config.mlxLmVersion })
   core.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
   checkDequantizeSupport(env, config.dequantize)
 
   const gguf = config.gguf ? await prepareGguf(config.gguf) : null
-  const base = await precheckBase(config)
+  const hub = hubPlan ? await fetchHubBase(hubPlan) : null
+  if (hub) config.baseModelDir = hub.snapshotDir // fuse and every check read the local snapshot
+  const base = await precheckBase(config, hub)
   const baseQuantization = base?.quantization ?? null
   if (gguf && baseQuantization?.bits) checkDequantizeSupport(env, true) // the GGUF path re-fuses de-quantized
   // From here the output folders change: the manifest says "failed" until the run completes.
@@ -147,6 +154,14 @@ async function runAction(state: RunState): Promise<void> {
       quantizeGroupSize: config.quantizeGroupSize,
       adapters
     },
+    baseModelSource: hub && {
+      repo: hub.repo,
+      revision: hub.revision,
+      commit: hub.commit,
+      endpoint: hub.endpoint,
+      snapshot: hub.snapshotDir,
+      downloadedBytes: hub.downloadedBytes
+    },
     gguf: ggufManifest
   })
   await writeSummary(report)
@@ -173,7 +188,8 @@ async function disposeFullPrecision(
 
 /** Reads a local base's precision and size, and checks the fuse will fit on disk, before any fuse. */
 async function precheckBase(
-  config: Config
+  config: Config,
+  hub: HubBase | null
 ): Promise<{ quantization: MlxQuantization; bytes: number } | null> {
   if (!config.baseModelDir) return null
   const base = await readModelConfig(config.baseModelDir)
@@ -183,7 +199,9 @@ async function precheckBase(
     config.dequantize || !stats.quantized ? estimateFullPrecisionBytes(stats) : stats.tensorBytes
   const requant = config.quantizeBits ? fused : 0
   await ensureFreeSpace(config.outputDir, fused + requant, 'the fused model')
-  return { quantization: base.quantization, bytes: (await measurePath(config.baseModelDir)).bytes }
+  // A Hub snapshot holds links into the cache's blobs: its size is the targets', measured by hub.ts.
+  const bytes = hub ? hub.bytes : (await measurePath(config.baseModelDir)).bytes
+  return { quantization: base.quantization, bytes }
 }
 
 async function fail(error: unknown, state: RunState): Promise<void> {
