@@ -267,27 +267,53 @@ function auth(s: HubSettings): { hubUrl: string; accessToken?: string } {
 async function download(plan: HubPlan, total: number): Promise<void> {
   const { repo, commit, missing: files, settings: s } = plan
   let done = 0
-  for (const [i, file] of files.entries()) {
-    core.info(`[${i + 1}/${files.length}] ${file.path} (${formatSize(file.bytes)})`)
-    try {
-      // By the commit, not the branch: the snapshot folder is named after the revision asked
-      // for, which with a branch would be each file's last commit (@huggingface/hub 2.17.5,
-      // src/lib/download-file-to-cache-dir.ts, snapshotId).
-      await downloadFileToCacheDir({
-        repo,
-        path: file.path,
-        revision: commit,
-        cacheDir: s.cacheDir,
-        ...auth(s)
-      })
-    } catch (error) {
-      throw hubError(error, repo, plan.revision, s)
-    }
-    done += file.bytes
-    core.info(
-      `  ${formatSize(done)} of ${formatSize(total)} done (${total ? Math.floor((done / total) * 100) : 100}%)`
-    )
+  // A multi-GB shard takes minutes: every 20 s, say how far its partial blob has come.
+  const blobs = path.join(repoFolder(s.cacheDir, repo), 'blobs')
+  const started = Date.now()
+  const heartbeat = setInterval(() => {
+    void partialBytes(blobs, started).then(n => {
+      if (n > 0) core.info(`  ... ${formatSize(done + n)} of ${formatSize(total)}`)
+    })
+  }, 20_000)
+  try {
+    await downloadEach()
+  } finally {
+    clearInterval(heartbeat)
   }
+  async function downloadEach(): Promise<void> {
+    for (const [i, file] of files.entries()) {
+      core.info(`[${i + 1}/${files.length}] ${file.path} (${formatSize(file.bytes)})`)
+      try {
+        // By the commit, not the branch: the snapshot folder is named after the revision asked
+        // for, which with a branch would be each file's last commit (@huggingface/hub 2.17.5,
+        // src/lib/download-file-to-cache-dir.ts, snapshotId).
+        await downloadFileToCacheDir({
+          repo,
+          path: file.path,
+          revision: commit,
+          cacheDir: s.cacheDir,
+          ...auth(s)
+        })
+      } catch (error) {
+        throw hubError(error, repo, plan.revision, s)
+      }
+      done += file.bytes
+      core.info(
+        `  ${formatSize(done)} of ${formatSize(total)} done (${total ? Math.floor((done / total) * 100) : 100}%)`
+      )
+    }
+  }
+}
+
+/** Bytes in the partial (`.incomplete`) blobs written since `since` (not an old run's leftovers). */
+async function partialBytes(blobs: string, since: number): Promise<number> {
+  const names = await fs.readdir(blobs).catch(() => [] as string[])
+  let n = 0
+  for (const name of names.filter(x => x.endsWith('.incomplete'))) {
+    const st = await fs.stat(path.join(blobs, name)).catch(() => null)
+    if (st && st.mtimeMs >= since) n += st.size
+  }
+  return n
 }
 
 function sum(files: { bytes: number }[]): number {
