@@ -19,6 +19,12 @@ export async function freeBytes(target: string): Promise<number> {
   }
 }
 
+/** freeBytes, or what `MLX_FUSE_FREE_BYTES_OVERRIDE` pretends (see ensureFreeSpace). */
+export async function usableFreeBytes(target: string): Promise<number> {
+  const override = process.env.MLX_FUSE_FREE_BYTES_OVERRIDE
+  return override ? Number(override) : freeBytes(target)
+}
+
 /**
  * Refuses when `needBytes` will not fit. `MLX_FUSE_FREE_BYTES_OVERRIDE` pretends a smaller disk,
  * so tests can prove the refusal without filling a real one.
@@ -28,8 +34,7 @@ export async function ensureFreeSpace(
   needBytes: number,
   what: string
 ): Promise<void> {
-  const override = process.env.MLX_FUSE_FREE_BYTES_OVERRIDE
-  const free = override ? Number(override) : await freeBytes(target)
+  const free = await usableFreeBytes(target)
   if (needBytes > free) {
     throw new ActionError(
       `Not enough disk space for ${what}: it needs about ${formatSize(needBytes)} but ${path.resolve(target)} has ${formatSize(free)} free; free some space or point the output inputs at a larger disk.`

@@ -1,18 +1,19 @@
 /** run(): parse inputs -> plan -> fuse -> gguf -> measure -> budget -> report. */
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { unusedTypeBudgets, verdictFor } from './budget.js'
 import { diagnose, explainGgufOverBudget } from './diagnose.js'
 import { ensureFreeSpace } from './disk.js'
+import { fuseNeeds, logDoctor } from './doctor.js'
 import { checkOutputFolders, emptyDir, removeTree, type MadeFolders } from './folders.js'
 import { produceGguf } from './gguf/pipeline.js'
 import { fetchHubBase, hubSettings, resolveHubBase, type HubBase } from './hub.js'
 import { prepareGguf } from './gguf/setup.js'
-import { readInputs, type Config } from './inputs.js'
+import { DEFAULT_LLAMA_CPP_REF, readInputs, type Config } from './inputs.js'
 import { validateAdapters } from './mlx/adapters.js'
 import { checkRemoteCode, readModelConfig } from './mlx/config.js'
-import { estimateFullPrecisionBytes } from './mlx/precision.js'
 import { produceMlx } from './mlx/produce.js'
 import { checkDequantizeSupport, resolveMlxEnv } from './mlx/python.js'
 import { inspectWeights } from './mlx/weights.js'
@@ -45,6 +46,14 @@ export async function run(): Promise<void> {
 
 async function runAction(state: RunState): Promise<void> {
   const config = await readInputs()
+  await logDoctor({
+    ...config,
+    convertPython: config.gguf?.convertPython ?? null,
+    llamaCppDir: config.gguf?.llamaCppDir ?? null,
+    llamaCppRef: config.gguf?.llamaCppRef ?? DEFAULT_LLAMA_CPP_REF,
+    toolCacheDir: process.env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache'),
+    skipConvert: !config.gguf
+  })
   const adapters = await validateAdapters(config.adapterPath)
   core.info(
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
@@ -195,10 +204,8 @@ async function precheckBase(
   const base = await readModelConfig(config.baseModelDir)
   checkRemoteCode(base, config.baseModel, config.trustRemoteCode)
   const stats = await inspectWeights(config.baseModelDir, base)
-  const fused =
-    config.dequantize || !stats.quantized ? estimateFullPrecisionBytes(stats) : stats.tensorBytes
-  const requant = config.quantizeBits ? fused : 0
-  await ensureFreeSpace(config.outputDir, fused + requant, 'the fused model')
+  const needs = fuseNeeds(stats, config.dequantize, config.quantizeBits)
+  await ensureFreeSpace(config.outputDir, needs.diskBytes, 'the fused model')
   // A Hub snapshot holds links into the cache's blobs: its size is the targets', measured by hub.ts.
   const bytes = hub ? hub.bytes : (await measurePath(config.baseModelDir)).bytes
   return { quantization: base.quantization, bytes }

@@ -81,6 +81,13 @@ describe('a Hugging Face repo id as base-model', () => {
     // Fuse read the local snapshot, not the repo id.
     expect(remote.fuses).toHaveLength(1)
     expect(remote.fuses[0].slice(0, 3)).toEqual(['fuse', '--model', snapshot])
+    // The machine check ran first, in its own group.
+    expect(remote.run.stdout).toMatch(
+      /^::group::Checking this machine \(the same as npm run doctor\)\n· Machine: /
+    )
+    expect(remote.run.stdout).toContain(
+      '✓ mlx-lm: 0.32.2 (python -m mlx_lm fuse); de-quantize flag --dequantize'
+    )
     // The download was shown with its size, inside a group.
     expect(remote.run.stdout).toMatch(
       new RegExp(
