@@ -119,6 +119,16 @@ describe('a repo-id base', () => {
     ])
   })
 
+  it('refuses a cached file of the wrong size instead of fusing it', async () => {
+    const s = settings()
+    const base = await fetchHubBase(await resolveHubBase('org/tiny', null, s))
+    await fs.truncate(path.join(base.snapshotDir, 'model.safetensors'), 10) // writes the blob
+    const error = await rejection(fetchHubBase(await resolveHubBase('org/tiny', null, s)))
+    expect(error.message).toBe(
+      `The cached file ${path.join(base.snapshotDir, 'model.safetensors')} of base-model "org/tiny" is 10 bytes where the Hub lists ${model['model.safetensors'].length}; delete ${path.join(s.cacheDir, 'models--org--tiny')} and run again.`
+    )
+  })
+
   it('pins a tag to its commit and records it in refs/', async () => {
     const s = settings()
     const base = await fetchHubBase(await resolveHubBase('org/tiny', 'v1.0', s))
