@@ -21,6 +21,11 @@ export async function freeBytes(target: string): Promise<number> {
 
 const OVERRIDE = 'MLX_FUSE_FREE_BYTES_OVERRIDE'
 
+/** freeBytes, or what the tests' override pretends (see {@link freeBytesOverride}). */
+export async function usableFreeBytes(target: string): Promise<number> {
+  return freeBytesOverride() ?? (await freeBytes(target))
+}
+
 /**
  * The free bytes `MLX_FUSE_FREE_BYTES_OVERRIDE` pretends, or null when it is unset. TEST-ONLY: it
  * lets the tests prove the refusal without filling a real disk, is not an input and is not
@@ -43,7 +48,7 @@ export async function ensureFreeSpace(
   needBytes: number,
   what: string
 ): Promise<void> {
-  const free = freeBytesOverride() ?? (await freeBytes(target))
+  const free = await usableFreeBytes(target)
   if (needBytes > free) {
     throw new ActionError(
       `Not enough disk space for ${what}: it needs about ${formatSize(needBytes)} but ${path.resolve(target)} has ${formatSize(free)} free; free some space or point the output inputs at a larger disk.`

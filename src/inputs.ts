@@ -69,6 +69,8 @@ export interface Config {
   mlxLmVersion: string
   overwrite: boolean
   hfToken: string | null
+  /** Input revision: the branch, tag or commit of a repo-id base (null: its default branch). */
+  revision: string | null
   trustRemoteCode: boolean
   gguf: GgufConfig | null
 }
@@ -82,6 +84,12 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
   const adapterPath = path.resolve(cwd, required('adapter-path'))
   const outputDir = path.resolve(cwd, core.getInput('output-dir') || 'fused-model')
   const baseModelDir = await localModelDir(baseModel, cwd)
+  const revision = core.getInput('revision').trim() || null
+  if (revision && baseModelDir) {
+    throw new ActionError(
+      `Input revision "${revision}" pins a Hugging Face repo id, but base-model "${baseModel}" is a local directory; remove revision or set base-model to a repo id.`
+    )
+  }
 
   const ggufText = core.getInput('gguf')
   const gguf = ggufText.trim() === '' ? null : parseGguf(ggufText, outputDir, cwd)
@@ -107,6 +115,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     mlxLmVersion: version('mlx-lm-version', DEFAULT_MLX_LM_VERSION),
     overwrite: bool('overwrite', false),
     hfToken,
+    revision,
     trustRemoteCode: bool('trust-remote-code', false),
     gguf
   }

@@ -1,17 +1,19 @@
 /** run(): parse inputs -> plan -> fuse -> gguf -> measure -> budget -> report. */
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { resolveBudgetTypes, unusedTypeBudgets, verdictFor } from './budget.js'
 import { diagnose, explainGgufOverBudget } from './diagnose.js'
 import { ensureFreeSpace } from './disk.js'
+import { fuseNeeds, logDoctor } from './doctor.js'
 import { checkOutputFolders, emptyDir, removeTree, type MadeFolders } from './folders.js'
 import { produceGguf } from './gguf/pipeline.js'
+import { fetchHubBase, hubSettings, resolveHubBase, type HubBase } from './hub.js'
 import { prepareGguf } from './gguf/setup.js'
-import { readInputs, type Config } from './inputs.js'
+import { DEFAULT_LLAMA_CPP_REF, readInputs, type Config } from './inputs.js'
 import { validateAdapters } from './mlx/adapters.js'
 import { checkRemoteCode, readModelConfig } from './mlx/config.js'
-import { estimateFullPrecisionBytes } from './mlx/precision.js'
 import { produceMlx } from './mlx/produce.js'
 import { checkDequantizeSupport, resolveMlxEnv } from './mlx/python.js'
 import { inspectWeights } from './mlx/weights.js'
@@ -45,11 +47,23 @@ export async function run(): Promise<void> {
 
 async function runAction(state: RunState): Promise<void> {
   const config = await readInputs()
+  await logDoctor({
+    ...config,
+    convertPython: config.gguf?.convertPython ?? null,
+    llamaCppDir: config.gguf?.llamaCppDir ?? null,
+    llamaCppRef: config.gguf?.llamaCppRef ?? DEFAULT_LLAMA_CPP_REF,
+    toolCacheDir: process.env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache'),
+    skipConvert: !config.gguf
+  })
   const adapters = await validateAdapters(config.adapterPath, config.baseModelDir)
   log.info(
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
   )
   const folders = await checkOutputFolders(config)
+  // A repo id is resolved and listed now (cheap: 401/404 fail here), downloaded in precheckBase.
+  const hubPlan = config.baseModelDir
+    ? null
+    : await resolveHubBase(config.baseModel, config.revision, hubSettings(config.hfToken))
   const env = await resolveMlxEnv({ python: config.python, mlxLmVersion: config.mlxLmVersion })
   log.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
   checkDequantizeSupport(env, config.dequantize)
@@ -57,7 +71,9 @@ async function runAction(state: RunState): Promise<void> {
   const gguf = config.gguf ? await prepareGguf(config.gguf) : null
   // Budget targets name types as this checkout's llama-quantize resolves them (Q4_K -> Q4_K_M).
   const budgets = gguf ? resolveBudgetTypes(config.budgets, gguf.llama.types) : config.budgets
-  const base = await precheckBase(config)
+  const hub = hubPlan ? await fetchHubBase(hubPlan) : null
+  if (hub) config.baseModelDir = hub.snapshotDir // fuse and every check read the local snapshot
+  const base = await precheckBase(config, hub)
   const baseQuantization = base?.quantization ?? null
   if (gguf && baseQuantization?.bits) checkDequantizeSupport(env, true) // the GGUF path re-fuses de-quantized
   // From here the output folders change: the manifest says "failed" until the run completes.
@@ -148,6 +164,14 @@ async function runAction(state: RunState): Promise<void> {
       quantizeGroupSize: config.quantizeGroupSize,
       adapters
     },
+    baseModelSource: hub && {
+      repo: hub.repo,
+      revision: hub.revision,
+      commit: hub.commit,
+      endpoint: hub.endpoint,
+      snapshot: hub.snapshotDir,
+      downloadedBytes: hub.downloadedBytes
+    },
     gguf: ggufManifest
   })
   await writeSummary(report)
@@ -174,17 +198,18 @@ async function disposeFullPrecision(
 
 /** Reads a local base's precision and size, and checks the fuse will fit on disk, before any fuse. */
 async function precheckBase(
-  config: Config
+  config: Config,
+  hub: HubBase | null
 ): Promise<{ quantization: MlxQuantization; bytes: number } | null> {
   if (!config.baseModelDir) return null
   const base = await readModelConfig(config.baseModelDir)
   checkRemoteCode(base, config.baseModel, config.trustRemoteCode)
   const stats = await inspectWeights(config.baseModelDir, base)
-  const fused =
-    config.dequantize || !stats.quantized ? estimateFullPrecisionBytes(stats) : stats.tensorBytes
-  const requant = config.quantizeBits ? fused : 0
-  await ensureFreeSpace(config.outputDir, fused + requant, 'the fused model')
-  return { quantization: base.quantization, bytes: (await measurePath(config.baseModelDir)).bytes }
+  const needs = fuseNeeds(stats, config.dequantize, config.quantizeBits)
+  await ensureFreeSpace(config.outputDir, needs.diskBytes, 'the fused model')
+  // A Hub snapshot holds links into the cache's blobs: its size is the targets', measured by hub.ts.
+  const bytes = hub ? hub.bytes : (await measurePath(config.baseModelDir)).bytes
+  return { quantization: base.quantization, bytes }
 }
 
 async function fail(error: unknown, state: RunState): Promise<void> {

@@ -52,6 +52,16 @@ describe('readInputs', () => {
     const config = await readInputs(root)
     expect(config.baseModelDir).toBeNull()
     expect(config.baseModel).toBe('mlx-community/Llama-3.2-3B-Instruct-4bit')
+    expect(config.revision).toBeNull()
+  })
+
+  it('takes revision for a repo id and refuses it for a local base', async () => {
+    set({ 'base-model': 'org/model', 'adapter-path': adapters, revision: ' v1.0 ' })
+    expect((await readInputs(root)).revision).toBe('v1.0')
+    set({ 'base-model': base })
+    await expect(readInputs(root)).rejects.toThrow(
+      `Input revision "v1.0" pins a Hugging Face repo id, but base-model "${base}" is a local directory; remove revision or set base-model to a repo id.`
+    )
   })
 
   it('parses GGUF inputs and names the files after output-dir', async () => {

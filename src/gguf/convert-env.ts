@@ -39,7 +39,7 @@ export interface Interpreter {
 }
 
 /** A candidate that answered as Python does, with a version semver can read; null otherwise. */
-async function interpreterVersion(command: string): Promise<string | null> {
+export async function interpreterVersion(command: string): Promise<string | null> {
   const r = await probe(command, ['-c', VERSION_CODE])
   const version = r.code === 0 ? r.stdout.split('\n').pop()?.trim() : undefined
   return version && semver.valid(version) ? version : null
@@ -80,6 +80,15 @@ async function canInstall(python: string, requirements: string): Promise<string 
   return r.code === 0 ? null : lastLine(r.out)
 }
 
+/** The convert environment made for a checkout commit and a Python version. */
+export function convertEnvDir(commit: string, pyVersion: string, root?: string): string {
+  const base = root ?? process.env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache')
+  return path.join(base, 'mlx-fuse-action', `convert-${commit.slice(0, 12)}-py${pyVersion}`)
+}
+
+/** The file a convert environment holds once its requirements are installed. */
+export const convertEnvMarker = (dir: string): string => path.join(dir, '.requirements-installed')
+
 /**
  * Returns `convertPython` when set (it must run), else a virtual environment made from the
  * checkout's own requirements, kept apart from mlx-lm's (their transformers pins conflict) and
@@ -107,15 +116,12 @@ export async function resolveConvertPython(opts: {
       `The llama.cpp checkout ${opts.llamaDir} has no ${CONVERT_REQUIREMENTS}; set convert-python to an interpreter that can run convert_hf_to_gguf.py.`
     )
   }
-  const base = opts.venvRoot ?? process.env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache')
-  const envDir = (version: string): string =>
-    path.join(base, 'mlx-fuse-action', `convert-${opts.commit.slice(0, 12)}-py${version}`)
-  const marker = (dir: string): string => path.join(dir, '.requirements-installed')
+  const envDir = (version: string): string => convertEnvDir(opts.commit, version, opts.venvRoot)
 
   const interpreters = await findInterpreters(opts.candidates)
   for (const { version } of interpreters) {
     const dir = envDir(version)
-    if (await fs.stat(marker(dir)).catch(() => null)) {
+    if (await fs.stat(convertEnvMarker(dir)).catch(() => null)) {
       log.info(`Reusing the convert environment ${dir}.`)
       return path.join(dir, 'bin', 'python')
     }
@@ -157,7 +163,7 @@ async function createEnv(
           )
         }
       }
-      await fs.writeFile(path.join(dir, '.requirements-installed'), `${new Date().toISOString()}\n`)
+      await fs.writeFile(convertEnvMarker(dir), `${new Date().toISOString()}\n`)
     }
   )
   return python

@@ -69,7 +69,7 @@ export function readLlamaCppVersion(dir: string): string {
     : 'unknown'
 }
 
-async function gitCommit(dir: string): Promise<string> {
+export async function gitCommit(dir: string): Promise<string> {
   if (!existsSync(path.join(dir, '.git'))) return 'unknown'
   try {
     const out = await exec.getExecOutput('git', ['-C', dir, 'rev-parse', 'HEAD'], {

@@ -62,7 +62,7 @@ async function pythonVersion(python: string, what: string): Promise<string> {
   return version
 }
 
-async function mlxLmVersion(python: string): Promise<string | null> {
+export async function mlxLmVersion(python: string): Promise<string | null> {
   const r = await probe(python, ['-c', MLX_VERSION_CODE])
   return r.code === 0 ? (r.out.split('\n').pop() ?? null) : null
 }
@@ -105,9 +105,14 @@ export async function resolveMlxEnv(opts: {
   )
 }
 
-async function ensureVenv(mlxLm: string, pyVersion: string, root?: string): Promise<string> {
+/** The virtual environment the action makes for mlx-lm `mlxLm` from Python `pyVersion`. */
+export function mlxVenvDir(mlxLm: string, pyVersion: string, root?: string): string {
   const base = root ?? process.env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache')
-  const dir = path.join(base, 'mlx-fuse-action', `mlx-lm-${mlxLm}-py${pyVersion}`)
+  return path.join(base, 'mlx-fuse-action', `mlx-lm-${mlxLm}-py${pyVersion}`)
+}
+
+async function ensureVenv(mlxLm: string, pyVersion: string, root?: string): Promise<string> {
+  const dir = mlxVenvDir(mlxLm, pyVersion, root)
   const python = path.join(dir, 'bin', 'python')
   if ((await mlxLmVersion(python)) === mlxLm) {
     log.info(`Reusing the virtual environment ${dir} (mlx-lm ${mlxLm}).`)
@@ -134,7 +139,7 @@ async function run(cmd: string, args: string[], what: string): Promise<void> {
   }
 }
 
-async function describe(
+export async function describe(
   python: string,
   pyVersion: string,
   version: string,

@@ -1,0 +1,182 @@
+/**
+ * The machine check in-process, against what this machine really has: python3, the mlx_lm
+ * stand-in (two versions, two flag spellings), the built llama.cpp checkout (LLAMA_CPP_DIR), a
+ * tiny model for the pre-flight estimate. Nothing external is mocked; a missing tool is a line.
+ */
+import { beforeAll, describe, expect, it } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {
+  formatDoctor,
+  fuseNeeds,
+  runDoctor,
+  type DoctorCheck,
+  type DoctorOptions
+} from '../src/doctor.js'
+import { convertEnvDir, convertEnvMarker } from '../src/gguf/convert-env.js'
+import { readModelConfig } from '../src/mlx/config.js'
+import { inspectWeights } from '../src/mlx/weights.js'
+import { formatSize } from '../src/size.js'
+import { makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
+
+const LLAMA_CPP_DIR =
+  process.env.LLAMA_CPP_DIR ?? '/root/.cache/mlx-fuse-action/llama.cpp-9336d8aab8f8'
+let root: string
+let python: string
+let python0283: string
+let q4: string
+
+beforeAll(async () => {
+  root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'doctor-')))
+  ;[python, python0283, q4] = await Promise.all([
+    makeStandInPython(path.join(root, 'py'), '0.32.2'),
+    makeStandInPython(path.join(root, 'py-0.28.3'), '0.28.3'),
+    makeTinyModel(path.join(root, 'q4'), { bits: 4, groupSize: 64 })
+  ])
+})
+
+function options(over: Partial<DoctorOptions> = {}): DoctorOptions {
+  return {
+    python,
+    mlxLmVersion: '0.32.2',
+    convertPython: null,
+    llamaCppDir: LLAMA_CPP_DIR,
+    llamaCppRef: 'v0.4.0',
+    toolCacheDir: path.join(root, 'tool-cache'),
+    outputDir: path.join(root, 'out'),
+    baseModelDir: null,
+    dequantize: false,
+    quantizeBits: null,
+    ...over
+  }
+}
+
+function check(checks: DoctorCheck[], name: string): DoctorCheck {
+  const found = checks.find(c => c.name === name)
+  if (!found) throw new Error(`no ${name} check in ${JSON.stringify(checks)}`)
+  return found
+}
+
+describe('npm run doctor', () => {
+  it("reports the machine, mlx-lm's version and flag, and the built llama.cpp", async () => {
+    const checks = await runDoctor(options())
+    expect(check(checks, 'Machine').detail).toContain(os.release())
+    expect(check(checks, 'Machine').detail).toContain(os.cpus()[0].model)
+    const py = check(checks, 'Python for mlx-lm')
+    const version = execFileSync(python, [
+      '-c',
+      'import sys; print("%d.%d.%d" % sys.version_info[:3])'
+    ])
+      .toString()
+      .trim()
+    expect(py).toEqual({
+      name: 'Python for mlx-lm',
+      status: 'ok',
+      detail: `${python}, Python ${version}`
+    })
+    expect(check(checks, 'mlx-lm')).toMatchObject({ status: 'ok' })
+    expect(check(checks, 'mlx-lm').detail).toMatch(
+      /^0\.32\.2 \(python -m mlx_lm fuse\); de-quantize flag --dequantize;/
+    )
+    const commit = execFileSync('git', ['-C', LLAMA_CPP_DIR, 'rev-parse', 'HEAD']).toString().trim()
+    expect(check(checks, 'llama.cpp')).toEqual({
+      name: 'llama.cpp',
+      status: 'ok',
+      detail: `${LLAMA_CPP_DIR}, version 0.4.0, commit ${commit.slice(0, 12)}; build cached (${path.join(LLAMA_CPP_DIR, 'build', 'bin')})`
+    })
+    // No pre-flight estimate without a base model: disk and memory are just reported.
+    expect(check(checks, 'Disk').status).toBe('info')
+    expect(check(checks, 'Memory').detail).toContain(formatSize(os.totalmem()))
+    // The conversion Pythons found on PATH, with versions (python3 is always there).
+    expect(check(checks, 'Python for conversion').detail).toMatch(
+      /found .*python3[.\d]* 3\.\d+\.\d+/
+    )
+    expect(formatDoctor(checks).every(l => /^[✓✗!·] [^:]+: /.test(l))).toBe(true)
+  })
+
+  it('reads the old de-quantize spelling from mlx-lm 0.28.3', async () => {
+    const checks = await runDoctor(options({ python: python0283 }))
+    expect(check(checks, 'mlx-lm').detail).toMatch(/^0\.28\.3 .*de-quantize flag --de-quantize;/)
+  })
+
+  it('compares free disk and memory with the pre-flight estimate of the configured run', async () => {
+    const stats = await inspectWeights(q4, await readModelConfig(q4))
+    const needs = fuseNeeds(stats, true, 4)
+    expect(needs.diskBytes).toBe(2 * needs.fusedBytes)
+    expect(needs.fusedBytes).toBeGreaterThan(stats.tensorBytes) // de-quantized: larger
+    const roomy = await runDoctor(options({ baseModelDir: q4, dequantize: true, quantizeBits: 4 }))
+    expect(check(roomy, 'Disk')).toMatchObject({ status: 'ok' })
+    expect(check(roomy, 'Disk').detail).toContain(
+      `the fuse needs about ${formatSize(needs.diskBytes)}`
+    )
+    expect(check(roomy, 'Memory').detail).toContain(formatSize(needs.fusedBytes))
+    process.env.MLX_FUSE_FREE_BYTES_OVERRIDE = String(needs.diskBytes - 1)
+    try {
+      const short = await runDoctor(
+        options({ baseModelDir: q4, dequantize: true, quantizeBits: 4 })
+      )
+      expect(check(short, 'Disk').status).toBe('short')
+    } finally {
+      delete process.env.MLX_FUSE_FREE_BYTES_OVERRIDE
+    }
+    // Kept quantized, the fuse needs about the base's tensors only.
+    const kept = await runDoctor(options({ baseModelDir: q4 }))
+    expect(check(kept, 'Disk').detail).toContain(`needs about ${formatSize(stats.tensorBytes)}`)
+  })
+
+  it('reports missing tools instead of failing', async () => {
+    const checks = await runDoctor(
+      options({
+        python: path.join(root, 'no-such-python'),
+        convertPython: path.join(root, 'no-such-convert-python'),
+        llamaCppDir: path.join(root, 'no-llama'),
+        baseModelDir: path.join(root, 'no-model')
+      })
+    )
+    expect(check(checks, 'Python for mlx-lm')).toMatchObject({ status: 'missing' })
+    expect(check(checks, 'Python for mlx-lm').detail).toContain('does not run (input python)')
+    expect(check(checks, 'Python for conversion')).toMatchObject({ status: 'missing' })
+    expect(check(checks, 'llama.cpp').detail).toContain('is not a llama.cpp checkout')
+    expect(check(checks, 'Pre-flight estimate').status).toBe('missing')
+  })
+
+  it('says when python3 has no mlx_lm and no environment is cached, without creating one', async () => {
+    const checks = await runDoctor(options({ python: null }))
+    const mlx = check(checks, 'mlx-lm')
+    expect(mlx.status).toBe('missing')
+    expect(mlx.detail).toContain(
+      `a run creates ${path.join(root, 'tool-cache', 'mlx-fuse-action')}`
+    )
+    expect(await fs.stat(path.join(root, 'tool-cache')).catch(() => null)).toBeNull()
+  })
+
+  it('finds an unbuilt checkout, a cached convert environment and the convert-python input', async () => {
+    const bare = path.join(root, 'llama-bare')
+    await fs.mkdir(bare, { recursive: true })
+    await fs.writeFile(path.join(bare, 'convert_hf_to_gguf.py'), '')
+    await fs.writeFile(path.join(bare, 'CMakeLists.txt'), 'set(LLAMA_VERSION_MAJOR 0)\n')
+    const unbuilt = await runDoctor(options({ llamaCppDir: bare }))
+    expect(check(unbuilt, 'llama.cpp').detail).toContain('build not cached')
+
+    const commit = execFileSync('git', ['-C', LLAMA_CPP_DIR, 'rev-parse', 'HEAD']).toString().trim()
+    const version = execFileSync('python3', [
+      '-c',
+      'import sys; print("%d.%d.%d" % sys.version_info[:3])'
+    ])
+      .toString()
+      .trim()
+    const env = convertEnvDir(commit, version, path.join(root, 'tool-cache-2'))
+    await fs.mkdir(env, { recursive: true })
+    await fs.writeFile(convertEnvMarker(env), '')
+    const cached = await runDoctor(options({ toolCacheDir: path.join(root, 'tool-cache-2') }))
+    expect(check(cached, 'Python for conversion')).toMatchObject({ status: 'ok' })
+    expect(check(cached, 'Python for conversion').detail).toContain(`cached environment ${env}`)
+
+    const input = await runDoctor(options({ convertPython: '/usr/bin/python3' }))
+    expect(check(input, 'Python for conversion').detail).toMatch(
+      /^\/usr\/bin\/python3 \(input convert-python\), Python 3\.\d+\.\d+$/
+    )
+  })
+})

@@ -1,0 +1,195 @@
+/**
+ * A Hugging Face repo id as base-model, end to end through the bundled dist/index.js: the real
+ * @huggingface/hub client against a loopback fake of the Hub (HF_ENDPOINT) serving the tiny
+ * model, the mlx_lm stand-in as the only thing replaced. The repo-id base gets what a local base
+ * gets (precision diagnosis, disk check, base size), lands in the Python cache layout, is
+ * downloaded once, and the manifest records the commit.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { runAction, type ActionRun } from './fixtures/action.js'
+import { readFolder, startFakeHub, type FakeHub } from './fixtures/hub.js'
+import { makeAdapters, makeStandInPython, makeTinyModel, readStandInLog } from './fixtures/tiny.js'
+
+const COMMIT = 'c0ffee'.padEnd(40, '0')
+const REPO = 'tiny-org/tiny-q4'
+let root: string
+let base: string
+let adapters: string
+let python: string
+let hub: FakeHub
+
+beforeAll(async () => {
+  root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'e2e-hub-')))
+  base = await makeTinyModel(path.join(root, 'base-q4'), { bits: 4, groupSize: 64 })
+  adapters = await makeAdapters(path.join(root, 'adapters'), base, { rank: 8 })
+  python = await makeStandInPython(path.join(root, 'py'))
+  const files = { ...(await readFolder(base)), 'README.md': Buffer.from('# tiny\n') }
+  hub = await startFakeHub({ [REPO]: { refs: { main: COMMIT }, commits: { [COMMIT]: files } } })
+})
+
+afterAll(async () => {
+  await hub?.close()
+})
+
+/** Every regular file's size under `dir`, links not followed: the local base's own size. */
+async function treeBytes(dir: string): Promise<number> {
+  let total = 0
+  for (const entry of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await fs.lstat(path.join(entry.parentPath, entry.name))).size
+  }
+  return total
+}
+
+async function action(
+  baseModel: string,
+  hfHome: string,
+  extra: Record<string, string> = {},
+  env: Record<string, string> = {}
+): Promise<{ run: ActionRun; dir: string; fuses: string[][] }> {
+  const dir = await fs.mkdtemp(path.join(root, 'work-'))
+  const log = path.join(dir, 'standin.log')
+  const run = await runAction(
+    {
+      'base-model': baseModel,
+      'adapter-path': adapters,
+      python,
+      'size-budget': 'mlx=5MB',
+      ...extra
+    },
+    { cwd: dir, env: { MLX_STANDIN_LOG: log, HF_HOME: hfHome, HF_ENDPOINT: hub.url, ...env } }
+  )
+  const fuses = (await readStandInLog(log).catch(() => []))
+    .filter(c => c.command === 'fuse')
+    .map(c => c.args)
+  return { run, dir, fuses }
+}
+
+async function manifestOf(run: ActionRun): Promise<Record<string, unknown>> {
+  return JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8')) as Record<string, unknown>
+}
+
+describe('a Hugging Face repo id as base-model', () => {
+  it('is downloaded once into the cache and fused like the same model on disk', async () => {
+    const hfHome = path.join(root, 'hf-home')
+    const snapshot = path.join(hfHome, 'hub', 'models--tiny-org--tiny-q4', 'snapshots', COMMIT)
+    hub.requests.length = 0
+    const remote = await action(REPO, hfHome)
+    expect(remote.run.code).toBe(0)
+    // Fuse read the local snapshot, not the repo id.
+    expect(remote.fuses).toHaveLength(1)
+    expect(remote.fuses[0].slice(0, 3)).toEqual(['fuse', '--model', snapshot])
+    // The machine check ran first, in its own group.
+    expect(remote.run.stdout).toMatch(
+      /^::group::Checking this machine \(the same as npm run doctor\)\n· Machine: /
+    )
+    expect(remote.run.stdout).toContain(
+      '✓ mlx-lm: 0.32.2 (python -m mlx_lm fuse); de-quantize flag --dequantize'
+    )
+    // The download was shown with its size, inside a group.
+    expect(remote.run.stdout).toMatch(
+      new RegExp(
+        `::group::Downloading base-model ${REPO}@c0ffee000000 from ${hub.url}: 6 of 6 files, [\\d.]+ kB`
+      )
+    )
+    // Every file the fake served that mlx_lm takes, once; README.md never.
+    const resolved = hub.requests.filter(r => r.path.includes('/resolve/')).map(r => r.path)
+    const wanted = Object.keys(await readFolder(base)).sort()
+    expect([...new Set(resolved)].sort()).toEqual(
+      wanted.map(f => `/${REPO}/resolve/${COMMIT}/${f}`)
+    )
+    // Each file's bytes were sent once (the other request per file is the 1-byte size probe);
+    // the weights through the redirect to the CDN, as on the Hub.
+    const whole = hub.requests.filter(
+      r => r.range === null && (r.path.includes('/resolve/') || r.path.startsWith('/cdn/'))
+    )
+    expect(whole).toHaveLength(wanted.length)
+    expect(whole.filter(r => r.path.startsWith('/cdn/'))).toHaveLength(1)
+    // The Python cache layout: links in snapshots/<commit> into blobs/, and refs/main.
+    for (const f of wanted)
+      expect((await fs.lstat(path.join(snapshot, f))).isSymbolicLink()).toBe(true)
+    expect(
+      await fs.readFile(
+        path.join(hfHome, 'hub', 'models--tiny-org--tiny-q4', 'refs', 'main'),
+        'utf8'
+      )
+    ).toBe(COMMIT)
+
+    // The same model from a local folder: same diagnosis, same base size (the links' targets).
+    const local = await action(base, path.join(root, 'unused-hf-home'))
+    expect(local.run.code).toBe(0)
+    const [m, l] = [await manifestOf(remote.run), await manifestOf(local.run)]
+    expect(m.baseModelBytes).toBe(await treeBytes(base))
+    expect(m.baseModelBytes).toBe(l.baseModelBytes)
+    expect(m.diagnoses).toEqual(l.diagnoses)
+    expect(JSON.stringify(m.diagnoses)).toContain('4-bit affine, group 64')
+    expect(remote.run.outputs['fused-bytes']).toBe(local.run.outputs['fused-bytes'])
+    expect(m.baseModelSource).toEqual({
+      repo: REPO,
+      revision: 'main',
+      commit: COMMIT,
+      endpoint: hub.url,
+      snapshot,
+      downloadedBytes: m.baseModelBytes
+    })
+    expect(l.baseModelSource).toBeNull()
+
+    // A second run fetches nothing: only the commit lookup and the listing reach the Hub.
+    hub.requests.length = 0
+    const again = await action(REPO, hfHome)
+    expect(again.run.code).toBe(0)
+    expect(hub.requests.map(r => `${r.method} ${r.path}`)).toEqual([
+      `GET /api/models/${REPO}/revision/main`,
+      `GET /api/models/${REPO}/tree/${COMMIT}`
+    ])
+    expect(again.run.stdout).toContain(`Base model ${REPO}@c0ffee000000: all 6 files`)
+    expect(again.fuses[0][2]).toBe(snapshot)
+    expect(
+      ((await manifestOf(again.run)).baseModelSource as { downloadedBytes: number }).downloadedBytes
+    ).toBe(0)
+  })
+
+  it('checks the disk for the download, then for the fuse exactly as for a local base', async () => {
+    // Too small for the download itself: refused before any file is fetched.
+    hub.requests.length = 0
+    const tiny = await action(
+      REPO,
+      path.join(root, 'hf-small'),
+      {},
+      {
+        MLX_FUSE_FREE_BYTES_OVERRIDE: '100000'
+      }
+    )
+    expect(tiny.run.code).toBe(1)
+    expect(tiny.run.stdout).toMatch(
+      /Not enough disk space for downloading base-model "tiny-org\/tiny-q4": it needs about [\d.]+ kB/
+    )
+    expect(hub.requests.some(r => r.path.includes('/resolve/'))).toBe(false)
+    expect(tiny.fuses).toEqual([])
+
+    // Room for the download (~0.85 MB) but not for the 16-bit fuse (~3 MB): the same refusal
+    // a local base gets, before any fuse.
+    const free = { MLX_FUSE_FREE_BYTES_OVERRIDE: '2000000' }
+    const remote = await action(REPO, path.join(root, 'hf-mid'), { dequantize: 'true' }, free)
+    const local = await action(base, path.join(root, 'unused'), { dequantize: 'true' }, free)
+    const refusal = (r: { run: ActionRun; dir: string }): string =>
+      /Not enough disk space for the fused model[^\n]*/
+        .exec(r.run.stdout)?.[0]
+        .replaceAll(r.dir, 'WORK') ?? ''
+    expect(remote.run.code).toBe(1)
+    expect(refusal(remote)).toMatch(/it needs about [\d.]+ MB .* has 2.00 MB \(1.91 MiB\) free/)
+    expect(refusal(remote)).toBe(refusal(local))
+    expect(remote.fuses).toEqual([])
+  })
+
+  it('fails with one sentence when the repo does not exist', async () => {
+    const missing = await action('tiny-org/nothing', path.join(root, 'hf-missing'))
+    expect(missing.run.code).toBe(1)
+    expect(missing.run.annotations).toContain(
+      `::error::${hub.url} has no model "tiny-org/nothing" at revision "main" (HTTP 404); check the base-model id and the revision input.`
+    )
+    expect(missing.fuses).toEqual([])
+  })
+})
