@@ -2,6 +2,7 @@
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { readUploadInputs, type UploadConfig } from './artifacts/inputs.js'
 import { parseBudgets } from './budget.js'
 import { FTYPE_IDS, TYPE_ALIASES } from './gguf/types.js'
 import { ActionError, type BudgetEntry } from './types.js'
@@ -25,7 +26,7 @@ export interface GgufConfig {
   keepIntermediates: boolean
   /** Absolute directory for the GGUF files. */
   dir: string
-  /** File name stem: `<basename of output-dir>`. */
+  /** File name stem: the artifact-name prefix (default `<basename of output-dir>`). */
   stem: string
 }
 
@@ -46,6 +47,7 @@ export interface Config {
   overwrite: boolean
   hfToken: string | null
   gguf: GgufConfig | null
+  upload: UploadConfig
 }
 
 export async function readInputs(cwd = process.cwd()): Promise<Config> {
@@ -57,8 +59,10 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
   const outputDir = path.resolve(cwd, core.getInput('output-dir') || 'fused-model')
   const baseModelDir = await localModelDir(baseModel, cwd)
 
+  const upload = readUploadInputs(name => core.getInput(name), outputDir)
   const ggufText = core.getInput('gguf')
   const gguf = ggufText.trim() === '' ? null : parseGguf(ggufText, outputDir, cwd)
+  if (gguf) gguf.stem = upload.prefix // GGUF files are named like their artifacts
   const budgets = parseBudgets(core.getInput('size-budget'), KNOWN_GGUF_TYPES)
   if (gguf?.auto && !budgets.some(b => b.target === 'gguf' || b.target === 'all')) {
     throw new ActionError(
@@ -81,7 +85,8 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     mlxLmVersion: version('mlx-lm-version', DEFAULT_MLX_LM_VERSION),
     overwrite: bool('overwrite', false),
     hfToken,
-    gguf
+    gguf,
+    upload
   }
   await checkOutputPlacement(config)
   return config

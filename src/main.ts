@@ -1,7 +1,10 @@
-/** run(): parse inputs -> plan -> fuse -> gguf -> measure -> budget -> report. */
+/** run(): parse inputs -> plan -> fuse -> gguf -> measure -> budget -> report -> upload. */
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { publishOutputs } from './artifacts/publish.js'
+import { checksumOutputs, withChecksums } from './artifacts/sums.js'
+import { checkArtifactNames } from './artifacts/upload.js'
 import { unusedTypeBudgets, verdictFor } from './budget.js'
 import { diagnose, explainGgufOverBudget } from './diagnose.js'
 import { ensureFreeSpace } from './disk.js'
@@ -42,6 +45,10 @@ async function runAction(): Promise<void> {
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
   )
   await checkOutputDir(config.outputDir, 'output-dir', config.overwrite)
+  await checkArtifactNames(config.upload, {
+    mlx: true,
+    gguf: config.gguf?.auto ? 'auto' : (config.gguf?.types ?? [])
+  })
 
   const env = await resolveMlxEnv({ python: config.python, mlxLmVersion: config.mlxLmVersion })
   core.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
@@ -111,6 +118,7 @@ async function runAction(): Promise<void> {
         : `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`
     )
   }
+  const checksums = await checksumOutputs(outputs)
   const verdicts = outputs.map(o => verdictFor(o, config.budgets))
   const report: RunReport = {
     baseModel: config.baseModel,
@@ -121,7 +129,7 @@ async function runAction(): Promise<void> {
       ? { version: gguf.llama.version, commit: gguf.llama.commit, dir: gguf.llama.dir }
       : null,
     commands,
-    outputs,
+    outputs: await withChecksums(outputs, checksums),
     verdicts,
     diagnoses: [...diagnoses, ...explainGgufOverBudget(outputs, verdicts)],
     notes,
@@ -140,6 +148,7 @@ async function runAction(): Promise<void> {
   setOutputs(report)
   annotate(report)
   await writeSummary(report)
+  await publishOutputs(config.upload, report, checksums)
   if (!withinBudget(report.verdicts) && config.onOverBudget === 'fail') {
     const over = report.verdicts.filter(v => v.status === 'over').map(v => v.output)
     core.setFailed(

@@ -214,3 +214,77 @@ export async function writeFailureSummary(message: string): Promise<void> {
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
+
+/** What reached the artifact service, for the summary and the step outputs (src/artifacts). */
+export interface ArtifactReport {
+  status: 'uploaded' | 'disabled' | 'ghes' | 'failed'
+  artifacts: Array<{
+    name: string
+    output: string
+    id: number
+    digest: string
+    url: string
+    bytes: number
+    seconds: number
+  }>
+  held: Array<{ output: string; reason: string }>
+  /** The upload error, when status is failed. */
+  error?: string
+}
+
+/** `artifact-ids`, `artifact-digests`, `artifact-url`: JSON objects keyed by artifact name. */
+export function setArtifactOutputs(report: ArtifactReport): void {
+  const by = (pick: (a: ArtifactReport['artifacts'][number]) => unknown): string =>
+    JSON.stringify(Object.fromEntries(report.artifacts.map(a => [a.name, pick(a)])))
+  core.setOutput(
+    'artifact-ids',
+    by(a => a.id)
+  )
+  core.setOutput(
+    'artifact-digests',
+    by(a => a.digest)
+  )
+  core.setOutput(
+    'artifact-url',
+    by(a => a.url)
+  )
+}
+
+/** Appends the artifacts table (after the size table): link, uploaded size, digest, time. */
+export async function writeArtifactSummary(report: ArtifactReport): Promise<void> {
+  const s = core.summary.addHeading('Artifacts', 3)
+  if (report.status === 'disabled') s.addRaw('<p>Not uploaded (upload: false).</p>', true)
+  if (report.status === 'ghes') {
+    s.addRaw(
+      '<p>⚠️ Not uploaded: GitHub Enterprise Server has no artifact service for this action; the outputs are on the runner at the paths above.</p>',
+      true
+    )
+  }
+  const rows = report.artifacts.map(a => [
+    { data: `<code>${escapeHtml(a.output)}</code>` },
+    { data: `<a href="${escapeHtml(a.url)}"><code>${escapeHtml(a.name)}</code></a>` },
+    { data: `${formatSize(a.bytes)}<br><sub>${a.bytes.toLocaleString('en-US')} bytes</sub>` },
+    { data: `<code>${a.digest.slice(0, 'sha256:'.length + 12)}…</code>` },
+    {
+      data: `${a.seconds.toFixed(1)} s${a.seconds > 0 ? `, ${(a.bytes / a.seconds / 1e6).toFixed(1)} MB/s` : ''}`
+    }
+  ])
+  for (const h of report.held) {
+    rows.push([
+      { data: `<code>${escapeHtml(h.output)}</code>` },
+      { data: `not uploaded: ${escapeHtml(h.reason)}` },
+      { data: '—' },
+      { data: '—' },
+      { data: '—' }
+    ])
+  }
+  if (rows.length > 0) {
+    const header = ['Output', 'Artifact', 'Uploaded', 'Digest', 'Time'].map(data => ({
+      data,
+      header: true
+    }))
+    s.addTable([header, ...rows])
+  }
+  if (report.error) s.addRaw(`<p><b>❌ Upload failed:</b> ${escapeHtml(report.error)}</p>`, true)
+  await s.write()
+}

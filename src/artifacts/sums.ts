@@ -40,6 +40,23 @@ export async function checksumOutputs(
   return sums
 }
 
+/** The outputs with their checksums attached: an MLX output gets `sha256Files`, a GGUF `sha256`. */
+export async function withChecksums(
+  outputs: readonly MeasuredOutput[],
+  sums: Checksums
+): Promise<MeasuredOutput[]> {
+  return Promise.all(
+    outputs.map(async o => {
+      if (o.kind === 'gguf') return { ...o, sha256: sums.get(o.path) ?? o.sha256 }
+      const files = await outputFiles(o)
+      return {
+        ...o,
+        sha256Files: Object.fromEntries(files.map(([abs, rel]) => [rel, sums.get(abs)!]))
+      }
+    })
+  )
+}
+
 /**
  * One `sha256sum` line (GNU coreutils format, text mode: two spaces). A name with a backslash or
  * a newline is escaped the way `sha256sum` itself escapes it: a leading backslash on the line.

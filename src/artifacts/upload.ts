@@ -161,9 +161,9 @@ export async function uploadOutputs(
     }
   }
 
-  const staging = await fs.mkdtemp(
-    path.join(req.stagingDir ?? process.env.RUNNER_TEMP ?? os.tmpdir(), 'artifacts-')
-  )
+  const stagingParent = req.stagingDir ?? process.env.RUNNER_TEMP ?? os.tmpdir()
+  await fs.mkdir(stagingParent, { recursive: true })
+  const staging = await fs.mkdtemp(path.join(stagingParent, 'artifacts-'))
   const send = sender(client, config, outcome.artifacts)
   try {
     const published: Array<[string, string]> = []
