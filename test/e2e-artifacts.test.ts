@@ -148,4 +148,23 @@ describe('the action, end to end (artifacts)', () => {
     expect(run.outputs['fused-bytes']).toMatch(/^\d+$/)
     expect(run.outputs['artifact-ids']).toBe('{}')
   })
+
+  it('a stalled upload fails the step, and the process exits although the block request hangs', async () => {
+    // The fake never answers the block (it does only when it closes, after the run).
+    service = await startResultsService({ stallBlocks: () => true })
+    const dir = await fs.mkdtemp(path.join(root, 'work-'))
+    const started = Date.now()
+    const run = await runAction(
+      { 'base-model': q4Base, 'adapter-path': adapters, python, upload: 'true' },
+      { cwd: dir, env: { ...service.env, ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' } }
+    )
+    expect(run.code).toBe(1)
+    expect(run.annotations).toContain(
+      '::error::Uploading artifact fused-model-mlx failed: Upload progress stalled. Nothing was uploaded.'
+    )
+    expect(run.summary).toContain('<b>❌ Upload failed:</b>')
+    // Without the exit guard (STUCK_EXIT_MS, 10 s) the process stayed alive past 120 s.
+    expect(Date.now() - started).toBeLessThan(60_000)
+    expect(service.calls).toEqual(['ListArtifacts', 'CreateArtifact'])
+  })
 })

@@ -37,8 +37,23 @@ export async function publishOutputs(
     if (!(error instanceof UploadError)) throw error
     result = { status: 'failed', artifacts: error.uploaded, held: [], error: error.message }
     core.setFailed(error.message)
+    exitSoonIfStuck()
   }
   setArtifactOutputs(result)
   await writeArtifactSummary(result)
   return result
+}
+
+/** How long the process may outlive a failed upload before it exits on its own. */
+export const STUCK_EXIT_MS = 10_000
+
+/**
+ * After a stalled upload the client's stall timer fails the upload, but the block request that
+ * hangs keeps its socket open (the blob client does not cancel it), so Node would keep the step
+ * running until the job's timeout (seen with the fake holding a block unanswered: no exit in
+ * 120 s). An unref'd timer exits with the step's exit code only if the process is still alive
+ * STUCK_EXIT_MS later, long after the summary and outputs are written.
+ */
+function exitSoonIfStuck(): void {
+  setTimeout(() => process.exit(), STUCK_EXIT_MS).unref()
 }
