@@ -167,4 +167,19 @@ describe('the action, end to end (artifacts)', () => {
     expect(Date.now() - started).toBeLessThan(60_000)
     expect(service.calls).toEqual(['ListArtifacts', 'CreateArtifact'])
   })
+
+  it('a closed connection fails the step as a stall; the blob client retries do not hold the process', async () => {
+    service = await startResultsService({ resetBlocks: () => true })
+    const dir = await fs.mkdtemp(path.join(root, 'work-'))
+    const started = Date.now()
+    const run = await runAction(
+      { 'base-model': q4Base, 'adapter-path': adapters, python, upload: 'true' },
+      { cwd: dir, env: { ...service.env, ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' } }
+    )
+    expect(run.code).toBe(1)
+    expect(run.annotations.filter(a => a.startsWith('::error::'))).toEqual([
+      '::error::Uploading artifact fused-model-mlx failed: Upload progress stalled. Nothing was uploaded.'
+    ])
+    expect(Date.now() - started).toBeLessThan(60_000)
+  })
 })
