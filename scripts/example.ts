@@ -56,7 +56,8 @@ const inputs: Record<string, string> = {
   'adapter-path': path.join(work, 'adapters'),
   'output-dir': path.join(work, 'fused-model'),
   python,
-  'size-budget': 'mlx=2MB, gguf=1.5MB'
+  'size-budget': 'mlx=2MB, gguf=1.5MB',
+  upload: 'false' // a local run has no Actions artifact service
 }
 const llama = process.env.LLAMA_CPP_DIR
 if (llama && existsSync(llama)) {

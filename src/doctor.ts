@@ -23,6 +23,7 @@ import { estimateFullPrecisionBytes } from './mlx/precision.js'
 import { describe, mlxLmVersion, mlxVenvDir } from './mlx/python.js'
 import { inspectWeights } from './mlx/weights.js'
 import { lastLine, probe } from './run.js'
+import * as log from './log.js'
 import { formatSize } from './size.js'
 
 /** One line of the report. `missing` and `short` mark what a run would stop on. */
@@ -99,7 +100,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorCheck[]> {
 export async function logDoctor(opts: DoctorOptions): Promise<void> {
   await core.group('Checking this machine (the same as npm run doctor)', async () => {
     try {
-      for (const line of formatDoctor(await runDoctor(opts))) core.info(line)
+      for (const line of formatDoctor(await runDoctor(opts))) log.info(line)
     } catch (error) {
       core.warning(`The machine check stopped early: ${(error as Error).message}`)
     }

@@ -12,6 +12,7 @@ import path from 'node:path'
 import { ensureFreeSpace } from './disk.js'
 import { formatSize } from './size.js'
 import { ActionError } from './types.js'
+import * as log from './log.js'
 
 /**
  * The files mlx_lm's own download takes (ml-explore/mlx-lm v0.31.3 and main at d78bf58e,
@@ -217,7 +218,7 @@ export async function fetchHubBase(plan: HubPlan): Promise<HubBase> {
   const toFetch = sum(missing)
   const name = `${repo}@${commit.slice(0, 12)}`
   if (missing.length === 0) {
-    core.info(
+    log.info(
       `Base model ${name}: all ${listed.length} files (${formatSize(total)}) are already in ${s.cacheDir}.`
     )
   } else {
@@ -272,7 +273,7 @@ async function download(plan: HubPlan, total: number): Promise<void> {
   const started = Date.now()
   const heartbeat = setInterval(() => {
     void partialBytes(blobs, started).then(n => {
-      if (n > 0) core.info(`  ... ${formatSize(done + n)} of ${formatSize(total)}`)
+      if (n > 0) log.info(`  ... ${formatSize(done + n)} of ${formatSize(total)}`)
     })
   }, 20_000)
   try {
@@ -282,7 +283,7 @@ async function download(plan: HubPlan, total: number): Promise<void> {
   }
   async function downloadEach(): Promise<void> {
     for (const [i, file] of files.entries()) {
-      core.info(`[${i + 1}/${files.length}] ${file.path} (${formatSize(file.bytes)})`)
+      log.info(`[${i + 1}/${files.length}] ${file.path} (${formatSize(file.bytes)})`)
       try {
         // By the commit, not the branch: the snapshot folder is named after the revision asked
         // for, which with a branch would be each file's last commit (@huggingface/hub 2.17.5,
@@ -298,7 +299,7 @@ async function download(plan: HubPlan, total: number): Promise<void> {
         throw hubError(error, repo, plan.revision, s)
       }
       done += file.bytes
-      core.info(
+      log.info(
         `  ${formatSize(done)} of ${formatSize(total)} done (${total ? Math.floor((done / total) * 100) : 100}%)`
       )
     }

@@ -2,6 +2,7 @@
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { readUploadInputs, type UploadConfig } from './artifacts/inputs.js'
 import { parseBudgets } from './budget.js'
 import { checkOutputPlacement } from './folders.js'
 import { FTYPE_IDS, TYPE_ALIASES } from './gguf/types.js'
@@ -49,7 +50,7 @@ export interface GgufConfig {
   keepIntermediates: boolean
   /** Absolute directory for the GGUF files. */
   dir: string
-  /** File name stem: `<basename of output-dir>`. */
+  /** File name stem: the artifact-name prefix (default `<basename of output-dir>`). */
   stem: string
 }
 
@@ -73,6 +74,7 @@ export interface Config {
   revision: string | null
   trustRemoteCode: boolean
   gguf: GgufConfig | null
+  upload: UploadConfig
 }
 
 export async function readInputs(cwd = process.cwd()): Promise<Config> {
@@ -91,8 +93,10 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     )
   }
 
+  const upload = readUploadInputs(name => core.getInput(name), outputDir)
   const ggufText = core.getInput('gguf')
   const gguf = ggufText.trim() === '' ? null : parseGguf(ggufText, outputDir, cwd)
+  if (gguf) gguf.stem = upload.prefix // GGUF files are named like their artifacts
   const budgets = parseBudgets(core.getInput('size-budget'), KNOWN_GGUF_TYPES, TYPE_ALIASES)
   if (gguf?.auto && !budgets.some(b => b.target === 'gguf' || b.target === 'all')) {
     throw new ActionError(
@@ -117,7 +121,8 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     hfToken,
     revision,
     trustRemoteCode: bool('trust-remote-code', false),
-    gguf
+    gguf,
+    upload
   }
   await checkOutputPlacement(config, cwd)
   return config

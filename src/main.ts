@@ -1,8 +1,11 @@
-/** run(): parse inputs -> plan -> fuse -> gguf -> measure -> budget -> report. */
+/** run(): parse inputs -> plan -> fuse -> gguf -> measure -> budget -> report -> upload. */
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { publishOutputs } from './artifacts/publish.js'
+import { checksumOutputs, withChecksums } from './artifacts/sums.js'
+import { checkArtifactNames } from './artifacts/upload.js'
 import { resolveBudgetTypes, unusedTypeBudgets, verdictFor } from './budget.js'
 import { diagnose, explainGgufOverBudget } from './diagnose.js'
 import { ensureFreeSpace } from './disk.js'
@@ -60,6 +63,10 @@ async function runAction(state: RunState): Promise<void> {
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
   )
   const folders = await checkOutputFolders(config)
+  await checkArtifactNames(config.upload, {
+    mlx: true,
+    gguf: config.gguf?.auto ? 'auto' : (config.gguf?.types ?? [])
+  })
   // A repo id is resolved and listed now (cheap: 401/404 fail here), downloaded in precheckBase.
   const hubPlan = config.baseModelDir
     ? null
@@ -138,6 +145,7 @@ async function runAction(state: RunState): Promise<void> {
         : `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`
     )
   }
+  const checksums = await checksumOutputs(outputs)
   const verdicts = outputs.map(o => verdictFor(o, budgets))
   const report: RunReport = {
     baseModel: config.baseModel,
@@ -148,7 +156,7 @@ async function runAction(state: RunState): Promise<void> {
       ? { version: gguf.llama.version, commit: gguf.llama.commit, dir: gguf.llama.dir }
       : null,
     commands,
-    outputs,
+    outputs: await withChecksums(outputs, checksums),
     verdicts,
     diagnoses: [...diagnoses, ...explainGgufOverBudget(outputs, verdicts)],
     notes,
@@ -177,6 +185,7 @@ async function runAction(state: RunState): Promise<void> {
   await writeSummary(report)
   setOutputs(report)
   annotate(report)
+  await publishOutputs(config.upload, report, checksums)
   if (!withinBudget(report.verdicts) && config.onOverBudget === 'fail') {
     const over = report.verdicts.filter(v => v.status === 'over').map(v => v.output)
     core.setFailed(

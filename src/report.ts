@@ -288,6 +288,85 @@ function noteHtml(note: string): string {
  * placed in the summary's HTML; only the markup this module writes itself stays raw.
  */
 export function html(text: string): string {
-  // Text content only (this module never puts such text in an attribute), so quotes stay.
+  // Text content: quotes may stay (attributes go through htmlAttribute).
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+/** The same for a double-quoted attribute value (an artifact link's href). */
+export function htmlAttribute(text: string): string {
+  return html(text).replace(/"/g, '&quot;')
+}
+
+/** What reached the artifact service, for the summary and the step outputs (src/artifacts). */
+export interface ArtifactReport {
+  status: 'uploaded' | 'disabled' | 'ghes' | 'failed'
+  artifacts: Array<{
+    name: string
+    output: string
+    id: number
+    digest: string
+    url: string
+    bytes: number
+    seconds: number
+  }>
+  held: Array<{ output: string; reason: string }>
+  /** The upload error, when status is failed. */
+  error?: string
+}
+
+/** `artifact-ids`, `artifact-digests`, `artifact-url`: JSON objects keyed by artifact name. */
+export function setArtifactOutputs(report: ArtifactReport): void {
+  const by = (pick: (a: ArtifactReport['artifacts'][number]) => unknown): string =>
+    JSON.stringify(Object.fromEntries(report.artifacts.map(a => [a.name, pick(a)])))
+  core.setOutput(
+    'artifact-ids',
+    by(a => a.id)
+  )
+  core.setOutput(
+    'artifact-digests',
+    by(a => a.digest)
+  )
+  core.setOutput(
+    'artifact-url',
+    by(a => a.url)
+  )
+}
+
+/** Appends the artifacts table (after the size table): link, uploaded size, digest, time. */
+export async function writeArtifactSummary(report: ArtifactReport): Promise<void> {
+  const s = core.summary.addHeading('Artifacts', 3)
+  if (report.status === 'disabled') s.addRaw('<p>Not uploaded (upload: false).</p>', true)
+  if (report.status === 'ghes') {
+    s.addRaw(
+      '<p>⚠️ Not uploaded: GitHub Enterprise Server has no artifact service for this action; the outputs are on the runner at the paths above.</p>',
+      true
+    )
+  }
+  const rows = report.artifacts.map(a => [
+    { data: `<code>${html(a.output)}</code>` },
+    { data: `<a href="${htmlAttribute(a.url)}"><code>${html(a.name)}</code></a>` },
+    { data: `${formatSize(a.bytes)}<br><sub>${a.bytes.toLocaleString('en-US')} bytes</sub>` },
+    { data: `<code>${a.digest.slice(0, 'sha256:'.length + 12)}…</code>` },
+    {
+      data: `${a.seconds.toFixed(1)} s${a.seconds > 0 ? `, ${(a.bytes / a.seconds / 1e6).toFixed(1)} MB/s` : ''}`
+    }
+  ])
+  for (const h of report.held) {
+    rows.push([
+      { data: `<code>${html(h.output)}</code>` },
+      { data: `not uploaded: ${html(h.reason)}` },
+      { data: '—' },
+      { data: '—' },
+      { data: '—' }
+    ])
+  }
+  if (rows.length > 0) {
+    const header = ['Output', 'Artifact', 'Uploaded', 'Digest', 'Time'].map(data => ({
+      data,
+      header: true
+    }))
+    s.addTable([header, ...rows])
+  }
+  if (report.error) s.addRaw(`<p><b>❌ Upload failed:</b> ${html(report.error)}</p>`, true)
+  await s.write()
 }

@@ -59,6 +59,8 @@ export interface MeasuredOutput {
   bitsPerWeight: number | null
   /** sha256 hex of a single-file output. */
   sha256?: string
+  /** sha256 hex of each file of a directory output (MLX), by path relative to it. */
+  sha256Files?: Record<string, string>
   /** Bytes of tensor data per stored dtype (the MLX output's dtype mix), e.g. { U32: 1200, BF16: 80 }. */
   bytesByDtype?: Record<string, number>
 }

@@ -2,9 +2,9 @@
  * The GGUF outputs: a full-precision source, one conversion, one llama-quantize per type (or the
  * `auto` choice), each file verified, smoke-tested, measured and moved into gguf-dir.
  */
-import { createHash } from 'node:crypto'
-import { createReadStream, promises as fs } from 'node:fs'
+import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { sha256File } from '../checksum.js'
 import { ensureFreeSpace } from '../disk.js'
 import type { GgufConfig } from '../inputs.js'
 import { makeStaging, runFuse, type FuseRequest } from '../mlx/fuse.js'
@@ -217,7 +217,7 @@ async function checkOutput(setup: GgufSetup, file: string, type: string): Promis
       format: `GGUF ${type} (${facts.architecture})`,
       parameters: facts.parameters,
       bitsPerWeight: facts.parameters > 0 ? (facts.bytes * 8) / facts.parameters : null,
-      sha256: await sha256(file)
+      sha256: (await sha256File(file)).sha256
     }
   } catch (error) {
     await fs.rm(file, { force: true })
@@ -226,12 +226,6 @@ async function checkOutput(setup: GgufSetup, file: string, type: string): Promis
       `Checking ${path.basename(file)} failed (${(error as Error).message}); the file was removed, run again.`
     )
   }
-}
-
-async function sha256(file: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
-  return hash.digest('hex')
 }
 
 function autoNote(choice: AutoChoice): string {

@@ -1,0 +1,74 @@
+/** The upload inputs: parsed and checked up front, before any expensive work. */
+import path from 'node:path'
+import { ActionError } from '../types.js'
+
+export interface UploadConfig {
+  /** `upload`: false keeps every output on the runner's disk only. */
+  upload: boolean
+  /** `artifact-name`: the prefix of every artifact name; default the basename of output-dir. */
+  prefix: string
+  /** `retention-days`: 1-400, or null for the repository's default. */
+  retentionDays: number | null
+  /** `upload-over-budget`: publish an output that is over its budget anyway. */
+  uploadOverBudget: boolean
+  /** `remove-after-upload`: delete the uploaded outputs from the runner's disk afterwards. */
+  removeAfterUpload: boolean
+}
+
+export const UPLOAD_INPUTS = {
+  upload: 'upload',
+  artifactName: 'artifact-name',
+  retentionDays: 'retention-days',
+  uploadOverBudget: 'upload-over-budget',
+  removeAfterUpload: 'remove-after-upload'
+} as const
+
+/**
+ * Characters the artifact service refuses in a name (`@actions/artifact` 6.2.1,
+ * lib/internal/upload/path-and-artifact-name-validation.js): refused here before any fuse.
+ */
+const FORBIDDEN = ['"', ':', '<', '>', '|', '*', '?', '\r', '\n', '\\', '/']
+
+/** `getInput` is `core.getInput` in the action, a plain lookup in tests. */
+export function readUploadInputs(
+  getInput: (name: string) => string,
+  outputDir: string
+): UploadConfig {
+  const bool = (name: string): boolean => {
+    const raw = getInput(name)
+    const value = raw.trim().toLowerCase()
+    if (value === '') return name === UPLOAD_INPUTS.upload
+    if (value === 'true') return true
+    if (value === 'false') return false
+    throw new ActionError(`Input ${name} is "${raw}"; use true or false.`)
+  }
+  const upload = bool(UPLOAD_INPUTS.upload)
+  const prefix = getInput(UPLOAD_INPUTS.artifactName).trim() || path.basename(outputDir)
+  // Only an upload needs a valid artifact name (the prefix also names the GGUF files).
+  const bad = upload ? FORBIDDEN.find(c => prefix.includes(c)) : undefined
+  if (bad !== undefined) {
+    const given = getInput(UPLOAD_INPUTS.artifactName).trim() !== ''
+    throw new ActionError(
+      `Input artifact-name is ${JSON.stringify(prefix)}${given ? '' : ' (the basename of output-dir)'}, which holds ${JSON.stringify(bad)}; ` +
+        `artifact names cannot contain any of ${FORBIDDEN.map(c => JSON.stringify(c)).join(' ')}: choose another artifact-name.`
+    )
+  }
+  const daysText = getInput(UPLOAD_INPUTS.retentionDays).trim()
+  let retentionDays: number | null = null
+  if (daysText !== '') {
+    const days = Number(daysText)
+    if (!/^\d+$/.test(daysText) || days < 1 || days > 400) {
+      throw new ActionError(
+        `Input retention-days is "${daysText}"; use a whole number of days from 1 to 400, or leave it empty for the repository's default.`
+      )
+    }
+    retentionDays = days
+  }
+  return {
+    upload,
+    prefix,
+    retentionDays,
+    uploadOverBudget: bool(UPLOAD_INPUTS.uploadOverBudget),
+    removeAfterUpload: bool(UPLOAD_INPUTS.removeAfterUpload)
+  }
+}

@@ -1,0 +1,389 @@
+/**
+ * Publishes the measured outputs as workflow artifacts with `@actions/artifact` 6.2.1
+ * (actions/toolkit packages/artifact; the protocol is in /work/shared/CONTRACTS.md, "The Actions
+ * results service"):
+ * - `<prefix>-mlx`: one zip at compression level 0 of the model directory plus manifest.json and
+ *   SHA256SUMS, staged as a folder of symbolic links (the client zips links through their real
+ *   paths: lib/internal/upload/zip.js), so gigabytes are never copied;
+ * - `<prefix>-<TYPE>.gguf`: each GGUF file raw (`skipArchive`: the artifact takes the file's
+ *   basename, so a link of that name is uploaded); the digest the client returns is the SHA-256
+ *   of the bytes it sent, checked against the checksum taken when the file was measured;
+ * - `<prefix>-checksums`: SHA256SUMS for every published file, plus manifest.json.
+ */
+import * as core from '@actions/core'
+import {
+  DefaultArtifactClient,
+  UsageError,
+  type ArtifactClient,
+  type UploadArtifactOptions
+} from '@actions/artifact'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { sha256File } from '../checksum.js'
+import { formatSize, measurePath } from '../size.js'
+import { ActionError, type MeasuredOutput, type Verdict } from '../types.js'
+import * as log from '../log.js'
+import type { UploadConfig } from './inputs.js'
+import { outputFiles, sumsText, type Checksums } from './sums.js'
+
+/** What this module uses of the client; the real DefaultArtifactClient by default. */
+export type ArtifactService = Pick<
+  ArtifactClient,
+  'uploadArtifact' | 'listArtifacts' | 'deleteArtifact'
+>
+
+export interface PublishedArtifact {
+  name: string
+  /** The output it carries (`mlx`, a GGUF type), or `checksums`. */
+  output: string
+  id: number
+  /** `sha256:<hex>` of the bytes uploaded (the zip's for a zipped artifact). */
+  digest: string
+  /** `<server>/<repo>/actions/runs/<run id>/artifacts/<id>`. */
+  url: string
+  /** Bytes uploaded. */
+  bytes: number
+  seconds: number
+}
+
+export interface UploadOutcome {
+  /** `disabled`: upload is false; `ghes`: GitHub Enterprise Server, nothing uploaded. */
+  status: 'uploaded' | 'disabled' | 'ghes'
+  artifacts: PublishedArtifact[]
+  /** Outputs not published, and why. */
+  held: Array<{ output: string; reason: string }>
+  /** Paths deleted by remove-after-upload. */
+  removed: string[]
+}
+
+/** An upload failed; `uploaded` lists what was published before it. */
+export class UploadError extends ActionError {
+  readonly uploaded: PublishedArtifact[]
+
+  constructor(message: string, uploaded: PublishedArtifact[]) {
+    super(message)
+    this.name = 'UploadError'
+    this.uploaded = uploaded
+  }
+}
+
+export interface UploadRequest {
+  outputs: readonly MeasuredOutput[]
+  verdicts: readonly Verdict[]
+  manifestPath: string
+  config: UploadConfig
+  /** Every output file's SHA-256 (checksumOutputs), taken when the outputs were measured. */
+  checksums: Checksums
+  /** Where the folders of links are staged (removed afterwards); default RUNNER_TEMP. */
+  stagingDir?: string
+}
+
+export function mlxArtifactName(prefix: string): string {
+  return `${prefix}-mlx`
+}
+
+export function ggufArtifactName(prefix: string, type: string): string {
+  return `${prefix}-${type}.gguf`
+}
+
+export function checksumsArtifactName(prefix: string): string {
+  return `${prefix}-checksums`
+}
+
+/**
+ * Before the first fuse: refuses artifact names this run already has (names are unique per
+ * workflow run, every job of a matrix included), so a clash fails in seconds, not after the
+ * fuse. `gguf` is the list of GGUF types, or `auto` when the type is chosen later (then any
+ * `<prefix>-*.gguf` is a clash). Does nothing when upload is false or on GHES (the upload says so).
+ */
+export async function checkArtifactNames(
+  config: UploadConfig,
+  plan: { mlx: boolean; gguf: readonly string[] | 'auto' },
+  client: ArtifactService = new DefaultArtifactClient()
+): Promise<void> {
+  if (!config.upload || isGhes()) return
+  let existing: string[]
+  try {
+    existing = (await client.listArtifacts()).artifacts.map(a => a.name)
+  } catch (error) {
+    throw new ActionError(
+      `Listing this run's artifacts failed (${messageOf(error)}); uploading needs the GitHub Actions artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL, set by the runner): run the step in a workflow job, or set upload: false.`
+    )
+  }
+  const wanted = [checksumsArtifactName(config.prefix)]
+  if (plan.mlx) wanted.push(mlxArtifactName(config.prefix))
+  if (plan.gguf !== 'auto') wanted.push(...plan.gguf.map(t => ggufArtifactName(config.prefix, t)))
+  // Compared without case: fail closed if the service treats names case-insensitively.
+  const lower = (s: string): string => s.toLowerCase()
+  const autoPrefix = lower(`${config.prefix}-`)
+  const taken = existing.filter(
+    name =>
+      wanted.some(w => lower(w) === lower(name)) ||
+      (plan.gguf === 'auto' && lower(name).startsWith(autoPrefix) && lower(name).endsWith('.gguf'))
+  )
+  if (taken.length > 0) {
+    throw new ActionError(
+      `This workflow run already has ${taken.length === 1 ? 'an artifact' : 'artifacts'} named ${taken.map(n => JSON.stringify(n)).join(', ')} (artifact names are unique per run, across all its jobs and matrix entries); give each job or matrix entry a distinct artifact-name, e.g. artifact-name: my-model-\${{ matrix.name }}, or set upload: false.`
+    )
+  }
+}
+
+/** Uploads the outputs; throws UploadError (naming what was uploaded) when an upload fails. */
+export async function uploadOutputs(
+  req: UploadRequest,
+  client: ArtifactService = new DefaultArtifactClient()
+): Promise<UploadOutcome> {
+  const outcome: UploadOutcome = { status: 'uploaded', artifacts: [], held: [], removed: [] }
+  const { config } = req
+  if (!config.upload) {
+    log.info('upload is false: the outputs stay on the runner only.')
+    return { ...outcome, status: 'disabled' }
+  }
+  if (isGhes()) {
+    core.warning(
+      `GitHub Enterprise Server does not support the artifact service this action uses (@actions/artifact 6), so nothing was uploaded; the outputs stay on the runner: ${req.outputs.map(o => o.path).join(', ')}.`
+    )
+    return { ...outcome, status: 'ghes' }
+  }
+  const publish: MeasuredOutput[] = []
+  for (const output of req.outputs) {
+    const verdict = req.verdicts.find(v => v.output === output.name)
+    if (verdict?.status !== 'over') publish.push(output)
+    else if (config.uploadOverBudget) {
+      core.warning(
+        `${output.name} is over its size budget and is uploaded anyway, because upload-over-budget is true.`
+      )
+      publish.push(output)
+    } else {
+      const reason = 'over its size budget (set upload-over-budget: true to publish it anyway)'
+      log.info(`${output.name} is not uploaded: ${reason}.`)
+      outcome.held.push({ output: output.name, reason })
+    }
+  }
+
+  const stagingParent = req.stagingDir ?? process.env.RUNNER_TEMP ?? os.tmpdir()
+  await fs.mkdir(stagingParent, { recursive: true })
+  const staging = await fs.mkdtemp(path.join(stagingParent, 'artifacts-'))
+  const send = sender(client, config, outcome.artifacts)
+  try {
+    const published: Array<[string, string]> = []
+    for (const output of publish) {
+      const files = await remeasure(output, outcome.artifacts)
+      const sumOf = (file: string): string => {
+        const sum = req.checksums.get(file)
+        if (!sum) throw new ActionError(`No checksum was taken of ${file}; this is a bug.`)
+        return sum
+      }
+      if (output.kind === 'mlx') {
+        const name = mlxArtifactName(config.prefix)
+        const root = path.join(staging, name)
+        const staged = await stageMlx(root, files, req.manifestPath, sumOf)
+        await send(name, output.name, staged, root, output.bytes, { compressionLevel: 0 })
+        for (const [file, rel] of files) published.push([sumOf(file), `${name}/${rel}`])
+      } else {
+        const name = ggufArtifactName(config.prefix, output.name)
+        const link = path.join(staging, name)
+        await fs.symlink(output.path, link)
+        const sent = await send(name, output.name, [link], staging, output.bytes, {
+          skipArchive: true
+        })
+        const expected = `sha256:${sumOf(output.path)}`
+        if (sent.digest !== expected) await refuseMismatch(client, sent, expected, outcome)
+        published.push([sumOf(output.path), name])
+      }
+    }
+    if (outcome.artifacts.length > 0) {
+      const name = checksumsArtifactName(config.prefix)
+      const root = path.join(staging, name)
+      await fs.mkdir(root)
+      await fs.copyFile(req.manifestPath, path.join(root, 'manifest.json'))
+      published.push([(await sha256File(req.manifestPath)).sha256, `${name}/manifest.json`])
+      await fs.writeFile(path.join(root, 'SHA256SUMS'), sumsText(published))
+      const staged = [path.join(root, 'SHA256SUMS'), path.join(root, 'manifest.json')]
+      await send(name, 'checksums', staged, root, 0, {})
+    }
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true })
+  }
+  if (config.removeAfterUpload) {
+    for (const output of publish) {
+      await fs.rm(output.path, { recursive: true, force: true })
+      outcome.removed.push(output.path)
+      log.info(`remove-after-upload: deleted ${output.path} from the runner.`)
+    }
+  }
+  return outcome
+}
+
+/** One upload inside a collapsed log group, timed; errors become one UploadError sentence. */
+function sender(
+  client: ArtifactService,
+  config: UploadConfig,
+  done: PublishedArtifact[]
+): (
+  name: string,
+  output: string,
+  files: string[],
+  root: string,
+  bytes: number,
+  options: UploadArtifactOptions
+) => Promise<PublishedArtifact> {
+  return async (name, output, files, root, bytes, options) => {
+    const started = performance.now()
+    let result: Awaited<ReturnType<ArtifactService['uploadArtifact']>>
+    try {
+      result = await core.group(
+        `Uploading artifact ${name}${bytes > 0 ? ` (${formatSize(bytes)})` : ''}`,
+        () =>
+          client.uploadArtifact(name, files, root, {
+            ...options,
+            ...(config.retentionDays !== null ? { retentionDays: config.retentionDays } : {})
+          })
+      )
+    } catch (error) {
+      const already = alreadyUploaded(done)
+      // The twirp client wraps UsageError in a plain Error ("Failed to CreateArtifact: ...").
+      if (error instanceof UsageError || messageOf(error).includes(QUOTA_MESSAGE)) {
+        throw new UploadError(
+          `Uploading artifact ${name} failed: the repository's artifact storage quota is used up; set a lower retention-days so artifacts expire sooner (and delete old ones), or set upload: false. ${already}`,
+          [...done]
+        )
+      }
+      throw new UploadError(`Uploading artifact ${name} failed: ${messageOf(error)}. ${already}`, [
+        ...done
+      ])
+    }
+    const seconds = (performance.now() - started) / 1000
+    if (result.id === undefined || !result.digest) {
+      throw new UploadError(
+        `Uploading artifact ${name} returned no ${result.id === undefined ? 'id' : 'digest'}. ${alreadyUploaded(done)}`,
+        [...done]
+      )
+    }
+    const sent = result.size ?? 0
+    const artifact: PublishedArtifact = {
+      name,
+      output,
+      id: result.id,
+      digest: `sha256:${result.digest}`,
+      url: artifactUrl(result.id),
+      bytes: sent,
+      seconds
+    }
+    done.push(artifact)
+    log.info(
+      `Uploaded ${name}: ${formatSize(sent)} in ${seconds.toFixed(1)} s (${throughput(sent, seconds)}), artifact id ${result.id}, ${artifact.digest}.`
+    )
+    return artifact
+  }
+}
+
+/** UsageError's message in @actions/artifact 6.2.1 (lib/internal/shared/errors.js). */
+const QUOTA_MESSAGE = 'Artifact storage quota has been hit'
+
+/**
+ * GitHub Enterprise Server, where this artifact service does not exist: the toolkit's own rule
+ * (@actions/artifact 6.2.1 lib/internal/shared/config.js isGhes), checked here so the user sees
+ * one warning instead of the client's warning per call.
+ */
+export function isGhes(): boolean {
+  const host = new URL(process.env.GITHUB_SERVER_URL || 'https://github.com').hostname
+    .trimEnd()
+    .toUpperCase()
+  return host !== 'GITHUB.COM' && !host.endsWith('.GHE.COM') && !host.endsWith('.LOCALHOST')
+}
+
+export function artifactUrl(id: number): string {
+  const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com'
+  const repo = process.env.GITHUB_REPOSITORY ?? ''
+  const run = process.env.GITHUB_RUN_ID ?? ''
+  return `${server}/${repo}/actions/runs/${run}/artifacts/${id}`
+}
+
+function throughput(bytes: number, seconds: number): string {
+  if (seconds <= 0) return '—'
+  return `${(bytes / seconds / 1e6).toFixed(1)} MB/s`
+}
+
+function alreadyUploaded(done: readonly PublishedArtifact[]): string {
+  if (done.length === 0) return 'Nothing was uploaded.'
+  return `Already uploaded: ${done.map(a => `${a.name} (id ${a.id})`).join(', ')}.`
+}
+
+function messageOf(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error)
+  return text.split('\n')[0].replace(/[.\s]+$/, '')
+}
+
+/**
+ * The outputs that leave the runner are exactly the measured ones: measured again right before
+ * upload, refused when the size changed. Returns the output's files.
+ */
+async function remeasure(
+  output: MeasuredOutput,
+  done: readonly PublishedArtifact[]
+): Promise<Array<[string, string]>> {
+  const now = await measurePath(output.path)
+  if (now.bytes !== output.bytes) {
+    throw new UploadError(
+      `${output.path} changed on disk after it was measured (${output.bytes.toLocaleString('en-US')} bytes then, ${now.bytes.toLocaleString('en-US')} now), so ${output.name} was not uploaded; make sure nothing else writes to the outputs while the action runs. ${alreadyUploaded(done)}`,
+      [...done]
+    )
+  }
+  return outputFiles(output)
+}
+
+/** The MLX artifact's root: links to the model files, manifest.json and SHA256SUMS. */
+async function stageMlx(
+  root: string,
+  files: ReadonlyArray<[string, string]>,
+  manifestPath: string,
+  sumOf: (file: string) => string
+): Promise<string[]> {
+  const own = new Set(['manifest.json', 'SHA256SUMS'])
+  const clash = files.find(([, rel]) => own.has(rel))
+  if (clash) {
+    throw new ActionError(
+      `The MLX output holds its own ${clash[1]}, which the artifact adds at its root; remove it from output-dir or set upload: false.`
+    )
+  }
+  const staged: string[] = []
+  for (const [file, rel] of files) {
+    const link = path.join(root, rel)
+    await fs.mkdir(path.dirname(link), { recursive: true })
+    await fs.symlink(file, link)
+    staged.push(link)
+  }
+  await fs.mkdir(root, { recursive: true })
+  const manifest = path.join(root, 'manifest.json')
+  await fs.copyFile(manifestPath, manifest)
+  const lines: Array<[string, string]> = files.map(([file, rel]) => [sumOf(file), rel])
+  lines.push([(await sha256File(manifest)).sha256, 'manifest.json'])
+  await fs.writeFile(path.join(root, 'SHA256SUMS'), sumsText(lines))
+  staged.push(manifest, path.join(root, 'SHA256SUMS'))
+  return staged
+}
+
+/**
+ * The bytes sent are not the bytes measured (the file changed after its checksum): the artifact
+ * is deleted from the run so nobody downloads it, and the step fails.
+ */
+async function refuseMismatch(
+  client: ArtifactService,
+  sent: PublishedArtifact,
+  expected: string,
+  outcome: UploadOutcome
+): Promise<never> {
+  outcome.artifacts.splice(outcome.artifacts.indexOf(sent), 1)
+  let fate = 'it was deleted from the run'
+  try {
+    await client.deleteArtifact(sent.name)
+  } catch (error) {
+    fate = `deleting it failed (${messageOf(error)}): delete artifact id ${sent.id} by hand`
+  }
+  throw new UploadError(
+    `Artifact ${sent.name}: uploaded bytes differ from the file on disk (uploaded ${sent.digest}, measured ${expected}), so the file changed after it was measured; ${fate}. Make sure nothing else writes to the outputs while the action runs. ${alreadyUploaded(outcome.artifacts)}`,
+    [...outcome.artifacts]
+  )
+}

@@ -1,0 +1,79 @@
+/** The artifact rows of the job summary and the artifact outputs (src/report.ts). */
+import { beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import * as core from '@actions/core'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { setArtifactOutputs, writeArtifactSummary, type ArtifactReport } from '../src/report.js'
+import { parseOutputFile } from './fixtures/action.js'
+
+let dir: string
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'artifact-report-'))
+  process.env.GITHUB_STEP_SUMMARY = path.join(dir, 'summary.md')
+  process.env.GITHUB_OUTPUT = path.join(dir, 'output')
+})
+
+beforeEach(async () => {
+  await fs.writeFile(process.env.GITHUB_STEP_SUMMARY!, '')
+  await fs.writeFile(process.env.GITHUB_OUTPUT!, '')
+  core.summary.emptyBuffer()
+  jest.spyOn(process.stdout, 'write').mockImplementation(() => true)
+})
+
+const uploaded: ArtifactReport = {
+  status: 'uploaded',
+  artifacts: [
+    {
+      name: 'm<1>-Q4_K_M.gguf',
+      output: 'Q4_K_M',
+      id: 77,
+      digest: `sha256:${'ab'.repeat(32)}`,
+      url: 'https://github.com/o/r/actions/runs/9/artifacts/77',
+      bytes: 2_000_000_000,
+      seconds: 20
+    }
+  ],
+  held: [{ output: 'Q8_0', reason: 'over its size budget (set upload-over-budget: true)' }]
+}
+
+describe('writeArtifactSummary', () => {
+  it('links each artifact with its size, digest prefix and throughput, and lists what was held', async () => {
+    await writeArtifactSummary(uploaded)
+    const summary = await fs.readFile(process.env.GITHUB_STEP_SUMMARY!, 'utf8')
+    expect(summary).toContain(
+      '<a href="https://github.com/o/r/actions/runs/9/artifacts/77"><code>m&lt;1&gt;-Q4_K_M.gguf</code></a>'
+    )
+    expect(summary).toContain('2.00 GB (1.86 GiB)<br><sub>2,000,000,000 bytes</sub>')
+    expect(summary).toContain(`<code>sha256:${'ab'.repeat(6)}…</code>`)
+    expect(summary).toContain('20.0 s, 100.0 MB/s')
+    expect(summary).toContain(
+      '<td><code>Q8_0</code></td><td>not uploaded: over its size budget (set upload-over-budget: true)</td>'
+    )
+  })
+
+  it('says why nothing was uploaded on GHES, with upload: false, and after an error', async () => {
+    await writeArtifactSummary({ status: 'ghes', artifacts: [], held: [] })
+    await writeArtifactSummary({ status: 'disabled', artifacts: [], held: [] })
+    await writeArtifactSummary({ status: 'failed', artifacts: [], held: [], error: 'x <y> failed' })
+    const summary = await fs.readFile(process.env.GITHUB_STEP_SUMMARY!, 'utf8')
+    expect(summary).toContain('Not uploaded: GitHub Enterprise Server')
+    expect(summary).toContain('Not uploaded (upload: false).')
+    expect(summary).toContain('<b>❌ Upload failed:</b> x &lt;y&gt; failed')
+    expect(summary).not.toContain('<table>')
+  })
+})
+
+describe('setArtifactOutputs', () => {
+  it('sets ids, digests and URLs as JSON keyed by artifact name', async () => {
+    setArtifactOutputs(uploaded)
+    const outputs = parseOutputFile(await fs.readFile(process.env.GITHUB_OUTPUT!, 'utf8'))
+    const name = 'm<1>-Q4_K_M.gguf'
+    expect(JSON.parse(outputs['artifact-ids'])).toEqual({ [name]: 77 })
+    expect(JSON.parse(outputs['artifact-digests'])).toEqual({ [name]: `sha256:${'ab'.repeat(32)}` })
+    expect(JSON.parse(outputs['artifact-url'])).toEqual({
+      [name]: 'https://github.com/o/r/actions/runs/9/artifacts/77'
+    })
+  })
+})

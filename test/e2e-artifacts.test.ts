@@ -1,0 +1,185 @@
+/**
+ * End to end through the bundled dist/index.js (the @actions/artifact client as shipped) against
+ * the loopback fake of the Actions results service. Replaced: mlx_lm and convert_hf_to_gguf.py
+ * (stand-ins); real: llama.cpp, the measurement, the upload, unzip and sha256sum.
+ */
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { runAction } from './fixtures/action.js'
+import { startResultsService, type ResultsService } from './fixtures/results-service.js'
+import { FIXTURES_DIR, makeAdapters, makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
+
+const exec = promisify(execFile)
+const LLAMA_CPP_DIR =
+  process.env.LLAMA_CPP_DIR ??
+  path.join(os.homedir(), '.cache', 'mlx-fuse-action', 'llama.cpp-9336d8aab8f8')
+const CONVERT_PYTHON = path.join(FIXTURES_DIR, 'llama-stand-in', 'python')
+
+let root: string
+let q4Base: string
+let adapters: string
+let python: string
+let service: ResultsService | null = null
+
+beforeAll(async () => {
+  root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'e2e-artifacts-')))
+  q4Base = await makeTinyModel(path.join(root, 'base-q4'), { bits: 4 })
+  const bf16 = await makeTinyModel(path.join(root, 'base-bf16'), { dtype: 'bf16' })
+  adapters = await makeAdapters(path.join(root, 'adapters'), bf16)
+  python = await makeStandInPython(path.join(root, 'py'))
+})
+
+afterEach(async () => {
+  await service?.close()
+  service = null
+})
+
+describe('the action, end to end (artifacts)', () => {
+  it('uploads the MLX model and a GGUF file, sets the artifact outputs and summary rows', async () => {
+    await fs.access(path.join(LLAMA_CPP_DIR, 'build', 'bin', 'llama-quantize'))
+    service = await startResultsService()
+    const dir = await fs.mkdtemp(path.join(root, 'work-'))
+    const run = await runAction(
+      {
+        'base-model': q4Base,
+        'adapter-path': adapters,
+        python,
+        'llama-cpp-dir': LLAMA_CPP_DIR,
+        'convert-python': CONVERT_PYTHON,
+        'smoke-test': 'false',
+        gguf: 'Q4_K_M Q8_0',
+        'size-budget': 'mlx=5MB\nQ8_0=1kB',
+        'on-over-budget': 'warn',
+        upload: 'true',
+        'artifact-name': 'tiny-run',
+        'retention-days': '3'
+      },
+      { cwd: dir, env: service.env }
+    )
+    expect(run.code).toBe(0)
+    // The GGUF files are named like their artifacts.
+    const ggufDir = path.join(dir, 'fused-model-gguf')
+    expect((await fs.readdir(ggufDir)).sort()).toEqual([
+      'tiny-run-Q4_K_M.gguf',
+      'tiny-run-Q8_0.gguf'
+    ])
+    // Q8_0 is over its budget: never sent.
+    const names = service.artifacts.map(a => a.name)
+    expect(names).toEqual(['tiny-run-mlx', 'tiny-run-Q4_K_M.gguf', 'tiny-run-checksums'])
+    expect(service.calls[0]).toBe('ListArtifacts') // the name check, before any fuse
+    const q4 = service.artifacts[1]
+    const q4File = await fs.readFile(path.join(ggufDir, 'tiny-run-Q4_K_M.gguf'))
+    expect(q4.blob!.equals(q4File)).toBe(true)
+    const expires = Date.parse(String(q4.create.expires_at)) - Date.now()
+    expect(Math.round(expires / 86400_000)).toBe(3)
+
+    // The outputs are the fake's ids, the digests of the bytes it received, the run's URLs.
+    const ids = JSON.parse(run.outputs['artifact-ids'])
+    const digests = JSON.parse(run.outputs['artifact-digests'])
+    const urls = JSON.parse(run.outputs['artifact-url'])
+    for (const a of service.artifacts) {
+      expect(ids[a.name]).toBe(a.id)
+      expect(digests[a.name]).toBe(`sha256:${a.blobSha256}`)
+      expect(urls[a.name]).toBe(
+        `https://github.com/octo/models/actions/runs/4242/artifacts/${a.id}`
+      )
+    }
+    expect(digests['tiny-run-Q4_K_M.gguf']).toBe(
+      `sha256:${createHash('sha256').update(q4File).digest('hex')}`
+    )
+    // The summary links each artifact, and says why Q8_0 is not there.
+    expect(run.summary).toContain(
+      `<a href="https://github.com/octo/models/actions/runs/4242/artifacts/${ids['tiny-run-mlx']}"><code>tiny-run-mlx</code></a>`
+    )
+    expect(run.summary).toMatch(/<code>Q8_0<\/code><\/td><td>not uploaded: over its size budget/)
+
+    // The MLX zip: stored entries, SHA256SUMS verified by sha256sum -c, equal to the manifest's.
+    const unpacked = path.join(root, 'unpacked')
+    await fs.writeFile(`${unpacked}.zip`, service.artifacts[0].blob!)
+    const listing = (await exec('unzip', ['-v', `${unpacked}.zip`])).stdout
+    expect(listing).not.toContain('Defl')
+    await exec('unzip', ['-q', `${unpacked}.zip`, '-d', unpacked])
+    const check = await exec('sha256sum', ['-c', '--strict', 'SHA256SUMS'], { cwd: unpacked })
+    expect(check.stdout).toContain('model.safetensors: OK')
+    const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
+    const mlx = manifest.outputs.find((o: { name: string }) => o.name === 'mlx')
+    const sums = await fs.readFile(path.join(unpacked, 'SHA256SUMS'), 'utf8')
+    for (const [rel, sum] of Object.entries(mlx.sha256Files as Record<string, string>)) {
+      expect(sums).toContain(`${sum}  ${rel}\n`)
+    }
+    expect(await fs.readFile(path.join(unpacked, 'manifest.json'), 'utf8')).toBe(
+      await fs.readFile(run.outputs.manifest, 'utf8')
+    )
+  })
+
+  it('refuses a taken artifact name before the fuse, with the fix', async () => {
+    service = await startResultsService({ existing: ['fused-model-mlx'] })
+    const dir = await fs.mkdtemp(path.join(root, 'work-'))
+    const run = await runAction(
+      { 'base-model': q4Base, 'adapter-path': adapters, python, upload: 'true' },
+      { cwd: dir, env: service.env }
+    )
+    expect(run.code).toBe(1)
+    expect(run.annotations.join('\n')).toContain(
+      'This workflow run already has an artifact named "fused-model-mlx"'
+    )
+    await expect(fs.access(path.join(dir, 'fused-model'))).rejects.toThrow()
+    expect(service.calls).toEqual(['ListArtifacts'])
+  })
+
+  it('an upload error fails the step after the summary, saying what was uploaded', async () => {
+    service = await startResultsService({ finalizeNotOk: true })
+    const dir = await fs.mkdtemp(path.join(root, 'work-'))
+    const run = await runAction(
+      { 'base-model': q4Base, 'adapter-path': adapters, python, upload: 'true' },
+      { cwd: dir, env: service.env }
+    )
+    expect(run.code).toBe(1)
+    const message =
+      'Uploading artifact fused-model-mlx failed: FinalizeArtifact: response from backend was not ok. Nothing was uploaded.'
+    expect(run.annotations).toContain(`::error::${message}`)
+    expect(run.summary).toContain('Fused and measured')
+    expect(run.summary).toContain(`<b>❌ Upload failed:</b> ${message}`)
+    expect(run.outputs['fused-bytes']).toMatch(/^\d+$/)
+    expect(run.outputs['artifact-ids']).toBe('{}')
+  })
+
+  it('a stalled upload fails the step, and the process exits although the block request hangs', async () => {
+    // The fake never answers the block (it does only when it closes, after the run).
+    service = await startResultsService({ stallBlocks: () => true })
+    const dir = await fs.mkdtemp(path.join(root, 'work-'))
+    const started = Date.now()
+    const run = await runAction(
+      { 'base-model': q4Base, 'adapter-path': adapters, python, upload: 'true' },
+      { cwd: dir, env: { ...service.env, ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' } }
+    )
+    expect(run.code).toBe(1)
+    expect(run.annotations).toContain(
+      '::error::Uploading artifact fused-model-mlx failed: Upload progress stalled. Nothing was uploaded.'
+    )
+    expect(run.summary).toContain('<b>❌ Upload failed:</b>')
+    // Without the exit guard (STUCK_EXIT_MS, 10 s) the process stayed alive past 120 s.
+    expect(Date.now() - started).toBeLessThan(60_000)
+    expect(service.calls).toEqual(['ListArtifacts', 'CreateArtifact'])
+  })
+
+  it('a closed connection fails the step as a stall; the blob client retries do not hold the process', async () => {
+    service = await startResultsService({ resetBlocks: () => true })
+    const dir = await fs.mkdtemp(path.join(root, 'work-'))
+    const started = Date.now()
+    const run = await runAction(
+      { 'base-model': q4Base, 'adapter-path': adapters, python, upload: 'true' },
+      { cwd: dir, env: { ...service.env, ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' } }
+    )
+    expect(run.code).toBe(1)
+    expect(run.annotations.filter(a => a.startsWith('::error::'))).toEqual([
+      '::error::Uploading artifact fused-model-mlx failed: Upload progress stalled. Nothing was uploaded.'
+    ])
+    expect(Date.now() - started).toBeLessThan(60_000)
+  })
+})
