@@ -5,7 +5,9 @@ import path from 'node:path'
 import { readUploadInputs, type UploadConfig } from './artifacts/inputs.js'
 import { parseBudgets } from './budget.js'
 import { checkOutputPlacement } from './folders.js'
+import { MIN_SPLIT_BYTES } from './gguf/split.js'
 import { FTYPE_IDS, TYPE_ALIASES } from './gguf/types.js'
+import { formatSize, parseSize } from './size.js'
 import { ActionError, type BudgetEntry } from './types.js'
 
 export const DEFAULT_MLX_LM_VERSION = '0.32.2'
@@ -52,6 +54,8 @@ export interface GgufConfig {
   dir: string
   /** File name stem: the artifact-name prefix (default `<basename of output-dir>`). */
   stem: string
+  /** gguf-split in bytes: GGUF files larger than this are split into shards; null: no split. */
+  split: number | null
 }
 
 export interface Config {
@@ -97,6 +101,11 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
   const ggufText = core.getInput('gguf')
   const gguf = ggufText.trim() === '' ? null : parseGguf(ggufText, outputDir, cwd)
   if (gguf) gguf.stem = upload.prefix // GGUF files are named like their artifacts
+  if (!gguf && core.getInput('gguf-split').trim() !== '') {
+    throw new ActionError(
+      'Input gguf-split is set but gguf is empty, so there is no GGUF file to split; list the GGUF types to make (gguf: Q4_K_M), or remove gguf-split.'
+    )
+  }
   const budgets = parseBudgets(core.getInput('size-budget'), KNOWN_GGUF_TYPES, TYPE_ALIASES)
   if (gguf?.auto && !budgets.some(b => b.target === 'gguf' || b.target === 'all')) {
     throw new ActionError(
@@ -255,6 +264,22 @@ async function localModelDir(baseModel: string, cwd: string): Promise<string | n
   return candidate
 }
 
+/**
+ * gguf-split: a size in the size grammar. llama-gguf-split limits a shard's tensor data in whole
+ * megabytes, and the header comes on top, so anything up to 1 MB and a header can never work.
+ */
+function ggufSplit(): number | null {
+  const text = core.getInput('gguf-split').trim()
+  if (text === '') return null
+  const bytes = parseSize(text, 'gguf-split')
+  if (bytes < MIN_SPLIT_BYTES) {
+    throw new ActionError(
+      `Input gguf-split is ${formatSize(bytes)}, but a shard holds at least 1 MB of tensor data (llama-gguf-split counts whole megabytes) plus the GGUF header; use a larger size such as 1900MB (under a GitHub release asset's 2 GiB).`
+    )
+  }
+  return bytes
+}
+
 function parseGguf(text: string, outputDir: string, cwd: string): GgufConfig {
   const items = text
     .split(/[\s,]+/)
@@ -282,6 +307,7 @@ function parseGguf(text: string, outputDir: string, cwd: string): GgufConfig {
     smokeTest: bool('smoke-test', true),
     keepIntermediates: bool('keep-intermediates', false),
     dir: ggufDir ? path.resolve(cwd, ggufDir) : `${outputDir}-gguf`,
-    stem: path.basename(outputDir)
+    stem: path.basename(outputDir),
+    split: ggufSplit()
   }
 }

@@ -65,7 +65,8 @@ async function runAction(state: RunState): Promise<void> {
   const folders = await checkOutputFolders(config)
   await checkArtifactNames(config.upload, {
     mlx: true,
-    gguf: config.gguf?.auto ? 'auto' : (config.gguf?.types ?? [])
+    // With auto or gguf-split the file names are known only later: any <prefix>-*.gguf clashes.
+    gguf: config.gguf?.auto || config.gguf?.split ? 'auto' : (config.gguf?.types ?? [])
   })
   // A repo id is resolved and listed now (cheap: 401/404 fail here), downloaded in precheckBase.
   const hubPlan = config.baseModelDir

@@ -61,6 +61,11 @@ export interface MeasuredOutput {
   sha256?: string
   /** sha256 hex of each file of a directory output (MLX), by path relative to it. */
   sha256Files?: Record<string, string>
+  /**
+   * A GGUF type split with gguf-split: its shards in order (`path` is the first one, the file
+   * llama.cpp loads; `bytes` and `files` are the shards' total and count).
+   */
+  shards?: Array<{ path: string; bytes: number; sha256: string }>
   /** Bytes of tensor data per stored dtype (the MLX output's dtype mix), e.g. { U32: 1200, BF16: 80 }. */
   bytesByDtype?: Record<string, number>
 }

@@ -102,7 +102,8 @@ describe('setupLlamaCpp on the real checkout (llama-cpp-dir)', () => {
     expect(cpp.types.dryRun).toBe(true)
     expect(findBinaries(llama.dir)).toEqual({
       quantize: llama.quantize,
-      generator: llama.completion
+      generator: llama.completion,
+      split: join(llama.dir, 'build', 'bin', 'llama-gguf-split')
     })
   })
 
@@ -202,7 +203,8 @@ describe('clone and build, on a fake llama.cpp repository', () => {
     expect(await readFile(join(old, 'configure.log'), 'utf8')).toContain('LLAMA_BUILD_EXAMPLES=ON')
     expect(findBinaries(old)).toEqual({
       quantize: join(old, 'build', 'bin', 'llama-quantize'),
-      generator: join(old, 'build', 'bin', 'llama-cli')
+      generator: join(old, 'build', 'bin', 'llama-cli'),
+      split: null
     })
     expect(readLlamaCppVersion(old)).toBe('9.8.7')
     expect(readLlamaCppVersion(join(work, 'nothing'))).toBe('unknown')

@@ -9,7 +9,11 @@ export type Checksums = Map<string, string>
 
 /** The regular files of an output, sorted, as [absolute path, path relative to the output]. */
 export async function outputFiles(output: MeasuredOutput): Promise<Array<[string, string]>> {
-  if (output.kind === 'gguf') return [[output.path, path.basename(output.path)]]
+  if (output.kind === 'gguf') {
+    // A split type is its shards, each a file of its own (uploaded as its own artifact).
+    const files = output.shards?.map(s => s.path) ?? [output.path]
+    return files.map((f): [string, string] => [f, path.basename(f)])
+  }
   const entries = await fs.readdir(output.path, { withFileTypes: true, recursive: true })
   return entries
     .filter(e => e.isFile())
@@ -33,6 +37,8 @@ export async function checksumOutputs(
     if (output.kind === 'gguf' && output.sha256 && !sums.has(output.path)) {
       sums.set(output.path, output.sha256)
     }
+    for (const shard of output.shards ?? [])
+      if (!sums.has(shard.path)) sums.set(shard.path, shard.sha256)
     for (const [file] of await outputFiles(output)) {
       if (!sums.has(file)) sums.set(file, (await sha256File(file)).sha256)
     }
@@ -47,6 +53,7 @@ export async function withChecksums(
 ): Promise<MeasuredOutput[]> {
   return Promise.all(
     outputs.map(async o => {
+      if (o.kind === 'gguf' && o.shards) return o // each shard carries its own sha256
       if (o.kind === 'gguf') return { ...o, sha256: sums.get(o.path) ?? o.sha256 }
       const files = await outputFiles(o)
       return {

@@ -94,8 +94,8 @@ export function checksumsArtifactName(prefix: string): string {
 /**
  * Before the first fuse: refuses artifact names this run already has (names are unique per
  * workflow run, every job of a matrix included), so a clash fails in seconds, not after the
- * fuse. `gguf` is the list of GGUF types, or `auto` when the type is chosen later (then any
- * `<prefix>-*.gguf` is a clash). Does nothing when upload is false or on GHES (the upload says so).
+ * fuse. `gguf` is the list of GGUF types, or `auto` when the type is chosen later or files may
+ * be split into shards (then any `<prefix>-*.gguf` is a clash). Does nothing when upload is false or on GHES (the upload says so).
  */
 export async function checkArtifactNames(
   config: UploadConfig,
@@ -182,15 +182,17 @@ export async function uploadOutputs(
         await send(name, output.name, staged, root, output.bytes, { compressionLevel: 0 })
         for (const [file, rel] of files) published.push([sumOf(file), `${name}/${rel}`])
       } else {
-        const name = ggufArtifactName(config.prefix, output.name)
-        const link = path.join(staging, name)
-        await fs.symlink(output.path, link)
-        const sent = await send(name, output.name, [link], staging, output.bytes, {
-          skipArchive: true
-        })
-        const expected = `sha256:${sumOf(output.path)}`
-        if (sent.digest !== expected) await refuseMismatch(client, sent, expected, outcome)
-        published.push([sumOf(output.path), name])
+        // One raw artifact per file: the GGUF file, or each shard of a split type.
+        for (const [file, base] of files) {
+          const name = output.shards ? base : ggufArtifactName(config.prefix, output.name)
+          const bytes = output.shards?.find(s => s.path === file)?.bytes ?? output.bytes
+          const link = path.join(staging, name)
+          await fs.symlink(file, link)
+          const sent = await send(name, output.name, [link], staging, bytes, { skipArchive: true })
+          const expected = `sha256:${sumOf(file)}`
+          if (sent.digest !== expected) await refuseMismatch(client, sent, expected, outcome)
+          published.push([sumOf(file), name])
+        }
       }
     }
     if (outcome.artifacts.length > 0) {
@@ -208,9 +210,11 @@ export async function uploadOutputs(
   }
   if (config.removeAfterUpload) {
     for (const output of publish) {
-      await fs.rm(output.path, { recursive: true, force: true })
-      outcome.removed.push(output.path)
-      log.info(`remove-after-upload: deleted ${output.path} from the runner.`)
+      for (const file of output.shards?.map(s => s.path) ?? [output.path]) {
+        await fs.rm(file, { recursive: true, force: true })
+        outcome.removed.push(file)
+        log.info(`remove-after-upload: deleted ${file} from the runner.`)
+      }
     }
   }
   return outcome
@@ -324,7 +328,11 @@ async function remeasure(
   output: MeasuredOutput,
   done: readonly PublishedArtifact[]
 ): Promise<Array<[string, string]>> {
-  const now = await measurePath(output.path)
+  let bytes = 0
+  for (const file of output.shards?.map(sh => sh.path) ?? [output.path]) {
+    bytes += (await measurePath(file)).bytes
+  }
+  const now = { bytes }
   if (now.bytes !== output.bytes) {
     throw new UploadError(
       `${output.path} changed on disk after it was measured (${output.bytes.toLocaleString('en-US')} bytes then, ${now.bytes.toLocaleString('en-US')} now), so ${output.name} was not uploaded; make sure nothing else writes to the outputs while the action runs. ${alreadyUploaded(done)}`,

@@ -24,8 +24,9 @@ import { convertToGguf, directOutType, intermediateOutType } from './convert.js'
 import { predictQuantizedSize } from './predict.js'
 import { quantizeGguf } from './quantize.js'
 import { smokeTest } from './smoke.js'
+import { splitGguf } from './split.js'
 import type { LlamaCpp } from './toolchain.js'
-import { verifyGguf } from './verify.js'
+import { verifyGguf, type GgufFacts } from './verify.js'
 import * as log from '../log.js'
 
 export interface GgufSetup {
@@ -128,15 +129,11 @@ export async function produceGguf(
 
     const checked: MeasuredOutput[] = []
     for (const type of setup.types.length ? setup.types : [...made.keys()]) {
-      checked.push(await checkOutput(setup, made.get(type)!, type))
+      checked.push(await checkOutput(setup, made.get(type)!, type, result))
     }
     // Only files that passed every check reach gguf-dir.
     await fs.mkdir(g.dir, { recursive: true })
-    for (const output of checked) {
-      const final = path.join(g.dir, fileName(g, output.name))
-      await fs.rename(output.path, final)
-      result.outputs.push({ ...output, path: final })
-    }
+    for (const output of checked) result.outputs.push(await moveInto(g.dir, output))
     if (g.keepIntermediates) {
       result.keptIntermediates = `${g.dir}.intermediates`
       await fs.rm(result.keptIntermediates, { recursive: true, force: true })
@@ -198,16 +195,45 @@ async function quantizeTo(
   return output
 }
 
-/** Verifies, smoke-tests and measures one file; a bad file is deleted, never reported. */
-async function checkOutput(setup: GgufSetup, file: string, type: string): Promise<MeasuredOutput> {
+/** Moves a checked output (its file, or every shard) into gguf-dir under the same names. */
+async function moveInto(dir: string, output: MeasuredOutput): Promise<MeasuredOutput> {
+  const move = async (file: string): Promise<string> => {
+    const final = path.join(dir, path.basename(file))
+    await fs.rename(file, final)
+    return final
+  }
+  if (!output.shards) return { ...output, path: await move(output.path) }
+  const shards = []
+  for (const shard of output.shards) shards.push({ ...shard, path: await move(shard.path) })
+  return { ...output, path: shards[0].path, shards }
+}
+
+async function smoke(setup: GgufSetup, file: string, type: string): Promise<void> {
+  if (!setup.config.smokeTest) return
+  const r = await smokeTest({ bin: setup.llama.generator, model: file, tokens: 8 })
+  log.info(
+    `${type}: llama.cpp loaded ${path.basename(file)} and generated ${JSON.stringify(r.text.slice(0, 60))} in ${r.ms} ms.`
+  )
+}
+
+/**
+ * Verifies, smoke-tests and measures one file, or, when it is larger than gguf-split, splits it
+ * and does the same for its shards (the smoke test loads the first, as llama.cpp loads a split
+ * model); a bad file is deleted, never reported.
+ */
+async function checkOutput(
+  setup: GgufSetup,
+  file: string,
+  type: string,
+  result: GgufResult
+): Promise<MeasuredOutput> {
   try {
     const facts = await verifyGguf(file, type)
-    if (setup.config.smokeTest) {
-      const smoke = await smokeTest({ bin: setup.llama.generator, model: file, tokens: 8 })
-      log.info(
-        `${type}: llama.cpp loaded it and generated ${JSON.stringify(smoke.text.slice(0, 60))} in ${smoke.ms} ms.`
-      )
+    const limit = setup.config.split
+    if (limit !== null && facts.bytes > limit) {
+      return await splitOutput(setup, file, type, facts, result)
     }
+    await smoke(setup, file, type)
     return {
       name: type,
       kind: 'gguf',
@@ -225,6 +251,57 @@ async function checkOutput(setup: GgufSetup, file: string, type: string): Promis
     throw new ActionError(
       `Checking ${path.basename(file)} failed (${(error as Error).message}); the file was removed, run again.`
     )
+  }
+}
+
+/** Splits a verified file into shards within gguf-split, each verified and measured. */
+async function splitOutput(
+  setup: GgufSetup,
+  file: string,
+  type: string,
+  whole: GgufFacts,
+  result: GgufResult
+): Promise<MeasuredOutput> {
+  const limit = setup.config.split!
+  await ensureFreeSpace(file, whole.bytes, `the shards of ${path.basename(file)}`)
+  const { shards, argv } = await splitGguf({
+    bin: setup.llama.split!,
+    file,
+    limit,
+    prefix: path.join(path.dirname(file), `${setup.config.stem}-${type}`)
+  })
+  result.commands.push({ what: `Split ${type}`, argv })
+  const checked = []
+  let tensors = 0
+  let parameters = 0
+  let architecture = ''
+  for (const [i, shard] of shards.entries()) {
+    const facts = await verifyGguf(shard, type, { index: i + 1, count: shards.length })
+    tensors += facts.tensorCount
+    parameters += facts.parameters
+    if (i === 0) architecture = facts.architecture
+    checked.push({ path: shard, bytes: facts.bytes, sha256: (await sha256File(shard)).sha256 })
+  }
+  if (tensors !== whole.tensorCount || parameters !== whole.parameters) {
+    throw new ActionError(
+      `The ${shards.length} shards of ${path.basename(file)} hold ${tensors} tensors and ${parameters} parameters, not the ${whole.tensorCount} and ${whole.parameters} of the file they were split from; run again.`
+    )
+  }
+  await smoke(setup, shards[0], type)
+  const bytes = checked.reduce((sum, s) => sum + s.bytes, 0)
+  log.info(
+    `${type}: split into ${shards.length} shards of at most ${formatSize(limit)} (${checked.map(s => formatSize(s.bytes)).join(', ')}).`
+  )
+  return {
+    name: type,
+    kind: 'gguf',
+    path: shards[0],
+    bytes,
+    files: shards.length,
+    format: `GGUF ${type} (${architecture}), split into ${shards.length} shards`,
+    parameters,
+    bitsPerWeight: parameters > 0 ? (bytes * 8) / parameters : null,
+    shards: checked
   }
 }
 

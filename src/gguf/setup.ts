@@ -23,6 +23,11 @@ export async function prepareGguf(g: GgufConfig): Promise<GgufSetup> {
     repoUrl: LLAMA_CPP_REPO,
     toolCacheDir: process.env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache')
   })
+  if (g.split !== null && llama.split === null) {
+    throw new ActionError(
+      `Input gguf-split is set, but the llama.cpp checkout ${llama.dir} has no llama-gguf-split tool; use a newer llama-cpp-ref, or remove gguf-split.`
+    )
+  }
   const types = g.auto ? [] : validateGgufTypes(g.types, llama.types, g.imatrix !== null)
   const convertPython = await resolveConvertPython({
     convertPython: g.convertPython,

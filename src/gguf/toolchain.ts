@@ -20,6 +20,8 @@ export interface LlamaCpp {
   quantize: string
   /** llama-completion, or llama-cli in checkouts from before it existed. */
   generator: string
+  /** llama-gguf-split, or null for a checkout without it (older than the gguf-split tool). */
+  split: string | null
   convertScript: string
   /** What this checkout's `llama-quantize --help` lists. */
   types: QuantizeTypes
@@ -35,10 +37,14 @@ export interface SetupOptions {
   toolCacheDir: string
 }
 
-export const BUILD_GROUP = 'Building llama.cpp (llama-quantize, llama-completion)'
+export const BUILD_GROUP = 'Building llama.cpp (llama-quantize, llama-completion, llama-gguf-split)'
 
 /** The llama.cpp binaries a checkout's `build/bin` already holds (null when missing). */
-export function findBinaries(dir: string): { quantize: string | null; generator: string | null } {
+export function findBinaries(dir: string): {
+  quantize: string | null
+  generator: string | null
+  split: string | null
+} {
   const bin = path.join(dir, 'build', 'bin')
   const exe = process.platform === 'win32' ? '.exe' : ''
   const find = (name: string): string | null => {
@@ -49,7 +55,8 @@ export function findBinaries(dir: string): { quantize: string | null; generator:
   }
   return {
     quantize: find('llama-quantize'),
-    generator: find('llama-completion') ?? find('llama-cli')
+    generator: find('llama-completion') ?? find('llama-cli'),
+    split: find('llama-gguf-split')
   }
 }
 
@@ -134,8 +141,13 @@ export async function cloneLlamaCpp(
   return target
 }
 
+/** True when the checkout has the gguf-split tool's source (tools/ or the older examples/ layout). */
+function hasSplitTool(dir: string): boolean {
+  return ['tools', 'examples'].some(d => existsSync(path.join(dir, d, 'gguf-split')))
+}
+
 /**
- * Builds llama-quantize and the generator with CMake (Release, static, GGML_NATIVE off so the
+ * Builds llama-quantize, the generator and llama-gguf-split with CMake (Release, static, GGML_NATIVE off so the
  * binaries run on any runner of the same OS and arch). Older checkouts kept the tools under
  * examples/ and had llama-cli instead of llama-completion; the targets follow the tree.
  */
@@ -150,6 +162,7 @@ export async function buildLlamaCpp(dir: string): Promise<void> {
   const generator = existsSync(path.join(dir, 'tools', 'completion'))
     ? 'llama-completion'
     : 'llama-cli'
+  const split = hasSplitTool(dir) ? ['llama-gguf-split'] : []
   const configure = [
     '-S',
     dir,
@@ -171,6 +184,7 @@ export async function buildLlamaCpp(dir: string): Promise<void> {
     '--target',
     'llama-quantize',
     generator,
+    ...split,
     '-j',
     jobs
   ]
@@ -210,7 +224,8 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
   }
 
   let found = findBinaries(dir)
-  if (found.quantize === null || found.generator === null) {
+  const splitMissing = found.split === null && hasSplitTool(dir)
+  if (found.quantize === null || found.generator === null || splitMissing) {
     await buildLlamaCpp(dir)
     found = findBinaries(dir)
   } else {
@@ -245,6 +260,7 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
     commit: await gitCommit(dir),
     quantize: found.quantize,
     generator: found.generator,
+    split: found.split,
     convertScript: path.join(dir, 'convert_hf_to_gguf.py'),
     types
   }

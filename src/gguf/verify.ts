@@ -96,13 +96,24 @@ export async function readGgufHeader(file: string): Promise<GgufHeader> {
   }
 }
 
+/** Which shard of a split model a file is (1-based), as its `split.no` / `split.count` must say. */
+export interface ShardPosition {
+  index: number
+  count: number
+}
+
 /**
  * Checks a GGUF file from its header alone: magic and version, `general.file_type` equal to the
  * expected type's llama_ftype, tensors and parameters present, `general.architecture` set, and
  * the tensor data (each tensor at its aligned offset) ending exactly at the end of the file, so
- * a file cut anywhere, in the header or in the data, is caught.
+ * a file cut anywhere, in the header or in the data, is caught. For a shard of a split model
+ * (`shard`), also its split.no and split.count; only the first shard carries the metadata.
  */
-export async function verifyGguf(file: string, expectedType: string): Promise<GgufFacts> {
+export async function verifyGguf(
+  file: string,
+  expectedType: string,
+  shard?: ShardPosition
+): Promise<GgufFacts> {
   const name = path.basename(file)
   const expectedFtype = ftypeOf(expectedType)
   if (expectedFtype === undefined) {
@@ -127,13 +138,15 @@ export async function verifyGguf(file: string, expectedType: string): Promise<Gg
       `${name} has an invalid general.alignment ${String(h.metadata['general.alignment'])}: regenerate it.`
     )
   }
-  const architecture = h.metadata['general.architecture']
-  if (typeof architecture !== 'string' || architecture === '') {
+  if (shard) checkSplitKeys(name, h, shard)
+  const metadataHere = !shard || shard.index === 1
+  const architecture = metadataHere ? h.metadata['general.architecture'] : ''
+  if (metadataHere && (typeof architecture !== 'string' || architecture === '')) {
     throw new ActionError(
       `${name} has no general.architecture in its header: regenerate it with llama.cpp's converter.`
     )
   }
-  const fileType = h.metadata['general.file_type']
+  const fileType = metadataHere ? h.metadata['general.file_type'] : expectedFtype
   if (fileType === undefined) {
     throw new ActionError(
       `${name} has no general.file_type in its header, so its type cannot be checked: regenerate it.`
@@ -193,7 +206,18 @@ export async function verifyGguf(file: string, expectedType: string): Promise<Gg
     bytes,
     parameters: h.parameters,
     tensorCount: h.tensors.length,
-    architecture,
+    architecture: String(architecture),
     fileType: Number(fileType)
+  }
+}
+
+/** llama-gguf-split numbers shards from 0 in `split.no` and writes the total in `split.count`. */
+function checkSplitKeys(name: string, h: GgufHeader, shard: ShardPosition): void {
+  const no = h.metadata['split.no']
+  const count = h.metadata['split.count']
+  if (Number(no) !== shard.index - 1 || Number(count) !== shard.count) {
+    throw new ActionError(
+      `${name} says it is shard split.no=${String(no)} of split.count=${String(count)}, not shard ${shard.index - 1} of ${shard.count} as its name says: the split is damaged, run again.`
+    )
   }
 }

