@@ -204,8 +204,13 @@ async function checkOutput(setup: GgufSetup, file: string, type: string): Promis
     const facts = await verifyGguf(file, type)
     if (setup.config.smokeTest) {
       const smoke = await smokeTest({ bin: setup.llama.generator, model: file, tokens: 8 })
+      const count = smoke.tokens === null ? 'text' : `${smoke.tokens} tokens`
+      const excerpt = smoke.excerpt === '' ? '' : `: "${smoke.excerpt}"`
+      const note = smoke.excerpt.includes('\\x')
+        ? ' (bytes that are not UTF-8 text shown as \\xNN)'
+        : ''
       core.info(
-        `${type}: llama.cpp loaded it and generated ${JSON.stringify(smoke.text.slice(0, 60))} in ${smoke.ms} ms.`
+        `${type}: llama.cpp loaded it and generated ${count} in ${smoke.ms} ms${excerpt}${note}.`
       )
     }
     return {
