@@ -77,7 +77,8 @@ describe('npm ci && npm run example on a fresh clone', () => {
     const summary = example.out.slice(example.out.indexOf('----- job summary'))
     expect(summary).toContain('Every output is within its size budget')
     expect(summary).toMatch(/mlx \| MLX safetensors, 4-bit affine, group 64/)
-    expect(summary).toMatch(/\d+ bytes in 8 files/)
+    expect(summary).toMatch(/[\d,]+ bytes\b/)
+    expect(summary).toMatch(/\b8 files\b/)
     expect(summary).toContain('mlx=2MB')
     expect(summary).toContain(join(clone, 'test', 'fixtures', 'example-model', 'base-4bit'))
     // the defaults run clean: no warning, no error, no budget for an output it does not make
