@@ -9,6 +9,7 @@
  * the modules it imports.
  */
 import { spawn } from 'node:child_process'
+import { setInterval, clearInterval, setTimeout } from 'node:timers'
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 
