@@ -81,8 +81,12 @@ export function printableExcerpt(bytes: Uint8Array, max = 60): string {
   return i < bytes.length ? `${out}...` : out
 }
 
-/** Generated tokens from the generator's timing lines: `eval time = X ms / N runs` is N + 1. */
-function tokenCount(log: string): number | null {
+/**
+ * Generated tokens from the generator's timing lines (`eval time = X ms / N runs`: the first
+ * token comes from the prompt's evaluation, so N + 1), or null when the run printed none (the
+ * logger thread may not flush them before the process exits).
+ */
+export function tokenCount(log: string): number | null {
   const m = /\beval time\s*=.*?\/\s*(\d+)\s+runs/.exec(log.replace(/prompt eval time/g, ''))
   return m ? Number(m[1]) + 1 : null
 }
