@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { ensureLlamaCpp } from './global-setup.js'
-import { allOnPath, findLlamaCpp, installHint } from './fixtures/machine.js'
+import { allOnPath, findLlamaCpp, installHint, missingPackages } from './fixtures/machine.js'
 
 /** A checkout setupLlamaCpp accepts: two tiny programs as llama-quantize and llama-completion. */
 async function fakeCheckout(dir: string): Promise<void> {
@@ -94,6 +94,19 @@ describe('global set-up: llama.cpp missing from the cache folder', () => {
     })
     expect(again).toBe(dir)
   }, 180_000)
+
+  it('asks for git, cmake and a C++ compiler only when llama.cpp must be built', () => {
+    const saved = process.env.PATH
+    process.env.PATH = cache // a folder without any of them
+    try {
+      expect(missingPackages({ build: true })).toEqual(
+        expect.arrayContaining(['git', 'cmake', 'g++'])
+      )
+      expect(missingPackages({ build: false })).not.toContain('cmake')
+    } finally {
+      process.env.PATH = saved
+    }
+  })
 
   it('names the exact apt-get line for missing Debian packages', () => {
     expect(installHint(['cmake', 'python3-numpy'])).toMatch(
