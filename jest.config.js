@@ -7,6 +7,8 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }]
   },
   testMatch: ['**/test/**/*.test.ts'],
+  // fetches and builds llama.cpp once per machine when missing; says which packages are missing
+  globalSetup: '<rootDir>/test/global-setup.js',
   testTimeout: 120000,
   verbose: false
 }

@@ -19,7 +19,11 @@ if [ ! -s "$bundle" ]; then
   mv "$tmp/package/llama/gitRelease.bundle" "$bundle"
   rm -rf "$tmp"
 fi
-sum=$(sha256sum "$bundle" | cut -c1-12)
+if command -v sha256sum >/dev/null; then
+  sum=$(sha256sum "$bundle" | cut -c1-12)
+else
+  sum=$(shasum -a 256 "$bundle" | cut -c1-12) # macOS
+fi
 dir="$cache/llama.cpp-$sum"
 if [ ! -f "$dir/convert_hf_to_gguf.py" ]; then
   rm -rf "$dir"

@@ -23,6 +23,15 @@ export function parseBudgets(
     .map(s => s.trim())
     .filter(s => s !== '')
   if (items.length === 0) return []
+  // `mlx: 2MB` (YAML habit): say the fix instead of "not a number followed by an optional unit"
+  for (const item of items) {
+    const colon = /^([A-Za-z][A-Za-z0-9_]*)[ \t]*:[ \t]*([^=]+)$/.exec(item)
+    if (colon) {
+      throw new ActionError(
+        `Input ${INPUT} entry "${item}" separates target and size with a colon; write it as ${colon[1]}=${colon[2].trim()}.`
+      )
+    }
+  }
   const withTarget = items.filter(s => s.includes('='))
   if (withTarget.length === 0) {
     if (items.length > 1) {

@@ -98,18 +98,31 @@ export function dtypeMix(bytesByDtype: Record<string, number>): string {
     .join(', ')
 }
 
-/** `+4.07 GB (+203%) against the base model (2.00 GB)`: how much the fuse grew or shrank the model. */
-export function changeFromBase(bytes: number, baseBytes: number): string {
-  const delta = bytes - baseBytes
-  const sign = delta >= 0 ? '+' : '−'
-  const pct = Math.abs((delta / baseBytes) * 100).toFixed(0)
-  return `${sign}${formatDecimal(Math.abs(delta))} (${sign}${pct}%) against the base model (${formatDecimal(baseBytes)})`
+/** `+0.5 %`, `−72 %`, `<0.1 %`: a change in percent, one decimal below 10 %, never a bare 0. */
+export function percentChange(delta: number, base: number): string {
+  if (delta === 0) return '0 %'
+  const pct = Math.abs((delta / base) * 100)
+  if (pct < 0.1) return '<0.1 %'
+  return `${delta > 0 ? '+' : '−'}${pct.toFixed(pct < 10 ? 1 : 0)} %`
 }
 
-function sizeCell(o: MeasuredOutput, baseBytes: number | null): string {
-  const files = `${o.bytes.toLocaleString('en-US')} bytes, ${o.files} file${o.files === 1 ? '' : 's'}`
-  const change = o.kind === 'mlx' && baseBytes ? `<br>${changeFromBase(o.bytes, baseBytes)}` : ''
-  return `${formatSize(o.bytes)}<br><sub>${files}${change}</sub>`
+/** `+4.07 GB (+204 %)`: how much the fuse grew or shrank the model against its base. */
+export function changeFromBase(bytes: number, baseBytes: number): string {
+  const delta = bytes - baseBytes
+  const sign = delta > 0 ? '+' : delta < 0 ? '−' : ''
+  return `${sign}${formatDecimal(Math.abs(delta))} (${percentChange(delta, baseBytes)})`
+}
+
+/** The size, then the exact bytes and file count on their own line. */
+function sizeCell(o: MeasuredOutput): string {
+  const exact = `${o.bytes.toLocaleString('en-US')} bytes in ${o.files} file${o.files === 1 ? '' : 's'}`
+  return `${formatSize(o.bytes)}<br><sub>${exact}</sub>`
+}
+
+/** The MLX output's change against a local base model (its own column); `—` for the others. */
+function changeCell(o: MeasuredOutput, baseBytes: number): string {
+  if (o.kind !== 'mlx') return '—'
+  return `${changeFromBase(o.bytes, baseBytes)}<br><sub>base ${formatDecimal(baseBytes)}</sub>`
 }
 
 function statusCell(v: Verdict, mode: 'fail' | 'warn'): string {
@@ -141,7 +154,8 @@ export async function writeSummary(report: RunReport): Promise<void> {
       {
         data: `${html(o.format)}${o.bytesByDtype ? `<br><sub>${html(dtypeMix(o.bytesByDtype))}</sub>` : ''}`
       },
-      { data: sizeCell(o, report.baseBytes) },
+      { data: sizeCell(o) },
+      ...(report.baseBytes ? [{ data: changeCell(o, report.baseBytes) }] : []),
       { data: o.parameters === null ? '—' : o.parameters.toLocaleString('en-US') },
       { data: o.bitsPerWeight === null ? '—' : o.bitsPerWeight.toFixed(2) },
       {
@@ -157,6 +171,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
     'Output',
     'Format',
     'Size',
+    ...(report.baseBytes ? ['Change from base'] : []),
     'Parameters',
     'Bits/weight',
     'Budget',

@@ -48,7 +48,9 @@ describe('parseBudgets', () => {
     ['mlx=1GB, MLX=2GB', /more than once/],
     ['q9_z=1GB', /unknown target "q9_z"/],
     ['mlx=2G', /did you mean 2GB or 2GiB/],
-    ['mlx=', /size-budget entry "mlx="/]
+    ['mlx=', /size-budget entry "mlx="/],
+    ['mlx: 2MB', /entry "mlx: 2MB" separates target and size with a colon; write it as mlx=2MB\./],
+    ['mlx=2MB\ngguf:1.5 GB', /write it as gguf=1\.5 GB\./]
   ])('refuses %j', (text, message) => {
     expect(() => parseBudgets(text, TYPES)).toThrow(ActionError)
     expect(() => parseBudgets(text, TYPES)).toThrow(message)

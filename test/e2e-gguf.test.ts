@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { runAction } from './fixtures/action.js'
-import { MAKE_IMATRIX } from './fixtures/llama-stand-in/helpers.js'
+import { MAKE_IMATRIX, realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 import {
   FIXTURES_DIR,
   makeAdapters,
@@ -19,9 +19,7 @@ import {
   SYSTEM_PYTHON
 } from './fixtures/tiny.js'
 
-const LLAMA_CPP_DIR =
-  process.env.LLAMA_CPP_DIR ??
-  path.join(os.homedir(), '.cache', 'mlx-fuse-action', 'llama.cpp-9336d8aab8f8')
+const LLAMA_CPP_DIR = realLlamaCpp().dir
 const CONVERT_PYTHON = path.join(FIXTURES_DIR, 'llama-stand-in', 'python')
 
 let root: string
@@ -80,11 +78,6 @@ const common = (): Record<string, string> => ({
 })
 
 beforeAll(async () => {
-  await fs.access(path.join(LLAMA_CPP_DIR, 'build', 'bin', 'llama-quantize')).catch(() => {
-    throw new Error(
-      `No llama.cpp build in ${LLAMA_CPP_DIR}: run .ci/run (or npm run prepare-llama) first.`
-    )
-  })
   root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'e2e-gguf-')))
   ;[q4Base, bf16Base] = await Promise.all([
     makeTinyModel(path.join(root, 'base-q4'), { bits: 4 }),

@@ -147,7 +147,10 @@ describe('the action, end to end (MLX output)', () => {
     const baseBytes = await treeBytes(bf16Base)
     const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
     expect(manifest.baseModelBytes).toBe(baseBytes)
-    expect(run.summary).toMatch(/[+−][\d.]+ [kM]B \([+−]\d+%\) against the base model/)
+    expect(run.summary).toContain('<th>Change from base</th>')
+    expect(run.summary).toMatch(
+      /[+−][\d.]+ [kM]B \((?:[+−]\d+(?:\.\d)? %|<0\.1 %)\)<br><sub>base [\d.]+ [kM]B<\/sub>/
+    )
   })
 
   it('only warns in warn mode', async () => {

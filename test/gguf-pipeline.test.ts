@@ -34,6 +34,7 @@ import {
   standInPython,
   tinyModel
 } from './fixtures/llama-stand-in/helpers.js'
+import { SYSTEM_PYTHON } from './fixtures/tiny.js'
 
 const llama = realLlamaCpp()
 /** Parameters of the tiny model: 2 x 320 x 256 (embeddings, output) + 2 layers + final norm. */
@@ -130,7 +131,7 @@ describe('convert (stand-in) -> verify', () => {
       outfile: join(work, 'direct', 't-bf16.gguf'),
       outtype: 'bf16'
     })
-    // anything else goes to /usr/bin/python3 unchanged
+    // anything else goes to the python3 with numpy unchanged
     expect(execFileSync(python, ['-c', 'import numpy; print("ok")'], { encoding: 'utf8' })).toBe(
       'ok\n'
     )
@@ -165,6 +166,12 @@ describe('quantize -> verify -> smoke test, all real llama.cpp', () => {
     })
     expect(smoke.text.length).toBeGreaterThan(0)
     expect(smoke.ms).toBeGreaterThan(0)
+    // from llama.cpp's "eval time = ... / 31 runs" line (null when its logger thread did not
+    // flush the timing lines before exit); the tiny model never stops early
+    if (smoke.tokens !== null) expect(smoke.tokens).toBe(32)
+    // one printable line: the tiny model's bytes that are not UTF-8 are \xNN, never U+FFFD
+    expect(smoke.excerpt).not.toBe('')
+    expect([...smoke.excerpt].every(c => c !== '\uFFFD' && c.charCodeAt(0) >= 0x20)).toBe(true)
     expect(out.text()).toContain(`::group::Smoke test: tiny-${type}.gguf generates 32 tokens`)
   })
 
@@ -258,7 +265,7 @@ describe('predictQuantizedSize', () => {
     async type => {
       const imatrix = join(work, 'tiny.imatrix')
       if (!existsSync(imatrix)) {
-        execFileSync('/usr/bin/python3', [MAKE_IMATRIX, llama.dir, bf16, imatrix], {
+        execFileSync(SYSTEM_PYTHON, [MAKE_IMATRIX, llama.dir, bf16, imatrix], {
           stdio: 'ignore'
         })
       }

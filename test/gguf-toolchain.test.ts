@@ -163,6 +163,20 @@ describe('clone and build, on a fake llama.cpp repository', () => {
     expect((bad as Error).message).toContain("llama-cpp-ref input '--upload-pack=x'")
   })
 
+  it('says the host could not be reached, and how to use a local checkout, without network', async () => {
+    const cache = join(work, 'cache-offline')
+    // nothing listens on port 1: git fails the way it does on a runner without network
+    const unreachable = 'https://127.0.0.1:1/ggml-org/llama.cpp.git'
+    const err = await cloneLlamaCpp('v9.8.7', unreachable, cache).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ActionError)
+    const message = (err as Error).message
+    expect(message).toContain(`because ${unreachable} could not be reached`)
+    expect(message).toContain('set llama-cpp-dir to a local llama.cpp checkout')
+    expect(message).toContain(`git clone --depth 1 --branch v9.8.7 ${unreachable}`)
+    expect(message).not.toContain('names an existing tag')
+    expect(existsSync(join(cache, 'llama.cpp', 'v9.8.7'))).toBe(false)
+  })
+
   it('setupLlamaCpp clones, builds once with the minimal flags, and then reuses the build', async () => {
     const cache = join(work, 'cache-setup')
     out.clear()

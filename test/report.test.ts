@@ -8,6 +8,7 @@ import { diagnose, explainGgufOverBudget, type FuseFacts } from '../src/diagnose
 import {
   annotate,
   changeFromBase,
+  percentChange,
   dtypeMix,
   setOutputs,
   writeManifest,
@@ -152,7 +153,7 @@ describe('report', () => {
     const summary = await fs.readFile(process.env.GITHUB_STEP_SUMMARY!, 'utf8')
     expect(summary).toContain('Over the size budget: this step fails')
     expect(summary).toContain('6.07 GB (5.65 GiB)')
-    expect(summary).toContain('6,070,000,000 bytes, 7 files')
+    expect(summary).toContain('6.07 GB (5.65 GiB)<br><sub>6,070,000,000 bytes in 7 files</sub>')
     expect(summary).toContain('❌ over by 143%')
     expect(summary).toContain('−3.57 GB (3.32 GiB)')
     expect(summary).toContain('was never quantized')
@@ -258,11 +259,17 @@ describe('dtypeMix', () => {
 
 describe('changeFromBase', () => {
   it('says how much the fuse grew or shrank the model against its base', () => {
-    expect(changeFromBase(6_070_000_000, 2_000_000_000)).toBe(
-      '+4.07 GB (+204%) against the base model (2.00 GB)'
-    )
-    expect(changeFromBase(1_710_000_000, 6_000_000_000)).toBe(
-      '−4.29 GB (−72%) against the base model (6.00 GB)'
-    )
+    expect(changeFromBase(6_070_000_000, 2_000_000_000)).toBe('+4.07 GB (+204 %)')
+    expect(changeFromBase(1_710_000_000, 6_000_000_000)).toBe('−4.29 GB (−72 %)')
+  })
+
+  it('prints small changes with one decimal or as <0.1 %, never as +0%', () => {
+    // the tiny example: 848,342 bytes fused from a base of 844,490
+    expect(changeFromBase(848_342, 844_490)).toBe('+3.85 kB (+0.5 %)')
+    expect(percentChange(-9_990, 100_000)).toBe('−10.0 %')
+    expect(percentChange(5, 1_000_000)).toBe('<0.1 %')
+    expect(percentChange(-5, 1_000_000)).toBe('<0.1 %')
+    expect(percentChange(0, 1_000_000)).toBe('0 %')
+    expect(changeFromBase(1_000, 1_000)).toBe('0 B (0 %)')
   })
 })

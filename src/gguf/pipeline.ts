@@ -211,8 +211,11 @@ async function moveInto(dir: string, output: MeasuredOutput): Promise<MeasuredOu
 async function smoke(setup: GgufSetup, file: string, type: string): Promise<void> {
   if (!setup.config.smokeTest) return
   const r = await smokeTest({ bin: setup.llama.generator, model: file, tokens: 8 })
+  const count = r.tokens === null ? 'text' : `${r.tokens} tokens`
+  const excerpt = r.excerpt === '' ? '' : `: "${r.excerpt}"`
+  const note = r.excerpt.includes('\\x') ? ' (bytes that are not UTF-8 text shown as \\xNN)' : ''
   log.info(
-    `${type}: llama.cpp loaded ${path.basename(file)} and generated ${JSON.stringify(r.text.slice(0, 60))} in ${r.ms} ms.`
+    `${type}: llama.cpp loaded ${path.basename(file)} and generated ${count} in ${r.ms} ms${excerpt}${note}.`
   )
 }
 

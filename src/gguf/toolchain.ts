@@ -97,6 +97,10 @@ function isSourceTree(dir: string): boolean {
   )
 }
 
+/** What git prints when the host cannot be reached at all (no network, DNS, proxy, firewall). */
+const UNREACHABLE =
+  /Could not resolve host|unable to access|Failed to connect|Connection (timed out|refused)|Network is unreachable|Could not resolve proxy|Temporary failure in name resolution/i
+
 /**
  * Shallow-clones `ref` of `repoUrl` into `<toolCacheDir>/llama.cpp/<ref>` and returns that
  * directory; a complete earlier clone there is reused as is.
@@ -128,8 +132,14 @@ export async function cloneLlamaCpp(
     const result = await runTool(git, ['clone', '--depth', '1', '--branch', ref, repoUrl, target])
     if (result.code !== 0) {
       await io.rmRF(target)
+      const output = result.tail.last()
+      if (UNREACHABLE.test(output)) {
+        throw new ActionError(
+          `git clone of llama.cpp ${ref} failed because ${repoUrl} could not be reached (last output: ${output}): give the runner network access, or set llama-cpp-dir to a local llama.cpp checkout (made beforehand with \`git clone --depth 1 --branch ${ref} ${repoUrl}\`).`
+        )
+      }
       throw new ActionError(
-        `git clone of llama.cpp ${ref} from ${repoUrl} failed with exit code ${result.code} (last output: ${result.tail.last()}); check that llama-cpp-ref names an existing tag or branch.`
+        `git clone of llama.cpp ${ref} from ${repoUrl} failed with exit code ${result.code} (last output: ${output}); check that llama-cpp-ref names an existing tag or branch.`
       )
     }
   })

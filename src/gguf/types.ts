@@ -14,7 +14,7 @@ export interface QuantizeTypes {
 
 /**
  * llama_ftype numbers (`general.file_type`) from llama.h; the help of a given checkout wins
- * where it prints its own (38, 40 and 41 are newer than CONTRACTS.md's table).
+ * where it prints its own (38, 40 and 41 are newer than older checkouts' llama.h).
  */
 export const FTYPE_IDS: Readonly<Record<string, number>> = {
   F32: 0,

@@ -1,0 +1,118 @@
+/**
+ * The cold path of npm test's global set-up (test/global-setup.js) on a small fake llama.cpp
+ * checkout, so it runs in seconds: with an empty cache folder it takes the checkout `fetch`
+ * returns, builds it with the real `npm run prepare-llama` (cmake, the action's toolchain code),
+ * prints progress lines and the time it took, and a second call reuses the build.
+ */
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { ensureLlamaCpp } from './global-setup.js'
+import { allOnPath, findLlamaCpp, installHint, missingPackages } from './fixtures/machine.js'
+
+/** A checkout setupLlamaCpp accepts: two tiny programs as llama-quantize and llama-completion. */
+async function fakeCheckout(dir: string): Promise<void> {
+  await mkdir(join(dir, 'tools', 'quantize'), { recursive: true })
+  await mkdir(join(dir, 'tools', 'completion'), { recursive: true })
+  await writeFile(join(dir, 'convert_hf_to_gguf.py'), '')
+  await writeFile(
+    join(dir, 'tools', 'quantize', 'main.cpp'),
+    // the line format of llama-quantize --help's type list
+    '#include <cstdio>\nint main() { std::puts("Allowed quantization types:\\n  15  or  Q4_K_M  :  4.58G, +0.1754 ppl"); return 0; }\n'
+  )
+  await writeFile(join(dir, 'tools', 'completion', 'main.cpp'), 'int main() { return 0; }\n')
+  await writeFile(
+    join(dir, 'CMakeLists.txt'),
+    [
+      'cmake_minimum_required(VERSION 3.14)',
+      'project(fake-llama CXX)',
+      'set(LLAMA_VERSION_MAJOR 0)',
+      'set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)',
+      'add_executable(llama-quantize tools/quantize/main.cpp)',
+      'add_executable(llama-completion tools/completion/main.cpp)',
+      ''
+    ].join('\n')
+  )
+}
+
+let cache: string
+const savedDir = process.env.LLAMA_CPP_DIR
+
+beforeAll(async () => {
+  cache = await mkdtemp(join(tmpdir(), 'fuse-cache-'))
+  delete process.env.LLAMA_CPP_DIR
+})
+afterAll(async () => {
+  process.env.LLAMA_CPP_DIR = savedDir
+  await rm(cache, { recursive: true, force: true })
+})
+
+describe('global set-up: llama.cpp missing from the cache folder', () => {
+  it('fetches, builds with npm run prepare-llama, reports progress and time, then reuses it', async () => {
+    expect(findLlamaCpp(cache)).toBeNull()
+    const lines: string[] = []
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation(chunk => {
+      lines.push(String(chunk))
+      return true
+    })
+    const fetched: string[] = []
+    let dir: string
+    try {
+      dir = await ensureLlamaCpp({
+        cache,
+        everyMs: 500,
+        fetch: async c => {
+          fetched.push(c)
+          const d = join(c, 'llama.cpp-fake0000000')
+          await fakeCheckout(d)
+          return d
+        }
+      })
+    } finally {
+      spy.mockRestore()
+    }
+    expect(fetched).toEqual([cache])
+    expect(dir).toBe(join(cache, 'llama.cpp-fake0000000'))
+    expect(existsSync(join(dir, 'build', 'bin', 'llama-quantize'))).toBe(true)
+    const text = lines.join('')
+    expect(text).toContain(`building llama.cpp in ${dir} with npm run prepare-llama`)
+    // a progress line (every 500 ms here, 30 s by default) with the time so far
+    expect(text).toMatch(/building llama\.cpp in .*: \d+ s so far \(/)
+    expect(text).toMatch(/llama\.cpp fetched and built in .* in \d+ s\n/)
+    expect(existsSync(join(cache, '.build-lock'))).toBe(false)
+
+    // warm: found in the cache folder, nothing fetched or built
+    expect(findLlamaCpp(cache)).toBe(dir)
+    const again = await ensureLlamaCpp({
+      cache,
+      fetch: async () => {
+        throw new Error('fetched again')
+      }
+    })
+    expect(again).toBe(dir)
+  }, 180_000)
+
+  it('asks for git, cmake and a C++ compiler only when llama.cpp must be built', () => {
+    const saved = process.env.PATH
+    process.env.PATH = cache // a folder without any of them
+    try {
+      expect(missingPackages({ build: true })).toEqual(
+        expect.arrayContaining(['git', 'cmake', 'g++'])
+      )
+      expect(missingPackages({ build: false })).not.toContain('cmake')
+    } finally {
+      process.env.PATH = saved
+    }
+  })
+
+  it('names the exact apt-get line for missing Debian packages', () => {
+    expect(installHint(['cmake', 'python3-numpy'])).toMatch(
+      allOnPath('apt-get').length > 0
+        ? /^run `(sudo )?apt-get install -y cmake python3-numpy` and try again\.$/
+        : /^install the equivalent of Debian's cmake, python3-numpy \(on macOS: .*brew install cmake/
+    )
+  })
+})
