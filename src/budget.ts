@@ -1,7 +1,13 @@
 /** Size budgets: parsing the `size-budget` input, picking each output's budget, verdicts. */
 import { canonicalType, type QuantizeTypes } from './gguf/types.js'
 import { parseSize } from './size.js'
-import { ActionError, type BudgetEntry, type MeasuredOutput, type Verdict } from './types.js'
+import {
+  ActionError,
+  type BudgetEntry,
+  type Diagnosis,
+  type MeasuredOutput,
+  type Verdict
+} from './types.js'
 
 const INPUT = 'size-budget'
 const GENERIC_TARGETS = ['all', 'mlx', 'gguf']
@@ -124,6 +130,22 @@ export function unusedTypeBudgets(
       ? producedTypes.length === 0
       : !GENERIC_TARGETS.includes(e.target) && !producedTypes.includes(e.target)
   )
+}
+
+/** A warning for each budget entry that gates nothing in this run (see {@link unusedTypeBudgets}). */
+export function unusedBudgetDiagnoses(
+  entries: readonly BudgetEntry[],
+  outputs: readonly MeasuredOutput[]
+): Diagnosis[] {
+  const types = outputs.filter(o => o.kind === 'gguf').map(o => o.name)
+  return unusedTypeBudgets(entries, types).map(unused => ({
+    level: 'warning',
+    title: `size-budget entry "${unused.text}" is ignored`,
+    text:
+      unused.target === 'gguf'
+        ? `size-budget entry "${unused.text}" is for GGUF files and this run makes none; it is ignored here.`
+        : `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`
+  }))
 }
 
 export function verdictFor(output: MeasuredOutput, entries: readonly BudgetEntry[]): Verdict {

@@ -68,11 +68,16 @@ export interface FuseNeeds {
 export function fuseNeeds(
   stats: Parameters<typeof estimateFullPrecisionBytes>[0],
   dequantize: boolean,
-  quantizeBits: number | null
+  quantizeBits: number | null,
+  gguf = false
 ): FuseNeeds {
-  const fused =
-    dequantize || !stats.quantized ? estimateFullPrecisionBytes(stats) : stats.tensorBytes
-  return { fusedBytes: fused, diskBytes: fused + (quantizeBits ? fused : 0) }
+  const full = estimateFullPrecisionBytes(stats)
+  const fused = dequantize || !stats.quantized ? full : stats.tensorBytes
+  const mlx = fused + (quantizeBits ? fused : 0)
+  // The GGUF path's peak: its 16-bit GGUF beside the MLX output (and beside a de-quantized fuse
+  // when the fuse stayed quantized); the full-precision source is removed once converted.
+  const ggufPeak = gguf ? full + (fused === full ? 0 : full) : 0
+  return { fusedBytes: fused, diskBytes: mlx + ggufPeak }
 }
 
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorCheck[]> {

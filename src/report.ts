@@ -26,6 +26,28 @@ export interface RunReport {
   notes: string[]
   onOverBudget: 'fail' | 'warn'
   manifestPath: string
+  /** The most bytes the run held on disk at once (written and not yet removed), measured. */
+  peakDiskBytes: number
+}
+
+/** What run() adds to the manifest beside the report. */
+export interface ManifestExtra {
+  folders: MadeFolders
+  fuse: {
+    dequantize: boolean
+    quantizeBits: number | null
+    quantizeGroupSize: number
+    adapters: object
+  }
+  baseModelSource: {
+    repo: string
+    revision: string
+    commit: string
+    endpoint: string
+    snapshot: string
+    downloadedBytes: number
+  } | null
+  gguf: object | null
 }
 
 export function withinBudget(verdicts: readonly Verdict[]): boolean {
@@ -35,6 +57,13 @@ export function withinBudget(verdicts: readonly Verdict[]): boolean {
 /** One message per output over budget, e.g. `mlx: 6.07 GB (5.65 GiB) is over its budget of 2.50 GB by 143%`. */
 export function overBudgetMessage(output: MeasuredOutput, v: Verdict): string {
   return `${output.name}: ${formatSize(output.bytes)} is over its budget of ${formatDecimal(v.budget!.bytes)} by ${(v.overPercent ?? 0).toFixed(0)}% (size-budget entry "${v.budget!.text}")`
+}
+
+/** The step's failure message when an output is over budget and on-over-budget is fail, else null. */
+export function overBudgetFailure(report: RunReport): string | null {
+  if (withinBudget(report.verdicts) || report.onOverBudget !== 'fail') return null
+  const over = report.verdicts.filter(v => v.status === 'over').map(v => v.output)
+  return `${over.join(', ')} ${over.length === 1 ? 'is' : 'are'} over the size budget; see the job summary for sizes and why, then shrink the output or raise size-budget.`
 }
 
 export function annotate(report: RunReport): void {
@@ -199,6 +228,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
       : []),
     ...report.commands.map(c => `${html(c.what)}: ${code(c.argv.join(' '))}`),
     'Tools write into staging folders beside the outputs (<code>.NAME.fuse-*</code>, <code>.NAME.work-*</code>) that are moved into place only after every check passed.',
+    `Peak disk use: ${formatSize(report.peakDiskBytes)} (${formatDecimal(report.peakDiskBytes)}), the most this run had written and not yet removed at once, measured after each step.`,
     `Manifest: ${code(report.manifestPath)}`,
     'Sizes are exact sums of file sizes; kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.'
   ]
@@ -212,10 +242,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
 }
 
 /** The manifest (schemaVersion 1), written beside the output, never inside it. */
-export async function writeManifest(
-  report: RunReport,
-  extra: Record<string, unknown>
-): Promise<void> {
+export async function writeManifest(report: RunReport, extra: ManifestExtra): Promise<void> {
   const manifest = {
     schemaVersion: MANIFEST_SCHEMA_VERSION,
     generator: GENERATOR,
@@ -229,6 +256,7 @@ export async function writeManifest(
     ...extra,
     withinBudget: withinBudget(report.verdicts),
     onOverBudget: report.onOverBudget,
+    peakDiskBytes: report.peakDiskBytes,
     outputs: report.outputs.map(o => {
       const v = report.verdicts.find(x => x.output === o.name)!
       return {

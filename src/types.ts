@@ -90,3 +90,40 @@ export interface Diagnosis {
   /** The output it explains (`mlx` or a GGUF type), when it is about one. */
   output?: string
 }
+
+/** An external command that produced an output, as argv, for the summary and the manifest. */
+export interface Command {
+  what: string
+  argv: string[]
+}
+
+/** What each stage of run() returns; run() merges them in one place ({@link mergeStages}). */
+export interface StageResult {
+  outputs: MeasuredOutput[]
+  commands: Command[]
+  diagnoses: Diagnosis[]
+  notes: string[]
+}
+
+export function mergeStages(...stages: ReadonlyArray<Partial<StageResult>>): StageResult {
+  return {
+    outputs: stages.flatMap(s => s.outputs ?? []),
+    commands: stages.flatMap(s => s.commands ?? []),
+    diagnoses: stages.flatMap(s => s.diagnoses ?? []),
+    notes: stages.flatMap(s => s.notes ?? [])
+  }
+}
+
+/**
+ * The full-precision fuse the GGUF path converts, as the MLX stage leaves it: the MLX output
+ * itself (not owned: never removed), a staging copy kept only for the conversion (owned: the GGUF
+ * path removes it, or keeps it with keep-intermediates), or none (the GGUF path makes one).
+ */
+export interface FullPrecisionSource {
+  dir: string | null
+  owned: boolean
+  /** The base's bits when the base was quantized (for the quality note), else null. */
+  baseBits: number | null
+  /** What mlx_lm fuse wrote first: the weights of `dir` when that is set. */
+  fusedStats: WeightStats
+}

@@ -45,6 +45,42 @@ async function mismatchedImatrix(dir: string): Promise<string> {
   return imatrix
 }
 
+/**
+ * A llama.cpp checkout that links to the real one, except that its llama-quantize is a wrapper
+ * that logs its argv and every file under `watch` (path -> bytes) when it starts, then runs the
+ * real binary.
+ */
+async function watchedLlamaCpp(dir: string, watch: string): Promise<{ dir: string; log: string }> {
+  await fs.mkdir(path.join(dir, 'build', 'bin'), { recursive: true })
+  for (const name of await fs.readdir(LLAMA_CPP_DIR)) {
+    if (name !== 'build') await fs.symlink(path.join(LLAMA_CPP_DIR, name), path.join(dir, name))
+  }
+  const realBin = path.join(LLAMA_CPP_DIR, 'build', 'bin')
+  for (const name of await fs.readdir(realBin)) {
+    if (name !== 'llama-quantize')
+      await fs.symlink(path.join(realBin, name), path.join(dir, 'build', 'bin', name))
+  }
+  const log = `${dir}.log`
+  const wrapper = `#!${process.execPath}
+const fs = require('node:fs')
+const path = require('node:path')
+const files = {}
+const walk = d => {
+  for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+    const p = path.join(d, e.name)
+    if (e.isDirectory()) walk(p)
+    else files[path.relative(${JSON.stringify(watch)}, p)] = fs.lstatSync(p).size
+  }
+}
+walk(${JSON.stringify(watch)})
+fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ argv: process.argv.slice(2), files }) + '\\n')
+const r = require('node:child_process').spawnSync(${JSON.stringify(path.join(realBin, 'llama-quantize'))}, process.argv.slice(2), { stdio: 'inherit' })
+process.exit(r.status ?? 1)
+`
+  await fs.writeFile(path.join(dir, 'build', 'bin', 'llama-quantize'), wrapper, { mode: 0o755 })
+  return { dir, log }
+}
+
 async function readLog(file: string): Promise<Array<{ argv: string[] }>> {
   const text = await fs.readFile(file, 'utf8').catch(() => '')
   return text
@@ -171,7 +207,7 @@ describe('the action, end to end (GGUF outputs)', () => {
     // A budget for a type this run does not make is a warning, not an error.
     expect(run.annotations).toContainEqual(
       expect.stringMatching(
-        /^::warning::size-budget entry "Q5_K_M=1MB" names a GGUF type this run does not produce/
+        /^::warning[^:]*::size-budget entry "Q5_K_M=1MB" names a GGUF type this run does not produce/
       )
     )
     const calls = await readLog(convertLog)
@@ -183,6 +219,50 @@ describe('the action, end to end (GGUF outputs)', () => {
     expect(JSON.parse(run.outputs['gguf-bytes']).Q8_0).toBe(
       (await fs.lstat(path.join(dir, 'fused-model-gguf', 'fused-model-Q8_0.gguf'))).size
     )
+  })
+
+  it('removes the de-quantized fuse once converted, before the first llama-quantize, and reports the peak', async () => {
+    const { dir, env } = await setup()
+    const llama = await watchedLlamaCpp(path.join(root, `${path.basename(dir)}-llama`), dir)
+    const run = await runAction(
+      {
+        ...common(),
+        'llama-cpp-dir': llama.dir,
+        'base-model': q4Base,
+        gguf: 'Q4_K_M, Q8_0',
+        'smoke-test': 'false'
+      },
+      { cwd: dir, env }
+    )
+    expect(run.code).toBe(0)
+    const starts = (await readLog(llama.log)) as unknown as Array<{
+      argv: string[]
+      files: Record<string, number>
+    }>
+    const quantizes = starts.filter(
+      s => !s.argv.includes('--help') && !s.argv.includes('--dry-run')
+    )
+    expect(quantizes.map(s => s.argv.at(-1))).toEqual(['Q4_K_M', 'Q8_0'])
+    const first = Object.keys(quantizes[0].files)
+    // The only model folder left is the MLX output; the work folder holds just the 16-bit GGUF.
+    expect(first.filter(f => path.basename(f) === 'config.json')).toEqual([
+      'fused-model/config.json'
+    ])
+    expect(first.filter(f => f.endsWith('.gguf'))).toEqual([
+      expect.stringMatching(/^\.fused-model-gguf\.work-[0-9a-f]+\/fused-model-BF16\.gguf$/)
+    ])
+    expect(first.some(f => f.includes('fused-full-precision'))).toBe(false)
+    // The peak is measured: at least what was on disk when llama-quantize started.
+    const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
+    const sum = (files: Record<string, number>): number =>
+      Object.entries(files)
+        .filter(([f]) => !f.endsWith('.json') || f.includes('/'))
+        .reduce((n, [, b]) => n + b, 0)
+    const atStart = Math.max(...quantizes.map(q => sum(q.files)))
+    expect(manifest.peakDiskBytes).toBeGreaterThanOrEqual(atStart)
+    const outputs = Object.values(JSON.parse(run.outputs.sizes) as Record<string, number>)
+    expect(manifest.peakDiskBytes).toBeGreaterThan(outputs.reduce((a, b) => a + b, 0))
+    expect(run.summary).toMatch(/Peak disk use: [\d.]+ MB/)
   })
 
   it('keeps the de-quantized fuse and the 16-bit GGUF with keep-intermediates', async () => {
@@ -279,10 +359,11 @@ describe('the action, end to end (GGUF outputs)', () => {
   })
 
   it.each([
-    // Room for the 4-bit fuse (~0.85 MB) but not for the 16-bit fuse the GGUF path needs (~3 MB).
-    ['q4', '2000000', 'the de-quantized fuse for GGUF', '2.00 MB \\(1.91 MiB\\)'],
+    // Room for the 4-bit fuse (~0.85 MB) but not for the run's peak: the 16-bit fuse the GGUF
+    // path needs (~3 MB) beside its 16-bit GGUF: refused before the first fuse.
+    ['q4', '2000000', 'the fused model and its GGUF conversion', '2.00 MB \\(1.91 MiB\\)'],
     // No room for the 16-bit fuse of a bf16 base (~3 MB) at all.
-    ['bf16', '1000000', 'the fused model', '1.00 MB \\(976.56 KiB\\)']
+    ['bf16', '1000000', 'the fused model and its GGUF conversion', '1.00 MB \\(976.56 KiB\\)']
   ])(
     'refuses before a %s fuse when the disk is too small, with both figures',
     async (base, free, what, shown) => {
@@ -298,7 +379,7 @@ describe('the action, end to end (GGUF outputs)', () => {
         )
       )
       const fuses = (await readStandInLog(mlxLog)).filter(c => c.command === 'fuse')
-      expect(fuses).toHaveLength(base === 'q4' ? 1 : 0)
+      expect(fuses).toHaveLength(0)
       expect((await fs.readdir(dir)).filter(n => n.includes('gguf'))).toEqual([])
     }
   )

@@ -88,7 +88,8 @@ function reportFor(bytes: number, budget: string, mode: 'fail' | 'warn'): RunRep
     diagnoses: diagnose(fullPrecisionFacts),
     notes: [],
     onOverBudget: mode,
-    manifestPath: path.join(dir, 'fused.manifest.json')
+    manifestPath: path.join(dir, 'fused.manifest.json'),
+    peakDiskBytes: 2 * bytes
   }
 }
 
@@ -188,11 +189,17 @@ describe('report', () => {
 
   it('writes a schemaVersion 1 manifest beside the output', async () => {
     const report = reportFor(6_070_000_000, 'mlx=2.5GB', 'fail')
-    await writeManifest(report, { fuse: { dequantize: false } })
+    await writeManifest(report, {
+      folders: { outputDir: path.join(dir, 'fused'), ggufDir: null, intermediates: null },
+      fuse: { dequantize: false, quantizeBits: null, quantizeGroupSize: 64, adapters: {} },
+      baseModelSource: null,
+      gguf: null
+    })
     const manifest = JSON.parse(await fs.readFile(report.manifestPath, 'utf8'))
     expect(manifest).toMatchObject({
       schemaVersion: 1,
       withinBudget: false,
+      peakDiskBytes: 12_140_000_000,
       fuse: { dequantize: false },
       outputs: [
         {

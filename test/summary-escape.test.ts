@@ -56,7 +56,8 @@ describe('the job summary', () => {
       ],
       notes: [`note ${EVIL}`],
       onOverBudget: 'fail',
-      manifestPath: `${base}.manifest.json`
+      manifestPath: `${base}.manifest.json`,
+      peakDiskBytes: 0
     }
     const summary = await summaryOf(() => writeSummary(report))
     expect(summary).not.toContain('<img')
@@ -81,7 +82,8 @@ describe('the job summary', () => {
         `gguf: auto chose \`Q4_K_M\`, the best type that fits gguf=1GB${EVIL}. Candidates:\n\`Q8_0\`: predicted 2 B\n\`Q4_K_M\` ${EVIL}`
       ],
       onOverBudget: 'fail' as const,
-      manifestPath: 'm'
+      manifestPath: 'm',
+      peakDiskBytes: 0
     }
     const summary = await summaryOf(() => writeSummary(report))
     expect(summary).toContain(

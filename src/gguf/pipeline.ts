@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { sha256File } from '../checksum.js'
-import { ensureFreeSpace } from '../disk.js'
+import { ensureFreeSpace, type DiskLedger } from '../disk.js'
 import type { GgufConfig } from '../inputs.js'
 import { makeStaging, runFuse, type FuseRequest } from '../mlx/fuse.js'
 import { estimateFullPrecisionBytes } from '../mlx/precision.js'
@@ -15,8 +15,9 @@ import { formatSize } from '../size.js'
 import {
   ActionError,
   type BudgetEntry,
-  type Diagnosis,
+  type FullPrecisionSource,
   type MeasuredOutput,
+  type StageResult,
   type WeightStats
 } from '../types.js'
 import { chooseAuto, type AutoChoice } from './auto.js'
@@ -37,135 +38,197 @@ export interface GgufSetup {
   convertPython: string
 }
 
-export interface GgufSource {
-  /** A full-precision fuse to convert (the MLX output itself, or a kept staging copy), or null. */
-  fullPrecisionDir: string | null
-  /** The base's bits when the base was quantized (for the quality note), else null. */
-  baseBits: number | null
-  /** What mlx_lm fuse wrote first: the weights of fullPrecisionDir when that is set. */
-  fusedStats: WeightStats
+export interface GgufManifest {
+  types: string[]
+  auto: Omit<AutoChoice, 'file'> | null
+  dir: string
+  /** Where the intermediates were kept (keep-intermediates: true), else null. */
+  intermediates: string | null
+  convertPython: string
 }
 
-export interface GgufResult {
-  outputs: MeasuredOutput[]
-  commands: Array<{ what: string; argv: string[] }>
-  diagnoses: Diagnosis[]
-  notes: string[]
-  /** Where the intermediates were kept (keep-intermediates: true), else null. */
-  keptIntermediates: string | null
-  /** What gguf: auto predicted, measured and chose, else null. */
-  auto: Omit<AutoChoice, 'file'> | null
+export interface GgufResult extends StageResult {
+  /** What the manifest says about the GGUF path. */
+  manifest: GgufManifest
 }
+
+/** Where a de-quantized fuse is made, and where a kept one ends up (keep-intermediates). */
+const FULL_PRECISION = 'fused-full-precision'
 
 const fileName = (g: GgufConfig, type: string): string => `${g.stem}-${type}.gguf`
 
+/** One GGUF run's working state: its staging folder, the disk ledger and what it has made. */
+interface Work {
+  setup: GgufSetup
+  dir: string
+  ledger: DiskLedger
+  result: GgufResult
+}
+
+/**
+ * Makes every GGUF output. Owns the full-precision source from here on: it makes one when the
+ * MLX stage left none, and removes a source it owns as soon as the conversion succeeded (or keeps
+ * it with the intermediates), so a 16-bit fuse and a 16-bit GGUF never outlive the conversion.
+ */
 export async function produceGguf(
   setup: GgufSetup,
-  source: GgufSource,
+  source: FullPrecisionSource,
   fuseReq: FuseRequest,
-  budgets: readonly BudgetEntry[]
+  budgets: readonly BudgetEntry[],
+  ledger: DiskLedger
 ): Promise<GgufResult> {
   const g = setup.config
-  const work = await makeStaging(g.dir, 'work')
-  const result: GgufResult = {
-    outputs: [],
-    commands: [],
-    diagnoses: [],
-    notes: [],
-    keptIntermediates: null,
-    auto: null
+  const dir = await makeStaging(g.dir, 'work')
+  const manifest: GgufManifest = {
+    types: setup.types,
+    auto: null,
+    dir: g.dir,
+    intermediates: null,
+    convertPython: setup.convertPython
   }
+  const work: Work = {
+    setup,
+    dir,
+    ledger,
+    result: { outputs: [], commands: [], diagnoses: [], notes: [], manifest }
+  }
+  let owned = source.owned ? source.dir : null
   try {
-    const modelDir =
-      source.fullPrecisionDir ?? (await dequantizedFuse(fuseReq, work, result, source))
-    const stats = source.fullPrecisionDir ? source.fusedStats : await inspectWeights(modelDir)
-    await ensureFreeSpace(work, estimateFullPrecisionBytes(stats), 'the 16-bit GGUF conversion')
-
-    const direct = g.auto ? null : directOutType(setup.types)
-    const convertType = direct ?? intermediateOutType(stats.floatDtype)
-    const converted = path.join(work, fileName(g, convertType.toUpperCase()))
-    const convertArgv = await convertToGguf({
-      python: setup.convertPython,
-      script: setup.llama.convertScript,
-      modelDir,
-      outFile: converted,
-      outType: convertType
-    })
-    result.commands.push({ what: 'Convert', argv: convertArgv })
-
-    const made = new Map<string, string>() // type -> file in work
-    if (direct) {
-      made.set(setup.types[0], converted)
-    } else if (g.auto) {
-      const choice = await chooseAuto(
-        setup.llama,
-        converted,
-        budgets,
-        g.imatrix,
-        (type, predicted) => quantizeTo(setup, converted, work, type, predicted, result)
-      )
-      made.set(choice.type, choice.file)
-      result.notes.push(autoNote(choice))
-      result.auto = {
-        type: choice.type,
-        candidates: choice.candidates,
-        budgetText: choice.budgetText
-      }
-    } else {
-      const intermediate = convertType.toUpperCase()
-      for (const type of setup.types) {
-        if (type === intermediate) continue
-        const predicted = await predictQuantizedSize({
-          bin: setup.llama.quantize,
-          input: converted,
-          type,
-          imatrix: g.imatrix ?? undefined,
-          supportsDryRun: setup.llama.types.dryRun
-        })
-        made.set(type, await quantizeTo(setup, converted, work, type, predicted.bytes, result))
-      }
-      if (setup.types.includes(intermediate)) made.set(intermediate, converted)
-    }
-
+    const model = source.dir ?? (owned = await dequantizedFuse(fuseReq, work, source))
+    const stats = source.dir ? source.fusedStats : await inspectWeights(model)
+    const converted = await convert(work, model, stats)
+    if (owned) await releaseSource(work, owned)
+    owned = null
+    const made = await quantizeAll(work, converted, budgets)
     const checked: MeasuredOutput[] = []
     for (const type of setup.types.length ? setup.types : [...made.keys()]) {
-      checked.push(await checkOutput(setup, made.get(type)!, type, result))
+      checked.push(await checkOutput(work, made.get(type)!, type))
     }
     // Only files that passed every check reach gguf-dir.
     await fs.mkdir(g.dir, { recursive: true })
-    for (const output of checked) result.outputs.push(await moveInto(g.dir, output))
-    if (g.keepIntermediates) {
-      result.keptIntermediates = `${g.dir}.intermediates`
-      await fs.rm(result.keptIntermediates, { recursive: true, force: true })
-      await fs.rename(work, result.keptIntermediates)
-      result.notes.push(
-        `Intermediates kept in \`${result.keptIntermediates}\` (keep-intermediates: true).`
-      )
-    } else {
-      await fs.rm(work, { recursive: true, force: true })
-    }
-    return result
+    for (const output of checked) work.result.outputs.push(await moveInto(work, output))
+    await finishWork(work)
+    return work.result
   } catch (error) {
-    await fs.rm(work, { recursive: true, force: true })
+    await fs.rm(dir, { recursive: true, force: true })
+    if (owned) await fs.rm(owned, { recursive: true, force: true })
+    for (const gone of [dir, owned]) if (gone) ledger.removed(gone)
     throw error
+  }
+}
+
+interface Converted {
+  file: string
+  /** The type it holds, upper case (BF16, F16, or a single requested type made directly). */
+  type: string
+  direct: boolean
+}
+
+/** One conversion to the 16-bit (or the single, directly requested) type. */
+async function convert(work: Work, modelDir: string, stats: WeightStats): Promise<Converted> {
+  const { setup } = work
+  await ensureFreeSpace(work.dir, estimateFullPrecisionBytes(stats), 'the 16-bit GGUF conversion')
+  const direct = setup.config.auto ? null : directOutType(setup.types)
+  const convertType = direct ?? intermediateOutType(stats.floatDtype)
+  const converted = path.join(work.dir, fileName(setup.config, convertType.toUpperCase()))
+  const argv = await convertToGguf({
+    python: setup.convertPython,
+    script: setup.llama.convertScript,
+    modelDir,
+    outFile: converted,
+    outType: convertType
+  })
+  work.result.commands.push({ what: 'Convert', argv })
+  await work.ledger.wrote(converted)
+  return { file: converted, type: convertType.toUpperCase(), direct: direct !== null }
+}
+
+/** The converted source is no longer needed: removed now, or kept with the intermediates. */
+async function releaseSource(work: Work, dir: string): Promise<void> {
+  if (work.setup.config.keepIntermediates) {
+    const kept = path.join(work.dir, FULL_PRECISION)
+    if (dir !== kept) {
+      await fs.rename(dir, kept)
+      work.ledger.moved(dir, kept)
+    }
+    return
+  }
+  await fs.rm(dir, { recursive: true, force: true })
+  work.ledger.removed(dir)
+  log.info(`Removed the full-precision fuse ${dir}: the GGUF conversion no longer needs it.`)
+}
+
+/** Every requested type (or the auto choice) from the converted file; type -> file in work. */
+async function quantizeAll(
+  work: Work,
+  { file: converted, type: intermediate, direct }: Converted,
+  budgets: readonly BudgetEntry[]
+): Promise<Map<string, string>> {
+  const { setup, result } = work
+  const g = setup.config
+  const made = new Map<string, string>()
+  if (direct) {
+    made.set(setup.types[0], converted)
+  } else if (g.auto) {
+    const choice = await chooseAuto(setup.llama, converted, budgets, g.imatrix, (type, predicted) =>
+      quantizeTo(work, converted, type, predicted)
+    )
+    made.set(choice.type, choice.file)
+    result.notes.push(autoNote(choice))
+    result.manifest.auto = {
+      type: choice.type,
+      candidates: choice.candidates,
+      budgetText: choice.budgetText
+    }
+  } else {
+    for (const type of setup.types) {
+      if (type === intermediate) continue
+      const predicted = await predictQuantizedSize({
+        bin: setup.llama.quantize,
+        input: converted,
+        type,
+        imatrix: g.imatrix ?? undefined,
+        supportsDryRun: setup.llama.types.dryRun
+      })
+      made.set(type, await quantizeTo(work, converted, type, predicted.bytes))
+    }
+    if (setup.types.includes(intermediate)) made.set(intermediate, converted)
+  }
+  return made
+}
+
+/** The working folder becomes `<gguf-dir>.intermediates` (keep-intermediates), else is removed. */
+async function finishWork(work: Work): Promise<void> {
+  const g = work.setup.config
+  if (g.keepIntermediates) {
+    const kept = `${g.dir}.intermediates`
+    await fs.rm(kept, { recursive: true, force: true })
+    await fs.rename(work.dir, kept)
+    work.ledger.moved(work.dir, kept)
+    work.result.manifest.intermediates = kept
+    work.result.notes.push(`Intermediates kept in \`${kept}\` (keep-intermediates: true).`)
+  } else {
+    await fs.rm(work.dir, { recursive: true, force: true })
+    work.ledger.removed(work.dir)
   }
 }
 
 /** A quantized MLX output cannot be converted: fuse again, de-quantized, for the GGUF path only. */
 async function dequantizedFuse(
   req: FuseRequest,
-  work: string,
-  result: GgufResult,
-  source: GgufSource
+  work: Work,
+  source: FullPrecisionSource
 ): Promise<string> {
   checkDequantizeSupport(req.env, true)
-  const need = estimateFullPrecisionBytes(source.fusedStats)
-  await ensureFreeSpace(work, need, 'the de-quantized fuse for GGUF')
-  const dir = path.join(work, 'fused-full-precision')
+  // The real peak: the 16-bit fuse and its 16-bit GGUF exist together until the conversion ends.
+  const need = 2 * estimateFullPrecisionBytes(source.fusedStats)
+  await ensureFreeSpace(work.dir, need, 'the de-quantized fuse for GGUF and its 16-bit conversion')
+  const dir = path.join(work.dir, FULL_PRECISION)
   const argv = await runFuse({ ...req, dequantize: true }, dir)
-  result.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv })
+  work.result.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv })
+  await work.ledger.wrote(dir)
   if (source.baseBits !== null) {
-    result.diagnoses.push({
+    work.result.diagnoses.push({
       level: 'notice',
       title: `The GGUF files are re-quantized from ${source.baseBits}-bit weights`,
       text: `The base model was ${source.baseBits}-bit, so the de-quantized fuse that llama.cpp converts carries ${source.baseBits}-bit rounding, and each GGUF type rounds it again. A full-precision base model gives better GGUF quality.`
@@ -175,15 +238,14 @@ async function dequantizedFuse(
 }
 
 async function quantizeTo(
-  setup: GgufSetup,
+  work: Work,
   input: string,
-  work: string,
   type: string,
-  predictedBytes: number,
-  result: GgufResult
+  predictedBytes: number
 ): Promise<string> {
-  await ensureFreeSpace(work, predictedBytes, `the ${type} GGUF file`)
-  const output = path.join(work, fileName(setup.config, type))
+  const { setup } = work
+  await ensureFreeSpace(work.dir, predictedBytes, `the ${type} GGUF file`)
+  const output = path.join(work.dir, fileName(setup.config, type))
   const argv = await quantizeGguf({
     bin: setup.llama.quantize,
     input,
@@ -191,15 +253,17 @@ async function quantizeTo(
     type,
     imatrix: setup.config.imatrix ?? undefined
   })
-  result.commands.push({ what: `Quantize ${type}`, argv })
+  work.result.commands.push({ what: `Quantize ${type}`, argv })
+  await work.ledger.wrote(output)
   return output
 }
 
 /** Moves a checked output (its file, or every shard) into gguf-dir under the same names. */
-async function moveInto(dir: string, output: MeasuredOutput): Promise<MeasuredOutput> {
+async function moveInto(work: Work, output: MeasuredOutput): Promise<MeasuredOutput> {
   const move = async (file: string): Promise<string> => {
-    const final = path.join(dir, path.basename(file))
+    const final = path.join(work.setup.config.dir, path.basename(file))
     await fs.rename(file, final)
+    work.ledger.moved(file, final)
     return final
   }
   if (!output.shards) return { ...output, path: await move(output.path) }
@@ -224,17 +288,13 @@ async function smoke(setup: GgufSetup, file: string, type: string): Promise<void
  * and does the same for its shards (the smoke test loads the first, as llama.cpp loads a split
  * model); a bad file is deleted, never reported.
  */
-async function checkOutput(
-  setup: GgufSetup,
-  file: string,
-  type: string,
-  result: GgufResult
-): Promise<MeasuredOutput> {
+async function checkOutput(work: Work, file: string, type: string): Promise<MeasuredOutput> {
+  const { setup } = work
   try {
     const facts = await verifyGguf(file, type)
     const limit = setup.config.split
     if (limit !== null && facts.bytes > limit) {
-      return await splitOutput(setup, file, type, facts, result)
+      return await splitOutput(work, file, type, facts)
     }
     await smoke(setup, file, type)
     return {
@@ -250,6 +310,7 @@ async function checkOutput(
     }
   } catch (error) {
     await fs.rm(file, { force: true })
+    work.ledger.removed(file)
     if (error instanceof ActionError) throw error
     throw new ActionError(
       `Checking ${path.basename(file)} failed (${(error as Error).message}); the file was removed, run again.`
@@ -259,12 +320,12 @@ async function checkOutput(
 
 /** Splits a verified file into shards within gguf-split, each verified and measured. */
 async function splitOutput(
-  setup: GgufSetup,
+  work: Work,
   file: string,
   type: string,
-  whole: GgufFacts,
-  result: GgufResult
+  whole: GgufFacts
 ): Promise<MeasuredOutput> {
+  const { setup } = work
   const limit = setup.config.split!
   await ensureFreeSpace(file, whole.bytes, `the shards of ${path.basename(file)}`)
   const { shards, argv } = await splitGguf({
@@ -273,7 +334,9 @@ async function splitOutput(
     limit,
     prefix: path.join(path.dirname(file), `${setup.config.stem}-${type}`)
   })
-  result.commands.push({ what: `Split ${type}`, argv })
+  work.result.commands.push({ what: `Split ${type}`, argv })
+  for (const shard of shards) await work.ledger.wrote(shard)
+  work.ledger.removed(file)
   const checked = []
   let tensors = 0
   let parameters = 0

@@ -1,9 +1,16 @@
 /** The MLX output: fuse (and re-quantize when asked) into staging, inspect, then move into place. */
 import { promises as fs } from 'node:fs'
-import type { FuseFacts } from '../diagnose.js'
+import { diagnose, type FuseFacts } from '../diagnose.js'
+import type { DiskLedger } from '../disk.js'
 import { discard } from '../folders.js'
 import { measurePath } from '../size.js'
-import type { MeasuredOutput, MlxQuantization, WeightStats } from '../types.js'
+import type {
+  FullPrecisionSource,
+  MeasuredOutput,
+  MlxQuantization,
+  StageResult,
+  WeightStats
+} from '../types.js'
 import { readModelConfig } from './config.js'
 import { makeStaging, promote, runConvert, runFuse, type FuseRequest } from './fuse.js'
 import { bitsPerWeight, describePrecision } from './precision.js'
@@ -18,12 +25,10 @@ export interface MlxPlan {
   baseQuantization: MlxQuantization | null
 }
 
-export interface MlxResult {
-  output: MeasuredOutput
+export interface MlxResult extends StageResult {
   facts: FuseFacts
-  commands: Array<{ what: string; argv: string[] }>
-  /** A full-precision fuse kept for GGUF conversion (a staging folder the caller removes), or null. */
-  fullPrecisionDir: string | null
+  /** What the GGUF path converts (it owns a kept staging copy from here on). */
+  source: FullPrecisionSource
 }
 
 export interface Inspected {
@@ -42,12 +47,17 @@ export async function inspectModel(dir: string): Promise<Inspected> {
   return { quantization: config.quantization, stats, precision, bytes, files }
 }
 
-export async function produceMlx(req: FuseRequest, plan: MlxPlan): Promise<MlxResult> {
+export async function produceMlx(
+  req: FuseRequest,
+  plan: MlxPlan,
+  ledger: DiskLedger
+): Promise<MlxResult> {
   const commands: MlxResult['commands'] = []
   const fused = await makeStaging(plan.outputDir, 'fuse')
   const staged = [fused]
   try {
     commands.push({ what: 'Fuse', argv: await runFuse(req, fused) })
+    await ledger.wrote(fused)
     const first = await inspectModel(fused)
     let final = fused
     let finalInfo = first
@@ -64,6 +74,7 @@ export async function produceMlx(req: FuseRequest, plan: MlxPlan): Promise<MlxRe
         plan.quantizeGroupSize
       )
       commands.push({ what: 'Re-quantize', argv })
+      await ledger.wrote(converted)
       finalInfo = await inspectModel(converted)
       requantized = {
         bits: plan.quantizeBits,
@@ -72,11 +83,15 @@ export async function produceMlx(req: FuseRequest, plan: MlxPlan): Promise<MlxRe
       }
       final = converted
       if (plan.keepFullPrecision) fullPrecisionDir = fused
-      else await fs.rm(fused, { recursive: true, force: true })
+      else {
+        await fs.rm(fused, { recursive: true, force: true })
+        ledger.removed(fused)
+      }
     } else if (plan.keepFullPrecision && !first.stats.quantized) {
       fullPrecisionDir = plan.outputDir // the output itself is full precision: reuse it
     }
     await promote(final, plan.outputDir)
+    ledger.moved(final, plan.outputDir)
     const output: MeasuredOutput = {
       name: 'mlx',
       kind: 'mlx',
@@ -102,9 +117,16 @@ export async function produceMlx(req: FuseRequest, plan: MlxPlan): Promise<MlxRe
       quantizeBits: plan.quantizeBits,
       quantizeGroupSize: plan.quantizeGroupSize
     }
-    return { output, facts, commands, fullPrecisionDir }
+    const source: FullPrecisionSource = {
+      dir: fullPrecisionDir,
+      owned: fullPrecisionDir !== null && fullPrecisionDir !== plan.outputDir,
+      baseBits: plan.baseQuantization?.bits ?? first.quantization.bits,
+      fusedStats: first.stats
+    }
+    return { outputs: [output], commands, diagnoses: diagnose(facts), notes: [], facts, source }
   } catch (error) {
     await discard(...staged)
+    for (const dir of staged) ledger.removed(dir)
     throw error
   }
 }

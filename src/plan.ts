@@ -1,0 +1,113 @@
+/** The plan: every check that can fail before the output folders change, cheapest first. */
+import os from 'node:os'
+import path from 'node:path'
+import { checkArtifactNames } from './artifacts/upload.js'
+import { resolveBudgetTypes } from './budget.js'
+import { ensureFreeSpace } from './disk.js'
+import { fuseNeeds, logDoctor } from './doctor.js'
+import { checkOutputFolders, type MadeFolders } from './folders.js'
+import type { GgufSetup } from './gguf/pipeline.js'
+import { prepareGguf } from './gguf/setup.js'
+import { fetchHubBase, hubSettings, resolveHubBase, type HubBase } from './hub.js'
+import { DEFAULT_LLAMA_CPP_REF, type Config } from './inputs.js'
+import { validateAdapters, type AdapterInfo } from './mlx/adapters.js'
+import { checkRemoteCode, readModelConfig } from './mlx/config.js'
+import type { FuseRequest } from './mlx/fuse.js'
+import type { MlxPlan } from './mlx/produce.js'
+import { checkDequantizeSupport, resolveMlxEnv, type MlxEnv } from './mlx/python.js'
+import { inspectWeights } from './mlx/weights.js'
+import { measurePath } from './size.js'
+import type { BudgetEntry, MlxQuantization } from './types.js'
+import * as log from './log.js'
+
+/** Everything known and checked before the output folders change. */
+export interface Plan {
+  folders: MadeFolders
+  adapters: AdapterInfo
+  env: MlxEnv
+  fuse: FuseRequest
+  gguf: GgufSetup | null
+  budgets: BudgetEntry[]
+  hub: HubBase | null
+  base: { quantization: MlxQuantization; bytes: number } | null
+}
+
+/** Every check that can fail before any expensive work, cheapest first. */
+export async function preflight(config: Config): Promise<Plan> {
+  await logDoctor({
+    ...config,
+    convertPython: config.gguf?.convertPython ?? null,
+    llamaCppDir: config.gguf?.llamaCppDir ?? null,
+    llamaCppRef: config.gguf?.llamaCppRef ?? DEFAULT_LLAMA_CPP_REF,
+    toolCacheDir: process.env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache'),
+    skipConvert: !config.gguf
+  })
+  const adapters = await validateAdapters(config.adapterPath, config.baseModelDir)
+  log.info(
+    `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
+  )
+  const folders = await checkOutputFolders(config)
+  await checkArtifactNames(config.upload, {
+    mlx: true,
+    // With auto or gguf-split the file names are known only later: any <prefix>-*.gguf clashes.
+    gguf: config.gguf?.auto || config.gguf?.split ? 'auto' : (config.gguf?.types ?? [])
+  })
+  // A repo id is resolved and listed now (cheap: 401/404 fail here), downloaded in precheckBase.
+  const hubPlan = config.baseModelDir
+    ? null
+    : await resolveHubBase(config.baseModel, config.revision, hubSettings(config.hfToken))
+  const env = await resolveMlxEnv({ python: config.python, mlxLmVersion: config.mlxLmVersion })
+  log.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
+  checkDequantizeSupport(env, config.dequantize)
+
+  const gguf = config.gguf ? await prepareGguf(config.gguf) : null
+  // Budget targets name types as this checkout's llama-quantize resolves them (Q4_K -> Q4_K_M).
+  const budgets = gguf ? resolveBudgetTypes(config.budgets, gguf.llama.types) : config.budgets
+  const hub = hubPlan ? await fetchHubBase(hubPlan) : null
+  if (hub) config.baseModelDir = hub.snapshotDir // fuse and every check read the local snapshot
+  const base = await precheckBase(config, hub)
+  // The GGUF path re-fuses de-quantized
+  if (gguf && base?.quantization.bits) checkDequantizeSupport(env, true)
+  return { folders, adapters, env, fuse: fuseRequest(config, env), gguf, budgets, hub, base }
+}
+
+function fuseRequest(config: Config, env: MlxEnv): FuseRequest {
+  return {
+    env,
+    model: config.baseModelDir ?? config.baseModel,
+    adapterPath: config.adapterPath,
+    dequantize: config.dequantize,
+    hfToken: config.hfToken,
+    trustRemoteCode: config.trustRemoteCode
+  }
+}
+
+export function mlxPlan(config: Config, plan: Plan): MlxPlan {
+  return {
+    outputDir: config.outputDir,
+    quantizeBits: config.quantizeBits,
+    quantizeGroupSize: config.quantizeGroupSize,
+    keepFullPrecision: plan.gguf !== null,
+    baseQuantization: plan.base?.quantization ?? null
+  }
+}
+
+/**
+ * Reads a local base's precision and size, and checks the whole run's disk peak will fit (the
+ * fuse, and with GGUF outputs the conversion beside it), before any fuse.
+ */
+async function precheckBase(
+  config: Config,
+  hub: HubBase | null
+): Promise<{ quantization: MlxQuantization; bytes: number } | null> {
+  if (!config.baseModelDir) return null
+  const base = await readModelConfig(config.baseModelDir)
+  checkRemoteCode(base, config.baseModel, config.trustRemoteCode)
+  const stats = await inspectWeights(config.baseModelDir, base)
+  const needs = fuseNeeds(stats, config.dequantize, config.quantizeBits, config.gguf !== null)
+  const what = config.gguf ? 'the fused model and its GGUF conversion' : 'the fused model'
+  await ensureFreeSpace(config.outputDir, needs.diskBytes, what)
+  // A Hub snapshot holds links into the cache's blobs: its size is the targets', measured by hub.ts.
+  const bytes = hub ? hub.bytes : (await measurePath(config.baseModelDir)).bytes
+  return { quantization: base.quantization, bytes }
+}
