@@ -4,7 +4,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { CommandsStopped, commandLine, logSafe } from '../src/log.js'
-import { describeExit, runTool } from '../src/run.js'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { describeExit, probe, runStep, runTool } from '../src/run.js'
+import { ActionError } from '../src/types.js'
 import { runnerCommands } from './fixtures/action.js'
 
 const FORGED = [
@@ -95,5 +99,59 @@ describe('runTool', () => {
       'was killed by SIGKILL (signal 9, which usually means the machine ran out of memory)'
     )
     expect(describeExit({ code: 2, signal: null })).toBe('failed with exit code 2')
+  })
+})
+
+describe('runStep, the one way to run a step', () => {
+  it("removes the partial output and throws one sentence carrying the tool's exit code", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'step-'))
+    const partial = path.join(dir, 'half.gguf')
+    const error = await runStep({
+      title: 'Writing half a file',
+      tool: 'writer',
+      bin: '/bin/sh',
+      args: ['-c', `printf x > '${partial}'; echo first; echo 'last words' >&2; exit 3`],
+      cleanup: [partial],
+      hint: 'fix the writer'
+    }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ActionError)
+    expect((error as ActionError).exitCode).toBe(3)
+    expect((error as ActionError).message).toBe(
+      'writer failed with exit code 3 (last output: first | last words); fix the writer.'
+    )
+    await expect(fs.stat(partial)).rejects.toThrow(/ENOENT/)
+    expect(written.join('')).toContain('::group::Writing half a file')
+    await fs.rm(dir, { recursive: true, force: true })
+  })
+
+  it('kills a tool that runs past its time limit, with its standard input closed', async () => {
+    // `cat` would wait forever on an open stdin; closed, it ends at once, so `sleep` is what times out.
+    const r = await runTool('/bin/sh', ['-c', 'cat; echo read-eof; exec sleep 5'], {
+      silent: true,
+      timeoutMs: 300
+    })
+    expect(r.stdout).toBe('read-eof\n')
+    expect(r.timedOut).toBe(true)
+    const error = await runStep({
+      tool: 'sleeper',
+      bin: '/bin/sh',
+      args: ['-c', 'exec sleep 5'],
+      silent: true,
+      timeoutMs: 200,
+      hint: 'wait less',
+      failure: res => (res.timedOut ? 'sleeper timed out; wait less.' : 'other')
+    }).catch((e: unknown) => e)
+    expect((error as ActionError).message).toBe('sleeper timed out; wait less.')
+    expect((error as ActionError).exitCode).toBe(137)
+  })
+
+  it('probe answers quietly, and -1 for a tool that cannot start', async () => {
+    await expect(probe('/bin/sh', ['-c', 'echo out; echo err >&2; exit 4'])).resolves.toEqual({
+      code: 4,
+      out: 'out\nerr',
+      stdout: 'out'
+    })
+    expect((await probe('/nonexistent/tool', [])).code).toBe(-1)
+    expect(written.join('')).toBe('')
   })
 })

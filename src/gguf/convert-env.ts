@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import semver from 'semver'
-import { lastLine, probe, runTool } from '../run.js'
+import { lastLine, probe, runStep } from '../run.js'
 import { ActionError } from '../types.js'
 import * as log from '../log.js'
 
@@ -156,12 +156,15 @@ async function createEnv(
           `Installing ${CONVERT_REQUIREMENTS}`
         ]
       ] as const) {
-        const r = await runTool(cmd, [...args], { cwd: path.dirname(path.dirname(requirements)) })
-        if (r.code !== 0) {
-          throw new ActionError(
+        await runStep({
+          tool: what,
+          bin: cmd,
+          args,
+          cwd: path.dirname(path.dirname(requirements)),
+          hint: 'set convert-python to an interpreter that has those requirements',
+          failure: r =>
             `${what} failed with exit code ${r.code} (${r.tail.last(3)}); set convert-python to an interpreter that has those requirements.`
-          )
-        }
+        })
       }
       await fs.writeFile(convertEnvMarker(dir), `${new Date().toISOString()}\n`)
     }

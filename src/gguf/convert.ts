@@ -1,11 +1,10 @@
-import * as core from '@actions/core'
 import * as io from '@actions/io'
 import { existsSync, statSync } from 'node:fs'
 import * as path from 'node:path'
 
 import { ActionError } from '../types.js'
 import { CONVERT_OUTTYPES } from './types.js'
-import { describeExit, runTool } from '../run.js'
+import { describeExit, runStep } from '../run.js'
 
 export type ConvertOutType = 'f16' | 'bf16' | 'f32' | 'q8_0'
 
@@ -50,32 +49,25 @@ export async function convertToGguf(opts: ConvertOptions): Promise<string[]> {
   await io.mkdirP(path.dirname(opts.outFile))
   await io.rmRF(opts.outFile)
   const args = [opts.script, opts.modelDir, '--outfile', opts.outFile, '--outtype', opts.outType]
-  await core.group(
-    `Converting ${path.basename(opts.modelDir)} to GGUF (${opts.outType})`,
-    async () => {
-      let result
-      try {
-        result = await runTool(opts.python, args)
-      } catch (err) {
-        throw new ActionError(
-          `Could not start the convert-python interpreter '${opts.python}' (${(err as Error).message}): set convert-python to a Python with llama.cpp's conversion requirements.`
-        )
-      }
-      if (result.code !== 0) {
-        await io.rmRF(opts.outFile)
-        throw new ActionError(
-          `convert_hf_to_gguf.py ${describeExit(result)} converting ${opts.modelDir} ` +
-            `(last output: ${result.tail.last()}); ${convertHint(result.tail.text())}.`
-        )
-      }
-      if (!existsSync(opts.outFile) || statSync(opts.outFile).size === 0) {
-        await io.rmRF(opts.outFile)
-        throw new ActionError(
-          `convert_hf_to_gguf.py exited 0 but wrote no ${opts.outFile} (last output: ${result.tail.last()}); check that convert-python runs llama.cpp's real converter.`
-        )
-      }
-    }
-  )
+  const result = await runStep({
+    title: `Converting ${path.basename(opts.modelDir)} to GGUF (${opts.outType})`,
+    tool: 'convert_hf_to_gguf.py',
+    bin: opts.python,
+    args,
+    cleanup: [opts.outFile],
+    hint: convertHint(''),
+    cannotStart: message =>
+      `Could not start the convert-python interpreter '${opts.python}' (${message}): set convert-python to a Python with llama.cpp's conversion requirements.`,
+    failure: r =>
+      `convert_hf_to_gguf.py ${describeExit(r)} converting ${opts.modelDir} ` +
+      `(last output: ${r.tail.last()}); ${convertHint(r.tail.text())}.`
+  })
+  if (!existsSync(opts.outFile) || statSync(opts.outFile).size === 0) {
+    await io.rmRF(opts.outFile)
+    throw new ActionError(
+      `convert_hf_to_gguf.py exited 0 but wrote no ${opts.outFile} (last output: ${result.tail.last()}); check that convert-python runs llama.cpp's real converter.`
+    )
+  }
   return [opts.python, ...args]
 }
 

@@ -2,11 +2,11 @@
  * The size of the file llama-quantize will write, before it runs: exact from `--dry-run` and the
  * input's header, else an estimate from bits per weight.
  */
-import * as exec from '@actions/exec'
 import * as path from 'node:path'
 
 import { ActionError } from '../types.js'
 import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, ggmlTypeByName, padTo, tensorBytes } from './ggml.js'
+import { probe, runStep } from '../run.js'
 import { quantizeHint } from './quantize.js'
 import { readGgufHeader, type GgufHeader } from './verify.js'
 import { parseQuantizeHelp } from './types.js'
@@ -118,31 +118,22 @@ export async function predictQuantizedSize(opts: {
   const type = opts.type.trim().toUpperCase()
   let dryRun = opts.supportsDryRun
   if (dryRun === undefined) {
-    const help = await exec.getExecOutput(opts.bin, ['--help'], {
-      ignoreReturnCode: true,
-      silent: true
-    })
-    dryRun = parseQuantizeHelp(help.stdout + help.stderr).dryRun
+    dryRun = parseQuantizeHelp((await probe(opts.bin, ['--help'])).out).dryRun
   }
   const header = await readGgufHeader(opts.input)
 
   if (dryRun) {
     const imatrixArgs = opts.imatrix ? ['--imatrix', opts.imatrix] : []
-    const run = await exec.getExecOutput(
-      opts.bin,
-      ['--dry-run', ...imatrixArgs, opts.input, type],
-      {
-        ignoreReturnCode: true,
-        silent: true
-      }
-    )
+    const run = await runStep({
+      tool: 'llama-quantize --dry-run',
+      bin: opts.bin,
+      args: ['--dry-run', ...imatrixArgs, opts.input, type],
+      silent: true,
+      hint: 'check the llama.cpp build',
+      failure: r =>
+        `llama-quantize --dry-run failed with exit code ${r.code} for ${type} on ${path.basename(opts.input)} (last output: ${r.tail.last(4)}); ${quantizeHint(r.output, type)}.`
+    })
     const output = run.stdout + '\n' + run.stderr
-    if (run.exitCode !== 0) {
-      const tail = output.trim().split(/\r?\n/).slice(-4).join(' | ')
-      throw new ActionError(
-        `llama-quantize --dry-run failed with exit code ${run.exitCode} for ${type} on ${path.basename(opts.input)} (last output: ${tail}); ${quantizeHint(output, type)}.`
-      )
-    }
     const planned = parseDryRun(output)
     const bytes = exactSize(header, planned, headerChanges(output, opts.imatrix))
     if (bytes !== null) return { bytes, method: 'dry-run' }

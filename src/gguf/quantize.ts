@@ -1,11 +1,10 @@
 /** Quantizes a converted GGUF with llama-quantize; a failure gets a plain-words hint. */
-import * as core from '@actions/core'
 import * as io from '@actions/io'
 import { existsSync, statSync } from 'node:fs'
 import * as path from 'node:path'
 
 import { ActionError } from '../types.js'
-import { describeExit, runTool } from '../run.js'
+import { describeExit, runStep } from '../run.js'
 
 export interface QuantizeOptions {
   /** llama-quantize. */
@@ -60,28 +59,24 @@ export async function quantizeGguf(opts: QuantizeOptions): Promise<string[]> {
     opts.output,
     opts.type
   ]
-  await core.group(`Quantizing ${path.basename(opts.input)} to ${opts.type}`, async () => {
-    let result
-    try {
-      result = await runTool(opts.bin, args)
-    } catch (err) {
-      throw new ActionError(
-        `Could not start ${opts.bin} (${(err as Error).message}): the llama.cpp build is missing llama-quantize, set llama-cpp-dir to a built checkout or leave it empty.`
-      )
-    }
-    if (result.code !== 0) {
-      await io.rmRF(opts.output)
-      throw new ActionError(
-        `llama-quantize ${describeExit(result)} making ${opts.type} from ${path.basename(opts.input)} ` +
-          `(last output: ${result.tail.last()}); ${quantizeHint(result.tail.text(), opts.type)}.`
-      )
-    }
-    if (!existsSync(opts.output) || statSync(opts.output).size === 0) {
-      await io.rmRF(opts.output)
-      throw new ActionError(
-        `llama-quantize exited 0 but wrote no ${opts.output} (last output: ${result.tail.last()}); check the llama.cpp build.`
-      )
-    }
+  const result = await runStep({
+    title: `Quantizing ${path.basename(opts.input)} to ${opts.type}`,
+    tool: 'llama-quantize',
+    bin: opts.bin,
+    args,
+    cleanup: [opts.output],
+    hint: 'check the llama.cpp build',
+    cannotStart: message =>
+      `Could not start ${opts.bin} (${message}): the llama.cpp build is missing llama-quantize, set llama-cpp-dir to a built checkout or leave it empty.`,
+    failure: r =>
+      `llama-quantize ${describeExit(r)} making ${opts.type} from ${path.basename(opts.input)} ` +
+      `(last output: ${r.tail.last()}); ${quantizeHint(r.tail.text(), opts.type)}.`
   })
+  if (!existsSync(opts.output) || statSync(opts.output).size === 0) {
+    await io.rmRF(opts.output)
+    throw new ActionError(
+      `llama-quantize exited 0 but wrote no ${opts.output} (last output: ${result.tail.last()}); check the llama.cpp build.`
+    )
+  }
   return [opts.bin, ...args]
 }

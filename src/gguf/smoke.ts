@@ -1,11 +1,9 @@
 import * as core from '@actions/core'
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import * as path from 'node:path'
 
 import { ActionError } from '../types.js'
-import { OutputTail } from '../run.js'
-import { CommandsStopped } from '../log.js'
+import { runStep, type RunResult } from '../run.js'
 import * as log from '../log.js'
 
 export interface SmokeOptions {
@@ -93,71 +91,6 @@ export function tokenCount(log: string): number | null {
   return m ? Number(m[1]) + 1 : null
 }
 
-interface RunOutcome {
-  code: number | null
-  signal: NodeJS.Signals | null
-  timedOut: boolean
-  stdout: string
-  /** stdout as bytes: the generated text need not be valid UTF-8. */
-  raw: Buffer
-  /** Everything the run printed (stdout and stderr), for its timing lines. */
-  log: string
-  tail: OutputTail
-  ms: number
-}
-
-/**
- * One llama-completion run. child_process.spawn instead of @actions/exec: this step needs a
- * time limit (kill on timeout) and standard input closed, which @actions/exec cannot give.
- */
-function runOnce(bin: string, args: string[], timeoutMs: number): Promise<RunOutcome> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now()
-    const tail = new OutputTail()
-    const out: Buffer[] = []
-    // The model's text is arbitrary: it runs inside a stop-commands block (see src/log.ts).
-    const fence = new CommandsStopped()
-    fence.echo(bin, args)
-    const all: Buffer[] = []
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      child.kill('SIGKILL')
-    }, timeoutMs)
-    child.stdout.on('data', (d: Buffer) => {
-      out.push(d)
-      all.push(d)
-      tail.push(d)
-      fence.push('out', d)
-    })
-    child.stderr.on('data', (d: Buffer) => {
-      all.push(d)
-      tail.push(d)
-      fence.push('err', d)
-    })
-    child.on('error', err => {
-      clearTimeout(timer)
-      fence.end()
-      reject(err)
-    })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      fence.end()
-      resolve({
-        code,
-        signal,
-        timedOut,
-        stdout: Buffer.concat(out).toString(),
-        raw: Buffer.concat(out),
-        log: Buffer.concat(all).toString(),
-        tail,
-        ms: Date.now() - started
-      })
-    })
-  })
-}
-
 /** stdout's bytes without the echoed prompt and the end-of-text marker. */
 function generatedBytes(stdout: Buffer, prompt: string): Buffer {
   let text = stdout
@@ -196,37 +129,30 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
   const args = ['-m', opts.model, '-p', prompt, '-n', String(tokens), '-no-cnv', '--temp', '0']
   const name = path.basename(opts.model)
   return core.group(`Smoke test: ${name} generates ${tokens} tokens`, async () => {
-    let last: RunOutcome | undefined
+    let last: RunResult | undefined
     for (let i = 1; i <= attempts; i++) {
-      let run: RunOutcome
-      try {
-        run = await runOnce(opts.bin, args, timeoutMs)
-      } catch (err) {
-        throw new ActionError(
-          `Could not start ${opts.bin} for the smoke test (${(err as Error).message}): check the llama.cpp build or set smoke-test to false.`
-        )
-      }
-      if (run.timedOut) {
-        throw new ActionError(
-          `The smoke test of ${name} did not finish within ${Math.round(timeoutMs / 1000)} s ` +
-            `(last output: ${run.tail.last()}); the model may be too large for this runner: set smoke-test to false.`
-        )
-      }
-      if (run.code !== 0) {
-        const how =
-          run.code === null ? `was killed by ${run.signal}` : `exited with code ${run.code}`
-        throw new ActionError(
-          `llama.cpp could not load or run ${name}: ${path.basename(opts.bin)} ${how} ` +
-            `(last output: ${run.tail.last()}); the GGUF file is not usable, check the conversion output above.`
-        )
-      }
+      const run = await runStep({
+        tool: path.basename(opts.bin),
+        bin: opts.bin,
+        args,
+        timeoutMs,
+        hint: 'check the llama.cpp build or set smoke-test to false',
+        cannotStart: message =>
+          `Could not start ${opts.bin} for the smoke test (${message}): check the llama.cpp build or set smoke-test to false.`,
+        failure: r =>
+          r.timedOut
+            ? `The smoke test of ${name} did not finish within ${Math.round(timeoutMs / 1000)} s ` +
+              `(last output: ${r.tail.last()}); the model may be too large for this runner: set smoke-test to false.`
+            : `llama.cpp could not load or run ${name}: ${path.basename(opts.bin)} ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`} ` +
+              `(last output: ${r.tail.last()}); the GGUF file is not usable, check the conversion output above.`
+      })
       last = run
       const text = generatedText(run.stdout, prompt)
       if (text !== '') {
         return {
           text,
           excerpt: printableExcerpt(generatedBytes(run.raw, prompt)),
-          tokens: tokenCount(run.log),
+          tokens: tokenCount(run.output),
           ms: run.ms
         }
       }
@@ -236,6 +162,11 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
         )
     }
     log.info(`${name} loaded and generated (exit code 0), but llama.cpp printed no text`)
-    return { text: '', excerpt: '', tokens: last ? tokenCount(last.log) : null, ms: last?.ms ?? 0 }
+    return {
+      text: '',
+      excerpt: '',
+      tokens: last ? tokenCount(last.output) : null,
+      ms: last?.ms ?? 0
+    }
   })
 }

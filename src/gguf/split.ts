@@ -7,11 +7,10 @@
  * larger than the limit either gets a shard of its own (over the limit) or, first in the file,
  * stops the tool. Shards are `<prefix>-00001-of-0000N.gguf` (src/llama.cpp llama_split_path).
  */
-import * as core from '@actions/core'
 import { readdir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { formatSize } from '../size.js'
-import { runTool } from '../run.js'
+import { describeExit, runStep } from '../run.js'
 import { ActionError } from '../types.js'
 import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, padTo, tensorBytes } from './ggml.js'
 import { readGgufHeader } from './verify.js'
@@ -103,14 +102,16 @@ export async function splitGguf(opts: {
       .sort()
       .map(n => path.join(dir, n))
   }
-  const result = await core.group(title, () => runTool(opts.bin, args))
-  if (result.code !== 0) {
-    await Promise.all((await shardsOf()).map(s => rm(s, { force: true })))
-    throw new ActionError(
-      `llama-gguf-split failed with exit code ${result.code} splitting ${name} (last output: ${result.tail.last()}); see the log group "${title}".`,
-      result.code
-    )
-  }
+  await runStep({
+    title,
+    tool: 'llama-gguf-split',
+    bin: opts.bin,
+    args,
+    cleanup: shardsOf,
+    hint: `see the log group "${title}"`,
+    failure: r =>
+      `llama-gguf-split ${describeExit(r)} splitting ${name} (last output: ${r.tail.last()}); see the log group "${title}".`
+  })
   const shards = await shardsOf()
   for (const shard of shards) {
     const bytes = (await stat(shard)).size

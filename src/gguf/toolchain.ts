@@ -1,5 +1,4 @@
 import * as core from '@actions/core'
-import * as exec from '@actions/exec'
 import * as io from '@actions/io'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import * as os from 'node:os'
@@ -7,7 +6,7 @@ import * as path from 'node:path'
 
 import { ActionError } from '../types.js'
 import { parseQuantizeHelp, type QuantizeTypes } from './types.js'
-import { runTool } from '../run.js'
+import { probe, runStep } from '../run.js'
 import * as log from '../log.js'
 
 /** A llama.cpp checkout ready to convert, quantize and run GGUF files. */
@@ -78,16 +77,8 @@ export function readLlamaCppVersion(dir: string): string {
 
 export async function gitCommit(dir: string): Promise<string> {
   if (!existsSync(path.join(dir, '.git'))) return 'unknown'
-  try {
-    const out = await exec.getExecOutput('git', ['-C', dir, 'rev-parse', 'HEAD'], {
-      ignoreReturnCode: true,
-      silent: true
-    })
-    const sha = out.stdout.trim()
-    return out.exitCode === 0 && /^[0-9a-f]{40}$/.test(sha) ? sha : 'unknown'
-  } catch {
-    return 'unknown'
-  }
+  const out = await probe('git', ['-C', dir, 'rev-parse', 'HEAD'])
+  return out.code === 0 && /^[0-9a-f]{40}$/.test(out.stdout) ? out.stdout : 'unknown'
 }
 
 function isSourceTree(dir: string): boolean {
@@ -128,19 +119,18 @@ export async function cloneLlamaCpp(
       'git is not on PATH, so llama.cpp cannot be cloned: install git or set llama-cpp-dir to a llama.cpp checkout.'
     )
   }
-  await core.group(`Cloning llama.cpp ${ref}`, async () => {
-    const result = await runTool(git, ['clone', '--depth', '1', '--branch', ref, repoUrl, target])
-    if (result.code !== 0) {
-      await io.rmRF(target)
+  await runStep({
+    title: `Cloning llama.cpp ${ref}`,
+    tool: 'git clone',
+    bin: git,
+    args: ['clone', '--depth', '1', '--branch', ref, repoUrl, target],
+    cleanup: [target],
+    hint: 'check that llama-cpp-ref names an existing tag or branch',
+    failure: result => {
       const output = result.tail.last()
-      if (UNREACHABLE.test(output)) {
-        throw new ActionError(
-          `git clone of llama.cpp ${ref} failed because ${repoUrl} could not be reached (last output: ${output}): give the runner network access, or set llama-cpp-dir to a local llama.cpp checkout (made beforehand with \`git clone --depth 1 --branch ${ref} ${repoUrl}\`).`
-        )
-      }
-      throw new ActionError(
-        `git clone of llama.cpp ${ref} from ${repoUrl} failed with exit code ${result.code} (last output: ${output}); check that llama-cpp-ref names an existing tag or branch.`
-      )
+      return UNREACHABLE.test(output)
+        ? `git clone of llama.cpp ${ref} failed because ${repoUrl} could not be reached (last output: ${output}): give the runner network access, or set llama-cpp-dir to a local llama.cpp checkout (made beforehand with \`git clone --depth 1 --branch ${ref} ${repoUrl}\`).`
+        : `git clone of llama.cpp ${ref} from ${repoUrl} failed with exit code ${result.code} (last output: ${output}); check that llama-cpp-ref names an existing tag or branch.`
     }
   })
   if (!isSourceTree(target)) {
@@ -200,12 +190,14 @@ export async function buildLlamaCpp(dir: string): Promise<void> {
   ]
   await core.group(BUILD_GROUP, async () => {
     for (const args of [configure, build]) {
-      const result = await runTool(cmake, args)
-      if (result.code !== 0) {
-        throw new ActionError(
+      await runStep({
+        tool: 'cmake',
+        bin: cmake,
+        args,
+        hint: 'install a C/C++ toolchain or set llama-cpp-dir to a built checkout',
+        failure: result =>
           `Building llama.cpp in ${dir} failed: cmake ${args[0]} exited with code ${result.code} (last output: ${result.tail.last()}); install a C/C++ toolchain or set llama-cpp-dir to a built checkout.`
-        )
-      }
+      })
     }
   })
 }
@@ -247,21 +239,16 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
     )
   }
 
-  let help
-  try {
-    help = await exec.getExecOutput(found.quantize, ['--help'], {
-      ignoreReturnCode: true,
-      silent: true
-    })
-  } catch (err) {
+  const help = await probe(found.quantize, ['--help'])
+  if (help.code === -1) {
     throw new ActionError(
-      `Could not run ${found.quantize} (${(err as Error).message}): rebuild llama.cpp by deleting ${path.join(dir, 'build')}.`
+      `Could not run ${found.quantize} (${help.out}): rebuild llama.cpp by deleting ${path.join(dir, 'build')}.`
     )
   }
-  const types = parseQuantizeHelp(help.stdout + '\n' + help.stderr)
+  const types = parseQuantizeHelp(help.out)
   if (types.names.length === 0) {
     throw new ActionError(
-      `${found.quantize} --help lists no quantization types (exit code ${help.exitCode}): the binary is broken, delete ${path.join(dir, 'build')} so it is rebuilt.`
+      `${found.quantize} --help lists no quantization types (exit code ${help.code}): the binary is broken, delete ${path.join(dir, 'build')} so it is rebuilt.`
     )
   }
   return {

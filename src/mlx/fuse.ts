@@ -1,10 +1,8 @@
 /** Runs `mlx_lm fuse` and `mlx_lm convert` into staging folders, so no half-written model is left. */
-import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { discard } from '../folders.js'
-import { describeExit, runTool, type OutputTail } from '../run.js'
+import { describeExit, runStep as runToolStep, type OutputTail } from '../run.js'
 import * as log from '../log.js'
 import { ActionError } from '../types.js'
 import { dropStaleQuantizationConfig } from './config.js'
@@ -129,14 +127,17 @@ async function runStep(
 ): Promise<void> {
   const env: Record<string, string> = { PYTHONUNBUFFERED: '1' }
   if (req.hfToken) env.HF_TOKEN = req.hfToken
-  const result = await core.group(title, () => runTool(req.env.python, args, { env }))
-  if (result.code !== 0) {
-    await discard(outDir)
-    throw new ActionError(
-      `${name} ${describeExit(result)}: ${result.tail.last(3)}; the partial output was removed, see the log group "${title}" for the whole output.`,
-      result.code
-    )
-  }
+  const result = await runToolStep({
+    title,
+    tool: name,
+    bin: req.env.python,
+    args,
+    env,
+    cleanup: [outDir],
+    hint: `see the log group "${title}" for the whole output`,
+    failure: r =>
+      `${name} ${describeExit(r)}: ${r.tail.last(3)}; the partial output was removed, see the log group "${title}" for the whole output.`
+  })
   const missing = await incompleteModel(outDir)
   if (missing !== null) {
     await fs.rm(outDir, { recursive: true, force: true })

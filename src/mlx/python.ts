@@ -3,7 +3,7 @@ import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { lastLine, probe, runTool } from '../run.js'
+import { lastLine, probe, runStep } from '../run.js'
 import { ActionError } from '../types.js'
 import * as log from '../log.js'
 
@@ -131,12 +131,14 @@ async function ensureVenv(mlxLm: string, pyVersion: string, root?: string): Prom
 }
 
 async function run(cmd: string, args: string[], what: string): Promise<void> {
-  const r = await runTool(cmd, args)
-  if (r.code !== 0) {
-    throw new ActionError(
+  await runStep({
+    tool: what,
+    bin: cmd,
+    args,
+    hint: 'check the log above, or set the python input to an interpreter that has mlx_lm',
+    failure: r =>
       `${what} failed with exit code ${r.code} (${r.tail.last(3)}); check the log above, or set the python input to an interpreter that has mlx_lm.`
-    )
-  }
+  })
 }
 
 export async function describe(
