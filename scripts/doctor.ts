@@ -7,11 +7,10 @@
  *
  * LLAMA_CPP_DIR, when set, is the llama.cpp checkout looked at (as llama-cpp-dir).
  */
-import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { formatDoctor, runDoctor } from '../src/doctor.js'
-import { DEFAULT_LLAMA_CPP_REF, DEFAULT_MLX_LM_VERSION } from '../src/inputs.js'
+import { DEFAULT_LLAMA_CPP_REF, DEFAULT_MLX_LM_VERSION, toolCacheRoot } from '../src/config.js'
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +32,7 @@ const checks = await runDoctor({
   convertPython: values['convert-python'] ?? null,
   llamaCppDir: llamaDir ? path.resolve(llamaDir) : null,
   llamaCppRef: values['llama-cpp-ref'],
-  toolCacheDir: process.env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache'),
+  toolCacheDir: toolCacheRoot(),
   outputDir: path.resolve(values['output-dir']),
   baseModelDir: values['base-model'] ? path.resolve(values['base-model']) : null,
   dequantize: values.dequantize,

@@ -1,27 +1,13 @@
 /** Explains in plain words why the fused model has the precision and size it has. */
-import { estimateQuantizedBytes } from './mlx/precision.js'
+import { estimateQuantizedBytes, FLOAT_NAMES } from './mlx/precision.js'
 import { formatSize } from './size.js'
-import type { Diagnosis, MeasuredOutput, MlxQuantization, Verdict, WeightStats } from './types.js'
-
-export interface FuseFacts {
-  baseModel: string
-  /** The base's quantization when it could be read (a local base), else null. */
-  baseQuantization: MlxQuantization | null
-  /** What mlx_lm fuse wrote, before any re-quantization. */
-  fused: { quantization: MlxQuantization; stats: WeightStats; bytes: number; precision: string }
-  /** Set when quantize-bits re-quantized the fused model. */
-  requantized: { bits: number; groupSize: number; bytes: number } | null
-  dequantize: boolean
-  quantizeBits: number | null
-  quantizeGroupSize: number
-}
+import type { Diagnosis, FuseFacts, MeasuredOutput, Verdict } from './types.js'
 
 const bpw = (bytes: number, params: number): string =>
   params > 0 ? `${((bytes * 8) / params).toFixed(2)} bits per weight` : 'unknown bits per weight'
 
-const DTYPE_NAMES: Record<string, string> = { BF16: 'bfloat16', F16: 'float16', F32: 'float32' }
 const dtypeName = (dtype: string | null): string =>
-  (dtype && DTYPE_NAMES[dtype]) || dtype || 'float'
+  (dtype && FLOAT_NAMES[dtype]) || dtype || 'float'
 
 const billions = (n: number): string =>
   n >= 1e9

@@ -4,10 +4,11 @@
  * emptied only when the manifest beside output-dir (written by this action) names it.
  */
 import * as core from '@actions/core'
+import { randomBytes } from 'node:crypto'
 import { constants, promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { Config } from './inputs.js'
+import type { Config } from './config.js'
 import { ActionError } from './types.js'
 
 export const GENERATOR = 'mlx-fuse-action'
@@ -302,4 +303,41 @@ function inside(x: string, y: string): boolean {
 
 function overlaps(a: string, b: string): boolean {
   return inside(a, b) || inside(b, a)
+}
+
+/**
+ * A fresh staging folder beside `finalDir` (same file system, so the final move is a rename),
+ * made with mkdir so the output gets the usual permissions (umask respected), not mkdtemp's 0700.
+ */
+export async function makeStaging(finalDir: string, tag: string): Promise<string> {
+  const parent = path.dirname(finalDir)
+  try {
+    await fs.mkdir(parent, { recursive: true })
+    for (;;) {
+      const dir = path.join(
+        parent,
+        `.${path.basename(finalDir)}.${tag}-${randomBytes(4).toString('hex')}`
+      )
+      const made = await fs.mkdir(dir).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'EEXIST') return false
+          throw error
+        }
+      )
+      if (made) return dir
+    }
+  } catch (error) {
+    throw new ActionError(
+      `Cannot create a working folder in "${parent}" for "${finalDir}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose an output folder this runner's user can write in.`
+    )
+  }
+}
+
+/** Moves a finished staging folder into place, replacing an empty (or emptied) final folder. */
+export async function promote(staging: string, finalDir: string): Promise<void> {
+  await fs.rmdir(finalDir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error
+  })
+  await fs.rename(staging, finalDir)
 }

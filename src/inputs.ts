@@ -2,23 +2,22 @@
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { readUploadInputs, type UploadConfig } from './artifacts/inputs.js'
+import { readUploadInputs } from './artifacts/inputs.js'
 import { parseBudgets } from './budget.js'
 import { checkOutputPlacement } from './folders.js'
 import { MIN_SPLIT_BYTES } from './gguf/split.js'
 import { FTYPE_IDS, TYPE_ALIASES } from './gguf/types.js'
 import { formatSize, parseSize } from './size.js'
-import { ActionError, type BudgetEntry } from './types.js'
+import {
+  DEFAULT_LLAMA_CPP_REF,
+  DEFAULT_MLX_LM_VERSION,
+  QUANTIZE_GROUP_SIZES,
+  type Config,
+  type GgufConfig
+} from './config.js'
+import { ActionError } from './types.js'
 
-export const DEFAULT_MLX_LM_VERSION = '0.32.2'
-export const DEFAULT_LLAMA_CPP_REF = 'v0.4.0'
-export const LLAMA_CPP_REPO = 'https://github.com/ggml-org/llama.cpp'
 const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
-/**
- * Group sizes MLX's affine quantization accepts: ml-explore/mlx v0.32.1, mlx/ops.cpp,
- * affine_quantize ("The supported group sizes are 32, 64, and 128").
- */
-export const QUANTIZE_GROUP_SIZES = [32, 64, 128]
 /**
  * Inputs that name a path, a program, a ref or a version: a control character in one can only be
  * a mistake or an attempt to forge a workflow command through a log line (see src/log.ts).
@@ -39,47 +38,6 @@ const NAME_INPUTS = [
 const LIST_INPUTS = ['gguf', 'size-budget']
 /** Names a size-budget target may use; the checkout's own llama-quantize decides what runs. */
 const KNOWN_GGUF_TYPES = new Set([...Object.keys(FTYPE_IDS), ...Object.keys(TYPE_ALIASES)])
-
-export interface GgufConfig {
-  /** Upper-case type names as written (checked against llama-quantize later), or empty with auto. */
-  types: string[]
-  auto: boolean
-  llamaCppDir: string | null
-  llamaCppRef: string
-  convertPython: string | null
-  imatrix: string | null
-  smokeTest: boolean
-  keepIntermediates: boolean
-  /** Absolute directory for the GGUF files. */
-  dir: string
-  /** File name stem: the artifact-name prefix (default `<basename of output-dir>`). */
-  stem: string
-  /** gguf-split in bytes: GGUF files larger than this are split into shards; null: no split. */
-  split: number | null
-}
-
-export interface Config {
-  baseModel: string
-  /** Absolute path when base-model is a local directory, else null (a Hugging Face repo id). */
-  baseModelDir: string | null
-  adapterPath: string
-  outputDir: string
-  manifestPath: string
-  dequantize: boolean
-  quantizeBits: number | null
-  quantizeGroupSize: number
-  budgets: BudgetEntry[]
-  onOverBudget: 'fail' | 'warn'
-  python: string | null
-  mlxLmVersion: string
-  overwrite: boolean
-  hfToken: string | null
-  /** Input revision: the branch, tag or commit of a repo-id base (null: its default branch). */
-  revision: string | null
-  trustRemoteCode: boolean
-  gguf: GgufConfig | null
-  upload: UploadConfig
-}
 
 export async function readInputs(cwd = process.cwd()): Promise<Config> {
   const hfToken = core.getInput('hf-token') || null

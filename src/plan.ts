@@ -1,6 +1,4 @@
 /** The plan: every check that can fail before the output folders change, cheapest first. */
-import os from 'node:os'
-import path from 'node:path'
 import { checkArtifactNames } from './artifacts/upload.js'
 import { resolveBudgetTypes } from './budget.js'
 import { ensureFreeSpace } from './disk.js'
@@ -9,7 +7,7 @@ import { checkOutputFolders, type MadeFolders } from './folders.js'
 import type { GgufSetup } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { fetchHubBase, hubSettings, resolveHubBase, type HubBase } from './hub.js'
-import { DEFAULT_LLAMA_CPP_REF, type Config } from './inputs.js'
+import { DEFAULT_LLAMA_CPP_REF, toolCacheRoot, type Config } from './config.js'
 import { validateAdapters, type AdapterInfo } from './mlx/adapters.js'
 import { checkRemoteCode, readModelConfig } from './mlx/config.js'
 import type { FuseRequest } from './mlx/fuse.js'
@@ -39,7 +37,7 @@ export async function preflight(config: Config): Promise<Plan> {
     convertPython: config.gguf?.convertPython ?? null,
     llamaCppDir: config.gguf?.llamaCppDir ?? null,
     llamaCppRef: config.gguf?.llamaCppRef ?? DEFAULT_LLAMA_CPP_REF,
-    toolCacheDir: process.env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache'),
+    toolCacheDir: toolCacheRoot(),
     skipConvert: !config.gguf
   })
   const adapters = await validateAdapters(config.adapterPath, config.baseModelDir)

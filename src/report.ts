@@ -3,7 +3,13 @@ import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import { GENERATOR, type MadeFolders } from './folders.js'
 import { formatDecimal, formatSize } from './size.js'
-import { ActionError, type Diagnosis, type MeasuredOutput, type Verdict } from './types.js'
+import {
+  ActionError,
+  type Diagnosis,
+  type MeasuredOutput,
+  type PublishedArtifact,
+  type Verdict
+} from './types.js'
 
 export const MANIFEST_SCHEMA_VERSION = 1
 
@@ -343,15 +349,7 @@ export function htmlAttribute(text: string): string {
 /** What reached the artifact service, for the summary and the step outputs (src/artifacts). */
 export interface ArtifactReport {
   status: 'uploaded' | 'disabled' | 'ghes' | 'failed'
-  artifacts: Array<{
-    name: string
-    output: string
-    id: number
-    digest: string
-    url: string
-    bytes: number
-    seconds: number
-  }>
+  artifacts: PublishedArtifact[]
   held: Array<{ output: string; reason: string }>
   /** The upload error, when status is failed. */
   error?: string

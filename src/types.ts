@@ -127,3 +127,32 @@ export interface FullPrecisionSource {
   /** What mlx_lm fuse wrote first: the weights of `dir` when that is set. */
   fusedStats: WeightStats
 }
+
+/** What the MLX stage fused and measured: the facts diagnose() explains. */
+export interface FuseFacts {
+  baseModel: string
+  /** The base's quantization when it could be read (a local base), else null. */
+  baseQuantization: MlxQuantization | null
+  /** What mlx_lm fuse wrote, before any re-quantization. */
+  fused: { quantization: MlxQuantization; stats: WeightStats; bytes: number; precision: string }
+  /** Set when quantize-bits re-quantized the fused model. */
+  requantized: { bits: number; groupSize: number; bytes: number } | null
+  dequantize: boolean
+  quantizeBits: number | null
+  quantizeGroupSize: number
+}
+
+/** One artifact the upload made. */
+export interface PublishedArtifact {
+  name: string
+  /** The output it carries (`mlx`, a GGUF type), or `checksums`. */
+  output: string
+  id: number
+  /** `sha256:<hex>` of the bytes uploaded (the zip's for a zipped artifact). */
+  digest: string
+  /** `<server>/<repo>/actions/runs/<run id>/artifacts/<id>`. */
+  url: string
+  /** Bytes uploaded. */
+  bytes: number
+  seconds: number
+}

@@ -7,9 +7,15 @@ import { afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { checkManifestPath, checkOutputDir, checkOutputFolders } from '../src/folders.js'
-import { readInputs, type Config } from '../src/inputs.js'
-import { makeStaging, promote } from '../src/mlx/fuse.js'
+import {
+  checkManifestPath,
+  checkOutputDir,
+  checkOutputFolders,
+  makeStaging,
+  promote
+} from '../src/folders.js'
+import type { Config } from '../src/config.js'
+import { readInputs } from '../src/inputs.js'
 
 let root: string
 let workspace: string

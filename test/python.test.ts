@@ -4,7 +4,6 @@ import os from 'node:os'
 import path from 'node:path'
 import {
   checkDequantizeSupport,
-  compareVersions,
   detectDequantizeFlag,
   mlxCommand,
   resolveMlxEnv,
@@ -39,10 +38,21 @@ describe('mlx_lm flags and versions', () => {
     expect(detectDequantizeFlag('usage: fuse.py [-h] [--model MODEL]')).toBeNull()
   })
 
-  it('compares versions numerically', () => {
-    expect(compareVersions('3.9.6', '3.10')).toBe(-1)
-    expect(compareVersions('0.28.10', '0.28.4')).toBe(1)
-    expect(compareVersions('3.10.0', '3.10')).toBe(0)
+  it('compares Python versions numerically (3.9.6 is older than 3.10)', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pyver-'))
+    const fake = async (version: string): Promise<string> => {
+      const file = path.join(dir, `python-${version}`)
+      await fs.writeFile(file, `#!/bin/sh\necho ${version}\n`, { mode: 0o755 })
+      return file
+    }
+    await expect(
+      resolveMlxEnv({ python: await fake('3.9.6'), mlxLmVersion: '0.32.2' })
+    ).rejects.toThrow(/is Python 3\.9\.6, and mlx-lm needs Python 3\.10 or newer/)
+    // 3.10.0 passes the version check (the fake then answers every question with its version).
+    await expect(
+      resolveMlxEnv({ python: await fake('3.10.0'), mlxLmVersion: '0.32.2' })
+    ).resolves.toMatchObject({ pythonVersion: '3.10.0' })
+    await fs.rm(dir, { recursive: true, force: true })
   })
 
   it('builds the entry point for both command styles', () => {

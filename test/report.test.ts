@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseBudgets, verdictFor } from '../src/budget.js'
-import { diagnose, explainGgufOverBudget, type FuseFacts } from '../src/diagnose.js'
+import { diagnose, explainGgufOverBudget } from '../src/diagnose.js'
 import {
   annotate,
   changeFromBase,
@@ -15,7 +15,7 @@ import {
   writeSummary,
   type RunReport
 } from '../src/report.js'
-import type { MeasuredOutput, WeightStats } from '../src/types.js'
+import type { FuseFacts, MeasuredOutput, WeightStats } from '../src/types.js'
 import { decodeCommand } from './fixtures/action.js'
 
 let dir: string

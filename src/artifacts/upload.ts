@@ -22,7 +22,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { sha256File } from '../checksum.js'
 import { formatSize, measurePath } from '../size.js'
-import { ActionError, type MeasuredOutput, type Verdict } from '../types.js'
+import { ActionError, type MeasuredOutput, type PublishedArtifact, type Verdict } from '../types.js'
 import * as log from '../log.js'
 import type { UploadConfig } from './inputs.js'
 import { outputFiles, sumsText, type Checksums } from './sums.js'
@@ -32,20 +32,6 @@ export type ArtifactService = Pick<
   ArtifactClient,
   'uploadArtifact' | 'listArtifacts' | 'deleteArtifact'
 >
-
-export interface PublishedArtifact {
-  name: string
-  /** The output it carries (`mlx`, a GGUF type), or `checksums`. */
-  output: string
-  id: number
-  /** `sha256:<hex>` of the bytes uploaded (the zip's for a zipped artifact). */
-  digest: string
-  /** `<server>/<repo>/actions/runs/<run id>/artifacts/<id>`. */
-  url: string
-  /** Bytes uploaded. */
-  bytes: number
-  seconds: number
-}
 
 export interface UploadOutcome {
   /** `disabled`: upload is false; `ghes`: GitHub Enterprise Server, nothing uploaded. */

@@ -4,9 +4,9 @@
  */
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import semver from 'semver'
+import { toolCacheRoot } from '../config.js'
 import { lastLine, probe, runStep } from '../run.js'
 import { ActionError } from '../types.js'
 import * as log from '../log.js'
@@ -82,7 +82,7 @@ async function canInstall(python: string, requirements: string): Promise<string 
 
 /** The convert environment made for a checkout commit and a Python version. */
 export function convertEnvDir(commit: string, pyVersion: string, root?: string): string {
-  const base = root ?? process.env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache')
+  const base = root ?? toolCacheRoot()
   return path.join(base, 'mlx-fuse-action', `convert-${commit.slice(0, 12)}-py${pyVersion}`)
 }
 

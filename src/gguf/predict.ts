@@ -9,7 +9,7 @@ import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, ggmlTypeByName, padTo, tensorByte
 import { probe, runStep } from '../run.js'
 import { quantizeHint } from './quantize.js'
 import { readGgufHeader, type GgufHeader } from './verify.js'
-import { parseQuantizeHelp } from './types.js'
+import { parseQuantizeHelp, TYPE_ALIASES } from './types.js'
 import * as log from '../log.js'
 
 /**
@@ -54,12 +54,6 @@ const ESTIMATE_BPW: Readonly<Record<string, number>> = {
   Q1_0: 1.125,
   MXFP4_MOE: 4.25
 }
-const TYPE_ALIAS_TARGETS: Readonly<Record<string, string>> = {
-  Q3_K: 'Q3_K_M',
-  Q4_K: 'Q4_K_M',
-  Q5_K: 'Q5_K_M'
-}
-
 export interface SizePrediction {
   bytes: number
   method: 'dry-run' | 'estimate'
@@ -142,7 +136,7 @@ export async function predictQuantizedSize(opts: {
     )
   }
 
-  const bpw = ESTIMATE_BPW[TYPE_ALIAS_TARGETS[type] ?? type]
+  const bpw = ESTIMATE_BPW[TYPE_ALIASES[type] ?? type]
   if (bpw === undefined) {
     throw new ActionError(
       `No size estimate is known for GGUF type ${type}: budget it from a real run or pick a listed type.`

@@ -1,8 +1,6 @@
 /** Everything the GGUF path needs, checked before any fuse: folders, toolchain, types, Python. */
 import { promises as fs } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { LLAMA_CPP_REPO, type GgufConfig } from '../inputs.js'
+import { LLAMA_CPP_REPO, toolCacheRoot, type GgufConfig } from '../config.js'
 import { ActionError } from '../types.js'
 import { resolveConvertPython } from './convert-env.js'
 import type { GgufSetup } from './pipeline.js'
@@ -21,7 +19,7 @@ export async function prepareGguf(g: GgufConfig): Promise<GgufSetup> {
     dir: g.llamaCppDir ?? undefined,
     ref: g.llamaCppRef,
     repoUrl: LLAMA_CPP_REPO,
-    toolCacheDir: process.env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache')
+    toolCacheDir: toolCacheRoot()
   })
   if (g.split !== null && llama.split === null) {
     throw new ActionError(

@@ -1,5 +1,4 @@
 /** Runs `mlx_lm fuse` and `mlx_lm convert` into staging folders, so no half-written model is left. */
-import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { describeExit, runStep as runToolStep, type OutputTail } from '../run.js'
@@ -8,43 +7,6 @@ import { ActionError } from '../types.js'
 import { dropStaleQuantizationConfig } from './config.js'
 import { mlxCommand, type MlxEnv } from './python.js'
 import { listWeightFiles, readSafetensorsHeader } from './safetensors.js'
-
-/**
- * A fresh staging folder beside `finalDir` (same file system, so the final move is a rename),
- * made with mkdir so the output gets the usual permissions (umask respected), not mkdtemp's 0700.
- */
-export async function makeStaging(finalDir: string, tag: string): Promise<string> {
-  const parent = path.dirname(finalDir)
-  try {
-    await fs.mkdir(parent, { recursive: true })
-    for (;;) {
-      const dir = path.join(
-        parent,
-        `.${path.basename(finalDir)}.${tag}-${randomBytes(4).toString('hex')}`
-      )
-      const made = await fs.mkdir(dir).then(
-        () => true,
-        (error: NodeJS.ErrnoException) => {
-          if (error.code === 'EEXIST') return false
-          throw error
-        }
-      )
-      if (made) return dir
-    }
-  } catch (error) {
-    throw new ActionError(
-      `Cannot create a working folder in "${parent}" for "${finalDir}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose an output folder this runner's user can write in.`
-    )
-  }
-}
-
-/** Moves a finished staging folder into place, replacing an empty (or emptied) final folder. */
-export async function promote(staging: string, finalDir: string): Promise<void> {
-  await fs.rmdir(finalDir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error
-  })
-  await fs.rename(staging, finalDir)
-}
 
 export interface FuseRequest {
   env: MlxEnv

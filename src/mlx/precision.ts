@@ -5,7 +5,8 @@ import { ActionError, type MlxQuantization, type WeightStats } from '../types.js
 import { add } from './packing.js'
 import type { WeightInspection } from './weights.js'
 
-const FLOAT_NAMES: Record<string, string> = {
+/** Plain names of safetensors float dtypes, for messages and the summary. */
+export const FLOAT_NAMES: Readonly<Record<string, string>> = {
   F64: 'float64',
   F32: 'float32',
   F16: 'float16',

@@ -1,18 +1,19 @@
 /** The MLX output: fuse (and re-quantize when asked) into staging, inspect, then move into place. */
 import { promises as fs } from 'node:fs'
-import { diagnose, type FuseFacts } from '../diagnose.js'
+import { diagnose } from '../diagnose.js'
 import type { DiskLedger } from '../disk.js'
-import { discard } from '../folders.js'
+import { discard, makeStaging, promote } from '../folders.js'
 import { measurePath } from '../size.js'
 import type {
   FullPrecisionSource,
+  FuseFacts,
   MeasuredOutput,
   MlxQuantization,
   StageResult,
   WeightStats
 } from '../types.js'
 import { readModelConfig } from './config.js'
-import { makeStaging, promote, runConvert, runFuse, type FuseRequest } from './fuse.js'
+import { runConvert, runFuse, type FuseRequest } from './fuse.js'
 import { bitsPerWeight, describePrecision } from './precision.js'
 import { inspectWeights } from './weights.js'
 

@@ -1,8 +1,9 @@
 /** Finds (or creates) a Python with mlx_lm, reads its version and the fuse command's flags. */
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
+import semver from 'semver'
+import { toolCacheRoot } from '../config.js'
 import { lastLine, probe, runStep } from '../run.js'
 import { ActionError } from '../types.js'
 import * as log from '../log.js'
@@ -28,16 +29,6 @@ const VERSION_CODE = 'import sys; print("%d.%d.%d" % sys.version_info[:3])'
 const MLX_VERSION_CODE =
   'import importlib.metadata as m\ntry:\n    print(m.version("mlx-lm"))\nexcept m.PackageNotFoundError:\n    import mlx_lm; print(mlx_lm.__version__)'
 
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.+-]/).map(n => parseInt(n, 10) || 0)
-  const pb = b.split(/[.+-]/).map(n => parseInt(n, 10) || 0)
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0)
-    if (d !== 0) return Math.sign(d)
-  }
-  return 0
-}
-
 async function pythonVersion(python: string, what: string): Promise<string> {
   const r = await probe(python, ['-c', VERSION_CODE])
   if (r.code !== 0) {
@@ -54,7 +45,7 @@ async function pythonVersion(python: string, what: string): Promise<string> {
       `${what} "${python}" did not answer as Python does: asked for its version (-c "${VERSION_CODE}") it exited 0 but ${said}; set the python input to a Python 3.10+ interpreter, for example one from actions/setup-python.`
     )
   }
-  if (compareVersions(version, '3.10') < 0) {
+  if (semver.lt(version, '3.10.0')) {
     throw new ActionError(
       `${what} "${python}" is Python ${version}, and mlx-lm needs Python 3.10 or newer; add an actions/setup-python step with python-version "3.12" before this one, or set the python input.`
     )
@@ -107,7 +98,7 @@ export async function resolveMlxEnv(opts: {
 
 /** The virtual environment the action makes for mlx-lm `mlxLm` from Python `pyVersion`. */
 export function mlxVenvDir(mlxLm: string, pyVersion: string, root?: string): string {
-  const base = root ?? process.env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache')
+  const base = root ?? toolCacheRoot()
   return path.join(base, 'mlx-fuse-action', `mlx-lm-${mlxLm}-py${pyVersion}`)
 }
 

@@ -1,0 +1,65 @@
+/**
+ * The run's configuration as readInputs returns it, and the action's fixed defaults: the types
+ * every stage reads, without the input parser (gguf/ and mlx/ import this, never inputs.ts).
+ */
+import os from 'node:os'
+import path from 'node:path'
+import type { UploadConfig } from './artifacts/inputs.js'
+import type { BudgetEntry } from './types.js'
+
+export const DEFAULT_MLX_LM_VERSION = '0.32.2'
+export const DEFAULT_LLAMA_CPP_REF = 'v0.4.0'
+export const LLAMA_CPP_REPO = 'https://github.com/ggml-org/llama.cpp'
+/**
+ * Group sizes MLX's affine quantization accepts: ml-explore/mlx v0.32.1, mlx/ops.cpp,
+ * affine_quantize ("The supported group sizes are 32, 64, and 128").
+ */
+export const QUANTIZE_GROUP_SIZES = [32, 64, 128]
+/**
+ * Where the action keeps what it makes once per machine (Python environments, llama.cpp clones):
+ * the runner's tool cache (RUNNER_TOOL_CACHE), else ~/.cache.
+ */
+export function toolCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache')
+}
+
+export interface GgufConfig {
+  /** Upper-case type names as written (checked against llama-quantize later), or empty with auto. */
+  types: string[]
+  auto: boolean
+  llamaCppDir: string | null
+  llamaCppRef: string
+  convertPython: string | null
+  imatrix: string | null
+  smokeTest: boolean
+  keepIntermediates: boolean
+  /** Absolute directory for the GGUF files. */
+  dir: string
+  /** File name stem: the artifact-name prefix (default `<basename of output-dir>`). */
+  stem: string
+  /** gguf-split in bytes: GGUF files larger than this are split into shards; null: no split. */
+  split: number | null
+}
+
+export interface Config {
+  baseModel: string
+  /** Absolute path when base-model is a local directory, else null (a Hugging Face repo id). */
+  baseModelDir: string | null
+  adapterPath: string
+  outputDir: string
+  manifestPath: string
+  dequantize: boolean
+  quantizeBits: number | null
+  quantizeGroupSize: number
+  budgets: BudgetEntry[]
+  onOverBudget: 'fail' | 'warn'
+  python: string | null
+  mlxLmVersion: string
+  overwrite: boolean
+  hfToken: string | null
+  /** Input revision: the branch, tag or commit of a repo-id base (null: its default branch). */
+  revision: string | null
+  trustRemoteCode: boolean
+  gguf: GgufConfig | null
+  upload: UploadConfig
+}
