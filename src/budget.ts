@@ -5,6 +5,7 @@ import {
   ActionError,
   type BudgetEntry,
   type Diagnosis,
+  type JudgedOutput,
   type MeasuredOutput,
   type Verdict
 } from './types.js'
@@ -150,22 +151,17 @@ export function unusedBudgetDiagnoses(
 
 export function verdictFor(output: MeasuredOutput, entries: readonly BudgetEntry[]): Verdict {
   const budget = budgetFor(entries, output)
-  if (!budget) {
-    return {
-      output: output.name,
-      status: 'no-budget',
-      budget: null,
-      headroomBytes: null,
-      overPercent: null
-    }
-  }
+  if (!budget) return { status: 'no-budget', budget: null, headroomBytes: null, overPercent: null }
   const headroomBytes = budget.bytes - output.bytes
-  const over = headroomBytes < 0
-  return {
-    output: output.name,
-    status: over ? 'over' : 'within',
-    budget,
-    headroomBytes,
-    overPercent: over ? ((output.bytes - budget.bytes) / budget.bytes) * 100 : null
-  }
+  if (headroomBytes >= 0) return { status: 'within', budget, headroomBytes, overPercent: null }
+  const overPercent = ((output.bytes - budget.bytes) / budget.bytes) * 100
+  return { status: 'over', budget, headroomBytes, overPercent }
+}
+
+/** Each output with its verdict attached. */
+export function judge(
+  outputs: readonly MeasuredOutput[],
+  entries: readonly BudgetEntry[]
+): JudgedOutput[] {
+  return outputs.map(o => ({ ...o, verdict: verdictFor(o, entries) }))
 }

@@ -1,7 +1,7 @@
 /** Explains in plain words why the fused model has the precision and size it has. */
 import { estimateQuantizedBytes, FLOAT_NAMES } from './mlx/precision.js'
 import { formatSize } from './size.js'
-import type { Diagnosis, FuseFacts, MeasuredOutput, Verdict } from './types.js'
+import type { Diagnosis, FuseFacts, JudgedOutput } from './types.js'
 
 const bpw = (bytes: number, params: number): string =>
   params > 0 ? `${((bytes * 8) / params).toFixed(2)} bits per weight` : 'unknown bits per weight'
@@ -82,14 +82,11 @@ export function diagnose(f: FuseFacts): Diagnosis[] {
 }
 
 /** Why a GGUF file is over its budget, and what fits instead, in plain words. */
-export function explainGgufOverBudget(
-  outputs: readonly MeasuredOutput[],
-  verdicts: readonly Verdict[]
-): Diagnosis[] {
+export function explainGgufOverBudget(outputs: readonly JudgedOutput[]): Diagnosis[] {
   const ggufs = outputs.filter(o => o.kind === 'gguf')
   return ggufs.flatMap(o => {
-    const v = verdicts.find(x => x.output === o.name)
-    if (v?.status !== 'over' || !v.budget) return []
+    const v = o.verdict
+    if (v.status !== 'over') return []
     const budget = v.budget
     const fits = ggufs.filter(g => g.bytes <= budget.bytes)
     const size =
@@ -105,7 +102,7 @@ export function explainGgufOverBudget(
       title: fits.length
         ? `${fits[0].name} fits where ${o.name} does not`
         : `${o.name} needs fewer bits per weight to fit`,
-      text: `${size}, ${(v.overPercent ?? 0).toFixed(0)}% over ${budget.text}.${others} Choose a type with fewer bits per weight (gguf: auto picks the best-quality type that fits the gguf budget), or raise the budget.`
+      text: `${size}, ${v.overPercent.toFixed(0)}% over ${budget.text}.${others} Choose a type with fewer bits per weight (gguf: auto picks the best-quality type that fits the gguf budget), or raise the budget.`
     }
     return [diagnosis]
   })

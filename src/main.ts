@@ -2,7 +2,7 @@
 import * as core from '@actions/core'
 import { publishOutputs } from './artifacts/publish.js'
 import { checksumOutputs, withChecksums, type Checksums } from './artifacts/sums.js'
-import { unusedBudgetDiagnoses, verdictFor } from './budget.js'
+import { judge, unusedBudgetDiagnoses } from './budget.js'
 import { explainGgufOverBudget } from './diagnose.js'
 import { DiskLedger } from './disk.js'
 import { emptyDir, type MadeFolders } from './folders.js'
@@ -82,7 +82,7 @@ async function measuredReport(
   checksums: Checksums,
   peakDiskBytes: number
 ): Promise<RunReport> {
-  const verdicts = stages.outputs.map(o => verdictFor(o, plan.budgets))
+  const outputs = judge(await withChecksums(stages.outputs, checksums), plan.budgets)
   return {
     baseModel: config.baseModel,
     baseBytes: plan.base?.bytes ?? null,
@@ -96,9 +96,8 @@ async function measuredReport(
         }
       : null,
     commands: stages.commands,
-    outputs: await withChecksums(stages.outputs, checksums),
-    verdicts,
-    diagnoses: [...stages.diagnoses, ...explainGgufOverBudget(stages.outputs, verdicts)],
+    outputs,
+    diagnoses: [...stages.diagnoses, ...explainGgufOverBudget(outputs)],
     notes: stages.notes,
     onOverBudget: config.onOverBudget,
     manifestPath: config.manifestPath,

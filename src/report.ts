@@ -7,11 +7,15 @@ import {
   ActionError,
   type Diagnosis,
   type MeasuredOutput,
+  type Command,
+  type JudgedOutput,
+  type OverBudget,
   type PublishedArtifact,
-  type Verdict
+  type Verdict,
+  type VerdictStatus
 } from './types.js'
 
-export const MANIFEST_SCHEMA_VERSION = 1
+export const MANIFEST_SCHEMA_VERSION = 1 as const
 
 export interface RunReport {
   baseModel: string
@@ -22,8 +26,8 @@ export interface RunReport {
   llamaCpp: { version: string; commit: string; dir: string } | null
   /** Every external command that produced an output, as argv. */
   commands: Array<{ what: string; argv: string[] }>
-  outputs: MeasuredOutput[]
-  verdicts: Verdict[]
+  /** Every output with its verdict. */
+  outputs: JudgedOutput[]
   diagnoses: Diagnosis[]
   /**
    * Extra plain-text notes (e.g. the GGUF auto choice), shown under the table: `code` spans and
@@ -56,26 +60,65 @@ export interface ManifestExtra {
   gguf: object | null
 }
 
-export function withinBudget(verdicts: readonly Verdict[]): boolean {
-  return verdicts.every(v => v.status !== 'over')
+/** The manifest's entry for one output: the measured output and its verdict, flat. */
+export interface ManifestOutputV1 extends MeasuredOutput {
+  budgetBytes: number | null
+  budget: string | null
+  headroomBytes: number | null
+  status: VerdictStatus
+}
+
+/** The manifest of a completed run (schemaVersion 1): a public contract, read by workflows. */
+export interface ManifestV1 extends ManifestExtra {
+  schemaVersion: typeof MANIFEST_SCHEMA_VERSION
+  generator: string
+  createdAt: string
+  status: 'complete'
+  baseModel: string
+  baseModelBytes: number | null
+  adapterPath: string
+  mlxLm: RunReport['mlxLm']
+  llamaCpp: RunReport['llamaCpp']
+  withinBudget: boolean
+  onOverBudget: 'fail' | 'warn'
+  peakDiskBytes: number
+  outputs: ManifestOutputV1[]
+  diagnoses: Diagnosis[]
+  commands: Command[]
+}
+
+/** The manifest of a run that failed or has not finished (schemaVersion 1). */
+export interface FailedManifestV1 {
+  schemaVersion: typeof MANIFEST_SCHEMA_VERSION
+  generator: string
+  createdAt: string
+  status: 'failed'
+  error: string
+  folders: MadeFolders
+  withinBudget: false
+  outputs: []
+}
+
+export function withinBudget(outputs: ReadonlyArray<{ verdict: Verdict }>): boolean {
+  return outputs.every(o => o.verdict.status !== 'over')
 }
 
 /** One message per output over budget, e.g. `mlx: 6.07 GB (5.65 GiB) is over its budget of 2.50 GB by 143%`. */
-export function overBudgetMessage(output: MeasuredOutput, v: Verdict): string {
-  return `${output.name}: ${formatSize(output.bytes)} is over its budget of ${formatDecimal(v.budget!.bytes)} by ${(v.overPercent ?? 0).toFixed(0)}% (size-budget entry "${v.budget!.text}")`
+export function overBudgetMessage(output: MeasuredOutput, v: OverBudget): string {
+  return `${output.name}: ${formatSize(output.bytes)} is over its budget of ${formatDecimal(v.budget.bytes)} by ${v.overPercent.toFixed(0)}% (size-budget entry "${v.budget.text}")`
 }
 
 /** The step's failure message when an output is over budget and on-over-budget is fail, else null. */
 export function overBudgetFailure(report: RunReport): string | null {
-  if (withinBudget(report.verdicts) || report.onOverBudget !== 'fail') return null
-  const over = report.verdicts.filter(v => v.status === 'over').map(v => v.output)
+  if (withinBudget(report.outputs) || report.onOverBudget !== 'fail') return null
+  const over = report.outputs.filter(o => o.verdict.status === 'over').map(o => o.name)
   return `${over.join(', ')} ${over.length === 1 ? 'is' : 'are'} over the size budget; see the job summary for sizes and why, then shrink the output or raise size-budget.`
 }
 
 export function annotate(report: RunReport): void {
-  for (const v of report.verdicts) {
+  for (const output of report.outputs) {
+    const v = output.verdict
     if (v.status !== 'over') continue
-    const output = report.outputs.find(o => o.name === v.output)!
     // The error says why in a few words; the warning of the same output says it in full.
     const why = report.diagnoses.find(d => d.level === 'warning' && d.output === output.name)
     const message = `${overBudgetMessage(output, v)}.${why ? ` ${why.title}.` : ''}`
@@ -117,7 +160,7 @@ function setEachOutput(report: RunReport): void {
     'gguf-bytes',
     JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.bytes])))
   )
-  core.setOutput('within-budget', String(withinBudget(report.verdicts)))
+  core.setOutput('within-budget', String(withinBudget(report.outputs)))
 }
 
 /** The dtype mix of the tensor data, largest first: `U32 76%, BF16 24%`. */
@@ -163,7 +206,7 @@ function changeCell(o: MeasuredOutput, baseBytes: number): string {
 function statusCell(v: Verdict, mode: 'fail' | 'warn'): string {
   if (v.status === 'no-budget') return 'no budget'
   if (v.status === 'within') return '✅ within budget'
-  const pct = `${(v.overPercent ?? 0).toFixed(0)}%`
+  const pct = `${v.overPercent.toFixed(0)}%`
   return mode === 'fail' ? `❌ over by ${pct}` : `⚠️ over by ${pct} (warn only)`
 }
 
@@ -173,8 +216,8 @@ function headroomCell(v: Verdict): string {
 }
 
 export async function writeSummary(report: RunReport): Promise<void> {
-  const ok = withinBudget(report.verdicts)
-  const anyBudget = report.verdicts.some(v => v.status !== 'no-budget')
+  const ok = withinBudget(report.outputs)
+  const anyBudget = report.outputs.some(o => o.verdict.status !== 'no-budget')
   const headline = !anyBudget
     ? 'Fused and measured (no size budget set)'
     : ok
@@ -183,7 +226,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
         ? 'Over the size budget: this step fails'
         : 'Over the size budget (warn only: this step passes)'
   const rows = report.outputs.map(o => {
-    const v = report.verdicts.find(x => x.output === o.name)!
+    const v = o.verdict
     return [
       { data: `<code>${html(o.name)}</code>` },
       {
@@ -249,7 +292,12 @@ export async function writeSummary(report: RunReport): Promise<void> {
 
 /** The manifest (schemaVersion 1), written beside the output, never inside it. */
 export async function writeManifest(report: RunReport, extra: ManifestExtra): Promise<void> {
-  const manifest = {
+  await writeJson(report.manifestPath, manifestV1(report, extra))
+}
+
+/** The manifest object {@link writeManifest} writes. */
+export function manifestV1(report: RunReport, extra: ManifestExtra): ManifestV1 {
+  return {
     schemaVersion: MANIFEST_SCHEMA_VERSION,
     generator: GENERATOR,
     createdAt: new Date().toISOString(),
@@ -260,23 +308,19 @@ export async function writeManifest(report: RunReport, extra: ManifestExtra): Pr
     mlxLm: report.mlxLm,
     llamaCpp: report.llamaCpp,
     ...extra,
-    withinBudget: withinBudget(report.verdicts),
+    withinBudget: withinBudget(report.outputs),
     onOverBudget: report.onOverBudget,
     peakDiskBytes: report.peakDiskBytes,
-    outputs: report.outputs.map(o => {
-      const v = report.verdicts.find(x => x.output === o.name)!
-      return {
-        ...o,
-        budgetBytes: v.budget?.bytes ?? null,
-        budget: v.budget?.text ?? null,
-        headroomBytes: v.headroomBytes,
-        status: v.status
-      }
-    }),
+    outputs: report.outputs.map(({ verdict: v, ...o }) => ({
+      ...o,
+      budgetBytes: v.budget?.bytes ?? null,
+      budget: v.budget?.text ?? null,
+      headroomBytes: v.headroomBytes,
+      status: v.status
+    })),
     diagnoses: report.diagnoses,
     commands: report.commands
   }
-  await writeJson(report.manifestPath, manifest)
 }
 
 /**
@@ -288,7 +332,7 @@ export async function writeFailureManifest(
   folders: MadeFolders,
   error: string
 ): Promise<void> {
-  await writeJson(manifestPath, {
+  const manifest: FailedManifestV1 = {
     schemaVersion: MANIFEST_SCHEMA_VERSION,
     generator: GENERATOR,
     createdAt: new Date().toISOString(),
@@ -297,7 +341,8 @@ export async function writeFailureManifest(
     folders,
     withinBudget: false,
     outputs: []
-  })
+  }
+  await writeJson(manifestPath, manifest)
 }
 
 async function writeJson(file: string, value: unknown): Promise<void> {

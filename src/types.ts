@@ -43,6 +43,14 @@ export interface WeightStats {
   floatDtype: string | null
 }
 
+/** WeightStats with the packed part of the tensor data: what the size estimates need. */
+export interface PackedStats extends WeightStats {
+  /** Parameters stored packed. */
+  packedParameters: number
+  /** Bytes of packed weights plus their scales and biases. */
+  packedBytes: number
+}
+
 /** A model output after it is written and measured. */
 export interface MeasuredOutput {
   /** `mlx` or a GGUF type name in upper case. */
@@ -70,16 +78,21 @@ export interface MeasuredOutput {
   bytesByDtype?: Record<string, number>
 }
 
-export type VerdictStatus = 'within' | 'over' | 'no-budget'
+/**
+ * An output against its budget. `headroomBytes` is budget - size (negative when over);
+ * `overPercent` how far over, in percent of the budget (143 means 2.43x).
+ */
+export type Verdict =
+  | { status: 'no-budget'; budget: null; headroomBytes: null; overPercent: null }
+  | { status: 'within'; budget: BudgetEntry; headroomBytes: number; overPercent: null }
+  | { status: 'over'; budget: BudgetEntry; headroomBytes: number; overPercent: number }
 
-export interface Verdict {
-  output: string
-  status: VerdictStatus
-  budget: BudgetEntry | null
-  /** budget - size; negative when over. Null without a budget. */
-  headroomBytes: number | null
-  /** How far over the budget, in percent of the budget (143 means 2.43x). */
-  overPercent: number | null
+export type VerdictStatus = Verdict['status']
+export type OverBudget = Extract<Verdict, { status: 'over' }>
+
+/** A measured output with its verdict attached (never matched up by name). */
+export interface JudgedOutput extends MeasuredOutput {
+  verdict: Verdict
 }
 
 /** A plain-words finding about what the fuse produced and why. */
@@ -125,7 +138,7 @@ export interface FullPrecisionSource {
   /** The base's bits when the base was quantized (for the quality note), else null. */
   baseBits: number | null
   /** What mlx_lm fuse wrote first: the weights of `dir` when that is set. */
-  fusedStats: WeightStats
+  fusedStats: PackedStats
 }
 
 /** What the MLX stage fused and measured: the facts diagnose() explains. */

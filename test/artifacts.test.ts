@@ -19,7 +19,7 @@ import {
   type UploadOutcome,
   type UploadRequest
 } from '../src/artifacts/upload.js'
-import type { MeasuredOutput, Verdict } from '../src/types.js'
+import type { JudgedOutput, MeasuredOutput } from '../src/types.js'
 import {
   startResultsService,
   type CreatedArtifact,
@@ -111,20 +111,19 @@ const config = (over: Partial<UploadConfig> = {}): UploadConfig => ({
   ...over
 })
 
-function verdicts(outputs: MeasuredOutput[], over: string[] = []): Verdict[] {
+function judged(outputs: MeasuredOutput[], over: string[] = []): JudgedOutput[] {
+  const budget = { target: 'all', bytes: 1, text: 'all=1B' }
   return outputs.map(o => ({
-    output: o.name,
-    status: over.includes(o.name) ? 'over' : 'no-budget',
-    budget: null,
-    headroomBytes: null,
-    overPercent: null
+    ...o,
+    verdict: over.includes(o.name)
+      ? { status: 'over', budget, headroomBytes: 1 - o.bytes, overPercent: (o.bytes - 1) * 100 }
+      : { status: 'no-budget', budget: null, headroomBytes: null, overPercent: null }
   }))
 }
 
 function request(o: Outputs, cfg: UploadConfig, over: string[] = []): UploadRequest {
   return {
-    outputs: o.outputs,
-    verdicts: verdicts(o.outputs, over),
+    outputs: judged(o.outputs, over),
     manifestPath: o.manifest,
     config: cfg,
     checksums: o.checksums

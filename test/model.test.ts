@@ -451,15 +451,14 @@ describe('size estimates', () => {
     expect(estimateFullPrecisionBytes(quant)).toBe(float.tensorBytes)
     expect(estimateFullPrecisionBytes(float)).toBe(float.tensorBytes)
     expect(estimateFullPrecisionBytes(quant, 4)).toBe((TOTAL - PARAMS.norms) * 4 + PARAMS.norms * 2)
-    // Plain WeightStats: every parameter at bytesPerParam.
-    const plain: WeightStats = {
-      parameters: quant.parameters,
-      bytesByDtype: quant.bytesByDtype,
-      tensorBytes: quant.tensorBytes,
+    // Only the totals it reads: every packed parameter at 2 bytes, the rest as stored.
+    const totals = {
       quantized: true,
-      floatDtype: 'BF16'
+      tensorBytes: 1000,
+      packedParameters: 400,
+      packedBytes: 300
     }
-    expect(estimateFullPrecisionBytes(plain)).toBe(TOTAL * 2)
+    expect(estimateFullPrecisionBytes(totals)).toBe(400 * 2 + (1000 - 300))
   })
 
   it('gives bits per weight, null without parameters', () => {

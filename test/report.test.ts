@@ -3,7 +3,7 @@ import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseBudgets, verdictFor } from '../src/budget.js'
+import { judge, parseBudgets } from '../src/budget.js'
 import { diagnose, explainGgufOverBudget } from '../src/diagnose.js'
 import {
   annotate,
@@ -13,6 +13,8 @@ import {
   setOutputs,
   writeManifest,
   writeSummary,
+  type ManifestOutputV1,
+  type ManifestV1,
   type RunReport
 } from '../src/report.js'
 import type { FuseFacts, MeasuredOutput, WeightStats } from '../src/types.js'
@@ -83,8 +85,7 @@ function reportFor(bytes: number, budget: string, mode: 'fail' | 'warn'): RunRep
     mlxLm: { version: '0.32.2', python: '/venv/bin/python', source: 'venv' },
     llamaCpp: null,
     commands: [{ what: 'Fuse', argv: ['python', '-m', 'mlx_lm', 'fuse', '--model', 'm'] }],
-    outputs: [output],
-    verdicts: [verdictFor(output, parseBudgets(budget, new Set()))],
+    outputs: judge([output], parseBudgets(budget, new Set())),
     diagnoses: diagnose(fullPrecisionFacts),
     notes: [],
     onOverBudget: mode,
@@ -195,9 +196,36 @@ describe('report', () => {
       baseModelSource: null,
       gguf: null
     })
-    const manifest = JSON.parse(await fs.readFile(report.manifestPath, 'utf8'))
+    const manifest = JSON.parse(await fs.readFile(report.manifestPath, 'utf8')) as ManifestV1
+    // The public contract: exactly the keys ManifestV1 names (the compiler keeps this list whole).
+    const keys: Record<keyof ManifestV1, true> = {
+      schemaVersion: true,
+      generator: true,
+      createdAt: true,
+      status: true,
+      baseModel: true,
+      baseModelBytes: true,
+      adapterPath: true,
+      mlxLm: true,
+      llamaCpp: true,
+      folders: true,
+      fuse: true,
+      baseModelSource: true,
+      gguf: true,
+      withinBudget: true,
+      onOverBudget: true,
+      peakDiskBytes: true,
+      outputs: true,
+      diagnoses: true,
+      commands: true
+    }
+    expect(Object.keys(manifest).sort()).toEqual(Object.keys(keys).sort())
+    const outputKeys: Array<keyof ManifestOutputV1> = ['budgetBytes', 'budget', 'headroomBytes']
+    for (const key of outputKeys) expect(manifest.outputs[0]).toHaveProperty(key)
+    expect(manifest.outputs[0]).not.toHaveProperty('verdict')
     expect(manifest).toMatchObject({
       schemaVersion: 1,
+      status: 'complete',
       withinBudget: false,
       peakDiskBytes: 12_140_000_000,
       fuse: { dequantize: false },
@@ -229,10 +257,7 @@ describe('explainGgufOverBudget', () => {
   it('says how many bits per weight the type stores and which made type fits', () => {
     const outputs = [gguf('Q4_K_M', 915_360), gguf('Q8_0', 1_580_832)]
     const budgets = parseBudgets('gguf=1.2MB', new Set())
-    const [d, ...rest] = explainGgufOverBudget(
-      outputs,
-      outputs.map(o => verdictFor(o, budgets))
-    )
+    const [d, ...rest] = explainGgufOverBudget(judge(outputs, budgets))
     expect(rest).toEqual([])
     expect(d).toMatchObject({
       level: 'warning',
@@ -247,12 +272,7 @@ describe('explainGgufOverBudget', () => {
 
   it('explains nothing when every GGUF fits', () => {
     const outputs = [gguf('Q4_K_M', 915_360)]
-    expect(
-      explainGgufOverBudget(
-        outputs,
-        outputs.map(o => verdictFor(o, []))
-      )
-    ).toEqual([])
+    expect(explainGgufOverBudget(judge(outputs, []))).toEqual([])
   })
 })
 

@@ -7,7 +7,7 @@ import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseBudgets, verdictFor } from '../src/budget.js'
+import { judge, parseBudgets } from '../src/budget.js'
 import { html, writeFailureSummary, writeSummary, type RunReport } from '../src/report.js'
 import type { MeasuredOutput } from '../src/types.js'
 
@@ -49,8 +49,7 @@ describe('the job summary', () => {
       mlxLm: { version: `0.32.2${EVIL}`, python: `${base}/python`, source: `venv${EVIL}` },
       llamaCpp: { version: `b1${EVIL}`, commit: `<b>0123456789abcdef`, dir: base },
       commands: [{ what: `Fuse${EVIL}`, argv: ['python', '--model', base] }],
-      outputs: [output],
-      verdicts: [verdictFor(output, [{ ...budgets[0], text: `mlx=1kB${EVIL}` }])],
+      outputs: judge([output], [{ ...budgets[0], text: `mlx=1kB${EVIL}` }]),
       diagnoses: [
         { level: 'warning', title: `Title ${EVIL}`, text: `The base ${base} was never quantized` }
       ],
@@ -76,7 +75,6 @@ describe('the job summary', () => {
       llamaCpp: null,
       commands: [],
       outputs: [],
-      verdicts: [],
       diagnoses: [],
       notes: [
         `gguf: auto chose \`Q4_K_M\`, the best type that fits gguf=1GB${EVIL}. Candidates:\n\`Q8_0\`: predicted 2 B\n\`Q4_K_M\` ${EVIL}`

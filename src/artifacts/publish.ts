@@ -26,7 +26,6 @@ export async function publishOutputs(
     result = await uploadOutputs(
       {
         outputs: report.outputs,
-        verdicts: report.verdicts,
         manifestPath: report.manifestPath,
         config,
         checksums

@@ -22,7 +22,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { sha256File } from '../checksum.js'
 import { formatSize, measurePath } from '../size.js'
-import { ActionError, type MeasuredOutput, type PublishedArtifact, type Verdict } from '../types.js'
+import {
+  ActionError,
+  type JudgedOutput,
+  type MeasuredOutput,
+  type PublishedArtifact
+} from '../types.js'
 import * as log from '../log.js'
 import type { UploadConfig } from './inputs.js'
 import { outputFiles, sumsText, type Checksums } from './sums.js'
@@ -55,8 +60,8 @@ export class UploadError extends ActionError {
 }
 
 export interface UploadRequest {
-  outputs: readonly MeasuredOutput[]
-  verdicts: readonly Verdict[]
+  /** Every output with its verdict: one over its budget is held back unless upload-over-budget. */
+  outputs: readonly JudgedOutput[]
   manifestPath: string
   config: UploadConfig
   /** Every output file's SHA-256 (checksumOutputs), taken when the outputs were measured. */
@@ -134,8 +139,7 @@ export async function uploadOutputs(
   }
   const publish: MeasuredOutput[] = []
   for (const output of req.outputs) {
-    const verdict = req.verdicts.find(v => v.output === output.name)
-    if (verdict?.status !== 'over') publish.push(output)
+    if (output.verdict.status !== 'over') publish.push(output)
     else if (config.uploadOverBudget) {
       core.warning(
         `${output.name} is over its size budget and is uploaded anyway, because upload-over-budget is true.`

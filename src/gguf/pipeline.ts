@@ -19,7 +19,7 @@ import {
   type FullPrecisionSource,
   type MeasuredOutput,
   type StageResult,
-  type WeightStats
+  type PackedStats
 } from '../types.js'
 import { chooseAuto, type AutoChoice } from './auto.js'
 import { convertToGguf, directOutType, intermediateOutType } from './convert.js'
@@ -126,7 +126,7 @@ interface Converted {
 }
 
 /** One conversion to the 16-bit (or the single, directly requested) type. */
-async function convert(work: Work, modelDir: string, stats: WeightStats): Promise<Converted> {
+async function convert(work: Work, modelDir: string, stats: PackedStats): Promise<Converted> {
   const { setup } = work
   await ensureFreeSpace(work.dir, estimateFullPrecisionBytes(stats), 'the 16-bit GGUF conversion')
   const direct = setup.config.auto ? null : directOutType(setup.types)

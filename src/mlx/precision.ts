@@ -1,7 +1,7 @@
 /**
  * Weight precision in plain words, and size estimates: quantized, de-quantized, bits per weight.
  */
-import { ActionError, type MlxQuantization, type WeightStats } from '../types.js'
+import { ActionError, type MlxQuantization, type PackedStats, type WeightStats } from '../types.js'
 import { add } from './packing.js'
 import type { WeightInspection } from './weights.js'
 
@@ -126,16 +126,16 @@ export function estimateQuantizedBytes(
 /**
  * Estimated bytes after de-quantizing every packed layer to `bytesPerParam` bytes per parameter
  * (16-bit by default): packed parameters at that size, scales and biases gone, every other tensor
- * at its own size. A model that is not quantized stays as it is. With plain WeightStats (not a
- * WeightInspection) of a quantized model, all parameters are counted at `bytesPerParam`.
+ * at its own size. A model that is not quantized stays as it is.
  */
-export function estimateFullPrecisionBytes(stats: WeightStats, bytesPerParam = 2): number {
+export function estimateFullPrecisionBytes(
+  stats: Pick<PackedStats, 'quantized' | 'tensorBytes' | 'packedParameters' | 'packedBytes'>,
+  bytesPerParam = 2
+): number {
+  // bytesPerParam = 2): number {
   checkCount('bytesPerParam', bytesPerParam)
   if (!stats.quantized) return stats.tensorBytes
-  if (isInspection(stats)) {
-    return stats.packedParameters * bytesPerParam + (stats.tensorBytes - stats.packedBytes)
-  }
-  return stats.parameters * bytesPerParam
+  return stats.packedParameters * bytesPerParam + (stats.tensorBytes - stats.packedBytes)
 }
 
 /** bytes * 8 / parameters; null when parameters is 0 (or not a positive number). */

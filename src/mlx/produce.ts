@@ -10,7 +10,7 @@ import type {
   MeasuredOutput,
   MlxQuantization,
   StageResult,
-  WeightStats
+  PackedStats
 } from '../types.js'
 import { readModelConfig } from './config.js'
 import { runConvert, runFuse, type FuseRequest } from './fuse.js'
@@ -34,7 +34,7 @@ export interface MlxResult extends StageResult {
 
 export interface Inspected {
   quantization: MlxQuantization
-  stats: WeightStats
+  stats: PackedStats
   precision: string
   bytes: number
   files: number

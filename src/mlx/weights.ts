@@ -5,7 +5,7 @@
  * `in * bits / 32` columns), and `X.scales` / `X.biases` with one value per group of
  * `group_size` inputs (`in / group_size` columns). mxfp4/mxfp8/nvfp4 have no biases.
  */
-import { ActionError, type WeightStats } from '../types.js'
+import { ActionError, type PackedStats } from '../types.js'
 import { readModelConfig, type ModelConfig } from './config.js'
 import {
   add,
@@ -34,15 +34,11 @@ export interface PackedLayer {
 }
 
 /** WeightStats plus the detail behind them. */
-export interface WeightInspection extends WeightStats {
+export interface WeightInspection extends PackedStats {
   /** The shard files read, in order. */
   files: string[]
   /** Size on disk of all shards (headers included). */
   fileBytes: number
-  /** Parameters stored packed (sum over packedLayers). */
-  packedParameters: number
-  /** Bytes of packed weights plus their scales and biases. */
-  packedBytes: number
   /** Packed layers by layer path (`X` of `X.weight`). */
   packedLayers: Map<string, PackedLayer>
   /** Plain-words notes, e.g. where config.json and the tensor shapes disagree. */
