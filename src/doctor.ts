@@ -262,13 +262,13 @@ async function llamaCpp(
     }
   }
   const commit = await gitCommit(dir)
-  const bin = findBinaries(dir)
+  const bin = await findBinaries(dir)
   const built = bin.quantize && bin.generator
   return {
     check: {
       name: 'llama.cpp',
       status: 'ok',
-      detail: `${dir}, version ${readLlamaCppVersion(dir)}, commit ${commit.slice(0, 12)}; build ${built ? `cached (${path.dirname(bin.quantize!)})` : 'not cached: a GGUF run builds llama-quantize and llama-completion first'}`
+      detail: `${dir}, version ${await readLlamaCppVersion(dir)}, commit ${commit.slice(0, 12)}; build ${built ? `cached (${path.dirname(bin.quantize!)})` : 'not cached: a GGUF run builds llama-quantize and llama-completion first'}`
     },
     commit: commit === 'unknown' ? null : commit
   }

@@ -341,3 +341,17 @@ export async function promote(staging: string, finalDir: string): Promise<void> 
   })
   await fs.rename(staging, finalDir)
 }
+
+/** True when `p` exists (a file, a folder or a link that resolves). */
+export async function exists(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    () => true,
+    () => false
+  )
+}
+
+/** The size of the file at `p`, or null when there is none. */
+export async function fileSize(p: string): Promise<number | null> {
+  const stat = await fs.stat(p).catch(() => null)
+  return stat?.isFile() ? stat.size : null
+}

@@ -351,7 +351,7 @@ describe('failures are one ActionError and leave no partial file', () => {
         imatrix: join(work, 'no.imatrix')
       })
     )
-    expect(missing.message).toContain('The imatrix input points to')
+    expect(missing.message).toContain('Input imatrix is "')
   })
 
   it('convert refusing MLX-quantized weights', async () => {

@@ -100,7 +100,7 @@ describe('setupLlamaCpp on the real checkout (llama-cpp-dir)', () => {
     expect(cpp.commit).toMatch(/^[0-9a-f]{40}$/)
     expect(cpp.types.ftypes.Q4_K_M).toBe(15)
     expect(cpp.types.dryRun).toBe(true)
-    expect(findBinaries(llama.dir)).toEqual({
+    expect(await findBinaries(llama.dir)).toEqual({
       quantize: llama.quantize,
       generator: llama.completion,
       split: join(llama.dir, 'build', 'bin', 'llama-gguf-split')
@@ -113,7 +113,7 @@ describe('setupLlamaCpp on the real checkout (llama-cpp-dir)', () => {
         (e: unknown) => e
       )
       expect(err).toBeInstanceOf(ActionError)
-      expect((err as Error).message).toMatch(/^The llama-cpp-dir input points to /)
+      expect((err as Error).message).toMatch(/^Input llama-cpp-dir is "/)
     }
   })
 })
@@ -160,7 +160,7 @@ describe('clone and build, on a fake llama.cpp repository', () => {
     )
     expect(existsSync(join(cache, 'llama.cpp', 'v0.0.0-missing'))).toBe(false)
     const bad = await cloneLlamaCpp('--upload-pack=x', url, cache).catch((e: unknown) => e)
-    expect((bad as Error).message).toContain("llama-cpp-ref input '--upload-pack=x'")
+    expect((bad as Error).message).toContain('Input llama-cpp-ref is "--upload-pack=x"')
   })
 
   it('says the host could not be reached, and how to use a local checkout, without network', async () => {
@@ -215,12 +215,12 @@ describe('clone and build, on a fake llama.cpp repository', () => {
     await fakeTree(old, { layout: 'examples' })
     await buildLlamaCpp(old)
     expect(await readFile(join(old, 'configure.log'), 'utf8')).toContain('LLAMA_BUILD_EXAMPLES=ON')
-    expect(findBinaries(old)).toEqual({
+    expect(await findBinaries(old)).toEqual({
       quantize: join(old, 'build', 'bin', 'llama-quantize'),
       generator: join(old, 'build', 'bin', 'llama-cli'),
       split: null
     })
-    expect(readLlamaCppVersion(old)).toBe('9.8.7')
-    expect(readLlamaCppVersion(join(work, 'nothing'))).toBe('unknown')
+    expect(await readLlamaCppVersion(old)).toBe('9.8.7')
+    expect(await readLlamaCppVersion(join(work, 'nothing'))).toBe('unknown')
   })
 })

@@ -14,6 +14,7 @@ import {
   validateGgufTypes
 } from '../src/gguf/types.js'
 import { directOutType, intermediateOutType } from '../src/gguf/convert.js'
+import { quantizeHint } from '../src/gguf/quantize.js'
 import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 
 /** `llama-quantize --help` of the real checkout (it prints to stdout and exits 1). */
@@ -119,14 +120,14 @@ describe('validateGgufTypes', () => {
     }
     const err = attempt('Q4_KM')
     expect(err).toBeInstanceOf(ActionError)
-    expect(err.message).toMatch(/^The gguf input lists 'Q4_KM'/)
+    expect(err.message).toMatch(/^Input gguf has 'Q4_KM'/)
     expect(err.message).toContain('did you mean Q4_K_M?')
     expect(err.message).toContain('Q5_K_M, Q6_K, Q8_0, F16, BF16, F32')
     expect(err.message).not.toContain('\n')
     expect(err.message.endsWith('.')).toBe(true)
     expect(attempt('Q8').message).toContain('did you mean Q8_0?')
     expect(attempt('q5km').message).toContain('did you mean Q5_K_M?')
-    expect(attempt('COPY').message).toContain("lists 'COPY'")
+    expect(attempt('COPY').message).toContain("has 'COPY'")
     expect(closestType('IQ4XS', types)).toBe('IQ4_XS')
     // equally near Q4_K_S and Q4_K_M: the common one wins
     expect(attempt('Q4_K_N').message).toContain('did you mean Q4_K_M?')
@@ -142,6 +143,24 @@ describe('validateGgufTypes', () => {
     expect(validateGgufTypes(['iq2_xs', 'Q2_K'], types, true)).toEqual(['IQ2_XS', 'Q2_K'])
     // IQ4_XS and IQ3_S do not need one
     expect(validateGgufTypes(['IQ4_XS', 'IQ3_S'], types, false)).toEqual(['IQ4_XS', 'IQ3_S'])
+  })
+
+  it('says the missing-imatrix case in one message, whoever finds it first', () => {
+    const before = (() => {
+      try {
+        validateGgufTypes(['IQ2_XS'], types, false)
+      } catch (error) {
+        return (error as Error).message
+      }
+      return ''
+    })()
+    // llama-quantize's own words when the check above is bypassed (llama.cpp src/llama-quant.cpp).
+    const after = quantizeHint(
+      'Missing importance matrix for tensor blk.0.attn_q.weight in a very low-bit quantization',
+      'IQ2_XS'
+    )
+    expect(before).toBe(`${after}.`)
+    expect(before).toMatch(/^GGUF type IQ2_XS needs an importance matrix: set the imatrix input/)
   })
 
   it('knows the ladder, the ftype numbers and what convert writes itself', () => {

@@ -1,7 +1,8 @@
+/** Converts a full-precision model folder to one GGUF file with llama.cpp's convert_hf_to_gguf.py. */
 import * as io from '@actions/io'
-import { existsSync, statSync } from 'node:fs'
 import * as path from 'node:path'
 
+import { exists, fileSize } from '../folders.js'
 import { ActionError } from '../types.js'
 import { CONVERT_OUTTYPES } from './types.js'
 import { describeExit, runStep } from '../run.js'
@@ -41,7 +42,7 @@ function convertHint(output: string): string {
  * Returns the command line it ran (interpreter first).
  */
 export async function convertToGguf(opts: ConvertOptions): Promise<string[]> {
-  if (!existsSync(opts.script)) {
+  if (!(await exists(opts.script))) {
     throw new ActionError(
       `The llama.cpp checkout has no ${opts.script}: set llama-cpp-dir to a llama.cpp source checkout that contains convert_hf_to_gguf.py.`
     )
@@ -62,7 +63,7 @@ export async function convertToGguf(opts: ConvertOptions): Promise<string[]> {
       `convert_hf_to_gguf.py ${describeExit(r)} converting ${opts.modelDir} ` +
       `(last output: ${r.tail.last()}); ${convertHint(r.tail.text())}.`
   })
-  if (!existsSync(opts.outFile) || statSync(opts.outFile).size === 0) {
+  if (!(await fileSize(opts.outFile))) {
     await io.rmRF(opts.outFile)
     throw new ActionError(
       `convert_hf_to_gguf.py exited 0 but wrote no ${opts.outFile} (last output: ${result.tail.last()}); check that convert-python runs llama.cpp's real converter.`

@@ -1,9 +1,10 @@
 /** Quantizes a converted GGUF with llama-quantize; a failure gets a plain-words hint. */
 import * as io from '@actions/io'
-import { existsSync, statSync } from 'node:fs'
 import * as path from 'node:path'
 
+import { exists, fileSize } from '../folders.js'
 import { ActionError } from '../types.js'
+import { needsImatrix } from './types.js'
 import { describeExit, runStep } from '../run.js'
 
 export interface QuantizeOptions {
@@ -24,7 +25,7 @@ export function quantizeHint(output: string, type: string): string {
     return `'${type}' is not a type this llama-quantize knows: fix the gguf input`
   }
   if (/requires an importance matrix|requires an imatrix|Missing importance matrix/i.test(output)) {
-    return `${type} needs an importance matrix: set the imatrix input`
+    return needsImatrix(type)
   }
   if (/failed to load imatrix|imatrix/i.test(output) && /imatrix/i.test(output)) {
     return 'check that the imatrix input is an importance-matrix file made with llama-imatrix for this model'
@@ -41,15 +42,13 @@ export function quantizeHint(output: string, type: string): string {
  * Returns the command line it ran.
  */
 export async function quantizeGguf(opts: QuantizeOptions): Promise<string[]> {
-  if (!existsSync(opts.input)) {
+  if (!(await exists(opts.input))) {
     throw new ActionError(
       `llama-quantize input ${opts.input} does not exist: the conversion to GGUF did not write it.`
     )
   }
-  if (opts.imatrix !== undefined && opts.imatrix !== '' && !existsSync(opts.imatrix)) {
-    throw new ActionError(
-      `The imatrix input points to ${opts.imatrix}, which does not exist: fix the path.`
-    )
+  if (opts.imatrix !== undefined && opts.imatrix !== '' && !(await exists(opts.imatrix))) {
+    throw new ActionError(`Input imatrix is "${opts.imatrix}", which does not exist: fix the path.`)
   }
   await io.mkdirP(path.dirname(opts.output))
   await io.rmRF(opts.output)
@@ -72,7 +71,7 @@ export async function quantizeGguf(opts: QuantizeOptions): Promise<string[]> {
       `llama-quantize ${describeExit(r)} making ${opts.type} from ${path.basename(opts.input)} ` +
       `(last output: ${r.tail.last()}); ${quantizeHint(r.tail.text(), opts.type)}.`
   })
-  if (!existsSync(opts.output) || statSync(opts.output).size === 0) {
+  if (!(await fileSize(opts.output))) {
     await io.rmRF(opts.output)
     throw new ActionError(
       `llama-quantize exited 0 but wrote no ${opts.output} (last output: ${result.tail.last()}); check the llama.cpp build.`

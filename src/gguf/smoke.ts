@@ -1,7 +1,8 @@
+/** The smoke test: llama.cpp loads each GGUF file and generates a few tokens, time-limited. */
 import * as core from '@actions/core'
-import { existsSync } from 'node:fs'
 import * as path from 'node:path'
 
+import { exists } from '../folders.js'
 import { ActionError } from '../types.js'
 import { runStep, type RunResult } from '../run.js'
 import * as log from '../log.js'
@@ -121,7 +122,7 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
   const tokens = opts.tokens ?? 32
   const timeoutMs = opts.timeoutMs ?? 300_000
   const attempts = Math.max(1, opts.attempts ?? 4)
-  if (!existsSync(opts.model)) {
+  if (!(await exists(opts.model))) {
     throw new ActionError(
       `The smoke test cannot find ${opts.model}: the GGUF file was not written.`
     )

@@ -1,9 +1,11 @@
+/** A llama.cpp checkout ready to use: given or cloned, built when needed, its version and types read. */
 import * as core from '@actions/core'
 import * as io from '@actions/io'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { promises as fs } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
+import { exists } from '../folders.js'
 import { ActionError } from '../types.js'
 import { parseQuantizeHelp, type QuantizeTypes } from './types.js'
 import { probe, runStep } from '../run.js'
@@ -39,34 +41,30 @@ export interface SetupOptions {
 export const BUILD_GROUP = 'Building llama.cpp (llama-quantize, llama-completion, llama-gguf-split)'
 
 /** The llama.cpp binaries a checkout's `build/bin` already holds (null when missing). */
-export function findBinaries(dir: string): {
+export async function findBinaries(dir: string): Promise<{
   quantize: string | null
   generator: string | null
   split: string | null
-} {
+}> {
   const bin = path.join(dir, 'build', 'bin')
   const exe = process.platform === 'win32' ? '.exe' : ''
-  const find = (name: string): string | null => {
+  const find = async (name: string): Promise<string | null> => {
     for (const p of [path.join(bin, name + exe), path.join(bin, 'Release', name + exe)]) {
-      if (existsSync(p)) return p
+      if (await exists(p)) return p
     }
     return null
   }
   return {
-    quantize: find('llama-quantize'),
-    generator: find('llama-completion') ?? find('llama-cli'),
-    split: find('llama-gguf-split')
+    quantize: await find('llama-quantize'),
+    generator: (await find('llama-completion')) ?? (await find('llama-cli')),
+    split: await find('llama-gguf-split')
   }
 }
 
 /** LLAMA_VERSION_MAJOR.MINOR.PATCH from the checkout's CMakeLists.txt, or `unknown`. */
-export function readLlamaCppVersion(dir: string): string {
-  let text: string
-  try {
-    text = readFileSync(path.join(dir, 'CMakeLists.txt'), 'utf8')
-  } catch {
-    return 'unknown'
-  }
+export async function readLlamaCppVersion(dir: string): Promise<string> {
+  const text = await fs.readFile(path.join(dir, 'CMakeLists.txt'), 'utf8').catch(() => null)
+  if (text === null) return 'unknown'
   const part = (p: string): string | undefined =>
     new RegExp(`set\\s*\\(\\s*LLAMA_VERSION_${p}\\s+(\\d+)\\s*\\)`).exec(text)?.[1]
   const [major, minor, patch] = [part('MAJOR'), part('MINOR'), part('PATCH')]
@@ -76,15 +74,15 @@ export function readLlamaCppVersion(dir: string): string {
 }
 
 export async function gitCommit(dir: string): Promise<string> {
-  if (!existsSync(path.join(dir, '.git'))) return 'unknown'
+  if (!(await exists(path.join(dir, '.git')))) return 'unknown'
   const out = await probe('git', ['-C', dir, 'rev-parse', 'HEAD'])
   return out.code === 0 && /^[0-9a-f]{40}$/.test(out.stdout) ? out.stdout : 'unknown'
 }
 
-function isSourceTree(dir: string): boolean {
+async function isSourceTree(dir: string): Promise<boolean> {
   return (
-    existsSync(path.join(dir, 'convert_hf_to_gguf.py')) &&
-    existsSync(path.join(dir, 'CMakeLists.txt'))
+    (await exists(path.join(dir, 'convert_hf_to_gguf.py'))) &&
+    (await exists(path.join(dir, 'CMakeLists.txt')))
   )
 }
 
@@ -103,11 +101,11 @@ export async function cloneLlamaCpp(
 ): Promise<string> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(ref) || ref.includes('..')) {
     throw new ActionError(
-      `The llama-cpp-ref input '${ref}' is not a valid tag or branch name: use a llama.cpp tag such as v0.4.0.`
+      `Input llama-cpp-ref is "${ref}", which is not a valid tag or branch name: use a llama.cpp tag such as v0.4.0.`
     )
   }
   const target = path.join(toolCacheDir, 'llama.cpp', ref)
-  if (isSourceTree(target)) {
+  if (await isSourceTree(target)) {
     log.info(`Reusing the llama.cpp ${ref} checkout in ${target}`)
     return target
   }
@@ -133,7 +131,7 @@ export async function cloneLlamaCpp(
         : `git clone of llama.cpp ${ref} from ${repoUrl} failed with exit code ${result.code} (last output: ${output}); check that llama-cpp-ref names an existing tag or branch.`
     }
   })
-  if (!isSourceTree(target)) {
+  if (!(await isSourceTree(target))) {
     throw new ActionError(
       `The llama.cpp ${ref} clone in ${target} has no convert_hf_to_gguf.py or CMakeLists.txt: set llama-cpp-ref to a llama.cpp release tag.`
     )
@@ -142,8 +140,10 @@ export async function cloneLlamaCpp(
 }
 
 /** True when the checkout has the gguf-split tool's source (tools/ or the older examples/ layout). */
-function hasSplitTool(dir: string): boolean {
-  return ['tools', 'examples'].some(d => existsSync(path.join(dir, d, 'gguf-split')))
+async function hasSplitTool(dir: string): Promise<boolean> {
+  for (const d of ['tools', 'examples'])
+    if (await exists(path.join(dir, d, 'gguf-split'))) return true
+  return false
 }
 
 /**
@@ -158,11 +158,11 @@ export async function buildLlamaCpp(dir: string): Promise<void> {
       'cmake is not on PATH, so llama.cpp cannot be built: install cmake or set llama-cpp-dir to a built llama.cpp checkout.'
     )
   }
-  const toolsLayout = existsSync(path.join(dir, 'tools', 'quantize'))
-  const generator = existsSync(path.join(dir, 'tools', 'completion'))
+  const toolsLayout = await exists(path.join(dir, 'tools', 'quantize'))
+  const generator = (await exists(path.join(dir, 'tools', 'completion')))
     ? 'llama-completion'
     : 'llama-cli'
-  const split = hasSplitTool(dir) ? ['llama-gguf-split'] : []
+  const split = (await hasSplitTool(dir)) ? ['llama-gguf-split'] : []
   const configure = [
     '-S',
     dir,
@@ -211,25 +211,25 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
   let dir: string
   if (opts.dir !== undefined && opts.dir.trim() !== '') {
     dir = path.resolve(opts.dir.trim())
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    if (!(await fs.stat(dir).catch(() => null))?.isDirectory()) {
       throw new ActionError(
-        `The llama-cpp-dir input points to ${dir}, which is not a directory: set it to a llama.cpp source checkout or leave it empty.`
+        `Input llama-cpp-dir is "${dir}", which is not a directory: set it to a llama.cpp source checkout or leave it empty.`
       )
     }
-    if (!isSourceTree(dir)) {
+    if (!(await isSourceTree(dir))) {
       throw new ActionError(
-        `The llama-cpp-dir input points to ${dir}, which has no convert_hf_to_gguf.py and CMakeLists.txt: set it to the root of a llama.cpp source checkout.`
+        `Input llama-cpp-dir is "${dir}", which has no convert_hf_to_gguf.py and CMakeLists.txt: set it to the root of a llama.cpp source checkout.`
       )
     }
   } else {
     dir = await cloneLlamaCpp(opts.ref, opts.repoUrl, opts.toolCacheDir)
   }
 
-  let found = findBinaries(dir)
-  const splitMissing = found.split === null && hasSplitTool(dir)
+  let found = await findBinaries(dir)
+  const splitMissing = found.split === null && (await hasSplitTool(dir))
   if (found.quantize === null || found.generator === null || splitMissing) {
     await buildLlamaCpp(dir)
-    found = findBinaries(dir)
+    found = await findBinaries(dir)
   } else {
     log.info(`llama.cpp in ${dir} is already built: ${found.quantize}, ${found.generator}`)
   }
@@ -253,7 +253,7 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
   }
   return {
     dir,
-    version: readLlamaCppVersion(dir),
+    version: await readLlamaCppVersion(dir),
     commit: await gitCommit(dir),
     quantize: found.quantize,
     generator: found.generator,

@@ -1,3 +1,4 @@
+/** GGUF quantization types: the one alias table, llama-quantize's --help parser, input validation. */
 import { ActionError } from '../types.js'
 
 /** The quantization types one llama.cpp checkout's `llama-quantize --help` lists. */
@@ -60,6 +61,14 @@ export const TYPE_ALIASES: Readonly<Record<string, string>> = {
   Q3_K: 'Q3_K_M',
   Q4_K: 'Q4_K_M',
   Q5_K: 'Q5_K_M'
+}
+
+/**
+ * The one message for a type that needs an importance matrix, whether the action sees it first
+ * (validateGgufTypes) or llama-quantize says so (quantizeHint); without the closing period.
+ */
+export function needsImatrix(type: string): string {
+  return `GGUF type ${type} needs an importance matrix: set the imatrix input to an imatrix file made with llama-imatrix, or choose a type that does not need one (for example Q2_K, Q3_K_M or IQ4_XS)`
 }
 
 /** Types llama-quantize refuses to make without an importance matrix (`--imatrix`). */
@@ -185,17 +194,13 @@ export function validateGgufTypes(
     const canonical = canonicalType(name, available)
     if (canonical === null) {
       throw new ActionError(
-        `The gguf input lists '${name}', which this llama.cpp checkout's llama-quantize does not ` +
+        `Input gguf has '${name}', which this llama.cpp checkout's llama-quantize does not ` +
           `know (did you mean ${closestType(name, available)}?): use one of ` +
           `${available.names.join(', ')}.`
       )
     }
     if (IMATRIX_TYPES.includes(canonical) && !hasImatrix) {
-      throw new ActionError(
-        `GGUF type ${canonical} needs an importance matrix: set the imatrix input to an ` +
-          `imatrix file made with llama-imatrix, or choose a type that does not need one ` +
-          `(for example Q2_K, Q3_K_M or IQ4_XS).`
-      )
+      throw new ActionError(`${needsImatrix(canonical)}.`)
     }
     if (!out.includes(canonical)) out.push(canonical)
   }

@@ -1,3 +1,4 @@
+/** Reads a GGUF file's header (@huggingface/gguf) and checks it is whole before it is reported. */
 import { gguf } from '@huggingface/gguf'
 import { open, stat } from 'node:fs/promises'
 import * as path from 'node:path'
