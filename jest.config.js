@@ -10,5 +10,10 @@ export default {
   // fetches and builds llama.cpp once per machine when missing; says which packages are missing
   globalSetup: '<rootDir>/test/global-setup.js',
   testTimeout: 120000,
-  verbose: false
+  verbose: false,
+  // Coverage of src/ as the in-process tests run it (the e2e tests run dist/index.js in a child
+  // process, which is not counted): a one-line summary per npm test.
+  collectCoverage: true,
+  collectCoverageFrom: ['src/**/*.ts'],
+  coverageReporters: ['text-summary']
 }

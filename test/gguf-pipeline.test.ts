@@ -46,7 +46,19 @@ let bf16: string
 let logFile: string
 let python: string
 let out: ReturnType<typeof captureStdout>
+/** What beforeAll's conversion printed (later tests clear `out`). */
+let conversionOutput: string
 const quantized: Record<string, string> = {}
+
+/** A quantized file of `type`: the one a test made, or made now, so no test needs another first. */
+async function quantizedFile(type: string): Promise<string> {
+  if (!quantized[type]) {
+    const file = join(work, 'gguf', `tiny-${type}.gguf`)
+    await quantizeGguf({ bin: llama.quantize, input: bf16, output: file, type })
+    quantized[type] = file
+  }
+  return quantized[type]
+}
 
 async function expectActionError(p: Promise<unknown>): Promise<ActionError> {
   try {
@@ -74,6 +86,7 @@ beforeAll(async () => {
     outFile: bf16,
     outType: intermediateOutType('BF16')
   })
+  conversionOutput = out.text()
 })
 
 afterAll(async () => {
@@ -92,8 +105,8 @@ describe('convert (stand-in) -> verify', () => {
       '--outtype',
       'bf16'
     ])
-    expect(out.text()).toContain('::group::Converting model to GGUF (bf16)')
-    expect(out.text()).toContain('Model successfully exported')
+    expect(conversionOutput).toContain('::group::Converting model to GGUF (bf16)')
+    expect(conversionOutput).toContain('Model successfully exported')
   })
 
   it('reads the BF16 header: llama, 21 tensors, every parameter, file type 32', async () => {
@@ -176,7 +189,7 @@ describe('quantize -> verify -> smoke test, all real llama.cpp', () => {
   })
 
   it('accepts the alias Q4_K for a Q4_K_M file', async () => {
-    expect((await verifyGguf(quantized.Q4_K_M, 'Q4_K')).fileType).toBe(15)
+    expect((await verifyGguf(await quantizedFile('Q4_K_M'), 'Q4_K')).fileType).toBe(15)
   })
 })
 
@@ -238,9 +251,7 @@ describe('predictQuantizedSize', () => {
     async type => {
       const predicted = await predictQuantizedSize({ bin: llama.quantize, input: bf16, type })
       expect(predicted.method).toBe('dry-run')
-      const file = quantized[type] ?? join(work, 'gguf', `tiny-${type}.gguf`)
-      if (!quantized[type])
-        await quantizeGguf({ bin: llama.quantize, input: bf16, output: file, type })
+      const file = await quantizedFile(type)
       const actual = (await stat(file)).size
       const estimate = await predictQuantizedSize({
         bin: llama.quantize,

@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 import { describe, expect, it } from '@jest/globals'
 
@@ -32,6 +34,13 @@ function realHelp(): string {
   }
 }
 
+/**
+ * The parser's input, kept as a fixture: `llama-quantize --help` of the checkout the tests
+ * build (llama.cpp commit 80fb11ac73e6, tools/quantize/quantize.cpp usage()). The last test of
+ * this file checks it is still what that binary prints.
+ */
+const HELP = readFileSync(join(import.meta.dirname, 'fixtures', 'llama-quantize-help.txt'), 'utf8')
+
 // The shape of an older llama-quantize (mid 2024): no --dry-run, no Q4_K alias lines' successors.
 const OLD_HELP = `usage: ./llama-quantize [--help] [--allow-requantize] [--leave-output-tensor] [--pure] [--imatrix] [--include-weights] [--exclude-weights] [--output-tensor-type] [--token-embedding-type] [--override-kv] model-f32.gguf [model-quant.gguf] type [nthreads]
 
@@ -51,7 +60,7 @@ Allowed quantization types:
 
 describe('llama-quantize --help', () => {
   it('lists the real checkout types with their ftype numbers, aliases and --dry-run', () => {
-    const types = parseQuantizeHelp(realHelp())
+    const types = parseQuantizeHelp(HELP)
     for (const name of [
       'Q4_K_M',
       'Q8_0',
@@ -99,7 +108,7 @@ describe('llama-quantize --help', () => {
 })
 
 describe('validateGgufTypes', () => {
-  const types = parseQuantizeHelp(realHelp())
+  const types = parseQuantizeHelp(HELP)
 
   it('returns canonical names in order, without repeats', () => {
     expect(validateGgufTypes(['q4_k_m', ' Q8_0 ', 'Q4_K', '', 'f16'], types, false)).toEqual([
@@ -189,5 +198,11 @@ describe('convert out types', () => {
     expect(directOutType(['Q4_K_M'])).toBeNull()
     expect(directOutType(['F16', 'Q8_0'])).toBeNull()
     expect(directOutType([])).toBeNull()
+  })
+})
+
+describe('the llama-quantize --help fixture', () => {
+  it("is what the tests' llama.cpp checkout prints", () => {
+    expect(realHelp()).toBe(HELP)
   })
 })
