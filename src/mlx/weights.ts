@@ -14,7 +14,6 @@ import {
   pickOptions,
   resolvePacked,
   type Located,
-  type PackOption,
   type PackResolution
 } from './packing.js'
 import {
@@ -73,22 +72,49 @@ export async function inspectWeights(
   config?: ModelConfig | null
 ): Promise<WeightInspection> {
   const notes: string[] = []
-  let cfg = config
-  if (cfg === undefined) {
-    try {
-      cfg = await readModelConfig(modelDir)
-    } catch (err) {
-      if (!(err instanceof ActionError)) throw err
-      cfg = null
-    }
-  }
+  const cfg = config === undefined ? await configOrNull(modelDir) : config
   if (cfg === null) {
     notes.push(
       `No readable config.json in ${modelDir}: bit widths of packed weights were read from the tensor shapes.`
     )
   }
-
   const files = await listWeightFiles(modelDir)
+  const { tensors, fileBytes } = await readTensors(files)
+  const packed = countPacked(findPacked(tensors, cfg), tensors, cfg)
+  notes.push(...packed.notes)
+  const tally = tallyTensors(tensors, packed.overhead, packed.layers)
+  const quantized = packed.layers.size > 0
+  const floatDtype =
+    (quantized ? widestFloat(tally.scaleBytes) : null) ?? widestFloat(tally.floatBytes)
+  return {
+    parameters: packed.parameters + tally.plainParameters,
+    bytesByDtype: Object.fromEntries(tally.bytesByDtype),
+    tensorBytes: tally.tensorBytes,
+    quantized,
+    floatDtype,
+    files,
+    fileBytes,
+    packedParameters: packed.parameters,
+    packedBytes: packed.bytes,
+    packedLayers: packed.layers,
+    notes
+  }
+}
+
+/** config.json, or null when there is none that reads (the tensor shapes decide then). */
+async function configOrNull(modelDir: string): Promise<ModelConfig | null> {
+  try {
+    return await readModelConfig(modelDir)
+  } catch (err) {
+    if (!(err instanceof ActionError)) throw err
+    return null
+  }
+}
+
+/** Every tensor of every shard, by name, and the shards' size on disk. */
+async function readTensors(
+  files: string[]
+): Promise<{ tensors: Map<string, Located>; fileBytes: number }> {
   const tensors = new Map<string, Located>()
   let fileBytes = 0
   for (const file of files) {
@@ -96,37 +122,35 @@ export async function inspectWeights(
     for (const [name, info] of Object.entries(header.tensors)) tensors.set(name, { file, info })
     fileBytes += 8 + header.headerBytes + dataSectionBytes(header.tensors)
   }
+  return { tensors, fileBytes }
+}
 
-  const globalBits = cfg?.quantization.bits ?? null
-  const globalGroup = cfg?.quantization.groupSize ?? null
-  const mode = cfg?.quantization.mode ?? null
+/** A packed layer: its U32 weight, its scales, and what config.json says of it. */
+interface Pending {
+  layer: string
+  weight: Located
+  scales: Located
+  override: number | false | undefined
+  cfgBits: number | null
+  cfgGroup: number | null
+  /** The bits and group size it is counted with (from the shapes when config.json does not fit). */
+  pick: { bits: number; groupSize: number }
+  fits: boolean
+}
 
+/** Every packed layer (a U32 weight with scales), its bit width resolved. */
+function findPacked(tensors: Map<string, Located>, cfg: ModelConfig | null): Pending[] {
   const knownDims = modelDims(tensors, cfg?.raw ?? null)
-  const packedLayers = new Map<string, PackedLayer>()
-  const overhead = new Set<string>()
-  const mismatches = new Map<string, string[]>()
-  let parameters = 0
-  let packedParameters = 0
-  let packedBytes = 0
-
-  interface Pending {
-    layer: string
-    weight: Located
-    scales: Located
-    override: number | false | undefined
-    cfgBits: number | null
-    cfgGroup: number | null
-    resolution: PackResolution
-  }
-  const found: Pending[] = []
+  const mode = cfg?.quantization.mode ?? null
+  const found: Array<Omit<Pending, 'pick' | 'fits'> & { resolution: PackResolution }> = []
   for (const [name, t] of tensors) {
     if (!name.endsWith('.weight') || t.info.dtype !== 'U32') continue
     const layer = name.slice(0, -'.weight'.length)
     const scales = tensors.get(`${layer}.scales`)
     if (scales === undefined) continue
     const override = cfg?.layerBits.get(layer)
-    const cfgBits = override === false ? null : (override ?? globalBits)
-    const cfgGroup = cfg?.layerGroupSizes.get(layer) ?? globalGroup
+    const cfgBits = override === false ? null : (override ?? cfg?.quantization.bits ?? null)
+    const cfgGroup = cfg?.layerGroupSizes.get(layer) ?? cfg?.quantization.groupSize ?? null
     const resolution = resolvePacked(layer, t, scales, cfgBits, cfgGroup, mode, knownDims)
     found.push({ layer, weight: t, scales, override, cfgBits, cfgGroup, resolution })
   }
@@ -138,42 +162,73 @@ export async function inspectWeights(
     }))
   )
   const picked = new Map(unresolved.map((f, i) => [f, picks[i]]))
+  return found.map(f => {
+    const { resolution, ...rest } = f
+    return { ...rest, fits: resolution.fits, pick: resolution.fits ? resolution : picked.get(f)! }
+  })
+}
 
+/** Parameters and bytes of the packed layers, and a note where config.json disagrees. */
+function countPacked(
+  found: Pending[],
+  tensors: Map<string, Located>,
+  cfg: ModelConfig | null
+): {
+  layers: Map<string, PackedLayer>
+  overhead: Set<string>
+  parameters: number
+  bytes: number
+  notes: string[]
+} {
+  const layers = new Map<string, PackedLayer>()
+  const overhead = new Set<string>()
+  const mismatches = new Map<string, string[]>()
+  let parameters = 0
+  let bytes = 0
   for (const f of found) {
-    const { layer, weight, scales } = f
-    const r = f.resolution.fits ? f.resolution : (picked.get(f) as PackOption)
-    if (!f.resolution.fits && cfg !== null) {
+    const { layer, weight, scales, pick: r } = f
+    if (!f.fits && cfg !== null) {
       const said = f.override === false ? 'not quantized' : describeBits(f.cfgBits, f.cfgGroup)
       const key = `${describeBits(r.bits, r.groupSize)}|${said}`
       mismatches.set(key, [...(mismatches.get(key) ?? []), layer])
     }
     const count = Math.round((elementCount(weight.info.shape) * 32) / r.bits)
-    packedLayers.set(layer, { bits: r.bits, groupSize: r.groupSize, parameters: count })
+    layers.set(layer, { bits: r.bits, groupSize: r.groupSize, parameters: count })
     parameters += count
-    packedParameters += count
     overhead.add(`${layer}.scales`)
-    packedBytes += size(weight.info) + size(scales.info)
+    bytes += size(weight.info) + size(scales.info)
     const biases = tensors.get(`${layer}.biases`)
     if (biases !== undefined) {
       overhead.add(`${layer}.biases`)
-      packedBytes += size(biases.info)
+      bytes += size(biases.info)
     }
   }
-  for (const [key, layers] of mismatches) {
+  const notes = [...mismatches].map(([key, names]) => {
     const [measured, said] = key.split('|')
     const which =
-      layers.length === 1
-        ? `Layer ${layers[0]} is`
-        : `${layers.length} layers (e.g. ${layers[0]}) are`
-    notes.push(
-      `${which} ${measured} by the tensor shapes although config.json says ${said}: counted by the shapes.`
-    )
-  }
+      names.length === 1 ? `Layer ${names[0]} is` : `${names.length} layers (e.g. ${names[0]}) are`
+    return `${which} ${measured} by the tensor shapes although config.json says ${said}: counted by the shapes.`
+  })
+  return { layers, overhead, parameters, bytes, notes }
+}
 
+/** Bytes by dtype (all, float, scales) and the parameters of the tensors that are not packed. */
+function tallyTensors(
+  tensors: Map<string, Located>,
+  overhead: Set<string>,
+  packedLayers: Map<string, PackedLayer>
+): {
+  bytesByDtype: Map<string, number>
+  floatBytes: Map<string, number>
+  scaleBytes: Map<string, number>
+  tensorBytes: number
+  plainParameters: number
+} {
   const bytesByDtype = new Map<string, number>()
   const floatBytes = new Map<string, number>()
   const scaleBytes = new Map<string, number>()
   let tensorBytes = 0
+  let plainParameters = 0
   for (const [name, t] of tensors) {
     const bytes = size(t.info)
     tensorBytes += bytes
@@ -183,26 +238,10 @@ export async function inspectWeights(
       continue
     }
     const packedWeight = name.endsWith('.weight') && packedLayers.has(name.slice(0, -7))
-    if (!packedWeight) parameters += elementCount(t.info.shape)
+    if (!packedWeight) plainParameters += elementCount(t.info.shape)
     add(floatBytes, t.info.dtype, bytes)
   }
-
-  const quantized = packedLayers.size > 0
-  const floatDtype = (quantized ? widestFloat(scaleBytes) : null) ?? widestFloat(floatBytes)
-
-  return {
-    parameters,
-    bytesByDtype: Object.fromEntries(bytesByDtype),
-    tensorBytes,
-    quantized,
-    floatDtype,
-    files,
-    fileBytes,
-    packedParameters,
-    packedBytes,
-    packedLayers,
-    notes
-  }
+  return { bytesByDtype, floatBytes, scaleBytes, tensorBytes, plainParameters }
 }
 
 function size(info: TensorInfo): number {
