@@ -137,20 +137,7 @@ export async function uploadOutputs(
     )
     return { ...outcome, status: 'ghes' }
   }
-  const publish: MeasuredOutput[] = []
-  for (const output of req.outputs) {
-    if (output.verdict.status !== 'over') publish.push(output)
-    else if (config.uploadOverBudget) {
-      core.warning(
-        `${output.name} is over its size budget and is uploaded anyway, because upload-over-budget is true.`
-      )
-      publish.push(output)
-    } else {
-      const reason = 'over its size budget (set upload-over-budget: true to publish it anyway)'
-      log.info(`${output.name} is not uploaded: ${reason}.`)
-      outcome.held.push({ output: output.name, reason })
-    }
-  }
+  const publish = toPublish(req, outcome)
 
   const stagingParent = req.stagingDir ?? process.env.RUNNER_TEMP ?? os.tmpdir()
   await fs.mkdir(stagingParent, { recursive: true })
@@ -198,16 +185,38 @@ export async function uploadOutputs(
   } finally {
     await fs.rm(staging, { recursive: true, force: true })
   }
-  if (config.removeAfterUpload) {
-    for (const output of publish) {
-      for (const file of output.shards?.map(s => s.path) ?? [output.path]) {
-        await fs.rm(file, { recursive: true, force: true })
-        outcome.removed.push(file)
-        log.info(`remove-after-upload: deleted ${file} from the runner.`)
-      }
+  if (config.removeAfterUpload) await removeUploaded(publish, outcome)
+  return outcome
+}
+
+/** The outputs to upload: an over-budget one only with upload-over-budget, else it is held. */
+function toPublish(req: UploadRequest, outcome: UploadOutcome): MeasuredOutput[] {
+  const publish: MeasuredOutput[] = []
+  for (const output of req.outputs) {
+    if (output.verdict.status !== 'over') publish.push(output)
+    else if (req.config.uploadOverBudget) {
+      core.warning(
+        `${output.name} is over its size budget and is uploaded anyway, because upload-over-budget is true.`
+      )
+      publish.push(output)
+    } else {
+      const reason = 'over its size budget (set upload-over-budget: true to publish it anyway)'
+      log.info(`${output.name} is not uploaded: ${reason}.`)
+      outcome.held.push({ output: output.name, reason })
     }
   }
-  return outcome
+  return publish
+}
+
+/** remove-after-upload: deletes each uploaded file (every shard) from the runner. */
+async function removeUploaded(publish: MeasuredOutput[], outcome: UploadOutcome): Promise<void> {
+  for (const output of publish) {
+    for (const file of output.shards?.map(s => s.path) ?? [output.path]) {
+      await fs.rm(file, { recursive: true, force: true })
+      outcome.removed.push(file)
+      log.info(`remove-after-upload: deleted ${file} from the runner.`)
+    }
+  }
 }
 
 /** One upload inside a collapsed log group, timed; errors become one UploadError sentence. */

@@ -164,7 +164,21 @@ export async function verifyGguf(
     )
   }
 
-  // every tensor at an aligned offset, one after another, the data ending at the end of the file
+  checkTensorLayout(name, h, bytes)
+  return {
+    bytes,
+    parameters: h.parameters,
+    tensorCount: h.tensors.length,
+    architecture: String(architecture),
+    fileType: Number(fileType)
+  }
+}
+
+/**
+ * Every tensor at an aligned offset, one after another, of a known type and a shape that fits
+ * its blocks, the data ending at the end of the file (or at its padded end).
+ */
+function checkTensorLayout(name: string, h: GgufHeader, bytes: number): void {
   const sorted = [...h.tensors].sort((a, b) => a.offset - b.offset)
   const names = new Set<string>()
   let expectedOffset = 0
@@ -202,13 +216,6 @@ export async function verifyGguf(
     throw new ActionError(
       `${name} ${how}: its header describes ${paddedEnd} bytes but the file has ${bytes}; regenerate it.`
     )
-  }
-  return {
-    bytes,
-    parameters: h.parameters,
-    tensorCount: h.tensors.length,
-    architecture: String(architecture),
-    fileType: Number(fileType)
   }
 }
 

@@ -93,17 +93,7 @@ export async function produceMlx(
     }
     await promote(final, plan.outputDir)
     ledger.moved(final, plan.outputDir)
-    const output: MeasuredOutput = {
-      name: 'mlx',
-      kind: 'mlx',
-      path: plan.outputDir,
-      bytes: finalInfo.bytes,
-      files: finalInfo.files,
-      format: `MLX safetensors, ${finalInfo.precision}`,
-      parameters: finalInfo.stats.parameters,
-      bitsPerWeight: bitsPerWeight(finalInfo.bytes, finalInfo.stats.parameters),
-      bytesByDtype: finalInfo.stats.bytesByDtype
-    }
+    const output = mlxOutput(plan.outputDir, finalInfo)
     const facts: FuseFacts = {
       baseModel: req.model,
       baseQuantization: plan.baseQuantization,
@@ -129,5 +119,20 @@ export async function produceMlx(
     await discard(...staged)
     for (const dir of staged) ledger.removed(dir)
     throw error
+  }
+}
+
+/** The MLX output as measured in its final folder. */
+function mlxOutput(dir: string, info: Inspected): MeasuredOutput {
+  return {
+    name: 'mlx',
+    kind: 'mlx',
+    path: dir,
+    bytes: info.bytes,
+    files: info.files,
+    format: `MLX safetensors, ${info.precision}`,
+    parameters: info.stats.parameters,
+    bitsPerWeight: bitsPerWeight(info.bytes, info.stats.parameters),
+    bytesByDtype: info.stats.bytesByDtype
   }
 }

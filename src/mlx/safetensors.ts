@@ -131,47 +131,7 @@ export async function readSafetensorsHeader(
       throw refuse('the header is not a JSON object')
     }
 
-    const tensors: Record<string, TensorInfo> = {}
-    const metadata: Record<string, string> = {}
-    let dataEnd = 0
-    for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
-      if (name === '__metadata__') {
-        if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-          for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-            metadata[k] = typeof v === 'string' ? v : JSON.stringify(v)
-          }
-        }
-        continue
-      }
-      const entry = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null
-      const dtype = entry?.dtype
-      const shape = entry?.shape
-      const offsets = entry?.data_offsets
-      if (
-        typeof dtype !== 'string' ||
-        !Array.isArray(shape) ||
-        !shape.every(isNonNegativeInt) ||
-        !Array.isArray(offsets) ||
-        offsets.length !== 2 ||
-        !isNonNegativeInt(offsets[0]) ||
-        !isNonNegativeInt(offsets[1]) ||
-        offsets[0] > offsets[1]
-      ) {
-        throw refuse(`tensor ${name} has no valid dtype, shape and data_offsets`)
-      }
-      const [begin, end] = offsets as [number, number]
-      const bytes = dtypeBytes(dtype)
-      if (bytes !== null) {
-        const expected = elementCount(shape as number[]) * bytes
-        if (end - begin !== expected) {
-          throw refuse(
-            `tensor ${name} spans ${end - begin} bytes but ${dtype} [${shape.join(', ')}] needs ${expected}`
-          )
-        }
-      }
-      tensors[name] = { dtype, shape: [...(shape as number[])], dataOffsets: [begin, end] }
-      if (end > dataEnd) dataEnd = end
-    }
+    const { tensors, metadata, dataEnd } = parseEntries(json as Record<string, unknown>, refuse)
 
     const expectedSize = 8 + headerBytes + dataEnd
     if (size !== expectedSize) {
@@ -183,6 +143,55 @@ export async function readSafetensorsHeader(
   } finally {
     await handle.close()
   }
+}
+
+/** The header's tensor entries, each checked against its dtype and shape, and its metadata. */
+function parseEntries(
+  json: Record<string, unknown>,
+  refuse: (why: string) => ActionError
+): { tensors: Record<string, TensorInfo>; metadata: Record<string, string>; dataEnd: number } {
+  const tensors: Record<string, TensorInfo> = {}
+  const metadata: Record<string, string> = {}
+  let dataEnd = 0
+  for (const [name, value] of Object.entries(json)) {
+    if (name === '__metadata__') {
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+          metadata[k] = typeof v === 'string' ? v : JSON.stringify(v)
+        }
+      }
+      continue
+    }
+    const entry = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null
+    const dtype = entry?.dtype
+    const shape = entry?.shape
+    const offsets = entry?.data_offsets
+    if (
+      typeof dtype !== 'string' ||
+      !Array.isArray(shape) ||
+      !shape.every(isNonNegativeInt) ||
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !isNonNegativeInt(offsets[0]) ||
+      !isNonNegativeInt(offsets[1]) ||
+      offsets[0] > offsets[1]
+    ) {
+      throw refuse(`tensor ${name} has no valid dtype, shape and data_offsets`)
+    }
+    const [begin, end] = offsets as [number, number]
+    const bytes = dtypeBytes(dtype)
+    if (bytes !== null) {
+      const expected = elementCount(shape as number[]) * bytes
+      if (end - begin !== expected) {
+        throw refuse(
+          `tensor ${name} spans ${end - begin} bytes but ${dtype} [${shape.join(', ')}] needs ${expected}`
+        )
+      }
+    }
+    tensors[name] = { dtype, shape: [...(shape as number[])], dataOffsets: [begin, end] }
+    if (end > dataEnd) dataEnd = end
+  }
+  return { tensors, metadata, dataEnd }
 }
 
 /**
