@@ -10,7 +10,7 @@
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { formatDoctor, runDoctor } from '../src/doctor.js'
-import { DEFAULT_LLAMA_CPP_REF, DEFAULT_MLX_LM_VERSION, toolCacheRoot } from '../src/config.js'
+import { DEFAULT_LLAMA_CPP_REF, DEFAULT_MLX_LM_VERSION, toolCacheRoot } from '../src/core/config.js'
 
 const { values } = parseArgs({
   options: {

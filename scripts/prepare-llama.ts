@@ -4,7 +4,7 @@
  * Usage: npm run prepare-llama -- <llama.cpp checkout>
  */
 import { setupLlamaCpp } from '../src/gguf/toolchain.js'
-import { DEFAULT_LLAMA_CPP_REF, LLAMA_CPP_REPO } from '../src/config.js'
+import { DEFAULT_LLAMA_CPP_REF, LLAMA_CPP_REPO } from '../src/core/config.js'
 
 const dir = process.argv[2]
 if (!dir) {

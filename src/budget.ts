@@ -1,14 +1,15 @@
 /** Size budgets: parsing the `size-budget` input, picking each output's budget, verdicts. */
 import { canonicalType, type QuantizeTypes } from './gguf/types.js'
-import { parseSize } from './size.js'
+import { parseSize } from './core/size.js'
 import {
   ActionError,
+  budgetFor,
   type BudgetEntry,
   type Diagnosis,
   type JudgedOutput,
   type MeasuredOutput,
   type Verdict
-} from './types.js'
+} from './core/types.js'
 
 const INPUT = 'size-budget'
 const GENERIC_TARGETS = ['all', 'mlx', 'gguf']
@@ -105,18 +106,7 @@ export function resolveBudgetTypes(
   return out
 }
 
-/** The most specific budget for an output: its GGUF type, then `gguf` or `mlx`, then `all`. */
-export function budgetFor(
-  entries: readonly BudgetEntry[],
-  output: { name: string; kind: 'mlx' | 'gguf' }
-): BudgetEntry | null {
-  const order = output.kind === 'mlx' ? ['mlx', 'all'] : [output.name.toUpperCase(), 'gguf', 'all']
-  for (const target of order) {
-    const hit = entries.find(e => e.target === target)
-    if (hit) return hit
-  }
-  return null
-}
+export { budgetFor }
 
 /**
  * Budget entries for GGUF outputs this run does not produce: a type it does not make, or `gguf`

@@ -9,7 +9,7 @@ import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { usableFreeBytes } from './disk.js'
+import { usableFreeBytes } from './core/disk.js'
 import {
   CONVERT_CANDIDATES,
   convertEnvDir,
@@ -22,9 +22,9 @@ import { readModelConfig } from './mlx/config.js'
 import { estimateFullPrecisionBytes } from './mlx/precision.js'
 import { describe, mlxLmVersion, mlxVenvDir } from './mlx/python.js'
 import { inspectWeights } from './mlx/weights.js'
-import { lastLine, probe } from './run.js'
-import * as log from './log.js'
-import { formatSize } from './size.js'
+import { lastLine, probe } from './core/run.js'
+import * as log from './core/log.js'
+import { formatSize } from './core/size.js'
 
 /** One line of the report. `missing` and `short` mark what a run would stop on. */
 export interface DoctorCheck {

@@ -9,10 +9,10 @@ import { downloadFileToCacheDir, HubApiError, listFiles, modelInfo } from '@hugg
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { ensureFreeSpace } from './disk.js'
-import { formatSize } from './size.js'
-import { ActionError } from './types.js'
-import * as log from './log.js'
+import { ensureFreeSpace } from './core/disk.js'
+import { formatSize } from './core/size.js'
+import { ActionError } from './core/types.js'
+import * as log from './core/log.js'
 
 /**
  * The files mlx_lm's own download takes (ml-explore/mlx-lm v0.31.3 and main at d78bf58e,

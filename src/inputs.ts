@@ -4,18 +4,18 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { readUploadInputs } from './artifacts/inputs.js'
 import { parseBudgets } from './budget.js'
-import { checkOutputPlacement } from './folders.js'
+import { checkOutputPlacement } from './core/folders.js'
 import { MIN_SPLIT_BYTES } from './gguf/split.js'
 import { FTYPE_IDS, TYPE_ALIASES } from './gguf/types.js'
-import { formatSize, parseSize } from './size.js'
+import { formatSize, parseSize } from './core/size.js'
 import {
   DEFAULT_LLAMA_CPP_REF,
   DEFAULT_MLX_LM_VERSION,
   QUANTIZE_GROUP_SIZES,
   type Config,
   type GgufConfig
-} from './config.js'
-import { ActionError } from './types.js'
+} from './core/config.js'
+import { ActionError } from './core/types.js'
 
 const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
 /**

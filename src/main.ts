@@ -1,13 +1,13 @@
 /** run(): parse inputs -> plan -> fuse -> gguf -> measure -> budget -> report -> upload. */
 import * as core from '@actions/core'
-import { publishOutputs } from './artifacts/publish.js'
+import { publishOutputs } from './publish.js'
 import { checksumOutputs, withChecksums, type Checksums } from './artifacts/sums.js'
 import { judge, unusedBudgetDiagnoses } from './budget.js'
-import { explainGgufOverBudget } from './diagnose.js'
-import { DiskLedger } from './disk.js'
-import { emptyDir, type MadeFolders } from './folders.js'
+import { explainGgufOverBudget } from './mlx/diagnose.js'
+import { DiskLedger } from './core/disk.js'
+import { emptyDir, type MadeFolders } from './core/folders.js'
 import { produceGguf, type GgufResult } from './gguf/pipeline.js'
-import type { Config } from './config.js'
+import type { Config } from './core/config.js'
 import { readInputs } from './inputs.js'
 import { produceMlx } from './mlx/produce.js'
 import { mlxPlan, preflight, type Plan } from './plan.js'
@@ -22,7 +22,7 @@ import {
   type ManifestExtra,
   type RunReport
 } from './report.js'
-import { ActionError, mergeStages, type StageResult } from './types.js'
+import { ActionError, mergeStages, type StageResult } from './core/types.js'
 
 /** Set once the run may change its output folders: from then on a failure rewrites the manifest. */
 interface RunState {

@@ -1,22 +1,22 @@
 /** The plan: every check that can fail before the output folders change, cheapest first. */
 import { checkArtifactNames } from './artifacts/upload.js'
 import { resolveBudgetTypes } from './budget.js'
-import { ensureFreeSpace } from './disk.js'
+import { ensureFreeSpace } from './core/disk.js'
 import { fuseNeeds, logDoctor } from './doctor.js'
-import { checkOutputFolders, type MadeFolders } from './folders.js'
+import { checkOutputFolders, type MadeFolders } from './core/folders.js'
 import type { GgufSetup } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { fetchHubBase, hubSettings, resolveHubBase, type HubBase } from './hub.js'
-import { DEFAULT_LLAMA_CPP_REF, toolCacheRoot, type Config } from './config.js'
+import { DEFAULT_LLAMA_CPP_REF, toolCacheRoot, type Config } from './core/config.js'
 import { validateAdapters, type AdapterInfo } from './mlx/adapters.js'
 import { checkRemoteCode, readModelConfig } from './mlx/config.js'
 import type { FuseRequest } from './mlx/fuse.js'
 import type { MlxPlan } from './mlx/produce.js'
 import { checkDequantizeSupport, resolveMlxEnv, type MlxEnv } from './mlx/python.js'
 import { inspectWeights } from './mlx/weights.js'
-import { measurePath } from './size.js'
-import type { BudgetEntry, MlxQuantization } from './types.js'
-import * as log from './log.js'
+import { measurePath } from './core/size.js'
+import type { BudgetEntry, MlxQuantization } from './core/types.js'
+import * as log from './core/log.js'
 
 /** Everything known and checked before the output folders change. */
 export interface Plan {

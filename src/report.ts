@@ -1,8 +1,8 @@
 /** The job summary, the step outputs, the budget annotations and the manifest. */
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
-import { GENERATOR, type MadeFolders } from './folders.js'
-import { formatDecimal, formatSize } from './size.js'
+import { GENERATOR, type MadeFolders } from './core/folders.js'
+import { formatDecimal, formatSize } from './core/size.js'
 import {
   ActionError,
   type Diagnosis,
@@ -13,7 +13,7 @@ import {
   type PublishedArtifact,
   type Verdict,
   type VerdictStatus
-} from './types.js'
+} from './core/types.js'
 
 export const MANIFEST_SCHEMA_VERSION = 1 as const
 

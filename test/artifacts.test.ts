@@ -19,7 +19,7 @@ import {
   type UploadOutcome,
   type UploadRequest
 } from '../src/artifacts/upload.js'
-import type { JudgedOutput, MeasuredOutput } from '../src/types.js'
+import type { JudgedOutput, MeasuredOutput } from '../src/core/types.js'
 import {
   startResultsService,
   type CreatedArtifact,

@@ -7,7 +7,7 @@ import {
   verdictFor
 } from '../src/budget.js'
 import { TYPE_ALIASES, parseQuantizeHelp } from '../src/gguf/types.js'
-import { ActionError, type MeasuredOutput } from '../src/types.js'
+import { ActionError, type MeasuredOutput } from '../src/core/types.js'
 
 const TYPES = new Set(['Q4_K_M', 'Q8_0', 'F16', 'Q5_K_M'])
 const output = (name: string, bytes: number): MeasuredOutput => ({

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { DiskLedger, ensureFreeSpace, freeBytesOverride } from '../src/disk.js'
-import { ActionError } from '../src/types.js'
+import { DiskLedger, ensureFreeSpace, freeBytesOverride } from '../src/core/disk.js'
+import { ActionError } from '../src/core/types.js'
 
 const NAME = 'MLX_FUSE_FREE_BYTES_OVERRIDE'
 afterEach(() => {

@@ -18,7 +18,7 @@ import {
 import { convertEnvDir, convertEnvMarker } from '../src/gguf/convert-env.js'
 import { readModelConfig } from '../src/mlx/config.js'
 import { inspectWeights } from '../src/mlx/weights.js'
-import { formatSize } from '../src/size.js'
+import { formatSize } from '../src/core/size.js'
 import { makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
 
 const LLAMA_CPP_DIR =

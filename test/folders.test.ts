@@ -13,8 +13,8 @@ import {
   checkOutputFolders,
   makeStaging,
   promote
-} from '../src/folders.js'
-import type { Config } from '../src/config.js'
+} from '../src/core/folders.js'
+import type { Config } from '../src/core/config.js'
 import { readInputs } from '../src/inputs.js'
 
 let root: string

@@ -20,7 +20,7 @@ import { join } from 'node:path'
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 
-import { ActionError } from '../src/types.js'
+import { ActionError } from '../src/core/types.js'
 import { convertToGguf, intermediateOutType } from '../src/gguf/convert.js'
 import { parseDryRun, predictQuantizedSize } from '../src/gguf/predict.js'
 import { quantizeGguf } from '../src/gguf/quantize.js'

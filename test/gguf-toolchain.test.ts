@@ -11,7 +11,7 @@ import { join } from 'node:path'
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 
-import { ActionError } from '../src/types.js'
+import { ActionError } from '../src/core/types.js'
 import {
   BUILD_GROUP,
   buildLlamaCpp,

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 
 import { describe, expect, it } from '@jest/globals'
 
-import { ActionError } from '../src/types.js'
+import { ActionError } from '../src/core/types.js'
 import {
   AUTO_LADDER,
   CONVERT_OUTTYPES,

@@ -3,12 +3,12 @@
  * reach the runner as a command. runnerCommands models the runner's parser (actions/runner).
  */
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
-import { CommandsStopped, commandLine, logSafe } from '../src/log.js'
+import { CommandsStopped, commandLine, logSafe } from '../src/core/log.js'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { describeExit, probe, runStep, runTool } from '../src/run.js'
-import { ActionError } from '../src/types.js'
+import { describeExit, probe, runStep, runTool } from '../src/core/run.js'
+import { ActionError } from '../src/core/types.js'
 import { runnerCommands } from './fixtures/action.js'
 
 const FORGED = [

@@ -11,7 +11,7 @@ import {
   estimateQuantizedBytes
 } from '../src/mlx/precision.js'
 import { inspectWeights } from '../src/mlx/weights.js'
-import { ActionError, type WeightStats } from '../src/types.js'
+import { ActionError, type WeightStats } from '../src/core/types.js'
 import { writeSafetensors, type TensorSpec } from './fixtures/safetensors.js'
 import { rejection } from './fixtures/rejection.js'
 

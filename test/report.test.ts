@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { judge, parseBudgets } from '../src/budget.js'
-import { diagnose, explainGgufOverBudget } from '../src/diagnose.js'
+import { diagnose, explainGgufOverBudget } from '../src/mlx/diagnose.js'
 import {
   annotate,
   changeFromBase,
@@ -17,7 +17,7 @@ import {
   type ManifestV1,
   type RunReport
 } from '../src/report.js'
-import type { FuseFacts, MeasuredOutput, WeightStats } from '../src/types.js'
+import type { FuseFacts, MeasuredOutput, WeightStats } from '../src/core/types.js'
 import { decodeCommand } from './fixtures/action.js'
 
 let dir: string

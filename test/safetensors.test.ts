@@ -10,7 +10,7 @@ import {
   MAX_HEADER_BYTES,
   readSafetensorsHeader
 } from '../src/mlx/safetensors.js'
-import { ActionError } from '../src/types.js'
+import { ActionError } from '../src/core/types.js'
 import { writeSafetensors } from './fixtures/safetensors.js'
 import { rejection } from './fixtures/rejection.js'
 

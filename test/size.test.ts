@@ -4,7 +4,7 @@ import * as realFs from 'node:fs'
 import { mkdtemp, mkdir, rm, symlink, truncate, writeFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ActionError } from '../src/types.js'
+import { ActionError } from '../src/core/types.js'
 
 /**
  * node:fs is wrapped so that single paths can be made to fail (permission denied, vanished),
@@ -30,7 +30,7 @@ jest.unstable_mockModule('node:fs', () => ({
   }
 }))
 const { formatBinary, formatBytes, formatDecimal, formatSize, measurePath, parseSize } =
-  await import('../src/size.js')
+  await import('../src/core/size.js')
 
 const KB = 1000
 const KIB = 1024

@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { judge, parseBudgets } from '../src/budget.js'
 import { html, writeFailureSummary, writeSummary, type RunReport } from '../src/report.js'
-import type { MeasuredOutput } from '../src/types.js'
+import type { MeasuredOutput } from '../src/core/types.js'
 
 const EVIL = '<img src=x onerror=alert(1)>'
 let summaryFile: string

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { readModelConfig } from '../src/mlx/config.js'
 import { runFuse } from '../src/mlx/fuse.js'
 import { resolveMlxEnv, type MlxEnv } from '../src/mlx/python.js'
-import { ActionError } from '../src/types.js'
+import { ActionError } from '../src/core/types.js'
 
 let root: string
 const spy = jest.spyOn(process.stdout, 'write')

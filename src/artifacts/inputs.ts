@@ -1,19 +1,9 @@
 /** The upload inputs: parsed and checked up front, before any expensive work. */
 import path from 'node:path'
-import { ActionError } from '../types.js'
+import type { UploadConfig } from '../core/config.js'
+import { ActionError } from '../core/types.js'
 
-export interface UploadConfig {
-  /** `upload`: false keeps every output on the runner's disk only. */
-  upload: boolean
-  /** `artifact-name`: the prefix of every artifact name; default the basename of output-dir. */
-  prefix: string
-  /** `retention-days`: 1-400, or null for the repository's default. */
-  retentionDays: number | null
-  /** `upload-over-budget`: publish an output that is over its budget anyway. */
-  uploadOverBudget: boolean
-  /** `remove-after-upload`: delete the uploaded outputs from the runner's disk afterwards. */
-  removeAfterUpload: boolean
-}
+export type { UploadConfig } from '../core/config.js'
 
 export const UPLOAD_INPUTS = {
   upload: 'upload',

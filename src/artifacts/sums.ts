@@ -1,8 +1,8 @@
 /** Per-file checksums of the outputs, computed once, and the SHA256SUMS text made from them. */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { sha256File } from '../checksum.js'
-import type { MeasuredOutput } from '../types.js'
+import { sha256File } from '../core/checksum.js'
+import type { MeasuredOutput } from '../core/types.js'
 
 /** Absolute file path to lower-case hex SHA-256. */
 export type Checksums = Map<string, string>

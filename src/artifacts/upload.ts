@@ -20,15 +20,15 @@ import {
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { sha256File } from '../checksum.js'
-import { formatSize, measurePath } from '../size.js'
+import { sha256File } from '../core/checksum.js'
+import { formatSize, measurePath } from '../core/size.js'
 import {
   ActionError,
   type JudgedOutput,
   type MeasuredOutput,
   type PublishedArtifact
-} from '../types.js'
-import * as log from '../log.js'
+} from '../core/types.js'
+import * as log from '../core/log.js'
 import type { UploadConfig } from './inputs.js'
 import { outputFiles, sumsText, type Checksums } from './sums.js'
 

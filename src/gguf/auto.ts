@@ -1,13 +1,13 @@
 /** `gguf: auto`: the best-quality type of the ladder that fits the GGUF budget. */
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
-import { budgetFor } from '../budget.js'
-import { formatSize } from '../size.js'
-import { ActionError, type BudgetEntry } from '../types.js'
+import { budgetFor } from '../core/types.js'
+import { formatSize } from '../core/size.js'
+import { ActionError, type BudgetEntry } from '../core/types.js'
 import { predictQuantizedSize } from './predict.js'
 import type { LlamaCpp } from './toolchain.js'
 import { AUTO_LADDER } from './types.js'
-import * as log from '../log.js'
+import * as log from '../core/log.js'
 
 export interface AutoCandidate {
   type: string

@@ -4,15 +4,15 @@
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { sha256File } from '../checksum.js'
-import { ensureFreeSpace, type DiskLedger } from '../disk.js'
-import type { GgufConfig } from '../config.js'
-import { makeStaging } from '../folders.js'
+import { sha256File } from '../core/checksum.js'
+import { ensureFreeSpace, type DiskLedger } from '../core/disk.js'
+import type { GgufConfig } from '../core/config.js'
+import { makeStaging } from '../core/folders.js'
 import { runFuse, type FuseRequest } from '../mlx/fuse.js'
 import { estimateFullPrecisionBytes } from '../mlx/precision.js'
 import { checkDequantizeSupport } from '../mlx/python.js'
 import { inspectWeights } from '../mlx/weights.js'
-import { formatSize } from '../size.js'
+import { formatSize } from '../core/size.js'
 import {
   ActionError,
   type BudgetEntry,
@@ -20,7 +20,7 @@ import {
   type MeasuredOutput,
   type StageResult,
   type PackedStats
-} from '../types.js'
+} from '../core/types.js'
 import { chooseAuto, type AutoChoice } from './auto.js'
 import { convertToGguf, directOutType, intermediateOutType } from './convert.js'
 import { predictQuantizedSize } from './predict.js'
@@ -29,7 +29,7 @@ import { smokeTest } from './smoke.js'
 import { splitGguf } from './split.js'
 import type { LlamaCpp } from './toolchain.js'
 import { verifyGguf, type GgufFacts } from './verify.js'
-import * as log from '../log.js'
+import * as log from '../core/log.js'
 
 export interface GgufSetup {
   config: GgufConfig

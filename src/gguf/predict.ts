@@ -4,13 +4,13 @@
  */
 import * as path from 'node:path'
 
-import { ActionError } from '../types.js'
+import { ActionError } from '../core/types.js'
 import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, ggmlTypeByName, padTo, tensorBytes } from './ggml.js'
-import { probe, runStep } from '../run.js'
+import { probe, runStep } from '../core/run.js'
 import { quantizeHint } from './quantize.js'
 import { readGgufHeader, type GgufHeader } from './verify.js'
 import { parseQuantizeHelp, TYPE_ALIASES } from './types.js'
-import * as log from '../log.js'
+import * as log from '../core/log.js'
 
 /**
  * Bits per weight of a whole file of each type, for the estimate when llama-quantize has no

@@ -2,10 +2,10 @@
 import * as io from '@actions/io'
 import * as path from 'node:path'
 
-import { exists, fileSize } from '../folders.js'
-import { ActionError } from '../types.js'
+import { exists, fileSize } from '../core/folders.js'
+import { ActionError } from '../core/types.js'
 import { needsImatrix } from './types.js'
-import { describeExit, runStep } from '../run.js'
+import { describeExit, runStep } from '../core/run.js'
 
 export interface QuantizeOptions {
   /** llama-quantize. */

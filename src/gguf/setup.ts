@@ -1,7 +1,7 @@
 /** Everything the GGUF path needs, checked before any fuse: folders, toolchain, types, Python. */
 import { promises as fs } from 'node:fs'
-import { LLAMA_CPP_REPO, toolCacheRoot, type GgufConfig } from '../config.js'
-import { ActionError } from '../types.js'
+import { LLAMA_CPP_REPO, toolCacheRoot, type GgufConfig } from '../core/config.js'
+import { ActionError } from '../core/types.js'
 import { resolveConvertPython } from './convert-env.js'
 import type { GgufSetup } from './pipeline.js'
 import { setupLlamaCpp } from './toolchain.js'

@@ -2,10 +2,10 @@
 import * as core from '@actions/core'
 import * as path from 'node:path'
 
-import { exists } from '../folders.js'
-import { ActionError } from '../types.js'
-import { runStep, type RunResult } from '../run.js'
-import * as log from '../log.js'
+import { exists } from '../core/folders.js'
+import { ActionError } from '../core/types.js'
+import { runStep, type RunResult } from '../core/run.js'
+import * as log from '../core/log.js'
 
 export interface SmokeOptions {
   /** llama-completion (or the older llama-cli). */

@@ -9,9 +9,9 @@
  */
 import { readdir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { formatSize } from '../size.js'
-import { describeExit, runStep } from '../run.js'
-import { ActionError } from '../types.js'
+import { formatSize } from '../core/size.js'
+import { describeExit, runStep } from '../core/run.js'
+import { ActionError } from '../core/types.js'
 import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, padTo, tensorBytes } from './ggml.js'
 import { readGgufHeader } from './verify.js'
 

@@ -5,11 +5,11 @@ import { promises as fs } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
-import { exists } from '../folders.js'
-import { ActionError } from '../types.js'
+import { exists } from '../core/folders.js'
+import { ActionError } from '../core/types.js'
 import { parseQuantizeHelp, type QuantizeTypes } from './types.js'
-import { probe, runStep } from '../run.js'
-import * as log from '../log.js'
+import { probe, runStep } from '../core/run.js'
+import * as log from '../core/log.js'
 
 /** A llama.cpp checkout ready to convert, quantize and run GGUF files. */
 export interface LlamaCpp {

@@ -1,5 +1,5 @@
 /** GGUF quantization types: the one alias table, llama-quantize's --help parser, input validation. */
-import { ActionError } from '../types.js'
+import { ActionError } from '../core/types.js'
 
 /** The quantization types one llama.cpp checkout's `llama-quantize --help` lists. */
 export interface QuantizeTypes {

@@ -3,7 +3,7 @@ import { gguf } from '@huggingface/gguf'
 import { open, stat } from 'node:fs/promises'
 import * as path from 'node:path'
 
-import { ActionError } from '../types.js'
+import { ActionError } from '../core/types.js'
 import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, padTo, tensorBytes } from './ggml.js'
 import { ftypeOf } from './types.js'
 

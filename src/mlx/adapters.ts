@@ -1,7 +1,7 @@
 /** Validation of the adapter directory written by `mlx_lm.lora`, before any expensive work. */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { ActionError } from '../types.js'
+import { ActionError } from '../core/types.js'
 import { readModelConfig, type ModelConfig } from './config.js'
 import {
   listWeightFiles,

@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 
-import { ActionError, type MlxQuantization } from '../types.js'
+import { ActionError, type MlxQuantization } from '../core/types.js'
 
 /** config.json as far as weight precision goes. */
 export interface ModelConfig {

@@ -1,9 +1,9 @@
 /** Runs `mlx_lm fuse` and `mlx_lm convert` into staging folders, so no half-written model is left. */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { describeExit, runStep as runToolStep, type OutputTail } from '../run.js'
-import * as log from '../log.js'
-import { ActionError } from '../types.js'
+import { describeExit, runStep as runToolStep, type OutputTail } from '../core/run.js'
+import * as log from '../core/log.js'
+import { ActionError } from '../core/types.js'
 import { dropStaleQuantizationConfig } from './config.js'
 import { mlxCommand, type MlxEnv } from './python.js'
 import { listWeightFiles, readSafetensorsHeader } from './safetensors.js'

@@ -2,7 +2,7 @@
  * Bit width and group size of MLX packed (quantized) layers, inferred from their tensor shapes
  * when config.json does not describe them or disagrees with them.
  */
-import { ActionError } from '../types.js'
+import { ActionError } from '../core/types.js'
 import { MODE_DEFAULTS } from './config.js'
 import type { TensorInfo } from './safetensors.js'
 

@@ -1,7 +1,12 @@
 /**
  * Weight precision in plain words, and size estimates: quantized, de-quantized, bits per weight.
  */
-import { ActionError, type MlxQuantization, type PackedStats, type WeightStats } from '../types.js'
+import {
+  ActionError,
+  type MlxQuantization,
+  type PackedStats,
+  type WeightStats
+} from '../core/types.js'
 import { add } from './packing.js'
 import type { WeightInspection } from './weights.js'
 

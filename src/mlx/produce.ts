@@ -1,9 +1,9 @@
 /** The MLX output: fuse (and re-quantize when asked) into staging, inspect, then move into place. */
 import { promises as fs } from 'node:fs'
-import { diagnose } from '../diagnose.js'
-import type { DiskLedger } from '../disk.js'
-import { discard, makeStaging, promote } from '../folders.js'
-import { measurePath } from '../size.js'
+import { diagnose } from './diagnose.js'
+import type { DiskLedger } from '../core/disk.js'
+import { discard, makeStaging, promote } from '../core/folders.js'
+import { measurePath } from '../core/size.js'
 import type {
   FullPrecisionSource,
   FuseFacts,
@@ -11,7 +11,7 @@ import type {
   MlxQuantization,
   StageResult,
   PackedStats
-} from '../types.js'
+} from '../core/types.js'
 import { readModelConfig } from './config.js'
 import { runConvert, runFuse, type FuseRequest } from './fuse.js'
 import { bitsPerWeight, describePrecision } from './precision.js'

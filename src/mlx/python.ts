@@ -3,10 +3,10 @@ import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import semver from 'semver'
-import { toolCacheRoot } from '../config.js'
-import { lastLine, probe, runStep } from '../run.js'
-import { ActionError } from '../types.js'
-import * as log from '../log.js'
+import { toolCacheRoot } from '../core/config.js'
+import { lastLine, probe, runStep } from '../core/run.js'
+import { ActionError } from '../core/types.js'
+import * as log from '../core/log.js'
 
 export interface MlxEnv {
   python: string

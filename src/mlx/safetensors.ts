@@ -8,7 +8,7 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 
-import { ActionError } from '../types.js'
+import { ActionError } from '../core/types.js'
 
 /** Headers longer than this are refused: real ones are at most a few MB. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024

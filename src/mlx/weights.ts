@@ -5,7 +5,7 @@
  * `in * bits / 32` columns), and `X.scales` / `X.biases` with one value per group of
  * `group_size` inputs (`in / group_size` columns). mxfp4/mxfp8/nvfp4 have no biases.
  */
-import { ActionError, type PackedStats } from '../types.js'
+import { ActionError, type PackedStats } from '../core/types.js'
 import { readModelConfig, type ModelConfig } from './config.js'
 import {
   add,

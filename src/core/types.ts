@@ -169,3 +169,16 @@ export interface PublishedArtifact {
   bytes: number
   seconds: number
 }
+
+/** The most specific budget for an output: its GGUF type, then `gguf` or `mlx`, then `all`. */
+export function budgetFor(
+  entries: readonly BudgetEntry[],
+  output: { name: string; kind: 'mlx' | 'gguf' }
+): BudgetEntry | null {
+  const order = output.kind === 'mlx' ? ['mlx', 'all'] : [output.name.toUpperCase(), 'gguf', 'all']
+  for (const target of order) {
+    const hit = entries.find(e => e.target === target)
+    if (hit) return hit
+  }
+  return null
+}

@@ -10,10 +10,10 @@ import {
   writeArtifactSummary,
   type ArtifactReport,
   type RunReport
-} from '../report.js'
-import type { UploadConfig } from './inputs.js'
-import type { Checksums } from './sums.js'
-import { uploadOutputs, UploadError, type ArtifactService } from './upload.js'
+} from './report.js'
+import type { UploadConfig } from './artifacts/inputs.js'
+import type { Checksums } from './artifacts/sums.js'
+import { uploadOutputs, UploadError, type ArtifactService } from './artifacts/upload.js'
 
 export async function publishOutputs(
   config: UploadConfig,

@@ -4,7 +4,6 @@
  */
 import os from 'node:os'
 import path from 'node:path'
-import type { UploadConfig } from './artifacts/inputs.js'
 import type { BudgetEntry } from './types.js'
 
 export const DEFAULT_MLX_LM_VERSION = '0.32.2'
@@ -62,4 +61,18 @@ export interface Config {
   trustRemoteCode: boolean
   gguf: GgufConfig | null
   upload: UploadConfig
+}
+
+/** The upload inputs, parsed by artifacts/inputs.ts. */
+export interface UploadConfig {
+  /** `upload`: false keeps every output on the runner's disk only. */
+  upload: boolean
+  /** `artifact-name`: the prefix of every artifact name; default the basename of output-dir. */
+  prefix: string
+  /** `retention-days`: 1-400, or null for the repository's default. */
+  retentionDays: number | null
+  /** `upload-over-budget`: publish an output that is over its budget anyway. */
+  uploadOverBudget: boolean
+  /** `remove-after-upload`: delete the uploaded outputs from the runner's disk afterwards. */
+  removeAfterUpload: boolean
 }

@@ -1,7 +1,7 @@
 /** Explains in plain words why the fused model has the precision and size it has. */
-import { estimateQuantizedBytes, FLOAT_NAMES } from './mlx/precision.js'
-import { formatSize } from './size.js'
-import type { Diagnosis, FuseFacts, JudgedOutput } from './types.js'
+import { estimateQuantizedBytes, FLOAT_NAMES } from './precision.js'
+import { formatSize } from '../core/size.js'
+import type { Diagnosis, FuseFacts, JudgedOutput } from '../core/types.js'
 
 const bpw = (bytes: number, params: number): string =>
   params > 0 ? `${((bytes * 8) / params).toFixed(2)} bits per weight` : 'unknown bits per weight'
