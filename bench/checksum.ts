@@ -9,8 +9,8 @@ import { createReadStream, promises as fs } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { sha256File } from '../src/checksum.js'
-import { formatSize } from '../src/size.js'
+import { sha256File } from '../src/core/checksum.js'
+import { formatSize } from '../src/core/size.js'
 
 const run = promisify(execFile)
 

@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { formatBytes, formatSize, measurePath } from '../src/size.js'
+import { formatBytes, formatSize, measurePath } from '../src/core/size.js'
 
 const run = promisify(execFile)
 

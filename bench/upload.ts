@@ -8,7 +8,7 @@ import { DefaultArtifactClient } from '@actions/artifact'
 import { promises as fs } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { formatSize } from '../src/size.js'
+import { formatSize } from '../src/core/size.js'
 import { startResultsService } from '../test/fixtures/results-service.js'
 import { BENCH_FILE_BYTES, ratio, writeRandomFile } from './checksum.js'
 
