@@ -62,7 +62,10 @@ export async function preflight(config: Config): Promise<Plan> {
   // Budget targets name types as this checkout's llama-quantize resolves them (Q4_K -> Q4_K_M).
   const budgets = gguf ? resolveBudgetTypes(config.budgets, gguf.llama.types) : config.budgets
   const hub = hubPlan ? await fetchHubBase(hubPlan) : null
-  if (hub) config.baseModelDir = hub.snapshotDir // fuse and every check read the local snapshot
+  if (hub) {
+    config.baseModelDir = hub.snapshotDir // fuse and every check read the local snapshot
+    await validateAdapters(config.adapterPath, hub.snapshotDir) // the adapters fit this base
+  }
   const base = await precheckBase(config, hub)
   // The GGUF path re-fuses de-quantized
   if (gguf && base?.quantization.bits) checkDequantizeSupport(env, true)

@@ -67,6 +67,21 @@ async function action(
   return { run, dir, fuses }
 }
 
+describe('adapters trained for another model than the repo-id base', () => {
+  it('are refused once the snapshot is there, before any fuse', async () => {
+    const wide = await makeTinyModel(path.join(root, 'base-wide'), { intermediate: 768 })
+    const wideAdapters = await makeAdapters(path.join(root, 'adapters-wide'), wide, {
+      keys: ['mlp.up_proj']
+    })
+    const { run, fuses } = await action(REPO, path.join(root, 'hf-home-wide'), {
+      'adapter-path': wideAdapters
+    })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(/::error::.*these adapters were trained for another model/)
+    expect(fuses).toEqual([])
+  })
+})
+
 async function manifestOf(run: ActionRun): Promise<Record<string, unknown>> {
   return JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8')) as Record<string, unknown>
 }
