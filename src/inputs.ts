@@ -16,6 +16,7 @@ import {
   type GgufConfig
 } from './core/config.js'
 import { ActionError } from './core/types.js'
+import { Inputs, type InputName } from './core/constants.js'
 
 const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
 /**
@@ -23,32 +24,32 @@ const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
  * a mistake or an attempt to forge a workflow command through a log line (see src/log.ts).
  */
 const NAME_INPUTS = [
-  'base-model',
-  'adapter-path',
-  'output-dir',
-  'gguf-dir',
-  'imatrix',
-  'llama-cpp-dir',
-  'llama-cpp-ref',
-  'python',
-  'convert-python',
-  'mlx-lm-version'
+  Inputs.BaseModel,
+  Inputs.AdapterPath,
+  Inputs.OutputDir,
+  Inputs.GgufDir,
+  Inputs.Imatrix,
+  Inputs.LlamaCppDir,
+  Inputs.LlamaCppRef,
+  Inputs.Python,
+  Inputs.ConvertPython,
+  Inputs.MlxLmVersion
 ]
 /** List inputs split on newlines and tabs; any other control character is refused in them. */
-const LIST_INPUTS = ['gguf', 'size-budget']
+const LIST_INPUTS = [Inputs.Gguf, Inputs.SizeBudget]
 /** Names a size-budget target may use; the checkout's own llama-quantize decides what runs. */
 const KNOWN_GGUF_TYPES = new Set([...Object.keys(FTYPE_IDS), ...Object.keys(TYPE_ALIASES)])
 
 export async function readInputs(cwd = process.cwd()): Promise<Config> {
-  const hfToken = core.getInput('hf-token') || null
+  const hfToken = core.getInput(Inputs.HfToken) || null
   if (hfToken) core.setSecret(hfToken)
   refuseControlCharacters()
 
-  const baseModel = required('base-model')
-  const adapterPath = path.resolve(cwd, required('adapter-path'))
-  const outputDir = path.resolve(cwd, core.getInput('output-dir') || 'fused-model')
+  const baseModel = required(Inputs.BaseModel)
+  const adapterPath = path.resolve(cwd, required(Inputs.AdapterPath))
+  const outputDir = path.resolve(cwd, core.getInput(Inputs.OutputDir) || 'fused-model')
   const baseModelDir = await localModelDir(baseModel, cwd)
-  const revision = core.getInput('revision').trim() || null
+  const revision = core.getInput(Inputs.Revision).trim() || null
   if (revision && baseModelDir) {
     throw new ActionError(
       `Input revision "${revision}" pins a Hugging Face repo id, but base-model "${baseModel}" is a local directory; remove revision or set base-model to a repo id.`
@@ -56,15 +57,15 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
   }
 
   const upload = readUploadInputs(name => core.getInput(name), outputDir)
-  const ggufText = core.getInput('gguf')
+  const ggufText = core.getInput(Inputs.Gguf)
   const gguf = ggufText.trim() === '' ? null : parseGguf(ggufText, outputDir, cwd)
   if (gguf) gguf.stem = upload.prefix // GGUF files are named like their artifacts
-  if (!gguf && core.getInput('gguf-split').trim() !== '') {
+  if (!gguf && core.getInput(Inputs.GgufSplit).trim() !== '') {
     throw new ActionError(
       'Input gguf-split is set but gguf is empty, so there is no GGUF file to split; list the GGUF types to make (gguf: Q4_K_M), or remove gguf-split.'
     )
   }
-  const budgets = parseBudgets(core.getInput('size-budget'), KNOWN_GGUF_TYPES, TYPE_ALIASES)
+  const budgets = parseBudgets(core.getInput(Inputs.SizeBudget), KNOWN_GGUF_TYPES, TYPE_ALIASES)
   if (gguf?.auto && !budgets.some(b => b.target === 'gguf' || b.target === 'all')) {
     throw new ActionError(
       'Input gguf is "auto" but size-budget has no budget for GGUF files; add one such as "gguf=2GB" (auto picks the best type that fits it), or list the types you want.'
@@ -77,17 +78,17 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     adapterPath,
     outputDir,
     manifestPath: `${outputDir}.manifest.json`,
-    dequantize: bool('dequantize', false),
+    dequantize: bool(Inputs.Dequantize, false),
     quantizeBits: quantizeBits(),
     quantizeGroupSize: groupSize(),
     budgets,
-    onOverBudget: choice('on-over-budget', ['fail', 'warn'], 'fail'),
-    python: core.getInput('python') || null,
-    mlxLmVersion: version('mlx-lm-version', DEFAULT_MLX_LM_VERSION),
-    overwrite: bool('overwrite', false),
+    onOverBudget: choice(Inputs.OnOverBudget, ['fail', 'warn'], 'fail'),
+    python: core.getInput(Inputs.Python) || null,
+    mlxLmVersion: version(Inputs.MlxLmVersion, DEFAULT_MLX_LM_VERSION),
+    overwrite: bool(Inputs.Overwrite, false),
     hfToken,
     revision,
-    trustRemoteCode: bool('trust-remote-code', false),
+    trustRemoteCode: bool(Inputs.TrustRemoteCode, false),
     gguf,
     upload
   }
@@ -95,13 +96,13 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
   return config
 }
 
-function required(name: string): string {
+function required(name: InputName): string {
   const value = core.getInput(name).trim()
   if (!value) throw new ActionError(`Input ${name} is required; set it in the step's "with:".`)
   return value
 }
 
-function bool(name: string, fallback: boolean): boolean {
+function bool(name: InputName, fallback: boolean): boolean {
   const value = core.getInput(name).trim().toLowerCase()
   if (value === '') return fallback
   if (value === 'true') return true
@@ -109,7 +110,7 @@ function bool(name: string, fallback: boolean): boolean {
   throw new ActionError(`Input ${name} is "${core.getInput(name)}"; use true or false.`)
 }
 
-function choice<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+function choice<T extends string>(name: InputName, allowed: readonly T[], fallback: T): T {
   const value = core.getInput(name).trim().toLowerCase()
   if (value === '') return fallback
   if ((allowed as readonly string[]).includes(value)) return value as T
@@ -117,7 +118,7 @@ function choice<T extends string>(name: string, allowed: readonly T[], fallback:
 }
 
 function groupSize(): number {
-  const value = core.getInput('quantize-group-size').trim()
+  const value = core.getInput(Inputs.QuantizeGroupSize).trim()
   if (value === '') return 64
   if (!/^\d+$/.test(value) || !QUANTIZE_GROUP_SIZES.includes(Number(value))) {
     throw new ActionError(
@@ -158,9 +159,9 @@ export function describeCharacter(ch: string): string {
 
 /** Refuses a control character in any path or name input, before it can reach a log line. */
 function refuseControlCharacters(): void {
-  const checks: Array<[string, RegExp]> = [
-    ...NAME_INPUTS.map((n): [string, RegExp] => [n, CONTROL]),
-    ...LIST_INPUTS.map((n): [string, RegExp] => [n, CONTROL_IN_LIST])
+  const checks: Array<[InputName, RegExp]> = [
+    ...NAME_INPUTS.map((n): [InputName, RegExp] => [n, CONTROL]),
+    ...LIST_INPUTS.map((n): [InputName, RegExp] => [n, CONTROL_IN_LIST])
   ]
   for (const [name, pattern] of checks) {
     const value = core.getInput(name)
@@ -174,7 +175,7 @@ function refuseControlCharacters(): void {
 }
 
 function quantizeBits(): number | null {
-  const value = core.getInput('quantize-bits').trim()
+  const value = core.getInput(Inputs.QuantizeBits).trim()
   if (value === '') return null
   if (!QUANTIZE_BITS.includes(Number(value)) || !/^\d$/.test(value)) {
     throw new ActionError(
@@ -184,7 +185,7 @@ function quantizeBits(): number | null {
   return Number(value)
 }
 
-function version(name: string, fallback: string): string {
+function version(name: InputName, fallback: string): string {
   const value = core.getInput(name).trim()
   if (value === '') return fallback
   if (!/^\d+\.\d+(\.\d+)?([a-z0-9.]*)$/i.test(value)) {
@@ -227,9 +228,9 @@ async function localModelDir(baseModel: string, cwd: string): Promise<string | n
  * megabytes, and the header comes on top, so anything up to 1 MB and a header can never work.
  */
 function ggufSplit(): number | null {
-  const text = core.getInput('gguf-split').trim()
+  const text = core.getInput(Inputs.GgufSplit).trim()
   if (text === '') return null
-  const bytes = parseSize(text, 'gguf-split')
+  const bytes = parseSize(text, Inputs.GgufSplit)
   if (bytes < MIN_SPLIT_BYTES) {
     throw new ActionError(
       `Input gguf-split is ${formatSize(bytes)}, but a shard holds at least 1 MB of tensor data (llama-gguf-split counts whole megabytes) plus the GGUF header; use a larger size such as 1900MB (under a GitHub release asset's 2 GiB).`
@@ -252,18 +253,18 @@ function parseGguf(text: string, outputDir: string, cwd: string): GgufConfig {
   const types = auto ? [] : items.map(s => s.toUpperCase())
   const duplicate = types.find((t, i) => types.indexOf(t) !== i)
   if (duplicate) throw new ActionError(`Input gguf lists ${duplicate} twice; list each type once.`)
-  const ggufDir = core.getInput('gguf-dir')
-  const imatrix = core.getInput('imatrix').trim()
-  const llamaCppDir = core.getInput('llama-cpp-dir').trim()
+  const ggufDir = core.getInput(Inputs.GgufDir)
+  const imatrix = core.getInput(Inputs.Imatrix).trim()
+  const llamaCppDir = core.getInput(Inputs.LlamaCppDir).trim()
   return {
     types,
     auto,
     llamaCppDir: llamaCppDir ? path.resolve(cwd, llamaCppDir) : null,
-    llamaCppRef: core.getInput('llama-cpp-ref').trim() || DEFAULT_LLAMA_CPP_REF,
-    convertPython: core.getInput('convert-python').trim() || null,
+    llamaCppRef: core.getInput(Inputs.LlamaCppRef).trim() || DEFAULT_LLAMA_CPP_REF,
+    convertPython: core.getInput(Inputs.ConvertPython).trim() || null,
     imatrix: imatrix ? path.resolve(cwd, imatrix) : null,
-    smokeTest: bool('smoke-test', true),
-    keepIntermediates: bool('keep-intermediates', false),
+    smokeTest: bool(Inputs.SmokeTest, true),
+    keepIntermediates: bool(Inputs.KeepIntermediates, false),
     dir: ggufDir ? path.resolve(cwd, ggufDir) : `${outputDir}-gguf`,
     stem: path.basename(outputDir),
     split: ggufSplit()

@@ -3,6 +3,7 @@ import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import { GENERATOR, type MadeFolders } from './core/folders.js'
 import { formatDecimal, formatSize } from './core/size.js'
+import { Outputs } from './core/constants.js'
 import {
   ActionError,
   type Diagnosis,
@@ -147,20 +148,23 @@ function setEachOutput(report: RunReport): void {
   const mlx = report.outputs.find(o => o.kind === 'mlx')
   const ggufs = report.outputs.filter(o => o.kind === 'gguf')
   if (mlx) {
-    core.setOutput('fused-path', mlx.path)
-    core.setOutput('fused-bytes', String(mlx.bytes))
+    core.setOutput(Outputs.FusedPath, mlx.path)
+    core.setOutput(Outputs.FusedBytes, String(mlx.bytes))
   }
-  core.setOutput('manifest', report.manifestPath)
+  core.setOutput(Outputs.Manifest, report.manifestPath)
   core.setOutput(
-    'sizes',
+    Outputs.Sizes,
     JSON.stringify(Object.fromEntries(report.outputs.map(o => [o.name, o.bytes])))
   )
-  core.setOutput('gguf-paths', JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.path]))))
   core.setOutput(
-    'gguf-bytes',
+    Outputs.GgufPaths,
+    JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.path])))
+  )
+  core.setOutput(
+    Outputs.GgufBytes,
     JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.bytes])))
   )
-  core.setOutput('within-budget', String(withinBudget(report.outputs)))
+  core.setOutput(Outputs.WithinBudget, String(withinBudget(report.outputs)))
 }
 
 /** The dtype mix of the tensor data, largest first: `U32 76%, BF16 24%`. */
@@ -405,15 +409,15 @@ export function setArtifactOutputs(report: ArtifactReport): void {
   const by = (pick: (a: ArtifactReport['artifacts'][number]) => unknown): string =>
     JSON.stringify(Object.fromEntries(report.artifacts.map(a => [a.name, pick(a)])))
   core.setOutput(
-    'artifact-ids',
+    Outputs.ArtifactIds,
     by(a => a.id)
   )
   core.setOutput(
-    'artifact-digests',
+    Outputs.ArtifactDigests,
     by(a => a.digest)
   )
   core.setOutput(
-    'artifact-url',
+    Outputs.ArtifactUrl,
     by(a => a.url)
   )
 }

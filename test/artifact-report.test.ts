@@ -1,24 +1,13 @@
 /** The artifact rows of the job summary and the artifact outputs (src/report.ts). */
-import { beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
-import * as core from '@actions/core'
+import { beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { promises as fs } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { setArtifactOutputs, writeArtifactSummary, type ArtifactReport } from '../src/report.js'
 import { parseOutputFile } from './fixtures/action.js'
+import { useRunnerFiles } from './fixtures/runner-files.js'
 
-let dir: string
+useRunnerFiles('artifact-report')
 
-beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'artifact-report-'))
-  process.env.GITHUB_STEP_SUMMARY = path.join(dir, 'summary.md')
-  process.env.GITHUB_OUTPUT = path.join(dir, 'output')
-})
-
-beforeEach(async () => {
-  await fs.writeFile(process.env.GITHUB_STEP_SUMMARY!, '')
-  await fs.writeFile(process.env.GITHUB_OUTPUT!, '')
-  core.summary.emptyBuffer()
+beforeEach(() => {
   jest.spyOn(process.stdout, 'write').mockImplementation(() => true)
 })
 

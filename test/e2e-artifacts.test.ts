@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { runAction } from './fixtures/action.js'
+import { runAction, type ActionRun } from './fixtures/action.js'
 import { startResultsService, type ResultsService } from './fixtures/results-service.js'
 import { FIXTURES_DIR, makeAdapters, makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
 
@@ -33,6 +33,19 @@ beforeAll(async () => {
   adapters = await makeAdapters(path.join(root, 'adapters'), bf16)
   python = await makeStandInPython(path.join(root, 'py'))
 })
+
+/** Fuses the 4-bit base with upload: true in a fresh folder, against the fake service. */
+async function uploadRun(
+  service: ResultsService,
+  env: Record<string, string> = {}
+): Promise<{ dir: string; run: ActionRun }> {
+  const dir = await fs.mkdtemp(path.join(root, 'work-'))
+  const run = await runAction(
+    { 'base-model': q4Base, 'adapter-path': adapters, python, upload: 'true' },
+    { cwd: dir, env: { ...service.env, ...env } }
+  )
+  return { dir, run }
+}
 
 afterEach(async () => {
   await service?.close()
@@ -119,11 +132,7 @@ describe('the action, end to end (artifacts)', () => {
 
   it('refuses a taken artifact name before the fuse, with the fix', async () => {
     service = await startResultsService({ existing: ['fused-model-mlx'] })
-    const dir = await fs.mkdtemp(path.join(root, 'work-'))
-    const run = await runAction(
-      { 'base-model': q4Base, 'adapter-path': adapters, python, upload: 'true' },
-      { cwd: dir, env: service.env }
-    )
+    const { dir, run } = await uploadRun(service)
     expect(run.code).toBe(1)
     expect(run.annotations.join('\n')).toContain(
       'This workflow run already has an artifact named "fused-model-mlx"'
@@ -134,11 +143,7 @@ describe('the action, end to end (artifacts)', () => {
 
   it('an upload error fails the step after the summary, saying what was uploaded', async () => {
     service = await startResultsService({ finalizeNotOk: true })
-    const dir = await fs.mkdtemp(path.join(root, 'work-'))
-    const run = await runAction(
-      { 'base-model': q4Base, 'adapter-path': adapters, python, upload: 'true' },
-      { cwd: dir, env: service.env }
-    )
+    const { run } = await uploadRun(service)
     expect(run.code).toBe(1)
     const message =
       'Uploading artifact fused-model-mlx failed: FinalizeArtifact: response from backend was not ok. Nothing was uploaded.'
@@ -152,12 +157,8 @@ describe('the action, end to end (artifacts)', () => {
   it('a stalled upload fails the step, and the process exits although the block request hangs', async () => {
     // The fake never answers the block (it does only when it closes, after the run).
     service = await startResultsService({ stallBlocks: () => true })
-    const dir = await fs.mkdtemp(path.join(root, 'work-'))
     const started = Date.now()
-    const run = await runAction(
-      { 'base-model': q4Base, 'adapter-path': adapters, python, upload: 'true' },
-      { cwd: dir, env: { ...service.env, ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' } }
-    )
+    const { run } = await uploadRun(service, { ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' })
     expect(run.code).toBe(1)
     expect(run.annotations).toContain(
       '::error::Uploading artifact fused-model-mlx failed: Upload progress stalled. Nothing was uploaded.'
@@ -170,12 +171,8 @@ describe('the action, end to end (artifacts)', () => {
 
   it('a closed connection fails the step as a stall; the blob client retries do not hold the process', async () => {
     service = await startResultsService({ resetBlocks: () => true })
-    const dir = await fs.mkdtemp(path.join(root, 'work-'))
     const started = Date.now()
-    const run = await runAction(
-      { 'base-model': q4Base, 'adapter-path': adapters, python, upload: 'true' },
-      { cwd: dir, env: { ...service.env, ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' } }
-    )
+    const { run } = await uploadRun(service, { ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' })
     expect(run.code).toBe(1)
     expect(run.annotations.filter(a => a.startsWith('::error::'))).toEqual([
       '::error::Uploading artifact fused-model-mlx failed: Upload progress stalled. Nothing was uploaded.'

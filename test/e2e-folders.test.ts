@@ -7,11 +7,10 @@
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { promises as fs } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { runAction, type ActionRun } from './fixtures/action.js'
 import { changedEntries, snapshotTree } from './fixtures/snapshot.js'
-import { makeAdapters, makeStandInPython, makeTinyModel, SYSTEM_PYTHON } from './fixtures/tiny.js'
+import { makeTinySetup, SYSTEM_PYTHON } from './fixtures/tiny.js'
 
 /**
  * Permissions do not bind root: as root, the permission cases run the action as `nobody`; as any
@@ -26,11 +25,12 @@ let adapters: string
 let python: string
 
 beforeAll(async () => {
-  root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'e2e-folders-')))
+  ;({ root, base, adapters, python } = await makeTinySetup('e2e-folders', {
+    base: { bits: 4, groupSize: 64 },
+    adapters: { rank: 4, scale: 10 },
+    python: { python: SYSTEM_PYTHON }
+  }))
   await fs.chmod(root, 0o755) // the cases run as another user read the fixtures too
-  base = await makeTinyModel(path.join(root, 'base'), { bits: 4, groupSize: 64 })
-  adapters = await makeAdapters(path.join(root, 'adapters'), base, { rank: 4, scale: 10 })
-  python = await makeStandInPython(path.join(root, 'py'), '0.32.2', { python: SYSTEM_PYTHON })
 })
 
 /** A checked-out repository as the workspace, and a home folder with a key in it. */

@@ -7,11 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { promises as fs } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { runAction, type ActionRun } from './fixtures/action.js'
 import { readFolder, startFakeHub, type FakeHub } from './fixtures/hub.js'
-import { makeAdapters, makeStandInPython, makeTinyModel, readStandInLog } from './fixtures/tiny.js'
+import { makeAdapters, makeTinyModel, makeTinySetup, readStandInLog } from './fixtures/tiny.js'
 
 const COMMIT = 'c0ffee'.padEnd(40, '0')
 const REPO = 'tiny-org/tiny-q4'
@@ -22,10 +21,10 @@ let python: string
 let hub: FakeHub
 
 beforeAll(async () => {
-  root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'e2e-hub-')))
-  base = await makeTinyModel(path.join(root, 'base-q4'), { bits: 4, groupSize: 64 })
-  adapters = await makeAdapters(path.join(root, 'adapters'), base, { rank: 8 })
-  python = await makeStandInPython(path.join(root, 'py'))
+  ;({ root, base, adapters, python } = await makeTinySetup('e2e-hub', {
+    base: { bits: 4, groupSize: 64 },
+    adapters: { rank: 8 }
+  }))
   const files = { ...(await readFolder(base)), 'README.md': Buffer.from('# tiny\n') }
   hub = await startFakeHub({ [REPO]: { refs: { main: COMMIT }, commits: { [COMMIT]: files } } })
 })

@@ -68,6 +68,7 @@ interface FuseEntry {
   shape: number[]
   floatDtype: string
   hasScales: boolean
+  configAgrees: boolean | null
   kind: 'adapted' | 'untouched'
   deltaMaxAbs?: number
   maxChange?: number
@@ -247,8 +248,14 @@ describe('make_tiny_model.py model', () => {
   })
 
   test('packing matches MLX layouts for 2/3/4/5/6/8 bits (numpy and stand-in agree)', async () => {
-    const packing = await verify<Record<string, Record<string, unknown>>>('packing')
-    for (const bits of [2, 3, 4, 5, 6, 8]) {
+    // MLX's affine widths (CONTRACTS.md), named here, not taken from the stand-in's own list
+    const widths = [2, 3, 4, 5, 6, 8]
+    const packing = await verify<Record<string, Record<string, unknown>>>(
+      'packing',
+      ...widths.map(String)
+    )
+    expect(packing.refused).toEqual([1, 7])
+    for (const bits of widths) {
       const r = packing[String(bits)]
       expect([bits, r.packedShape]).toEqual([bits, [8, (128 * bits) / 32]])
       expect([
@@ -272,7 +279,7 @@ describe('make_tiny_model.py model', () => {
   test('quantize -> dequantize round trip is within one step at 4, 3 and 6 bits', async () => {
     type Trip = Record<
       string,
-      { bits: number; maxErrOverTolerance: number; standInMaxDiff: number }
+      { bits: number; maxErrOverTolerance: number; standInMaxDiff: number; configAgrees: boolean }
     >
     const trips = await Promise.all([q4, q3, q6].map(q => verify<Trip>('roundtrip', f32, q)))
     const seen = new Set<number>()
@@ -280,7 +287,7 @@ describe('make_tiny_model.py model', () => {
       expect(Object.keys(trip)).toHaveLength(16)
       for (const [path, r] of Object.entries(trip)) {
         seen.add(r.bits)
-        expect([path, r.maxErrOverTolerance <= 1]).toEqual([path, true])
+        expect([path, r.maxErrOverTolerance <= 1, r.configAgrees]).toEqual([path, true, true])
         expect([path, r.standInMaxDiff]).toEqual([path, 0])
       }
     }
@@ -438,7 +445,8 @@ describe('mlx_lm stand-in', () => {
     expect(res.code).toBe(0)
     const fuse = await verify<Record<string, FuseEntry>>('fuse', q4, adapters, out)
     for (const [path, e] of Object.entries(fuse)) {
-      expect([path, e.dtype, e.hasScales]).toEqual([path, 'U32', true])
+      // bits and group size read off the shapes, and config.json declares the same
+      expect([path, e.dtype, e.hasScales, e.configAgrees]).toEqual([path, 'U32', true, true])
       if (e.kind === 'adapted') {
         expect(e.bits).toBe(4)
         expect(e.scalesEqual).toBe(true)
@@ -463,7 +471,7 @@ describe('mlx_lm stand-in', () => {
     expect(res.stdout).toContain('Dequantizing model')
     const fuse = await verify<Record<string, FuseEntry>>('fuse', q4, adapters, out)
     for (const [path, e] of Object.entries(fuse)) {
-      expect([path, e.dtype, e.hasScales]).toEqual([path, 'BF16', false])
+      expect([path, e.dtype, e.hasScales, e.configAgrees]).toEqual([path, 'BF16', false, null])
       if (e.kind === 'adapted') expect(e.maxErr as number).toBeLessThan(1e-3)
       else expect([path, e.valuesEqual]).toEqual([path, true])
     }

@@ -177,13 +177,16 @@ describe('quantize -> verify -> smoke test, all real llama.cpp', () => {
       prompt: 'hello world',
       tokens: 32
     })
-    expect(smoke.text.length).toBeGreaterThan(0)
+    // What the smoke test promises: llama.cpp loaded the file and generated, exit code 0.
+    expect(smoke.exitCode).toBe(0)
     expect(smoke.ms).toBeGreaterThan(0)
-    // from llama.cpp's "eval time = ... / 31 runs" line (null when its logger thread did not
-    // flush the timing lines before exit); the tiny model never stops early
+    // The rest is evidence only when llama.cpp's logger thread flushed it before exit (smoke.ts):
+    // the token count from the "eval time = ... / 31 runs" line (the tiny model never stops
+    // early), and the generated text without the echoed prompt, shown as one printable line
+    // (bytes that are not UTF-8 are \xNN, never U+FFFD).
     if (smoke.tokens !== null) expect(smoke.tokens).toBe(32)
-    // one printable line: the tiny model's bytes that are not UTF-8 are \xNN, never U+FFFD
-    expect(smoke.excerpt).not.toBe('')
+    expect(smoke.text.startsWith('hello world')).toBe(false)
+    expect(smoke.excerpt === '').toBe(smoke.text === '')
     expect([...smoke.excerpt].every(c => c !== '\uFFFD' && c.charCodeAt(0) >= 0x20)).toBe(true)
     expect(out.text()).toContain(`::group::Smoke test: tiny-${type}.gguf generates 32 tokens`)
   })
@@ -296,9 +299,8 @@ describe('predictQuantizedSize', () => {
       const facts = await verifyGguf(file, type)
       expect(facts.fileType).toBe(type === 'IQ2_XS' ? 20 : 15)
       if (type === 'IQ2_XS') {
-        expect(
-          (await smokeTest({ bin: llama.completion, model: file })).text.length
-        ).toBeGreaterThan(0)
+        // llama.cpp loads the 2-bit file and generates from it (exit code 0).
+        expect((await smokeTest({ bin: llama.completion, model: file })).exitCode).toBe(0)
       }
     }
   )

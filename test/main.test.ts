@@ -6,10 +6,9 @@
  */
 import { afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { promises as fs } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import * as core from './__fixtures__/core.js'
-import { makeAdapters, makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
+import { makeTinySetup } from './fixtures/tiny.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../src/main.js')
@@ -20,10 +19,7 @@ let adapters: string
 let python: string
 
 beforeAll(async () => {
-  root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'main-')))
-  base = await makeTinyModel(path.join(root, 'base'), { dtype: 'bf16' })
-  adapters = await makeAdapters(path.join(root, 'adapters'), base)
-  python = await makeStandInPython(path.join(root, 'py'))
+  ;({ root, base, adapters, python } = await makeTinySetup('main', { base: { dtype: 'bf16' } }))
   // The failure summary is written only on a runner (the mock collects it instead of the file).
   process.env.GITHUB_STEP_SUMMARY = path.join(root, 'summary.md')
 })

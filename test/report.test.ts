@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
-import * as core from '@actions/core'
+import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { promises as fs } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { judge, parseBudgets } from '../src/budget.js'
 import { diagnose, explainGgufOverBudget } from '../src/mlx/diagnose.js'
@@ -19,22 +17,14 @@ import {
 } from '../src/report.js'
 import type { FuseFacts, MeasuredOutput, WeightStats } from '../src/core/types.js'
 import { decodeCommand } from './fixtures/action.js'
+import { useRunnerFiles } from './fixtures/runner-files.js'
 
-let dir: string
 let stdout: string[]
 const spy = jest.spyOn(process.stdout, 'write')
 
-beforeAll(async () => {
-  // @actions/core keeps the summary file path it first saw: one folder for the whole file.
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'report-'))
-  process.env.GITHUB_STEP_SUMMARY = path.join(dir, 'summary.md')
-  process.env.GITHUB_OUTPUT = path.join(dir, 'output')
-})
+const runner = useRunnerFiles('report')
 
-beforeEach(async () => {
-  await fs.writeFile(process.env.GITHUB_STEP_SUMMARY!, '')
-  await fs.writeFile(process.env.GITHUB_OUTPUT!, '')
-  core.summary.emptyBuffer()
+beforeEach(() => {
   stdout = []
   spy.mockImplementation(chunk => {
     stdout.push(String(chunk))
@@ -71,7 +61,7 @@ function reportFor(bytes: number, budget: string, mode: 'fail' | 'warn'): RunRep
   const output: MeasuredOutput = {
     name: 'mlx',
     kind: 'mlx',
-    path: path.join(dir, 'fused'),
+    path: path.join(runner.dir, 'fused'),
     bytes,
     files: 7,
     format: 'MLX safetensors, bfloat16 (not quantized)',
@@ -89,7 +79,7 @@ function reportFor(bytes: number, budget: string, mode: 'fail' | 'warn'): RunRep
     diagnoses: diagnose(fullPrecisionFacts),
     notes: [],
     onOverBudget: mode,
-    manifestPath: path.join(dir, 'fused.manifest.json'),
+    manifestPath: path.join(runner.dir, 'fused.manifest.json'),
     peakDiskBytes: 2 * bytes
   }
 }
@@ -191,7 +181,7 @@ describe('report', () => {
   it('writes a schemaVersion 1 manifest beside the output', async () => {
     const report = reportFor(6_070_000_000, 'mlx=2.5GB', 'fail')
     await writeManifest(report, {
-      folders: { outputDir: path.join(dir, 'fused'), ggufDir: null, intermediates: null },
+      folders: { outputDir: path.join(runner.dir, 'fused'), ggufDir: null, intermediates: null },
       fuse: { dequantize: false, quantizeBits: null, quantizeGroupSize: 64, adapters: {} },
       baseModelSource: null,
       gguf: null

@@ -2,16 +2,9 @@
 import path from 'node:path'
 import type { UploadConfig } from '../core/config.js'
 import { ActionError } from '../core/types.js'
+import { Inputs, type InputName } from '../core/constants.js'
 
 export type { UploadConfig } from '../core/config.js'
-
-export const UPLOAD_INPUTS = {
-  upload: 'upload',
-  artifactName: 'artifact-name',
-  retentionDays: 'retention-days',
-  uploadOverBudget: 'upload-over-budget',
-  removeAfterUpload: 'remove-after-upload'
-} as const
 
 /**
  * Characters the artifact service refuses in a name (`@actions/artifact` 6.2.1,
@@ -24,26 +17,26 @@ export function readUploadInputs(
   getInput: (name: string) => string,
   outputDir: string
 ): UploadConfig {
-  const bool = (name: string): boolean => {
+  const bool = (name: InputName): boolean => {
     const raw = getInput(name)
     const value = raw.trim().toLowerCase()
-    if (value === '') return name === UPLOAD_INPUTS.upload
+    if (value === '') return name === Inputs.Upload
     if (value === 'true') return true
     if (value === 'false') return false
     throw new ActionError(`Input ${name} is "${raw}"; use true or false.`)
   }
-  const upload = bool(UPLOAD_INPUTS.upload)
-  const prefix = getInput(UPLOAD_INPUTS.artifactName).trim() || path.basename(outputDir)
+  const upload = bool(Inputs.Upload)
+  const prefix = getInput(Inputs.ArtifactName).trim() || path.basename(outputDir)
   // Only an upload needs a valid artifact name (the prefix also names the GGUF files).
   const bad = upload ? FORBIDDEN.find(c => prefix.includes(c)) : undefined
   if (bad !== undefined) {
-    const given = getInput(UPLOAD_INPUTS.artifactName).trim() !== ''
+    const given = getInput(Inputs.ArtifactName).trim() !== ''
     throw new ActionError(
       `Input artifact-name is ${JSON.stringify(prefix)}${given ? '' : ' (the basename of output-dir)'}, which holds ${JSON.stringify(bad)}; ` +
         `artifact names cannot contain any of ${FORBIDDEN.map(c => JSON.stringify(c)).join(' ')}: choose another artifact-name.`
     )
   }
-  const daysText = getInput(UPLOAD_INPUTS.retentionDays).trim()
+  const daysText = getInput(Inputs.RetentionDays).trim()
   let retentionDays: number | null = null
   if (daysText !== '') {
     const days = Number(daysText)
@@ -58,7 +51,7 @@ export function readUploadInputs(
     upload,
     prefix,
     retentionDays,
-    uploadOverBudget: bool(UPLOAD_INPUTS.uploadOverBudget),
-    removeAfterUpload: bool(UPLOAD_INPUTS.removeAfterUpload)
+    uploadOverBudget: bool(Inputs.UploadOverBudget),
+    removeAfterUpload: bool(Inputs.RemoveAfterUpload)
   }
 }

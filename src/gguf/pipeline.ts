@@ -276,7 +276,7 @@ async function moveInto(work: Work, output: MeasuredOutput): Promise<MeasuredOut
 async function smoke(setup: GgufSetup, file: string, type: string): Promise<void> {
   if (!setup.config.smokeTest) return
   const r = await smokeTest({ bin: setup.llama.generator, model: file, tokens: 8 })
-  const count = r.tokens === null ? 'text' : `${r.tokens} tokens`
+  const count = r.tokens === null ? 'tokens' : `${r.tokens} tokens`
   const excerpt = r.excerpt === '' ? '' : `: "${r.excerpt}"`
   const note = r.excerpt.includes('\\x') ? ' (bytes that are not UTF-8 text shown as \\xNN)' : ''
   log.info(
