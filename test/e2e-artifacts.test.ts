@@ -157,26 +157,23 @@ describe('the action, end to end (artifacts)', () => {
   it('a stalled upload fails the step, and the process exits although the block request hangs', async () => {
     // The fake never answers the block (it does only when it closes, after the run).
     service = await startResultsService({ stallBlocks: () => true })
-    const started = Date.now()
     const { run } = await uploadRun(service, { ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' })
     expect(run.code).toBe(1)
     expect(run.annotations).toContain(
       '::error::Uploading artifact fused-model-mlx failed: Upload progress stalled. Nothing was uploaded.'
     )
     expect(run.summary).toContain('<b>❌ Upload failed:</b>')
-    // Without the exit guard (STUCK_EXIT_MS, 10 s) the process stayed alive past 120 s.
-    expect(Date.now() - started).toBeLessThan(60_000)
+    // Without the exit guard (STUCK_EXIT_MS, 10 s) the process stayed alive past 120 s: runAction
+    // then never returns and jest's test timeout (120 s, jest.config.js) fails this test.
     expect(service.calls).toEqual(['ListArtifacts', 'CreateArtifact'])
   })
 
   it('a closed connection fails the step as a stall; the blob client retries do not hold the process', async () => {
     service = await startResultsService({ resetBlocks: () => true })
-    const started = Date.now()
     const { run } = await uploadRun(service, { ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' })
     expect(run.code).toBe(1)
     expect(run.annotations.filter(a => a.startsWith('::error::'))).toEqual([
       '::error::Uploading artifact fused-model-mlx failed: Upload progress stalled. Nothing was uploaded.'
     ])
-    expect(Date.now() - started).toBeLessThan(60_000)
   })
 })
