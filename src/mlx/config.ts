@@ -121,15 +121,24 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
  * mlx_lm runs a model's own Python code (config.json `model_file`) only when trusted: since the
  * CVE-2026-5843 fix (ml-explore/mlx-lm bfa25a16, after v0.31.3, mlx_lm/utils.py load_model) it
  * raises ValueError without `--trust-remote-code`. Refused here, before any fuse, unless the
- * trust-remote-code input or mlx_lm's own MLX_LM_TRUST_REMOTE_CODE=1 allows it.
+ * trust-remote-code input allows it. `MLX_LM_TRUST_REMOTE_CODE` is not consent: no released
+ * mlx-lm reads it (commit 76430f63 removed it before bfa25a16 merged), so a fuse started because
+ * of it would fail inside mlx_lm (0.32+) or run the code without asking (older releases).
  */
-export function checkRemoteCode(config: ModelConfig, baseModel: string, trusted: boolean): void {
+export function checkRemoteCode(
+  config: ModelConfig,
+  baseModel: string,
+  trusted: boolean,
+  env: NodeJS.ProcessEnv = process.env
+): void {
   const modelFile = config.raw.model_file
-  if (modelFile === undefined || modelFile === null) return
-  const env = (process.env.MLX_LM_TRUST_REMOTE_CODE ?? '').trim().toLowerCase()
-  if (trusted || env === '1' || env === 'true') return
+  if (modelFile === undefined || modelFile === null || trusted) return
+  const ignored =
+    (env.MLX_LM_TRUST_REMOTE_CODE ?? '') === ''
+      ? ''
+      : ' (MLX_LM_TRUST_REMOTE_CODE is read by no released mlx-lm and is not consent)'
   throw new ActionError(
-    `Input base-model "${baseModel}" has a config.json that names model_file ${JSON.stringify(modelFile)}, Python code that mlx_lm runs to build the model; set trust-remote-code: true if you trust that code, or use a base model without it.`
+    `Input base-model "${baseModel}" has a config.json that names model_file ${JSON.stringify(modelFile)}, Python code that mlx_lm runs to build the model; set trust-remote-code: true if you trust that code${ignored}, or use a base model without it.`
   )
 }
 
