@@ -17,6 +17,7 @@ import {
 } from '../src/doctor.js'
 import { convertEnvDir, convertEnvMarker } from '../src/gguf/convert-env.js'
 import { readModelConfig } from '../src/mlx/config.js'
+import { estimateFullPrecisionBytes } from '../src/mlx/precision.js'
 import { inspectWeights } from '../src/mlx/weights.js'
 import { formatSize } from '../src/core/size.js'
 import { makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
@@ -124,6 +125,30 @@ describe('npm run doctor', () => {
     // Kept quantized, the fuse needs about the base's tensors only.
     const kept = await runDoctor(options({ baseModelDir: q4 }))
     expect(check(kept, 'Disk').detail).toContain(`needs about ${formatSize(stats.tensorBytes)}`)
+  })
+
+  it("shows the de-quantized fuse's memory against the machine's, short when it will not fit", async () => {
+    const stats = await inspectWeights(q4, await readModelConfig(q4))
+    // The GGUF path fuses a quantized base again, de-quantized: the whole 16-bit model in memory.
+    const needs = fuseNeeds(stats, false, null, true)
+    expect(needs.memoryBytes).toBe(estimateFullPrecisionBytes(stats))
+    expect(needs.memoryWhat).toBe('the de-quantized fuse')
+    const opts = { baseModelDir: q4, skipConvert: false }
+    const roomy = await runDoctor(options({ ...opts, totalMemory: needs.memoryBytes }))
+    expect(check(roomy, 'Memory')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringContaining(
+        `; the de-quantized fuse holds about ${formatSize(needs.memoryBytes)} in memory`
+      )
+    })
+    const short = await runDoctor(options({ ...opts, totalMemory: needs.memoryBytes - 1 }))
+    expect(check(short, 'Memory').status).toBe('short')
+    // Kept quantized and without gguf, the fuse holds about the base's tensors.
+    const kept = await runDoctor(options({ baseModelDir: q4, totalMemory: stats.tensorBytes }))
+    expect(check(kept, 'Memory')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringContaining(`the fuse holds about ${formatSize(stats.tensorBytes)}`)
+    })
   })
 
   it('reports missing tools instead of failing', async () => {
