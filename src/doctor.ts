@@ -78,7 +78,7 @@ export interface FuseNeeds {
  * re-quantized copy beside it.
  */
 export function fuseNeeds(
-  stats: Parameters<typeof estimateFullPrecisionBytes>[0],
+  stats: Parameters<typeof estimateFullPrecisionBytes>[0] & { experts?: boolean },
   dequantize: boolean,
   quantizeBits: number | null,
   gguf = false
@@ -87,8 +87,9 @@ export function fuseNeeds(
   const fused = dequantize || !stats.quantized ? full : stats.tensorBytes
   const mlx = fused + (quantizeBits ? fused : 0)
   // The GGUF path's peak: its 16-bit GGUF beside the MLX output (and beside a de-quantized fuse
-  // when the fuse stayed quantized); the full-precision source is removed once converted.
-  const ggufPeak = gguf ? full + (fused === full ? 0 : full) : 0
+  // when the fuse stayed quantized); the full-precision source is removed once converted. Stacked
+  // experts read from the MLX output itself are first copied per expert (src/gguf/unstack.ts).
+  const ggufPeak = gguf ? full + (fused === full ? (stats.experts ? full : 0) : full) : 0
   const dequantizing = stats.quantized && (dequantize || gguf)
   const memoryBytes = dequantizing || !stats.quantized ? full : stats.tensorBytes
   const memoryWhat = dequantizing ? 'the de-quantized fuse' : 'the fuse'

@@ -205,3 +205,22 @@ describe('npm run doctor', () => {
     )
   })
 })
+
+describe('fuseNeeds with mixture-of-experts weights', () => {
+  it("counts the converter's per-expert copy of a full-precision MLX output", () => {
+    const stats = {
+      quantized: false,
+      tensorBytes: 1000,
+      packedParameters: 0,
+      packedBytes: 0
+    }
+    // A full-precision fuse is the conversion source: its 16-bit GGUF beside it ...
+    expect(fuseNeeds(stats, false, null, true).diskBytes).toBe(2000)
+    // ... and, with stacked experts, their per-expert copy for the converter (src/gguf/unstack.ts).
+    expect(fuseNeeds({ ...stats, experts: true }, false, null, true).diskBytes).toBe(3000)
+    // A de-quantized fuse made for the GGUF path only is split in place: nothing more.
+    const q = { quantized: true, tensorBytes: 300, packedParameters: 400, packedBytes: 200 }
+    const full = 400 * 2 + 100
+    expect(fuseNeeds({ ...q, experts: true }, false, null, true).diskBytes).toBe(300 + 2 * full)
+  })
+})

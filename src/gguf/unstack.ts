@@ -156,10 +156,13 @@ export interface ExpertSource {
 export async function prepareExperts(modelDir: string, workDir: string): Promise<ExpertSource> {
   const shards = await stackedShards(modelDir)
   if (shards.length === 0) return { dir: modelDir, bytes: 0, changes: [] }
-  let need = 0
-  for (const name of shards) need += (await fs.stat(path.join(modelDir, name))).size
-  await ensureFreeSpace(workDir, need, "the converter's per-expert copy of the expert weights")
   const owned = path.resolve(modelDir).startsWith(path.resolve(workDir) + path.sep)
+  // A copy needs every rewritten shard; a rewrite in place one shard at a time.
+  const sizes = await Promise.all(
+    shards.map(async n => (await fs.stat(path.join(modelDir, n))).size)
+  )
+  const need = owned ? Math.max(...sizes) : sizes.reduce((a, b) => a + b, 0)
+  await ensureFreeSpace(workDir, need, "the converter's per-expert copy of the expert weights")
   const dir = owned ? modelDir : path.join(workDir, 'convert-experts', path.basename(modelDir))
   if (!owned) await linkFolder(modelDir, dir)
   const done = await unstackExperts(modelDir, dir)

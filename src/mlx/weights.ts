@@ -45,6 +45,8 @@ export interface WeightInspection extends PackedStats {
   packedLayers: Map<string, PackedLayer>
   /** Plain-words notes, e.g. where config.json and the tensor shapes disagree. */
   notes: string[]
+  /** Mixture-of-experts weights, stacked (`switch_mlp`) or per expert (`experts.N.`). */
+  experts: boolean
 }
 
 /** Picks the widest float dtype; among equally wide ones, the one with the most bytes. */
@@ -100,7 +102,8 @@ export async function inspectWeights(
     packedParameters: packed.parameters,
     packedBytes: packed.bytes,
     packedLayers: packed.layers,
-    notes
+    notes,
+    experts: [...tensors.keys()].some(n => /\.switch_mlp\.|\.experts\.\d+\./.test(n))
   }
 }
 
