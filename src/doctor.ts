@@ -63,9 +63,11 @@ export interface FuseNeeds {
   /**
    * About the memory the largest fuse of the run holds: mlx-lm 0.32 keeps the whole fused model
    * in memory while it writes it (ml-explore/mlx-lm commit 7283fb34: `save` honours the
-   * `donate_model=False` that fuse.py passes), so a de-quantizing fuse (dequantize, or the GGUF
-   * path's own fuse of a quantized base) or a full-precision base holds the 16-bit model, read from
-   * the base's tensors; a fuse kept quantized holds about the base's tensors.
+   * `donate_model=False` that fuse.py passes). Measured with mlx-lm 0.32.2 (MLX CPU backend) on a
+   * 542M-parameter llama: a de-quantizing fuse of its 4-bit base (dequantize, or the GGUF path's
+   * own fuse) peaked at 2.13 GB resident for a 1.08 GB 16-bit model, so it counts twice the
+   * 16-bit model, read from the base's tensors; a fuse of its bf16 base peaked at 1.24 GB, so a
+   * full-precision base counts the 16-bit model once, and a fuse kept quantized the base's tensors.
    */
   memoryBytes: number
   /** What that fuse is, for messages: `the de-quantized fuse`, `the fuse`. */
@@ -91,7 +93,7 @@ export function fuseNeeds(
   // experts read from the MLX output itself are first copied per expert (src/gguf/unstack.ts).
   const ggufPeak = gguf ? full + (fused === full ? (stats.experts ? full : 0) : full) : 0
   const dequantizing = stats.quantized && (dequantize || gguf)
-  const memoryBytes = dequantizing || !stats.quantized ? full : stats.tensorBytes
+  const memoryBytes = dequantizing ? 2 * full : stats.quantized ? stats.tensorBytes : full
   const memoryWhat = dequantizing ? 'the de-quantized fuse' : 'the fuse'
   return { fusedBytes: fused, diskBytes: mlx + ggufPeak, memoryBytes, memoryWhat }
 }
