@@ -462,6 +462,9 @@ describe('size estimates', () => {
   it('estimates an affine quantization as packed bits plus scales and biases', () => {
     expect(estimateQuantizedBytes(3_000_000_000, 4, 64)).toBe(1_687_500_000)
     expect(estimateQuantizedBytes(1000, 3, 64, 4)).toBe(375 + 2 * 16 * 4)
+    // Microscaling modes: one U8 scale a group, no biases.
+    expect(estimateQuantizedBytes(3200, 4, 32, 2, 'mxfp4')).toBe(1600 + 100)
+    expect(estimateQuantizedBytes(3200, 4, 16, 2, 'nvfp4')).toBe(1600 + 200)
     expect(() => estimateQuantizedBytes(100, 0, 64)).toThrow(ActionError)
     expect(() => estimateQuantizedBytes(-1, 4, 64)).toThrow(ActionError)
   })

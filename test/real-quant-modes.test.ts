@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 
 import { readModelConfig } from '../src/mlx/config.js'
-import { describePrecision, estimateFullPrecisionBytes } from '../src/mlx/precision.js'
+import {
+  describePrecision,
+  estimateFullPrecisionBytes,
+  estimateQuantizedBytes
+} from '../src/mlx/precision.js'
 import { inspectWeights } from '../src/mlx/weights.js'
 import { MAKE_TINY_MODEL, SYSTEM_PYTHON, makeTinyModel, run } from './fixtures/tiny.js'
 
@@ -61,6 +65,10 @@ describe.each([
     expect(stats.parameters).toBe(source.stats.parameters)
     expect(precision).toBe(`4-bit ${mode}, group ${group}`)
     expect(estimateFullPrecisionBytes(stats)).toBe(source.stats.tensorBytes)
+    // One 1-byte scale a group and no biases: the packed part is exactly the estimate.
+    expect(estimateQuantizedBytes(stats.packedParameters, 4, group, 2, mode)).toBe(
+      stats.packedBytes
+    )
   })
 })
 
