@@ -122,7 +122,9 @@ export async function precheckBase(
   const needs = fuseNeeds(stats, config.dequantize, config.quantizeBits, config.gguf !== null)
   const what = config.gguf ? 'the fused model and its GGUF conversion' : 'the fused model'
   await ensureFreeSpace(config.outputDir, needs.diskBytes, what)
-  checkFuseMemory(needs, mlxLmVersion, totalMemory, config.gguf !== null && !config.dequantize)
+  // Only the GGUF path's own fuse of a quantized base de-quantizes because of gguf.
+  const forGguf = config.gguf !== null && !config.dequantize && stats.quantized
+  checkFuseMemory(needs, mlxLmVersion, totalMemory, forGguf)
   // A Hub snapshot holds links into the cache's blobs: its size is the targets', measured by hub.ts.
   const bytes = hub ? hub.bytes : (await measurePath(config.baseModelDir)).bytes
   return { quantization: base.quantization, bytes }

@@ -73,6 +73,13 @@ describe('the fuse memory check before the first fuse', () => {
     const need = await sixteenBit(bf16)
     const err = await rejection(precheckBase(config(bf16), null, '0.32.2', need - 1))
     expect(err.message).toContain(`Not enough memory for the fuse: mlx-lm 0.32.2 keeps`)
+    // With gguf too, the fuse itself is the full-precision source: no second fuse to drop.
+    const gguf = await rejection(
+      precheckBase(config(bf16, { gguf: true }), null, '0.32.2', need - 1)
+    )
+    expect(gguf.message).toMatch(
+      /; use a runner with more memory, or a smaller or quantized base model without dequantize\.$/
+    )
     // Older releases donate the model and free it shard by shard while writing.
     await expect(precheckBase(config(bf16), null, '0.31.3', need - 1)).resolves.not.toBeNull()
   })
