@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto'
 import { promises as fs, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { parse as parseYaml } from 'yaml'
 
 const SCRIPT =
   process.env.PUBLISH_SCRIPT ??
@@ -586,5 +587,62 @@ describe('hostile arguments', () => {
     expect(r.code).toBe(1)
     expect(r.out).not.toContain('##[')
     expect(r.out).toMatch(/^::error::SHA256SUMS lists "model#\u2060#\[error\]FORGED-Q4_K_M\.gguf"/)
+  })
+})
+
+describe('the workflow and its examples', () => {
+  const ROOT = path.resolve(import.meta.dirname, '..')
+  type Yaml = Record<string, unknown>
+  const read = (file: string): Yaml =>
+    parseYaml(readFileSync(path.join(ROOT, file), 'utf8')) as Yaml
+  const jobs = (file: string): Record<string, Yaml> => read(file).jobs as Record<string, Yaml>
+
+  it('has publish-release.yml verify and publish last, unless finalize is false', () => {
+    const workflow = read('.github/workflows/publish-release.yml')
+    const inputs = ((workflow.on as Yaml).workflow_call as Yaml).inputs as Record<string, Yaml>
+    expect(inputs.finalize).toMatchObject({ type: 'boolean', default: true })
+    const finalize = jobs('.github/workflows/publish-release.yml').finalize
+    expect(finalize.needs).toEqual(['plan', 'attach'])
+    expect(String(finalize.if)).toContain('inputs.finalize')
+    const steps = finalize.steps as Array<{ with?: Yaml }>
+    expect(steps.at(-1)?.with?.command).toBe('finalize')
+  })
+
+  it('triggers the release examples on a pushed tag, and publishes several models once', () => {
+    for (const file of ['docs/examples/release.yml', 'docs/examples/matrix-release.yml']) {
+      expect(Object.keys(read(file).on as Yaml)).toEqual(['push'])
+    }
+    const matrix = jobs('docs/examples/matrix-release.yml')
+    expect((matrix.publish.with as Yaml).finalize).toBe(false)
+    expect(matrix.release).toMatchObject({
+      needs: 'publish',
+      uses: 'your-org/mlx-fuse-action/.github/workflows/publish-release.yml@v1',
+      with: { 'artifact-name': '' }
+    })
+  })
+})
+
+describe('the composite step', () => {
+  it('passes every input as --option=value, so a value is never read as an option', async () => {
+    const c = await artifacts({ 'model-Q4_K_M.gguf': Buffer.from('x') })
+    const action = parseYaml(
+      readFileSync(path.resolve(import.meta.dirname, '..', 'publish-release', 'action.yml'), 'utf8')
+    ) as { runs: { steps: Array<{ run: string }> } }
+    const r = spawnSync('bash', ['-e', '-c', action.runs.steps[0].run], {
+      encoding: 'utf8',
+      env: envOf(c, {
+        GITHUB_ACTION_PATH: path.dirname(SCRIPT),
+        COMMAND: 'plan',
+        CHECKSUMS: c.checksums,
+        NAME: '--notes',
+        TAG: '-R',
+        NOTES: notesFile(c),
+        FILE: ''
+      })
+    })
+    expect(`${r.stdout}${r.stderr}`).toBe(
+      '::error::The artifact name "--notes" cannot name release assets; use letters, digits, ".", "_" and "-" only, starting with a letter or digit (the artifact-name of fuse.yml).\n'
+    )
+    expect(await ghCalls(c)).toEqual([])
   })
 })
