@@ -11,6 +11,7 @@ import { promises as fs, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
+import { sumsText } from '../src/artifacts/sums.js'
 
 const SCRIPT =
   process.env.PUBLISH_SCRIPT ??
@@ -644,5 +645,83 @@ describe('the composite step', () => {
       '::error::The artifact name "--notes" cannot name release assets; use letters, digits, ".", "_" and "-" only, starting with a letter or digit (the artifact-name of fuse.yml).\n'
     )
     expect(await ghCalls(c)).toEqual([])
+  })
+})
+
+describe("the README's recipe that verifies everything a run uploaded", () => {
+  /**
+   * The folder actions/download-artifact v8.0.1 fills when it downloads all of a run's artifacts:
+   * with no name, no merge-multiple and more than one artifact, each goes to
+   * `path.join(resolvedPath, artifact.name)` (src/download-artifact.ts, run()); @actions/artifact
+   * 6.2.1, which it bundles, unzips a zip there and writes a raw (skipArchive) artifact as
+   * `path.join(directory, fileName)`, fileName the uploaded file's basename from
+   * Content-Disposition (lib/internal/download/download-artifact.js, streamExtractExternal).
+   */
+  async function downloadedRun(name: string, gguf: Buffer): Promise<string> {
+    const dir = await fs.mkdtemp(path.join(root, 'download-'))
+    const mlx = { 'model.safetensors': Buffer.from('weights'), 'config.json': Buffer.from('{}') }
+    const manifest = Buffer.from('{"generator":"mlx-fuse-action"}')
+    // The artifacts and their contents, as src/artifacts/upload.ts names them.
+    const artifactsOfRun: Record<string, Record<string, Buffer>> = {
+      [`${name}-mlx`]: { ...mlx, 'manifest.json': manifest },
+      [`${name}-Q4_K_M.gguf`]: { [`${name}-Q4_K_M.gguf`]: gguf }
+    }
+    const published: Array<[string, string]> = [
+      ...Object.entries(mlx).map(([f, data]): [string, string] => [
+        sha256(data),
+        `${name}-mlx/${f}`
+      ]),
+      [sha256(gguf), `${name}-Q4_K_M.gguf`],
+      [sha256(manifest), `${name}-checksums/manifest.json`]
+    ]
+    artifactsOfRun[`${name}-checksums`] = {
+      SHA256SUMS: Buffer.from(sumsText(published)),
+      'manifest.json': manifest
+    }
+    for (const [artifact, files] of Object.entries(artifactsOfRun)) {
+      await fs.mkdir(path.join(dir, artifact))
+      for (const [f, data] of Object.entries(files))
+        await fs.writeFile(path.join(dir, artifact, f), data)
+    }
+    return dir
+  }
+
+  const recipe = (): string => {
+    const readme = readFileSync(path.resolve(import.meta.dirname, '..', 'README.md'), 'utf8')
+    const m = /To verify everything a run uploaded[^]*?```sh\n([^]*?)```/.exec(readme)
+    expect(m).not.toBeNull()
+    return m![1]
+  }
+
+  it('passes on what download-artifact v8.0.1 makes of a run, and fails on a changed file', async () => {
+    const good = await downloadedRun('fused-model', Buffer.from('gguf bytes'))
+    const ok = spawnSync('bash', ['-e', '-o', 'pipefail', '-c', recipe()], {
+      cwd: good,
+      encoding: 'utf8'
+    })
+    expect({ code: ok.status, out: ok.stdout }).toEqual({
+      code: 0,
+      out: [
+        'fused-model-mlx/model.safetensors: OK',
+        'fused-model-mlx/config.json: OK',
+        'fused-model-Q4_K_M.gguf/fused-model-Q4_K_M.gguf: OK',
+        'fused-model-checksums/manifest.json: OK',
+        ''
+      ].join('\n')
+    })
+    // The plain `sha256sum -c` the README gave before finds a folder where it expects the file.
+    const plain = spawnSync('sha256sum', ['-c', 'fused-model-checksums/SHA256SUMS'], {
+      cwd: good,
+      encoding: 'utf8'
+    })
+    expect(plain.status).not.toBe(0)
+    expect(plain.stderr).toContain('fused-model-Q4_K_M.gguf: Is a directory')
+    await fs.writeFile(path.join(good, 'fused-model-Q4_K_M.gguf', 'fused-model-Q4_K_M.gguf'), 'x')
+    const bad = spawnSync('bash', ['-e', '-o', 'pipefail', '-c', recipe()], {
+      cwd: good,
+      encoding: 'utf8'
+    })
+    expect(bad.status).not.toBe(0)
+    expect(bad.stdout).toContain('fused-model-Q4_K_M.gguf/fused-model-Q4_K_M.gguf: FAILED')
   })
 })
