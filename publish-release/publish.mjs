@@ -286,10 +286,14 @@ function gh(args, { allowFail = false } = {}) {
       `gh could not be started (${r.error.message}); install the GitHub CLI or run on a GitHub-hosted runner.`
     )
   if (r.status !== 0 && !allowFail) {
-    const last = `${r.stdout}${r.stderr}`.trim().split('\n').pop()
-    const fix = /immutable/i.test(last)
-      ? 'the release is published and immutable, so publish to a new tag'
-      : 'check that the job has permissions: contents: write'
+    // The line that says why: gh prints "Unknown JSON field" first and the known fields after it.
+    const lines = `${r.stdout}${r.stderr}`.trim().split('\n')
+    const last = lines.find(l => /Unknown JSON field|immutable/i.test(l)) ?? lines.pop()
+    const fix = /Unknown JSON field/i.test(last)
+      ? 'update the GitHub CLI to one whose release commands report isImmutable and asset digests'
+      : /immutable/i.test(last)
+        ? 'the release is published and immutable, so publish to a new tag'
+        : 'check that the job has permissions: contents: write'
     fail(`gh ${args.slice(0, 2).join(' ')} failed with exit code ${r.status} (${last}); ${fix}.`)
   }
   return r
@@ -299,7 +303,7 @@ function json(r, what) {
   try {
     return JSON.parse(r.stdout)
   } catch {
-    return fail(`gh ${what} did not print JSON; update the GitHub CLI (gh 2.80 or newer).`)
+    return fail(`gh ${what} did not print JSON; update the GitHub CLI, then run again.`)
   }
 }
 

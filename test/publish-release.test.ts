@@ -255,6 +255,17 @@ describe('plan', () => {
     })
   })
 
+  it('asks for a newer gh when this one cannot tell an immutable release', async () => {
+    const c = await artifacts({ 'model-Q4_K_M.gguf': Buffer.from('x') })
+    const r = publish(c, ['plan', '--tag', 'v1', '--notes', notesFile(c), ...model(c)], {
+      FAKE_GH_OLD: '1'
+    })
+    expect(r).toEqual({
+      code: 1,
+      out: '::error::gh release list failed with exit code 1 (Unknown JSON field: "isImmutable"); update the GitHub CLI to one whose release commands report isImmutable and asset digests.\n'
+    })
+  })
+
   it('refuses a checksums folder the action did not write', async () => {
     const c = await artifacts({ 'model-Q4_K_M.gguf': Buffer.from('x') })
     await fs.writeFile(path.join(c.checksums, 'manifest.json'), '{"generator":"someone"}')
