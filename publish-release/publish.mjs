@@ -357,8 +357,15 @@ export function withSection(body, name, text) {
   return body.trim() === '' ? `${section}\n` : `${body.trimEnd()}\n\n${section}\n`
 }
 
-/** Whether `body` holds NAME's section with exactly `text`. */
-const hasSection = (body, name, text) => withSection(body, name, text) === body
+/**
+ * Whether `body` holds NAME's section with `text`, whatever line endings the service gave back
+ * (a body edited on github.com comes back with CRLF).
+ */
+const hasSection = (body, name, text) => {
+  const lf = t => t.replace(/\r\n/g, '\n')
+  const section = withSection('', name, lf(text)).trim()
+  return lf(body).includes(section)
+}
 
 /** The commit the fuse ran on (GITHUB_SHA), recorded in the manifest as `runCommit`. */
 function runCommit(manifest, tag) {

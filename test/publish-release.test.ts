@@ -329,6 +329,17 @@ describe('release', () => {
     expect(changing[0]).toEqual(expect.arrayContaining(['--draft', '--target', COMMIT]))
   })
 
+  it('finds its section again in a body that comes back with CRLF line ends', async () => {
+    const c = await artifacts({ 'model-Q4_K_M.gguf': Buffer.from('q4') })
+    await seed(c, { body: 'Written on github.com.\r\n' })
+    await fs.writeFile(notesFile(c), 'table\n')
+    const r = publish(c, ['release', '--tag', 'v1', '--notes', notesFile(c), ...model(c)], {
+      FAKE_GH_CRLF: '1'
+    })
+    expect(r).toEqual({ code: 0, out: 'Release v1 updated.\n' })
+    expect((await writes(c)).map(a => a[1])).toEqual(['edit', 'upload'])
+  })
+
   it('refuses to create a release when the manifest records no commit, creating nothing', async () => {
     const c = await artifacts({ 'model-Q4_K_M.gguf': Buffer.from('q4') }, { runCommit: null })
     await fs.writeFile(notesFile(c), 'table\n')
