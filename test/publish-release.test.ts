@@ -512,6 +512,30 @@ describe('a whole publication, with immutable releases', () => {
     expect(again.out).toMatch(/^::error::Release v1 is already published and immutable/)
   })
 
+  it('reuses the one draft on a re-run (attempt 2), replacing the assets of the first attempt', async () => {
+    const c = await artifacts({ 'model-Q4_K_M.gguf': Buffer.from('first attempt') })
+    publishModel(c, 'model', { FAKE_GH_IMMUTABLE: '1' })
+    // The run is re-run: the fuse made other bytes, the draft of attempt 1 is still there.
+    const again = await artifacts(
+      { 'model-Q4_K_M.gguf': Buffer.from('second, longer attempt') },
+      {
+        state: c.state
+      }
+    )
+    publishModel(again, 'model', { FAKE_GH_IMMUTABLE: '1' })
+    const r = publish(again, ['finalize', '--tag', 'v1', ...model(again)], {
+      FAKE_GH_IMMUTABLE: '1'
+    })
+    expect(r).toEqual({ code: 0, out: 'Release v1: 1 GGUF file of model verified, published.\n' })
+    const all = await releases(c)
+    expect(all).toHaveLength(1)
+    expect(all[0].assets.find(a => a.name === 'model-Q4_K_M.gguf')).toEqual({
+      name: 'model-Q4_K_M.gguf',
+      size: 22,
+      digest: `sha256:${sha256('second, longer attempt')}`
+    })
+  })
+
   it('refuses to publish a draft whose asset size or digest differs from the run', async () => {
     const c = await artifacts({ 'model-Q4_K_M.gguf': Buffer.from('q4 bytes') })
     publishModel(c, 'model', {})
