@@ -411,6 +411,9 @@ export function release(tag, notesFile, dir, name) {
         tag
       ])
       how = 'created as a draft'
+      // Another publication may have made a draft of the same tag at the same time: the API
+      // allows several, and gh would then change either. Refused now rather than later.
+      releaseState(tag)
     } else {
       if (current.isImmutable && !current.isDraft) {
         fail(

@@ -362,8 +362,8 @@ describe('release', () => {
     expect(await ghCalls(c)).toEqual([])
   })
 
-  /** Two `release` commands at once, their gh calls in exactly this order. */
-  async function interleave(c: Case, order: string[]): Promise<void> {
+  /** Two `release` commands at once, their gh calls in exactly this order; their outputs. */
+  async function interleave(c: Case, order: string[]): Promise<PromiseSettledResult<string>[]> {
     const orderFile = path.join(c.dir, 'order.json')
     await fs.writeFile(orderFile, JSON.stringify(order))
     const run = (actor: string, name: string, checksums: string): Promise<string> =>
@@ -386,14 +386,23 @@ describe('release', () => {
     const b = await artifacts({ 'b-Q8_0.gguf': Buffer.from('b') }, { name: 'b', state: c.state })
     await fs.writeFile(path.join(c.dir, 'a.md'), 'table of a\n')
     await fs.writeFile(path.join(c.dir, 'b.md'), 'table of b\n')
-    await Promise.all([run('A', 'a', c.checksums), run('B', 'b', b.checksums)])
+    return Promise.allSettled([run('A', 'a', c.checksums), run('B', 'b', b.checksums)])
   }
 
   it('keeps both sections when two models write one body at once (read, read, write, write)', async () => {
     const c = await artifacts({ 'a-Q4_K_M.gguf': Buffer.from('a') }, { name: 'a' })
     await seed(c, { body: 'Intro.\n' })
     // Both read the same body; B's write drops A's section; A reads again and puts it back.
-    await interleave(c, ['A:view', 'B:view', 'A:edit', 'B:edit', 'A:view', 'A:edit', 'B:view'])
+    const results = await interleave(c, [
+      'A:view',
+      'B:view',
+      'A:edit',
+      'B:edit',
+      'A:view',
+      'A:edit',
+      'B:view'
+    ])
+    expect(results.map(r => r.status)).toEqual(['fulfilled', 'fulfilled'])
     const [rel] = await releases(c)
     expect(rel.body).toContain(
       '<!-- mlx-fuse-action:a -->\ntable of a\n<!-- /mlx-fuse-action:a -->'
@@ -402,6 +411,23 @@ describe('release', () => {
       '<!-- mlx-fuse-action:b -->\ntable of b\n<!-- /mlx-fuse-action:b -->'
     )
     expect(rel.body.startsWith('Intro.\n')).toBe(true)
+  })
+
+  it('refuses the second draft two publications made of one tag at the same time', async () => {
+    const c = await artifacts({ 'a-Q4_K_M.gguf': Buffer.from('a') }, { name: 'a' })
+    // Both find no release of v1, both create a draft.
+    const results = await interleave(c, ['A:list', 'B:list', 'A:create', 'B:create'])
+    expect(await releases(c)).toHaveLength(2)
+    for (const r of results) {
+      expect(r.status).toBe('rejected')
+      expect((r as PromiseRejectedResult).reason).toEqual(
+        new Error(
+          '::error::Tag v1 has 2 releases (2 of them drafts), so gh cannot tell which one to change; delete the extra drafts of v1 on the Releases page, then run again.\n'
+        )
+      )
+    }
+    // Neither wrote to either draft after making it.
+    expect((await writes(c)).map(a => a[1])).toEqual(['create', 'create'])
   })
 })
 
