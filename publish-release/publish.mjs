@@ -372,7 +372,7 @@ function runCommit(manifest, tag) {
   const sha = manifest.runCommit
   if (typeof sha === 'string' && /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(sha)) return sha
   return fail(
-    `manifest.json records no runCommit (the commit the fuse ran on), and gh would tag the default branch's head as ${tag}; run fuse.yml on GitHub Actions with this action's current version, or push the tag ${tag} first.`
+    `manifest.json records no runCommit (the commit the fuse ran on), and without it gh would tag the default branch's head as ${tag}; run fuse.yml again on GitHub Actions with this action's current version, which records it.`
   )
 }
 

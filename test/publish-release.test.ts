@@ -346,7 +346,7 @@ describe('release', () => {
     const r = publish(c, ['release', '--tag', 'v1', '--notes', notesFile(c), ...model(c)])
     expect(r.code).toBe(1)
     expect(r.out).toMatch(
-      /^::error::manifest\.json records no runCommit .* push the tag v1 first\.\n$/
+      /^::error::manifest\.json records no runCommit .* with this action's current version, which records it\.\n$/
     )
     expect(await writes(c)).toEqual([])
   })
