@@ -75,6 +75,8 @@ export interface ManifestV1 extends ManifestExtra {
   generator: string
   createdAt: string
   status: 'complete'
+  /** The commit the workflow ran on (GITHUB_SHA), or null outside GitHub Actions. */
+  runCommit: string | null
   baseModel: string
   baseModelBytes: number | null
   adapterPath: string
@@ -306,6 +308,7 @@ export function manifestV1(report: RunReport, extra: ManifestExtra): ManifestV1 
     generator: GENERATOR,
     createdAt: new Date().toISOString(),
     status: 'complete',
+    runCommit: runCommit(),
     baseModel: report.baseModel,
     baseModelBytes: report.baseBytes,
     adapterPath: report.adapterPath,
@@ -325,6 +328,16 @@ export function manifestV1(report: RunReport, extra: ManifestExtra): ManifestV1 
     diagnoses: report.diagnoses,
     commands: report.commands
   }
+}
+
+/**
+ * GITHUB_SHA, the commit the workflow run is for (a 40-hex SHA-1 or 64-hex SHA-256 object id);
+ * publish-release passes it to `gh release create --target`, which otherwise tags the default
+ * branch's head (cli/cli v2.60.0 pkg/cmd/release/create/create.go, `--target`).
+ */
+function runCommit(): string | null {
+  const sha = (process.env.GITHUB_SHA ?? '').trim().toLowerCase()
+  return /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(sha) ? sha : null
 }
 
 /**
