@@ -228,3 +228,83 @@ describe('folders the action makes', () => {
     expect((await fs.stat(final)).mode & 0o777).toBe((await fs.stat(reference)).mode & 0o777)
   })
 })
+
+describe('issue 14: inside and outside by path segments, not string prefixes', () => {
+  it('refuses gguf-dir "m/..gguf" inside output-dir "m"', async () => {
+    await expect(
+      inWorkspace({ gguf: 'Q8_0', 'output-dir': 'm', 'gguf-dir': 'm/..gguf' })
+    ).rejects.toThrow(/gguf-dir ".*m\/\.\.gguf" overlaps output-dir ".*m"/)
+  })
+
+  it('refuses adapters in "out/..adapters" and a base in "out/..base" inside output-dir "out"', async () => {
+    const adaptersInside = path.join(workspace, 'out', '..adapters')
+    const baseInside = path.join(workspace, 'out2', '..base')
+    await fs.mkdir(adaptersInside, { recursive: true })
+    await fs.mkdir(baseInside, { recursive: true })
+    await fs.writeFile(path.join(baseInside, 'config.json'), '{}')
+    await expect(
+      inWorkspace({ 'output-dir': 'out', 'adapter-path': 'out/..adapters' })
+    ).rejects.toThrow(/output-dir ".*out" overlaps adapter-path ".*out\/\.\.adapters"/)
+    await expect(
+      inWorkspace({ 'output-dir': 'out2', 'base-model': 'out2/..base' })
+    ).rejects.toThrow(/output-dir ".*out2" overlaps base-model ".*out2\/\.\.base"/)
+  })
+
+  it('still allows a sibling whose name starts with the same letters ("m" and "m..x")', async () => {
+    await expect(
+      inWorkspace({ gguf: 'Q8_0', 'output-dir': 'm', 'gguf-dir': 'm..x' })
+    ).resolves.toBeTruthy()
+  })
+})
+
+describe('issue 14: keep-intermediates into output-dir', () => {
+  it('refuses output-dir equal to <gguf-dir>.intermediates before anything runs', async () => {
+    await expect(
+      inWorkspace({
+        gguf: 'Q8_0',
+        'keep-intermediates': 'true',
+        'gguf-dir': 'g',
+        'output-dir': 'g.intermediates'
+      })
+    ).rejects.toThrow(
+      /gguf-dir \(its \.intermediates\) ".*g\.intermediates" overlaps output-dir ".*g\.intermediates"/
+    )
+  })
+})
+
+describe('issue 14: an output folder that is a symbolic link', () => {
+  it('refuses it, even when a manifest of this action names the path, and empties nothing', async () => {
+    const scene = await fs.mkdtemp(path.join(root, 'link-'))
+    const victim = path.join(scene, 'victim')
+    await fs.mkdir(victim)
+    await fs.writeFile(path.join(victim, 'thesis.tex'), 'years of work')
+    const out = path.join(scene, 'fused-model')
+    await fs.symlink(victim, out)
+    // An earlier run made "fused-model" as a real folder; it was replaced by a link since.
+    await fs.writeFile(
+      `${out}.manifest.json`,
+      JSON.stringify({
+        schemaVersion: 1,
+        generator: 'mlx-fuse-action',
+        folders: { outputDir: out }
+      })
+    )
+    await expect(checkOutputDir(out, 'output-dir', true, `${out}.manifest.json`)).rejects.toThrow(
+      /^Input output-dir ".*fused-model" is a symbolic link \(to ".*victim"\); .*point output-dir at a real folder/
+    )
+    expect(await fs.readdir(victim)).toEqual(['thesis.tex'])
+  })
+
+  it.each([
+    ['to an empty folder', 'empty'],
+    ['that dangles', 'nothing-here']
+  ])('refuses a link %s up front (was ENOTDIR after the whole fuse)', async (_name, target) => {
+    const scene = await fs.mkdtemp(path.join(root, 'link-'))
+    await fs.mkdir(path.join(scene, 'empty'))
+    const out = path.join(scene, 'fused-model')
+    await fs.symlink(path.join(scene, target), out)
+    await expect(checkOutputDir(out, 'output-dir', false, `${out}.manifest.json`)).rejects.toThrow(
+      /^Input output-dir ".*fused-model" is a symbolic link/
+    )
+  })
+})

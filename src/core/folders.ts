@@ -12,6 +12,8 @@ import type { Config } from './config.js'
 import { ActionError } from './types.js'
 
 export const GENERATOR = 'mlx-fuse-action'
+/** How messages name `<gguf-dir>.intermediates` (keep-intermediates: true). */
+const INTERMEDIATES = 'gguf-dir (its .intermediates)'
 
 /** The folders a run makes, recorded in its manifest as the proof that it may empty them later. */
 export interface MadeFolders {
@@ -40,7 +42,7 @@ export async function checkOutputFolders(config: Config): Promise<MadeFolders> {
   }
   if (folders.intermediates) {
     // keep-intermediates always replaced this folder; now only when the manifest names it.
-    await checkOutputDir(folders.intermediates, 'gguf-dir (its .intermediates)', true, manifest)
+    await checkOutputDir(folders.intermediates, INTERMEDIATES, true, manifest)
   }
   return folders
 }
@@ -54,6 +56,7 @@ export async function checkOutputPlacement(config: Config, cwd = process.cwd()):
   const g = config.gguf
   const outputs: Array<[string, string]> = [['output-dir', config.outputDir]]
   if (g) outputs.push(['gguf-dir', g.dir])
+  if (g?.keepIntermediates) outputs.push([INTERMEDIATES, `${g.dir}.intermediates`])
   // Two-way: writing into these, or around them, would change or delete them.
   const overlapping: Array<[string, string | null, string]> = [
     ['base-model', config.baseModelDir, 'base model'],
@@ -87,10 +90,13 @@ export async function checkOutputPlacement(config: Config, cwd = process.cwd()):
     const git = await findGitRoot(real)
     if (git) throw placementError(name, out, `is or contains a git work tree ("${git}")`)
   }
-  if (g && overlaps(await realish(g.dir), await realish(config.outputDir))) {
-    throw new ActionError(
-      `Input gguf-dir "${g.dir}" overlaps output-dir "${config.outputDir}" (the MLX output is measured and uploaded as a whole); choose a separate folder, or leave gguf-dir empty for "${config.outputDir}-gguf".`
-    )
+  for (const [name, dir] of outputs.slice(1)) {
+    if (overlaps(await realish(dir), await realish(config.outputDir))) {
+      // keep-intermediates into output-dir deleted the fused model at the end, reported within budget.
+      throw new ActionError(
+        `Input ${name} "${dir}" overlaps output-dir "${config.outputDir}" (the MLX output is measured and uploaded as a whole); choose a separate folder, or leave gguf-dir empty for "${config.outputDir}-gguf".`
+      )
+    }
   }
 }
 
@@ -126,6 +132,14 @@ export async function checkOutputDir(
   manifestPath: string
 ): Promise<void> {
   await checkWritableParent(dir, input)
+  const link = await fs.readlink(dir).catch(() => null)
+  if (link !== null) {
+    // Through a link, overwrite emptied the folder it points to, and the final move of the
+    // staging folder failed with ENOTDIR after the whole fuse (dangling or not).
+    throw new ActionError(
+      `Input ${input} "${dir}" is a symbolic link (to "${link}"); the action replaces its output folders, and through a link it would write into or empty another folder, so point ${input} at a real folder path (or remove the link).`
+    )
+  }
   const stat = await fs.stat(dir).catch(() => null)
   if (!stat) return
   if (!stat.isDirectory()) {
@@ -295,10 +309,13 @@ export async function realish(p: string): Promise<string> {
   }
 }
 
-/** True when `x` is `y` or lies inside it. */
+/**
+ * True when `x` is `y` or lies inside it, decided by path segments: `out/..adapters` lies inside
+ * `out` (its relative path starts with the characters `..` but its first segment is `..adapters`).
+ */
 function inside(x: string, y: string): boolean {
   const rel = path.relative(y, x)
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
+  return rel === '' || (rel.split(path.sep)[0] !== '..' && !path.isAbsolute(rel))
 }
 
 function overlaps(a: string, b: string): boolean {
