@@ -4,6 +4,7 @@
  * checkOutputDir empties only what a manifest of this action names.
  */
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { spawn } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -11,6 +12,7 @@ import {
   checkManifestPath,
   checkOutputDir,
   checkOutputFolders,
+  lockOutputDir,
   makeStaging,
   promote
 } from '../src/core/folders.js'
@@ -306,5 +308,54 @@ describe('issue 14: an output folder that is a symbolic link', () => {
     await expect(checkOutputDir(out, 'output-dir', false, `${out}.manifest.json`)).rejects.toThrow(
       /^Input output-dir ".*fused-model" is a symbolic link/
     )
+  })
+})
+
+describe('issue 14: one run at a time per output-dir (a lock file beside it)', () => {
+  /** A process id that has exited (its process is gone), as a crashed run leaves. */
+  async function goneProcessId(): Promise<number> {
+    const child = spawn(process.execPath, ['-e', ''])
+    await new Promise(resolve => child.on('close', resolve))
+    return child.pid!
+  }
+  async function scene(): Promise<string> {
+    const dir = await fs.mkdtemp(path.join(root, 'lock-'))
+    return path.join(dir, 'fused-model')
+  }
+  const lockOf = (pid: number): string =>
+    JSON.stringify({ generator: 'mlx-fuse-action', pid, host: os.hostname() })
+
+  it('refuses when another running process holds the lock, and changes nothing', async () => {
+    const out = await scene()
+    // The parent of this test process is alive for as long as the test runs.
+    await fs.writeFile(`${out}.lock`, lockOf(process.ppid))
+    await expect(lockOutputDir(out)).rejects.toThrow(
+      new RegExp(
+        `^Another run of this action \\(process ${process.ppid} on this machine\\) is writing output-dir ".*fused-model" \\(lock file ".*fused-model.lock"\\); `
+      )
+    )
+    expect(await fs.readFile(`${out}.lock`, 'utf8')).toBe(lockOf(process.ppid))
+    expect(await fs.readdir(path.dirname(out))).toEqual(['fused-model.lock'])
+  })
+
+  it('takes over a stale lock whose process is gone', async () => {
+    const out = await scene()
+    await fs.writeFile(`${out}.lock`, lockOf(await goneProcessId()))
+    await lockOutputDir(out)
+    expect(JSON.parse(await fs.readFile(`${out}.lock`, 'utf8'))).toMatchObject({
+      generator: 'mlx-fuse-action',
+      pid: process.pid
+    })
+    await lockOutputDir(out) // this process holds it: taking it again is a no-op
+    expect(await fs.readdir(path.dirname(out))).toEqual(['fused-model.lock'])
+  })
+
+  it('never removes a file at the lock path that this action did not write', async () => {
+    const out = await scene()
+    await fs.writeFile(`${out}.lock`, 'my notes')
+    await expect(lockOutputDir(out)).rejects.toThrow(
+      /^The file ".*fused-model.lock" \(where the lock beside output-dir goes\) was not written by this action; move it away, or choose another output-dir\.$/
+    )
+    expect(await fs.readFile(`${out}.lock`, 'utf8')).toBe('my notes')
   })
 })

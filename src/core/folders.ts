@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
-import { constants, promises as fs } from 'node:fs'
+import { constants, promises as fs, readFileSync, unlinkSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Config } from './config.js'
@@ -35,6 +35,9 @@ export async function checkOutputFolders(config: Config): Promise<MadeFolders> {
     intermediates: g?.keepIntermediates ? `${g.dir}.intermediates` : null
   }
   const manifest = config.manifestPath
+  // The lock first: every check below then sees what no other run of this action is changing.
+  await checkWritableParent(folders.outputDir, 'output-dir')
+  await lockOutputDir(folders.outputDir)
   await checkManifestPath(manifest)
   await checkOutputDir(folders.outputDir, 'output-dir', config.overwrite, manifest)
   if (folders.ggufDir) {
@@ -165,6 +168,120 @@ export async function checkOutputDir(
       `Input ${input} "${dir}" already holds ${entries.length} entries from an earlier run of this action; set overwrite: true to replace them, or choose an empty folder.`
     )
   }
+}
+
+/** The locks this process holds, removed when it exits. */
+const heldLocks = new Set<string>()
+
+/**
+ * Takes the lock beside output-dir (`<output-dir>.lock`), so two runs on one output-dir never
+ * write into each other's folders or manifest (the second crashed with ENOTEMPTY and rewrote the
+ * first's good manifest to failed). The lock file is made whole under a temporary name and then
+ * hard-linked into place: link(2) fails with EEXIST when the name exists, so exactly one run wins.
+ * A lock whose process is gone (a crashed or killed run) is taken over; a file there that this
+ * action did not write is never removed. Released when this process exits.
+ */
+export async function lockOutputDir(outputDir: string): Promise<void> {
+  const lock = `${outputDir}.lock`
+  if (heldLocks.has(lock)) return
+  const temp = `${lock}.${process.pid}-${randomBytes(4).toString('hex')}`
+  const mine: LockHolder = { generator: GENERATOR, pid: process.pid, host: os.hostname() }
+  try {
+    await fs.mkdir(path.dirname(lock), { recursive: true })
+    await fs.writeFile(temp, JSON.stringify(mine), { flag: 'wx' })
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const taken = await fs.link(temp, lock).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'EEXIST') return false
+          throw error
+        }
+      )
+      if (taken) {
+        holdUntilExit(lock)
+        return
+      }
+      const holder = readLock(lock)
+      if (holder === 'gone') continue // released between our link and our read
+      if (holder === null) {
+        throw new ActionError(
+          `The file "${lock}" (where the lock beside output-dir goes) was not written by this action; move it away, or choose another output-dir.`
+        )
+      }
+      if (holder.host !== os.hostname() || processAlive(holder.pid)) {
+        const where = holder.host === os.hostname() ? 'on this machine' : `on ${holder.host}`
+        throw new ActionError(
+          `Another run of this action (process ${holder.pid} ${where}) is writing output-dir "${outputDir}" (lock file "${lock}"); let it finish, or give this run another output-dir (if no such run is going on, delete the lock file).`
+        )
+      }
+      // Stale: its process is gone. Remove it (only if it is still that one) and try again.
+      await fs.unlink(lock).catch(() => undefined)
+    }
+    throw new ActionError(
+      `Could not take the lock "${lock}" beside output-dir "${outputDir}": other runs keep taking it; run one job per output-dir at a time.`
+    )
+  } catch (error) {
+    if (error instanceof ActionError) throw error
+    throw new ActionError(
+      `Could not make the lock file "${lock}" beside output-dir "${outputDir}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose an output-dir in a folder this runner's user can write in.`
+    )
+  } finally {
+    await fs.unlink(temp).catch(() => undefined)
+  }
+}
+
+interface LockHolder {
+  generator: string
+  pid: number
+  host: string
+}
+
+/** The holder named by a lock file, `gone` when there is none, null when it is not ours. */
+function readLock(lock: string): LockHolder | 'gone' | null {
+  let text: string
+  try {
+    text = readFileSync(lock, 'utf8')
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : null
+  }
+  try {
+    const h = JSON.parse(text) as Partial<LockHolder>
+    if (h?.generator !== GENERATOR || !Number.isInteger(h.pid) || typeof h.host !== 'string') {
+      return null
+    }
+    return h as LockHolder
+  } catch {
+    return null
+  }
+}
+
+/** True while a process with this id exists (EPERM: it exists, under another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Removes the lock when this process exits (however run() ends), if it still names this process. */
+function holdUntilExit(lock: string): void {
+  if (heldLocks.size === 0) {
+    process.on('exit', () => {
+      for (const held of heldLocks) {
+        const holder = readLock(held)
+        if (holder !== null && holder !== 'gone' && holder.pid === process.pid) {
+          try {
+            unlinkSync(held)
+          } catch {
+            // Nothing to do at exit: the next run sees the process is gone and takes it over.
+          }
+        }
+      }
+    })
+  }
+  heldLocks.add(lock)
 }
 
 /** The manifest path must be free or a manifest of this action: never overwrite someone's file. */
