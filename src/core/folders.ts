@@ -214,8 +214,17 @@ export async function lockOutputDir(outputDir: string): Promise<void> {
           `Another run of this action (process ${holder.pid} ${where}) is writing output-dir "${outputDir}" (lock file "${lock}"); let it finish, or give this run another output-dir (if no such run is going on, delete the lock file).`
         )
       }
-      // Stale: its process is gone. Remove it (only if it is still that one) and try again.
-      await fs.unlink(lock).catch(() => undefined)
+      // Stale: its process is gone. Remove it only if it still names that process (another run
+      // may have taken it over meanwhile; the window left is the read and the unlink), then retry.
+      const still = readLock(lock)
+      if (
+        still !== null &&
+        still !== 'gone' &&
+        still.pid === holder.pid &&
+        still.host === holder.host
+      ) {
+        await fs.unlink(lock).catch(() => undefined)
+      }
     }
     throw new ActionError(
       `Could not take the lock "${lock}" beside output-dir "${outputDir}": other runs keep taking it; run one job per output-dir at a time.`
