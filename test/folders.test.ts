@@ -358,4 +358,18 @@ describe('issue 14: one run at a time per output-dir (a lock file beside it)', (
     )
     expect(await fs.readFile(`${out}.lock`, 'utf8')).toBe('my notes')
   })
+
+  it('locks gguf-dir too: two runs with their own output-dir may share it', async () => {
+    const config = (await inWorkspace({
+      gguf: 'Q8_0',
+      'output-dir': 'own-output',
+      'gguf-dir': 'shared-gguf'
+    })) as Config
+    const lock = path.join(workspace, 'shared-gguf.lock')
+    await fs.writeFile(lock, lockOf(process.ppid))
+    await expect(checkOutputFolders(config)).rejects.toThrow(
+      /^Another run of this action \(process \d+ on this machine\) is writing gguf-dir ".*shared-gguf" \(lock file ".*shared-gguf.lock"\); let it finish, or give this run another gguf-dir/
+    )
+    await fs.rm(lock)
+  })
 })

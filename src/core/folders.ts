@@ -38,6 +38,11 @@ export async function checkOutputFolders(config: Config): Promise<MadeFolders> {
   // The lock first: every check below then sees what no other run of this action is changing.
   await checkWritableParent(folders.outputDir, 'output-dir')
   await lockOutputDir(folders.outputDir)
+  if (folders.ggufDir) {
+    // Two runs with their own output-dir may still share a gguf-dir.
+    await checkWritableParent(folders.ggufDir, 'gguf-dir')
+    await lockOutputDir(folders.ggufDir, 'gguf-dir')
+  }
   await checkManifestPath(manifest)
   await checkOutputDir(folders.outputDir, 'output-dir', config.overwrite, manifest)
   if (folders.ggufDir) {
@@ -174,14 +179,14 @@ export async function checkOutputDir(
 const heldLocks = new Set<string>()
 
 /**
- * Takes the lock beside output-dir (`<output-dir>.lock`), so two runs on one output-dir never
- * write into each other's folders or manifest (the second crashed with ENOTEMPTY and rewrote the
- * first's good manifest to failed). The lock file is made whole under a temporary name and then
+ * Takes the lock beside an output folder (`<output-dir>.lock`, `<gguf-dir>.lock`), so two runs on
+ * one folder never write into each other's folders or manifest (the second crashed with ENOTEMPTY
+ * and rewrote the first's good manifest to failed). The lock file is made whole under a temporary name and then
  * hard-linked into place: link(2) fails with EEXIST when the name exists, so exactly one run wins.
  * A lock whose process is gone (a crashed or killed run) is taken over; a file there that this
  * action did not write is never removed. Released when this process exits.
  */
-export async function lockOutputDir(outputDir: string): Promise<void> {
+export async function lockOutputDir(outputDir: string, input = 'output-dir'): Promise<void> {
   const lock = `${outputDir}.lock`
   if (heldLocks.has(lock)) return
   const temp = `${lock}.${process.pid}-${randomBytes(4).toString('hex')}`
@@ -205,13 +210,13 @@ export async function lockOutputDir(outputDir: string): Promise<void> {
       if (holder === 'gone') continue // released between our link and our read
       if (holder === null) {
         throw new ActionError(
-          `The file "${lock}" (where the lock beside output-dir goes) was not written by this action; move it away, or choose another output-dir.`
+          `The file "${lock}" (where the lock beside ${input} goes) was not written by this action; move it away, or choose another ${input}.`
         )
       }
       if (holder.host !== os.hostname() || processAlive(holder.pid)) {
         const where = holder.host === os.hostname() ? 'on this machine' : `on ${holder.host}`
         throw new ActionError(
-          `Another run of this action (process ${holder.pid} ${where}) is writing output-dir "${outputDir}" (lock file "${lock}"); let it finish, or give this run another output-dir (if no such run is going on, delete the lock file).`
+          `Another run of this action (process ${holder.pid} ${where}) is writing ${input} "${outputDir}" (lock file "${lock}"); let it finish, or give this run another ${input} (if no such run is going on, delete the lock file).`
         )
       }
       // Stale: its process is gone. Remove it only if it still names that process (another run
@@ -227,12 +232,12 @@ export async function lockOutputDir(outputDir: string): Promise<void> {
       }
     }
     throw new ActionError(
-      `Could not take the lock "${lock}" beside output-dir "${outputDir}": other runs keep taking it; run one job per output-dir at a time.`
+      `Could not take the lock "${lock}" beside ${input} "${outputDir}": other runs keep taking it; run one job per ${input} at a time.`
     )
   } catch (error) {
     if (error instanceof ActionError) throw error
     throw new ActionError(
-      `Could not make the lock file "${lock}" beside output-dir "${outputDir}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose an output-dir in a folder this runner's user can write in.`
+      `Could not make the lock file "${lock}" beside ${input} "${outputDir}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose an ${input} in a folder this runner's user can write in.`
     )
   } finally {
     await fs.unlink(temp).catch(() => undefined)
