@@ -1,8 +1,9 @@
 /**
  * Issue 14: cancelling the job. The runner signals only the action's process, SIGINT first, then
- * SIGTERM (actions/runner src/Runner.Sdk/ProcessInvoker.cs, CancelAndKillProcessTree). Before,
- * node died at once: the fuse ran on as an orphan, its full-size staging folder stayed in the
- * workspace, the log ended inside an open stop-commands block and no manifest or summary said why.
+ * SIGTERM (actions/runner commit 0acefcf19943, src/Runner.Sdk/ProcessInvoker.cs,
+ * CancelAndKillProcessTree). Before, node died at once: the fuse ran on as an orphan, its
+ * full-size staging folder stayed in the workspace, the log ended inside an open stop-commands
+ * block and no manifest or summary said why.
  * Here the bundled dist/index.js is signalled while a stand-in fuse that started a child of its
  * own is running.
  */

@@ -65,8 +65,9 @@ export interface RunResult {
 
 /**
  * Cancelling a job: the runner signals only the action's own process (node), SIGINT first, then
- * SIGTERM 7.5 s later, then kills the process tree 2.5 s after that (actions/runner v2.329.0,
- * src/Runner.Sdk/ProcessInvoker.cs, CancelAndKillProcessTree, _sigintTimeout/_sigtermTimeout).
+ * SIGTERM 7.5 s later, then kills the process tree 2.5 s after that (actions/runner commit
+ * 0acefcf19943, src/Runner.Sdk/ProcessInvoker.cs, CancelAndKillProcessTree, _sigintTimeout and
+ * _sigtermTimeout).
  * Node's default for both signals is to exit at once, which left mlx_lm running as an orphan, a
  * full-size staging folder in the workspace and the log inside an open stop-commands block. So
  * {@link cancelOnSignals} forwards the signal to the running tool's whole process group, kills it
