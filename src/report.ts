@@ -399,8 +399,16 @@ function noteHtml(note: string): string {
  * placed in the summary's HTML; only the markup this module writes itself stays raw.
  */
 export function html(text: string): string {
-  // Text content: quotes may stay (attributes go through htmlAttribute).
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  // Text content: quotes may stay (attributes go through htmlAttribute). Line endings (CommonMark
+  // knows LF, CR and CRLF) become character references: GitHub renders the summary as Markdown,
+  // where a blank line ends an HTML block (<p>, <table>) and turns what follows back into live
+  // Markdown (an image, a heading), so escaped text must never hold a line ending.
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\n/g, '&#10;')
+    .replace(/\r/g, '&#13;')
 }
 
 /** The same for a double-quoted attribute value (an artifact link's href). */
