@@ -141,7 +141,7 @@ async function fail(error: unknown, state: RunState): Promise<void> {
   }
   if (state.manifest) {
     await writeFailureManifest(state.manifest.path, state.manifest.folders, message).catch(
-      (e: unknown) => core.warning((e as Error).message)
+      (e: unknown) => core.warning(redact((e as Error).message))
     )
   }
   await writeFailureSummary(message)

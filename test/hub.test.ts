@@ -11,6 +11,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {
+  checkCacheOutside,
   fetchHubBase,
   fnmatch,
   hubSettings,
@@ -165,6 +166,32 @@ describe('hubSettings', () => {
     expect(error.message).toBe(
       'HF_ENDPOINT "https://***@hub.example.com" holds a user name or password, which this action does not send; remove them from HF_ENDPOINT, and give the Hub token in hf-token or HF_TOKEN.'
     )
+  })
+})
+
+describe('checkCacheOutside', () => {
+  it('compares path segments and resolved links: "<out>/..hf" is inside, "<out>-hf" is not', async () => {
+    const out = path.join(root, 'out')
+    await fs.mkdir(out, { recursive: true })
+    await fs.symlink(out, path.join(root, 'out-link'))
+    const at = (cacheDir: string): HubSettings => ({ ...settings(), cacheDir })
+    for (const inside of [path.join(out, '..hf'), out, path.join(root, 'out-link', 'hf')]) {
+      const error = await rejection(checkCacheOutside(at(inside), [['output-dir', out]]))
+      expect(error.message).toContain(`lies inside output-dir "${out}"`)
+    }
+    const gguf = await rejection(
+      checkCacheOutside(at(path.join(out, 'c')), [
+        ['output-dir', root + '/x'],
+        ['gguf-dir', out]
+      ])
+    )
+    expect(gguf.message).toContain('lies inside gguf-dir')
+    for (const outside of [`${out}-hf`, path.join(root, 'hf'), root]) {
+      await checkCacheOutside(at(outside), [
+        ['output-dir', out],
+        ['gguf-dir', null]
+      ])
+    }
   })
 })
 

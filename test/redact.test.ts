@@ -23,6 +23,9 @@ describe('redact', () => {
     expect(redact('Authorization: Bearer abc.def-ghi, next')).toBe(
       'Authorization: Bearer ***, next'
     )
+    expect(
+      redact('PUT https://x.blob.core.windows.net/c/a.zip?sv=2024&sig=AbC%2Bd&se=1 failed (403)')
+    ).toBe('PUT https://x.blob.core.windows.net/c/a.zip?sv=2024&sig=***&se=1 failed (403)')
   })
 
   it('leaves ordinary text alone', () => {

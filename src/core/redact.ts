@@ -3,8 +3,8 @@
  * log only; the job summary, the manifest and text that reaches a file are not masked. So the
  * sentences go through {@link redact} where they leave the action (setFailed, annotations, the
  * summary, the manifest, log lines): every token registered with {@link addSecret}, every
- * `user:password@` in a URL, and anything shaped like a Hugging Face token or a Bearer credential
- * becomes `***`.
+ * `user:password@` in a URL, a signed URL's signature, and anything shaped like a Hugging Face
+ * token or a Bearer credential becomes `***`.
  */
 import * as core from '@actions/core'
 
@@ -24,6 +24,9 @@ const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi
 /** A Hugging Face user access token: `hf_` and 30 or more letters and digits. */
 const HF_TOKEN = /\bhf_[A-Za-z0-9]{30,}/g
 const BEARER = /\b(Bearer\s+)[^\s"'<>,;]+/gi
+/** A signed URL's credential parameters (Azure SAS `sig`, S3 `X-Amz-Signature`/`-Credential`, `token`). */
+const SIGNED_PARAM =
+  /([?&](?:sig|signature|token|access_token|x-amz-signature|x-amz-credential|x-amz-security-token)=)[^&\s"'<>#]+/gi
 
 /** `text` with every registered secret and every credential-shaped string replaced by `***`. */
 export function redact(text: string): string {
@@ -32,5 +35,9 @@ export function redact(text: string): string {
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
     out = out.split(secret).join('***')
   }
-  return out.replace(URL_CREDENTIALS, '$1***@').replace(HF_TOKEN, 'hf_***').replace(BEARER, '$1***')
+  return out
+    .replace(URL_CREDENTIALS, '$1***@')
+    .replace(HF_TOKEN, 'hf_***')
+    .replace(BEARER, '$1***')
+    .replace(SIGNED_PARAM, '$1***')
 }
