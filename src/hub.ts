@@ -134,12 +134,9 @@ function homeOf(env: NodeJS.ProcessEnv): string {
 export function expandPath(p: string, env: NodeJS.ProcessEnv = process.env): string {
   let out = p
   const user = /^~([^/]*)/.exec(out)
-  if (user) {
-    const self = user[1] === '' || user[1] === os.userInfo().username
-    if (self)
-      out =
-        (user[1] === '' ? homeOf(env) : os.homedir()).replace(/\/+$/, '') +
-          out.slice(user[0].length) || '/'
+  if (user && (user[1] === '' || user[1] === os.userInfo().username)) {
+    const home = (user[1] === '' ? homeOf(env) : os.homedir()).replace(/\/+$/, '')
+    out = home + out.slice(user[0].length) || '/'
   }
   return out.replace(/\$(\w+|\{[^}]*\})/g, (whole, name: string) => {
     const key = name.startsWith('{') ? name.slice(1, -1) : name
