@@ -168,6 +168,22 @@ describe('a Hugging Face repo id as base-model', () => {
     expect(
       ((await manifestOf(again.run)).baseModelSource as { downloadedBytes: number }).downloadedBytes
     ).toBe(0)
+
+    // Offline (HF_HUB_OFFLINE=1, with HF_HOME written as "~/..."): the cached snapshot, no request.
+    hub.requests.length = 0
+    const home = path.dirname(hfHome)
+    const offline = await action(
+      REPO,
+      `~/${path.basename(hfHome)}`,
+      {},
+      { HF_HUB_OFFLINE: '1', HOME: home }
+    )
+    expect(offline.run.code).toBe(0)
+    expect(hub.requests).toEqual([])
+    expect(offline.run.stdout).toContain(
+      `HF_HUB_OFFLINE is set: using the cached snapshot ${snapshot}.`
+    )
+    expect(offline.fuses[0][2]).toBe(snapshot)
   })
 
   it('checks the disk for the download, then for the fuse exactly as for a local base', async () => {
