@@ -1,9 +1,10 @@
 /**
- * A Hugging Face repo id as the base model: resolved to a commit, listed with every file's size,
- * checked against the free disk, and downloaded with @huggingface/hub into the cache layout the
+ * A Hugging Face repo id as the base model: resolved to a commit and listed with every file's size
+ * (@huggingface/hub), checked against the free disk, and downloaded into the cache layout the
  * Python side reads (`models--ORG--NAME/{blobs,snapshots/<commit>,refs}`), so that fuse gets a
- * local snapshot path and nothing is fetched twice. The file bytes are fetched here (not by the
- * client, which has no resume): a cut download resumes from its partial blob.
+ * local snapshot path and nothing is fetched twice. The file bytes are fetched by
+ * src/core/download.ts, not by the client (which has no resume): a cut download resumes from its
+ * partial blob.
  */
 import * as core from '@actions/core'
 import { HubApiError, listFiles, modelInfo } from '@huggingface/hub'
@@ -25,7 +26,6 @@ import { addSecret, redact } from './core/redact.js'
 import { formatSize } from './core/size.js'
 import { ActionError } from './core/types.js'
 import * as log from './core/log.js'
-import { logSafe } from './core/log.js'
 
 /**
  * The files mlx_lm's own download takes (ml-explore/mlx-lm v0.31.3 and main at d78bf58e,
@@ -199,7 +199,7 @@ export function checkRevision(revision: string): void {
     revision.split('/').some(c => c === '' || c.startsWith('.') || c.endsWith('.lock'))
   if (bad) {
     throw new ActionError(
-      `Input revision "${logSafe(revision)}" is not a valid git branch, tag or commit name (git check-ref-format); give a branch, a tag or a commit id.`
+      `Input revision "${log.logSafe(revision)}" is not a valid git branch, tag or commit name (git check-ref-format); give a branch, a tag or a commit id.`
     )
   }
 }
@@ -388,12 +388,12 @@ export async function resolveHubBase(
 function checkListedFile(file: HubFile, repo: string, commit: string): void {
   if (escapesFolder(file.path)) {
     throw new ActionError(
-      `The Hub lists a file "${logSafe(file.path)}" in base-model "${repo}" (commit ${commit}), a name that would be written outside the cache folder; this action does not download it: use another revision, or ask the repository's owner to rename the file.`
+      `The Hub lists a file "${log.logSafe(file.path)}" in base-model "${repo}" (commit ${commit}), a name that would be written outside the cache folder; this action does not download it: use another revision, or ask the repository's owner to rename the file.`
     )
   }
   if (!file.etag || !/^[0-9a-f]{40,64}$/.test(file.etag)) {
     throw new ActionError(
-      `The Hub lists the file "${logSafe(file.path)}" in base-model "${repo}" (commit ${commit}) without a git or LFS hash, so it cannot be cached; check that HF_ENDPOINT points at a Hugging Face Hub.`
+      `The Hub lists the file "${log.logSafe(file.path)}" in base-model "${repo}" (commit ${commit}) without a git or LFS hash, so it cannot be cached; check that HF_ENDPOINT points at a Hugging Face Hub.`
     )
   }
 }
