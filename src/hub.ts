@@ -579,13 +579,13 @@ function fileError(error: unknown, file: HubFile, blob: string, plan: HubPlan): 
   const where = s.endpoint === DEFAULT_ENDPOINT ? 'the Hugging Face Hub' : s.endpoint
   if (error instanceof DownloadCutError && error.answered) {
     return new ActionError(
-      `The download of ${file.path} (base-model "${repo}") was cut off ${error.attempts} times in a row at ${error.have} of ${file.bytes} bytes; the bytes so far stay in ${partialPath(blob)} and the next run resumes from them: check the runner's network, proxy and HF_ENDPOINT, then run again.`
+      `The download of ${log.logSafe(file.path)} (base-model "${repo}") was cut off ${error.attempts} times in a row at ${error.have} of ${file.bytes} bytes; the bytes so far stay in ${partialPath(blob)} and the next run resumes from them: check the runner's network, proxy and HF_ENDPOINT, then run again.`
     )
   }
   if (error instanceof DownloadSizeError) {
     const got = error.got > error.expected ? `more than ${error.expected}` : String(error.got)
     return new ActionError(
-      `${where} sent ${got} bytes for ${file.path} of base-model "${repo}" where its file list says ${error.expected}; the partial file was removed: run again, and if it repeats, check for a proxy that alters downloads.`
+      `${where} sent ${got} bytes for ${log.logSafe(file.path)} of base-model "${repo}" where its file list says ${error.expected}; the partial file was removed: run again, and if it repeats, check for a proxy that alters downloads.`
     )
   }
   const code = (error as NodeJS.ErrnoException)?.code
