@@ -1,5 +1,6 @@
 /** Every input parsed and validated up front; a typed config out. Nothing here runs a tool. */
 import * as core from '@actions/core'
+import { addSecret } from './core/redact.js'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { readUploadInputs } from './artifacts/inputs.js'
@@ -34,7 +35,7 @@ const KNOWN_GGUF_TYPES = new Set([...Object.keys(FTYPE_IDS), ...Object.keys(TYPE
 
 export async function readInputs(cwd = process.cwd()): Promise<Config> {
   const hfToken = core.getInput(Inputs.HfToken) || null
-  if (hfToken) core.setSecret(hfToken)
+  addSecret(hfToken) // masked in the log, redacted from the summary and the manifest
   refuseControlCharacters()
 
   const baseModel = required(Inputs.BaseModel)

@@ -1,5 +1,6 @@
 /** The job summary, the step outputs, the budget annotations and the manifest. */
 import * as core from '@actions/core'
+import { redact } from './core/redact.js'
 import { promises as fs } from 'node:fs'
 import { GENERATOR, type MadeFolders } from './core/folders.js'
 import { formatDecimal, formatSize } from './core/size.js'
@@ -126,12 +127,13 @@ export function annotate(report: RunReport): void {
     const why = report.diagnoses.find(d => d.level === 'warning' && d.output === output.name)
     const message = `${overBudgetMessage(output, v)}.${why ? ` ${why.title}.` : ''}`
     const props = { title: 'Size budget exceeded' }
-    if (report.onOverBudget === 'fail') core.error(message, props)
-    else core.warning(message, props)
+    if (report.onOverBudget === 'fail') core.error(redact(message), props)
+    else core.warning(redact(message), props)
   }
   for (const d of report.diagnoses) {
-    if (d.level === 'warning') core.warning(d.text, { title: d.title })
-    else core.notice(d.text, { title: d.title })
+    const props = { title: redact(d.title) }
+    if (d.level === 'warning') core.warning(redact(d.text), props)
+    else core.notice(redact(d.text), props)
   }
 }
 
@@ -363,11 +365,14 @@ export async function writeFailureManifest(
 }
 
 async function writeJson(file: string, value: unknown): Promise<void> {
-  await fs.writeFile(file, `${JSON.stringify(value, null, 2)}\n`).catch((error: unknown) => {
-    throw new ActionError(
-      `Could not write the manifest "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); make sure the folder beside output-dir is writable and nothing else sits at that path, then run again.`
-    )
-  })
+  // Redacted as JSON text: every string in the manifest (errors, endpoints, commands) at once.
+  await fs
+    .writeFile(file, `${redact(JSON.stringify(value, null, 2))}\n`)
+    .catch((error: unknown) => {
+      throw new ActionError(
+        `Could not write the manifest "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); make sure the folder beside output-dir is writable and nothing else sits at that path, then run again.`
+      )
+    })
 }
 
 /** A failed run still leaves a summary that says what went wrong (no outputs are reported). */
@@ -399,11 +404,12 @@ function noteHtml(note: string): string {
  * placed in the summary's HTML; only the markup this module writes itself stays raw.
  */
 export function html(text: string): string {
-  // Text content: quotes may stay (attributes go through htmlAttribute). Line endings (CommonMark
-  // knows LF, CR and CRLF) become character references: GitHub renders the summary as Markdown,
-  // where a blank line ends an HTML block (<p>, <table>) and turns what follows back into live
-  // Markdown (an image, a heading), so escaped text must never hold a line ending.
-  return text
+  // Text content: quotes may stay (attributes go through htmlAttribute). Secrets redacted first:
+  // the runner masks the log only, not the summary. Line endings (CommonMark knows LF, CR and
+  // CRLF) become character references: GitHub renders the summary as Markdown, where a blank line
+  // ends an HTML block (<p>, <table>) and turns what follows back into live Markdown (an image, a
+  // heading), so escaped text must never hold a line ending.
+  return redact(text)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
