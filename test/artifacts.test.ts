@@ -476,4 +476,46 @@ describe('readUploadInputs', () => {
       /artifact-name is "a\/b", which holds "\/".*choose another artifact-name/
     )
   })
+
+  it('refuses an artifact-name that would write GGUF files outside gguf-dir, with upload: false too', () => {
+    for (const name of ['../victim', 'a/b', 'a\\b']) {
+      expect(() =>
+        readUploadInputs(from({ upload: 'false', gguf: 'Q4_K_M', 'artifact-name': name }), '/w/x')
+      ).toThrow(/^Input artifact-name is ".*", which holds ".*"; .*choose another artifact-name\.$/)
+    }
+    // "." and ".." alone name nothing outside (the files are "..-Q4_K_M.gguf"), but a path
+    // separator always would; a name that names no file (no gguf, no upload) is not checked.
+    expect(
+      readUploadInputs(from({ upload: 'false', 'artifact-name': '../victim' }), '/w/x')
+    ).toMatchObject({
+      upload: false
+    })
+  })
+
+  it('refuses a control character in artifact-name whenever it names files', () => {
+    for (const c of ['\t', '\u001b', '\u0000', '\u007f']) {
+      expect(() =>
+        readUploadInputs(from({ upload: 'false', gguf: 'Q8_0', 'artifact-name': `a${c}b` }), '/w/x')
+      ).toThrow(/^Input artifact-name is ".*", which holds ".*"; /)
+    }
+  })
+
+  it('refuses a name too long for a file name up front, naming the limit', () => {
+    const long = 'm'.repeat(300)
+    for (const inputs of [
+      { upload: 'false', gguf: 'Q4_K_M', 'artifact-name': long } as Record<string, string>,
+      { upload: 'true', 'artifact-name': long }
+    ]) {
+      expect(() => readUploadInputs(from(inputs), '/w/x')).toThrow(
+        'Input artifact-name is 300 bytes long; the longest file name it makes (<artifact-name>-<TYPE>-00001-of-00009.gguf for a split GGUF type) must stay within 255 bytes, so keep artifact-name within 200 bytes (UTF-8): choose a shorter artifact-name.'
+      )
+    }
+    expect(
+      readUploadInputs(from({ 'artifact-name': 'm'.repeat(200) }), '/w/x').prefix
+    ).toHaveLength(200)
+    // Multi-byte characters count as their UTF-8 bytes: 101 x "é" is 202 bytes.
+    expect(() => readUploadInputs(from({ 'artifact-name': 'é'.repeat(101) }), '/w/x')).toThrow(
+      'Input artifact-name is 202 bytes long;'
+    )
+  })
 })

@@ -141,6 +141,55 @@ describe('the action, end to end (artifacts)', () => {
     expect(service.calls).toEqual(['ListArtifacts'])
   })
 
+  it('artifact-name ../victim with upload: false is refused before the fuse; the file it would name stays', async () => {
+    const dir = await fs.mkdtemp(path.join(root, 'work-'))
+    // gguf-dir is <dir>/fused-model-gguf: "../victim" would name <dir>/victim-Q4_K_M.gguf.
+    const victim = path.join(dir, 'victim-Q4_K_M.gguf')
+    await fs.writeFile(victim, 'the user file\n')
+    const run = await runAction(
+      {
+        'base-model': q4Base,
+        'adapter-path': adapters,
+        python,
+        'llama-cpp-dir': LLAMA_CPP_DIR,
+        'convert-python': CONVERT_PYTHON,
+        'smoke-test': 'false',
+        gguf: 'Q4_K_M',
+        upload: 'false',
+        'artifact-name': '../victim'
+      },
+      { cwd: dir }
+    )
+    expect(run.code).toBe(1)
+    expect(run.annotations.join('\n')).toContain(
+      'Input artifact-name is "../victim", which holds "/"; artifact names cannot contain'
+    )
+    expect(await fs.readFile(victim, 'utf8')).toBe('the user file\n')
+    await expect(fs.access(path.join(dir, 'fused-model'))).rejects.toThrow()
+  })
+
+  it('a 300-character artifact-name is refused before the fuse and before any call to the service', async () => {
+    service = await startResultsService()
+    const dir = await fs.mkdtemp(path.join(root, 'work-'))
+    const run = await runAction(
+      {
+        'base-model': q4Base,
+        'adapter-path': adapters,
+        python,
+        upload: 'true',
+        'artifact-name': 'm'.repeat(300)
+      },
+      { cwd: dir, env: service.env }
+    )
+    expect(run.code).toBe(1)
+    expect(run.annotations.join('\n')).toContain(
+      'Input artifact-name is 300 bytes long; the longest file name it makes'
+    )
+    expect(run.annotations.join('\n')).not.toContain('ENAMETOOLONG')
+    expect(service.calls).toEqual([])
+    await expect(fs.access(path.join(dir, 'fused-model'))).rejects.toThrow()
+  })
+
   it('an upload error fails the step after the summary, saying what was uploaded', async () => {
     service = await startResultsService({ finalizeNotOk: true })
     const { run } = await uploadRun(service)
