@@ -11,7 +11,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { readUploadInputs, type UploadConfig } from '../src/artifacts/inputs.js'
-import { checksumOutputs, sumLine, type Checksums } from '../src/artifacts/sums.js'
+import { checksumOutputs, sumLine, withChecksums, type Checksums } from '../src/artifacts/sums.js'
+import { measurePath } from '../src/core/size.js'
 import {
   checkArtifactNames,
   uploadOutputs,
@@ -395,6 +396,78 @@ describe('uploadOutputs against the fake results service', () => {
     )
     expect(s.artifacts.map(a => a.name)).toEqual(['tiny-mlx'])
   })
+  it('uploads the checksums artifact with the manifest even when every output is held over budget', async () => {
+    const s = await fake()
+    const o = await makeOutputs()
+    const outcome = await uploadOutputs(request(o, config(), ['mlx', 'Q4_K_M', 'Q8_0']))
+    expect(outcome.held.map(h => h.output)).toEqual(['mlx', 'Q4_K_M', 'Q8_0'])
+    expect(s.artifacts.map(a => a.name)).toEqual(['tiny-checksums'])
+    expect(outcome.artifacts.map(a => a.name)).toEqual(['tiny-checksums'])
+    const got = path.join(o.dir, 'got-checksums')
+    await unzipTo(byName(s, 'tiny-checksums').blob!, got)
+    expect((await fs.readdir(got)).sort()).toEqual(['SHA256SUMS', 'manifest.json'])
+    expect(await fs.readFile(path.join(got, 'manifest.json'), 'utf8')).toBe(
+      await fs.readFile(o.manifest, 'utf8')
+    )
+    // SHA256SUMS lists the manifest alone, and verifies in download-artifact's layout.
+    const sums = await fs.readFile(path.join(got, 'SHA256SUMS'), 'utf8')
+    expect(sums.trim().split('\n')).toHaveLength(1)
+    await fs.rename(got, path.join(o.dir, 'tiny-checksums'))
+    const check = await run('sha256sum', ['-c', '--strict', 'tiny-checksums/SHA256SUMS'], {
+      cwd: o.dir
+    })
+    expect(check.stdout.trim()).toBe('tiny-checksums/manifest.json: OK')
+  })
+
+  it('zips, hashes and lists a link to a file inside the MLX output, as measuring counts it', async () => {
+    const s = await fake()
+    const o = await makeOutputs()
+    const mlx = o.outputs[0]
+    // A relative link in a sub-folder to a file of the output (as some tokenizer copies are).
+    await fs.symlink('../config.json', path.join(mlx.path, 'tokenizer', 'config-link.json'))
+    const measured = await measurePath(mlx.path)
+    expect(measured.bytes).toBe(mlx.bytes + 23) // the link counts as the 23-byte config.json
+    const outputs = [
+      { ...mlx, bytes: measured.bytes, files: measured.files },
+      ...o.outputs.slice(1)
+    ]
+    const checksums = await checksumOutputs(outputs)
+    const [withSums] = await withChecksums(outputs, checksums)
+    expect(withSums.sha256Files?.['tokenizer/config-link.json']).toBe(
+      sha256(await fs.readFile(path.join(mlx.path, 'config.json')))
+    )
+    expect(Object.keys(withSums.sha256Files ?? {})).toHaveLength(measured.files)
+    await uploadOutputs({ ...request({ ...o, outputs, checksums }, config()) })
+    const got = path.join(o.dir, 'got-mlx')
+    const zip = await unzipTo(byName(s, 'tiny-mlx').blob!, got)
+    expect((await zipEntries(zip)).map(e => e[1])).toContain('tokenizer/config-link.json')
+    expect((await fs.lstat(path.join(got, 'tokenizer', 'config-link.json'))).isFile()).toBe(true)
+    const sums = await fs.readFile(path.join(got, 'SHA256SUMS'), 'utf8')
+    expect(sums).toContain('  tokenizer/config-link.json\n')
+    const check = await run('sha256sum', ['-c', '--strict', 'SHA256SUMS'], { cwd: got })
+    expect(check.stdout.trim().split('\n')).toHaveLength(measured.files + 1) // + manifest.json
+  })
+
+  it.each([
+    ['a line feed', 'bad\nname.json', '\\n'],
+    ['a colon', 'tokenizer/a:b.json', ':'],
+    ['a question mark', 'why?.txt', '?']
+  ])(
+    'refuses a fused file name with %s before the upload starts, naming the file',
+    async (_what, rel, shown) => {
+      const s = await fake()
+      const o = await makeOutputs()
+      await fs.writeFile(path.join(o.outputs[0].path, rel), 'x')
+      const outputs = [{ ...o.outputs[0], bytes: o.outputs[0].bytes + 1 }, ...o.outputs.slice(1)]
+      const checksums = await checksumOutputs(outputs)
+      const error = await failure(uploadOutputs(request({ ...o, outputs, checksums }, config())))
+      expect(error.message).toBe(
+        `The MLX output ${o.outputs[0].path} holds the file ${JSON.stringify(rel)}, whose name holds ${JSON.stringify(shown === '\\n' ? '\n' : shown)}, which the artifact service refuses in a file path (it refuses " : < > | * ? and carriage returns and line feeds); rename or remove that file, or set upload: false. Nothing was uploaded.`
+      )
+      expect(s.calls).toEqual([])
+      expect(error.message.split('\n')).toHaveLength(1)
+    }
+  )
 })
 
 describe('checkArtifactNames', () => {

@@ -1,14 +1,15 @@
 /**
  * Publishes the measured outputs as workflow artifacts with `@actions/artifact` 6.2.1
- * (actions/toolkit packages/artifact; the protocol is in /work/shared/CONTRACTS.md, "The Actions
- * results service"):
+ * (actions/toolkit packages/artifact; the Twirp methods in its generated
+ * lib/generated/results/api/v1/artifact.js):
  * - `<prefix>-mlx`: one zip at compression level 0 of the model directory plus manifest.json and
  *   SHA256SUMS, staged as a folder of symbolic links (the client zips links through their real
  *   paths: lib/internal/upload/zip.js), so gigabytes are never copied;
  * - `<prefix>-<TYPE>.gguf`: each GGUF file raw (`skipArchive`: the artifact takes the file's
  *   basename, so a link of that name is uploaded); the digest the client returns is the SHA-256
  *   of the bytes it sent, checked against the checksum taken when the file was measured;
- * - `<prefix>-checksums`: SHA256SUMS for every published file, plus manifest.json.
+ * - `<prefix>-checksums`: SHA256SUMS for every published file, plus manifest.json; uploaded even
+ *   when every output is held back, since the manifest is the record of what was measured.
  */
 import * as core from '@actions/core'
 import {
@@ -138,6 +139,7 @@ export async function uploadOutputs(
     return { ...outcome, status: 'ghes' }
   }
   const publish = toPublish(req, outcome)
+  await refuseInvalidPaths(publish)
 
   const stagingParent = req.stagingDir ?? process.env.RUNNER_TEMP ?? os.tmpdir()
   await fs.mkdir(stagingParent, { recursive: true })
@@ -172,21 +174,46 @@ export async function uploadOutputs(
         }
       }
     }
-    if (outcome.artifacts.length > 0) {
-      const name = checksumsArtifactName(config.prefix)
-      const root = path.join(staging, name)
-      await fs.mkdir(root)
-      await fs.copyFile(req.manifestPath, path.join(root, 'manifest.json'))
-      published.push([(await sha256File(req.manifestPath)).sha256, `${name}/manifest.json`])
-      await fs.writeFile(path.join(root, 'SHA256SUMS'), sumsText(published))
-      const staged = [path.join(root, 'SHA256SUMS'), path.join(root, 'manifest.json')]
-      await send(name, 'checksums', staged, root, 0, {})
-    }
+    // Always, even when every output is held back: the manifest records what was measured.
+    const name = checksumsArtifactName(config.prefix)
+    const root = path.join(staging, name)
+    await fs.mkdir(root)
+    await fs.copyFile(req.manifestPath, path.join(root, 'manifest.json'))
+    published.push([(await sha256File(req.manifestPath)).sha256, `${name}/manifest.json`])
+    await fs.writeFile(path.join(root, 'SHA256SUMS'), sumsText(published))
+    const staged = [path.join(root, 'SHA256SUMS'), path.join(root, 'manifest.json')]
+    await send(name, 'checksums', staged, root, 0, {})
   } finally {
     await fs.rm(staging, { recursive: true, force: true })
   }
   if (config.removeAfterUpload) await removeUploaded(publish, outcome)
   return outcome
+}
+
+/**
+ * Characters the artifact service refuses in a file path inside an artifact (`@actions/artifact`
+ * 6.2.1 lib/internal/upload/path-and-artifact-name-validation.js,
+ * invalidArtifactFilePathCharacters; the client checks each path only when it zips, after the
+ * artifacts before it went up). Path separators are allowed there.
+ */
+const FORBIDDEN_IN_PATH = ['"', ':', '<', '>', '|', '*', '?', '\r', '\n']
+
+/**
+ * Before the first upload: every file the MLX zip will hold has a path the service accepts (GGUF
+ * artifacts are named from the already checked artifact-name), else one sentence naming it.
+ */
+async function refuseInvalidPaths(publish: readonly MeasuredOutput[]): Promise<void> {
+  for (const output of publish) {
+    if (output.kind !== 'mlx') continue
+    for (const [, rel] of await outputFiles(output)) {
+      const bad = FORBIDDEN_IN_PATH.find(c => rel.includes(c))
+      if (bad === undefined) continue
+      throw new UploadError(
+        `The MLX output ${output.path} holds the file ${JSON.stringify(rel)}, whose name holds ${JSON.stringify(bad)}, which the artifact service refuses in a file path (it refuses " : < > | * ? and carriage returns and line feeds); rename or remove that file, or set upload: false. Nothing was uploaded.`,
+        []
+      )
+    }
+  }
 }
 
 /** The outputs to upload: an over-budget one only with upload-over-budget, else it is held. */
