@@ -13,6 +13,7 @@ import { promisify } from 'node:util'
 import { readUploadInputs, type UploadConfig } from '../src/artifacts/inputs.js'
 import { checksumOutputs, sumLine, withChecksums, type Checksums } from '../src/artifacts/sums.js'
 import { measurePath } from '../src/core/size.js'
+import { DefaultArtifactClient } from '@actions/artifact'
 import {
   checkArtifactNames,
   uploadOutputs,
@@ -488,6 +489,61 @@ describe('checkArtifactNames', () => {
     await expect(checkArtifactNames(config(), { mlx: false, gguf: 'auto' })).rejects.toThrow(
       /"tiny-IQ4_XS\.gguf"/
     )
+  })
+
+  it("on a re-run (GITHUB_RUN_ATTEMPT 2) lets an earlier attempt's names through; the upload supersedes them", async () => {
+    const earlier = ['tiny-mlx', 'tiny-Q4_K_M.gguf', 'tiny-checksums']
+    const s = await fake({ attempt: 2, earlier })
+    process.env.GITHUB_RUN_ATTEMPT = '2'
+    const before = s.artifacts.map(a => ({ name: a.name, id: a.id }))
+    await expect(
+      checkArtifactNames(config(), { mlx: true, gguf: ['Q4_K_M', 'Q8_0'] })
+    ).resolves.toBeUndefined()
+    const o = await makeOutputs()
+    const outcome = await uploadOutputs(request(o, config(), ['Q8_0']))
+
+    // The fake received a new artifact of each name, from this attempt; the old ones stay.
+    const made = s.artifacts.filter(a => a.attempt === 2)
+    expect(made.map(a => a.name)).toEqual(earlier)
+    expect(made.every(a => a.finalize !== undefined && !a.deleted)).toBe(true)
+    expect(s.artifacts.filter(a => a.attempt === 1 && !a.deleted).map(a => a.name)).toEqual(earlier)
+    expect(s.calls.filter(c => c === 'CreateArtifact')).toHaveLength(3)
+    // Reported: which earlier artifacts (name and id) this attempt's uploads supersede.
+    expect(outcome.superseded).toEqual(before)
+    const notices = stdout
+      .join('')
+      .split('\n')
+      .filter(l => l.startsWith('::notice'))
+    expect(notices).toHaveLength(1)
+    expect(notices[0]).toContain(
+      'This is attempt 2 of the run: its artifacts tiny-mlx, tiny-Q4_K_M.gguf, tiny-checksums supersede the ones of the same names from an earlier attempt (ids'
+    )
+    // A consumer that takes the newest of each name (download-artifact v8 lists with latest) gets
+    // this attempt's artifacts.
+    const newest = await new DefaultArtifactClient().listArtifacts({ latest: true })
+    expect(newest.artifacts.map(a => [a.name, a.id]).sort()).toEqual(
+      made.map(a => [a.name, a.id]).sort()
+    )
+  })
+
+  it('on attempt 1 still refuses a name the run has; a same-attempt clash on attempt 2 fails with the fix', async () => {
+    await fake({ existing: ['tiny-mlx'] })
+    process.env.GITHUB_RUN_ATTEMPT = '1'
+    await expect(checkArtifactNames(config(), { mlx: true, gguf: [] })).rejects.toThrow(
+      'This workflow run already has an artifact named "tiny-mlx"'
+    )
+    await service!.close()
+    // Attempt 2 with another matrix job of the same attempt using the name: ListArtifacts cannot
+    // tell attempts apart, so the check lets it through and the service's 409 is explained.
+    const s = await fake({ attempt: 2, existing: ['tiny-mlx'] })
+    process.env.GITHUB_RUN_ATTEMPT = '2'
+    await checkArtifactNames(config(), { mlx: true, gguf: [] })
+    const o = await makeOutputs()
+    const error = await failure(uploadOutputs(request(o, config(), ['Q4_K_M', 'Q8_0'])))
+    expect(error.message).toMatch(
+      /^Uploading artifact tiny-mlx failed: .*\(409\).*; another job of this run attempt already uploaded an artifact of that name: give each job or matrix entry a distinct artifact-name\. Nothing was uploaded\.$/
+    )
+    expect(s.calls.filter(c => c === 'CreateArtifact')).toHaveLength(1)
   })
 
   it('outside a workflow job says how to run without upload', async () => {

@@ -190,6 +190,24 @@ describe('the action, end to end (artifacts)', () => {
     await expect(fs.access(path.join(dir, 'fused-model'))).rejects.toThrow()
   })
 
+  it("on a re-run (attempt 2) uploads over the earlier attempt's names and says what it supersedes", async () => {
+    const earlier = ['fused-model-mlx', 'fused-model-checksums']
+    service = await startResultsService({ attempt: 2, earlier })
+    const ids = service.artifacts.map(a => a.id)
+    const { run } = await uploadRun(service, { GITHUB_RUN_ATTEMPT: '2' })
+    expect(run.code).toBe(0)
+    expect(service.artifacts.filter(a => a.attempt === 2).map(a => a.name)).toEqual(earlier)
+    expect(run.annotations.join('\n')).toContain(
+      '::notice::This is attempt 2 of the run: its artifacts fused-model-mlx, fused-model-checksums supersede'
+    )
+    expect(run.summary).toContain(
+      `Re-run: these uploads supersede the earlier attempt's <code>fused-model-mlx</code> (id ${ids[0]}), <code>fused-model-checksums</code> (id ${ids[1]})`
+    )
+    // The step outputs name this attempt's artifacts.
+    const out = JSON.parse(run.outputs['artifact-ids'])
+    expect(out['fused-model-mlx']).toBe(service.artifacts.find(a => a.attempt === 2)!.id)
+  })
+
   it('an upload error fails the step after the summary, saying what was uploaded', async () => {
     service = await startResultsService({ finalizeNotOk: true })
     const { run } = await uploadRun(service)

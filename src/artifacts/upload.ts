@@ -47,6 +47,8 @@ export interface UploadOutcome {
   held: Array<{ output: string; reason: string }>
   /** Paths deleted by remove-after-upload. */
   removed: string[]
+  /** On a re-run: earlier attempts' artifacts of the names this attempt uploaded. */
+  superseded: Array<{ name: string; id: number }>
 }
 
 /** An upload failed; `uploaded` lists what was published before it. */
@@ -84,10 +86,24 @@ export function checksumsArtifactName(prefix: string): string {
 }
 
 /**
+ * The run attempt (`GITHUB_RUN_ATTEMPT`, 1 for the first run, 2 and up for "Re-run jobs");
+ * anything else counts as 1, so the first run's refusal of a taken name is never skipped by mistake.
+ */
+export function runAttempt(): number {
+  const text = process.env.GITHUB_RUN_ATTEMPT ?? ''
+  return /^[1-9]\d{0,5}$/.test(text) ? Number(text) : 1
+}
+
+/**
  * Before the first fuse: refuses artifact names this run already has (names are unique per
  * workflow run, every job of a matrix included), so a clash fails in seconds, not after the
  * fuse. `gguf` is the list of GGUF types, or `auto` when the type is chosen later or files may
  * be split into shards (then any `<prefix>-*.gguf` is a clash). Does nothing when upload is false or on GHES (the upload says so).
+ *
+ * On a re-run (attempt 2 and up) ListArtifacts lists the earlier attempts' artifacts too, with no
+ * attempt number, and the service accepts a name again in a new attempt: the names are let
+ * through, and the upload reports the artifacts it supersedes (consumers take the newest of a
+ * name: the toolkit's get and delete pick the highest id, download-artifact v8 lists with latest).
  */
 export async function checkArtifactNames(
   config: UploadConfig,
@@ -114,6 +130,12 @@ export async function checkArtifactNames(
       wanted.some(w => lower(w) === lower(name)) ||
       (plan.gguf === 'auto' && lower(name).startsWith(autoPrefix) && lower(name).endsWith('.gguf'))
   )
+  if (taken.length > 0 && runAttempt() > 1) {
+    log.info(
+      `This is attempt ${runAttempt()} of the run: ${taken.map(n => JSON.stringify(n)).join(', ')} from an earlier attempt will be superseded by this attempt's uploads.`
+    )
+    return
+  }
   if (taken.length > 0) {
     throw new ActionError(
       `This workflow run already has ${taken.length === 1 ? 'an artifact' : 'artifacts'} named ${taken.map(n => JSON.stringify(n)).join(', ')} (artifact names are unique per run, across all its jobs and matrix entries); give each job or matrix entry a distinct artifact-name, e.g. artifact-name: my-model-\${{ matrix.name }}, or set upload: false.`
@@ -126,7 +148,13 @@ export async function uploadOutputs(
   req: UploadRequest,
   client: ArtifactService = new DefaultArtifactClient()
 ): Promise<UploadOutcome> {
-  const outcome: UploadOutcome = { status: 'uploaded', artifacts: [], held: [], removed: [] }
+  const outcome: UploadOutcome = {
+    status: 'uploaded',
+    artifacts: [],
+    held: [],
+    removed: [],
+    superseded: []
+  }
   const { config } = req
   if (!config.upload) {
     log.info('upload is false: the outputs stay on the runner only.')
@@ -140,6 +168,7 @@ export async function uploadOutputs(
   }
   const publish = toPublish(req, outcome)
   await refuseInvalidPaths(publish)
+  const earlier = runAttempt() > 1 ? await earlierArtifacts(client) : []
 
   const stagingParent = req.stagingDir ?? process.env.RUNNER_TEMP ?? os.tmpdir()
   await fs.mkdir(stagingParent, { recursive: true })
@@ -186,8 +215,40 @@ export async function uploadOutputs(
   } finally {
     await fs.rm(staging, { recursive: true, force: true })
   }
+  reportSuperseded(earlier, outcome)
   if (config.removeAfterUpload) await removeUploaded(publish, outcome)
   return outcome
+}
+
+/** On a re-run, the run's artifacts before this attempt's uploads; a listing error only warns. */
+async function earlierArtifacts(
+  client: ArtifactService
+): Promise<Array<{ name: string; id: number }>> {
+  try {
+    return (await client.listArtifacts()).artifacts.map(a => ({ name: a.name, id: a.id }))
+  } catch (error) {
+    core.warning(
+      `Listing this run's artifacts before the upload failed (${messageOf(error)}), so the summary cannot say which artifacts of an earlier attempt this one supersedes; the upload goes ahead.`
+    )
+    return []
+  }
+}
+
+/** The earlier attempts' artifacts of the names uploaded now: one notice, and the outcome. */
+function reportSuperseded(
+  earlier: ReadonlyArray<{ name: string; id: number }>,
+  outcome: UploadOutcome
+): void {
+  const now = new Set(outcome.artifacts.map(a => a.name.toLowerCase()))
+  const mine = new Set(outcome.artifacts.map(a => a.id))
+  outcome.superseded = earlier.filter(a => now.has(a.name.toLowerCase()) && !mine.has(a.id))
+  if (outcome.superseded.length === 0) return
+  const names = [...new Set(outcome.superseded.map(a => a.name))]
+  core.notice(
+    log.logSafe(
+      `This is attempt ${runAttempt()} of the run: its artifacts ${names.join(', ')} supersede the ones of the same names from an earlier attempt (ids ${outcome.superseded.map(a => a.id).join(', ')}), which stay listed in the run; download-artifact and the toolkit take the newest artifact of a name.`
+    )
+  )
 }
 
 /**
@@ -280,9 +341,15 @@ function sender(
           [...done]
         )
       }
-      throw new UploadError(`Uploading artifact ${name} failed: ${messageOf(error)}. ${already}`, [
-        ...done
-      ])
+      // 409: a live artifact of this attempt has the name (another job of a re-run, where
+      // ListArtifacts could not tell attempts apart).
+      const clash = messageOf(error).includes('(409)')
+        ? '; another job of this run attempt already uploaded an artifact of that name: give each job or matrix entry a distinct artifact-name'
+        : ''
+      throw new UploadError(
+        `Uploading artifact ${name} failed: ${messageOf(error)}${clash}. ${already}`,
+        [...done]
+      )
     }
     const seconds = (performance.now() - started) / 1000
     if (result.id === undefined || !result.digest) {
