@@ -208,6 +208,30 @@ describe('the action, end to end (artifacts)', () => {
     expect(out['fused-model-mlx']).toBe(service.artifacts.find(a => a.attempt === 2)!.id)
   })
 
+  it('every output over budget: nothing is published but <prefix>-checksums with the manifest', async () => {
+    service = await startResultsService()
+    const dir = await fs.mkdtemp(path.join(root, 'work-'))
+    const run = await runAction(
+      {
+        'base-model': q4Base,
+        'adapter-path': adapters,
+        python,
+        upload: 'true',
+        'size-budget': 'mlx=1kB'
+      },
+      { cwd: dir, env: service.env }
+    )
+    expect(run.code).toBe(1) // over budget, on-over-budget: fail
+    expect(service.artifacts.map(a => a.name)).toEqual(['fused-model-checksums'])
+    const unpacked = path.join(dir, 'checksums')
+    await fs.writeFile(`${unpacked}.zip`, service.artifacts[0].blob!)
+    await exec('unzip', ['-q', `${unpacked}.zip`, '-d', unpacked])
+    expect(await fs.readFile(path.join(unpacked, 'manifest.json'), 'utf8')).toBe(
+      await fs.readFile(run.outputs.manifest, 'utf8')
+    )
+    expect(run.summary).toMatch(/<code>mlx<\/code><\/td><td>not uploaded: over its size budget/)
+  })
+
   it('an upload error fails the step after the summary, saying what was uploaded', async () => {
     service = await startResultsService({ finalizeNotOk: true })
     const { run } = await uploadRun(service)
