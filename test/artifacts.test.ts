@@ -546,6 +546,27 @@ describe('checkArtifactNames', () => {
     expect(s.calls.filter(c => c === 'CreateArtifact')).toHaveLength(1)
   })
 
+  it("on a re-run, a digest mismatch deletes this attempt's artifact, not the earlier one", async () => {
+    const o = await makeOutputs()
+    const q4 = o.outputs[1].path
+    const s = await fake({
+      attempt: 2,
+      earlier: ['tiny-Q4_K_M.gguf'],
+      onCreate: async a => {
+        if (a.name === 'tiny-Q4_K_M.gguf') await fs.writeFile(q4, randomBytes(3_000_000))
+      }
+    })
+    process.env.GITHUB_RUN_ATTEMPT = '2'
+    const error = await failure(uploadOutputs(request(o, config())))
+    expect(error.message).toContain('it was deleted from the run')
+    // The toolkit deletes the newest artifact of the name (the highest id), with its job's id.
+    const q4s = s.artifacts.filter(a => a.name === 'tiny-Q4_K_M.gguf')
+    expect(q4s.map(a => [a.attempt, Boolean(a.deleted)])).toEqual([
+      [1, false],
+      [2, true]
+    ])
+  })
+
   it('outside a workflow job says how to run without upload', async () => {
     delete process.env.ACTIONS_RUNTIME_TOKEN
     await expect(checkArtifactNames(config(), { mlx: true, gguf: [] })).rejects.toThrow(
