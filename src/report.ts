@@ -429,6 +429,8 @@ export interface ArtifactReport {
   held: Array<{ output: string; reason: string }>
   /** The upload error, when status is failed. */
   error?: string
+  /** On a re-run: the earlier attempts' artifacts this attempt's uploads supersede. */
+  superseded?: Array<{ name: string; id: number }>
 }
 
 /** `artifact-ids`, `artifact-digests`, `artifact-url`: JSON objects keyed by artifact name. */
@@ -483,6 +485,13 @@ export async function writeArtifactSummary(report: ArtifactReport): Promise<void
       header: true
     }))
     s.addTable([header, ...rows])
+  }
+  if (report.superseded?.length) {
+    const earlier = report.superseded.map(a => `<code>${html(a.name)}</code> (id ${a.id})`)
+    s.addRaw(
+      `<p>Re-run: these uploads supersede the earlier attempt's ${earlier.join(', ')}, which stay listed in the run; downloads take the newest artifact of a name.</p>`,
+      true
+    )
   }
   if (report.error) s.addRaw(`<p><b>❌ Upload failed:</b> ${html(report.error)}</p>`, true)
   await s.write()
