@@ -415,8 +415,16 @@ describe('release', () => {
 
   it('refuses the second draft two publications made of one tag at the same time', async () => {
     const c = await artifacts({ 'a-Q4_K_M.gguf': Buffer.from('a') }, { name: 'a' })
-    // Both find no release of v1, both create a draft.
-    const results = await interleave(c, ['A:list', 'B:list', 'A:create', 'B:create'])
+    // Both find no release of v1, both create a draft, and only then both list again: without the
+    // last two entries A's second list could run before B's create, and the test would race.
+    const results = await interleave(c, [
+      'A:list',
+      'B:list',
+      'A:create',
+      'B:create',
+      'A:list',
+      'B:list'
+    ])
     expect(await releases(c)).toHaveLength(2)
     for (const r of results) {
       expect(r.status).toBe('rejected')
