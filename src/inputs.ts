@@ -1,5 +1,6 @@
 /** Every input parsed and validated up front; a typed config out. Nothing here runs a tool. */
 import * as core from '@actions/core'
+import { addSecret } from './core/redact.js'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { readUploadInputs } from './artifacts/inputs.js'
@@ -20,29 +21,21 @@ import { Inputs, type InputName } from './core/constants.js'
 
 const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
 /**
- * Inputs that name a path, a program, a ref or a version: a control character in one can only be
- * a mistake or an attempt to forge a workflow command through a log line (see src/log.ts).
+ * List inputs, split on newlines and tabs; any other control character is refused in them. Every
+ * other input is one line: a control character in one (a line feed in `dequantize`, a blank line
+ * and Markdown in `revision`) can only be a mistake or an attempt to forge a workflow command
+ * through a log line (see src/log.ts) or live Markdown in the job summary, so it is refused
+ * before any input's text is quoted anywhere. One rule for every input, including those other
+ * modules parse (src/artifacts/inputs.ts).
  */
-const NAME_INPUTS = [
-  Inputs.BaseModel,
-  Inputs.AdapterPath,
-  Inputs.OutputDir,
-  Inputs.GgufDir,
-  Inputs.Imatrix,
-  Inputs.LlamaCppDir,
-  Inputs.LlamaCppRef,
-  Inputs.Python,
-  Inputs.ConvertPython,
-  Inputs.MlxLmVersion
-]
-/** List inputs split on newlines and tabs; any other control character is refused in them. */
-const LIST_INPUTS = [Inputs.Gguf, Inputs.SizeBudget]
+const LIST_INPUTS: readonly InputName[] = [Inputs.Gguf, Inputs.SizeBudget]
+const ONE_LINE_INPUTS = Object.values(Inputs).filter(n => !LIST_INPUTS.includes(n))
 /** Names a size-budget target may use; the checkout's own llama-quantize decides what runs. */
 const KNOWN_GGUF_TYPES = new Set([...Object.keys(FTYPE_IDS), ...Object.keys(TYPE_ALIASES)])
 
 export async function readInputs(cwd = process.cwd()): Promise<Config> {
   const hfToken = core.getInput(Inputs.HfToken) || null
-  if (hfToken) core.setSecret(hfToken)
+  addSecret(hfToken) // masked in the log, redacted from the summary and the manifest
   refuseControlCharacters()
 
   const baseModel = required(Inputs.BaseModel)
@@ -157,10 +150,10 @@ export function describeCharacter(ch: string): string {
   return `U+${hex} (${CONTROL_NAMES[code] ?? 'a control character'})`
 }
 
-/** Refuses a control character in any path or name input, before it can reach a log line. */
+/** Refuses a control character in any input (line breaks and tabs allowed in lists), before its text can reach a log line or the summary. */
 function refuseControlCharacters(): void {
   const checks: Array<[InputName, RegExp]> = [
-    ...NAME_INPUTS.map((n): [InputName, RegExp] => [n, CONTROL]),
+    ...ONE_LINE_INPUTS.map((n): [InputName, RegExp] => [n, CONTROL]),
     ...LIST_INPUTS.map((n): [InputName, RegExp] => [n, CONTROL_IN_LIST])
   ]
   for (const [name, pattern] of checks) {
@@ -168,7 +161,7 @@ function refuseControlCharacters(): void {
     const hit = pattern.exec(value)
     if (hit) {
       throw new ActionError(
-        `Input ${name} holds the control character ${describeCharacter(hit[0])} at position ${hit.index + 1}; remove it (paths and names may not hold control characters, which could forge workflow commands in the log).`
+        `Input ${name} holds the control character ${describeCharacter(hit[0])} at position ${hit.index + 1}; remove it (inputs may not hold control characters, which could forge workflow commands in the log or markup in the job summary).`
       )
     }
   }

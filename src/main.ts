@@ -22,6 +22,7 @@ import {
   type ManifestExtra,
   type RunReport
 } from './report.js'
+import { redact } from './core/redact.js'
 import { ActionError, mergeStages, type StageResult } from './core/types.js'
 
 /** Set once the run may change its output folders: from then on a failure rewrites the manifest. */
@@ -62,7 +63,7 @@ async function runAction(state: RunState): Promise<void> {
   annotate(report)
   await publishOutputs(config.upload, report, checksums)
   const overBudget = overBudgetFailure(report)
-  if (overBudget) core.setFailed(overBudget)
+  if (overBudget) core.setFailed(redact(overBudget))
 }
 
 /** From here the output folders change: the manifest says "failed" until the run completes. */
@@ -128,17 +129,19 @@ function manifestExtra(config: Config, plan: Plan, gguf: GgufResult | null): Man
 }
 
 async function fail(error: unknown, state: RunState): Promise<void> {
-  const message =
+  // Redacted once, for every place it goes: the log, the annotation, the manifest, the summary.
+  const message = redact(
     error instanceof ActionError
       ? error.message
       : `Unexpected error: ${(error as Error)?.stack ?? String(error)}`
+  )
   core.setFailed(message)
   if (error instanceof ActionError && error.exitCode !== undefined && error.exitCode > 0) {
     process.exitCode = error.exitCode
   }
   if (state.manifest) {
     await writeFailureManifest(state.manifest.path, state.manifest.folders, message).catch(
-      (e: unknown) => core.warning((e as Error).message)
+      (e: unknown) => core.warning(redact((e as Error).message))
     )
   }
   await writeFailureSummary(message)

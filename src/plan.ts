@@ -7,7 +7,14 @@ import { fuseNeeds, logDoctor, type FuseNeeds } from './doctor.js'
 import { checkOutputFolders, type MadeFolders } from './core/folders.js'
 import type { GgufSetup } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
-import { fetchHubBase, hubSettings, resolveHubBase, type HubBase } from './hub.js'
+import {
+  checkCacheOutside,
+  fetchHubBase,
+  hubSettings,
+  resolveHubBase,
+  type HubBase,
+  type HubPlan
+} from './hub.js'
 import { DEFAULT_LLAMA_CPP_REF, toolCacheRoot, type Config } from './core/config.js'
 import { validateAdapters, type AdapterInfo } from './mlx/adapters.js'
 import { checkRemoteCode, readModelConfig } from './mlx/config.js'
@@ -52,10 +59,8 @@ export async function preflight(config: Config): Promise<Plan> {
     // With auto or gguf-split the file names are known only later: any <prefix>-*.gguf clashes.
     gguf: config.gguf?.auto || config.gguf?.split ? 'auto' : (config.gguf?.types ?? [])
   })
-  // A repo id is resolved and listed now (cheap: 401/404 fail here), downloaded in precheckBase.
-  const hubPlan = config.baseModelDir
-    ? null
-    : await resolveHubBase(config.baseModel, config.revision, hubSettings(config.hfToken))
+  // A repo id is resolved and listed now (cheap: 401/403/404 fail here), downloaded further down.
+  const hubPlan = config.baseModelDir ? null : await resolveHub(config, folders)
   const env = await resolveMlxEnv({ python: config.python, mlxLmVersion: config.mlxLmVersion })
   log.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
   checkDequantizeSupport(env, config.dequantize)
@@ -72,6 +77,17 @@ export async function preflight(config: Config): Promise<Plan> {
   // The GGUF path re-fuses de-quantized
   if (gguf && base?.quantization.bits) checkDequantizeSupport(env, true)
   return { folders, adapters, env, fuse: fuseRequest(config, env), gguf, budgets, hub, base }
+}
+
+/** The Hub's settings, a cache outside the output folders, and the repo resolved and listed. */
+async function resolveHub(config: Config, folders: MadeFolders): Promise<HubPlan> {
+  const settings = await hubSettings(config.hfToken)
+  await checkCacheOutside(settings, [
+    ['output-dir', folders.outputDir],
+    ['gguf-dir', folders.ggufDir],
+    ['gguf-dir (its .intermediates)', folders.intermediates]
+  ])
+  return resolveHubBase(config.baseModel, config.revision, settings)
 }
 
 function fuseRequest(config: Config, env: MlxEnv): FuseRequest {

@@ -5,6 +5,7 @@
  * stays the run's report.
  */
 import * as core from '@actions/core'
+import { redact } from './core/redact.js'
 import {
   setArtifactOutputs,
   writeArtifactSummary,
@@ -35,7 +36,7 @@ export async function publishOutputs(
   } catch (error) {
     if (!(error instanceof UploadError)) throw error
     result = { status: 'failed', artifacts: error.uploaded, held: [], error: error.message }
-    core.setFailed(error.message)
+    core.setFailed(redact(error.message))
     exitSoonIfStuck()
   }
   setArtifactOutputs(result)

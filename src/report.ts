@@ -1,5 +1,6 @@
 /** The job summary, the step outputs, the budget annotations and the manifest. */
 import * as core from '@actions/core'
+import { redact } from './core/redact.js'
 import { promises as fs } from 'node:fs'
 import { GENERATOR, type MadeFolders } from './core/folders.js'
 import { formatDecimal, formatSize } from './core/size.js'
@@ -75,6 +76,8 @@ export interface ManifestV1 extends ManifestExtra {
   generator: string
   createdAt: string
   status: 'complete'
+  /** The commit the workflow ran on (GITHUB_SHA), or null outside GitHub Actions. */
+  runCommit: string | null
   baseModel: string
   baseModelBytes: number | null
   adapterPath: string
@@ -124,12 +127,13 @@ export function annotate(report: RunReport): void {
     const why = report.diagnoses.find(d => d.level === 'warning' && d.output === output.name)
     const message = `${overBudgetMessage(output, v)}.${why ? ` ${why.title}.` : ''}`
     const props = { title: 'Size budget exceeded' }
-    if (report.onOverBudget === 'fail') core.error(message, props)
-    else core.warning(message, props)
+    if (report.onOverBudget === 'fail') core.error(redact(message), props)
+    else core.warning(redact(message), props)
   }
   for (const d of report.diagnoses) {
-    if (d.level === 'warning') core.warning(d.text, { title: d.title })
-    else core.notice(d.text, { title: d.title })
+    const props = { title: redact(d.title) }
+    if (d.level === 'warning') core.warning(redact(d.text), props)
+    else core.notice(redact(d.text), props)
   }
 }
 
@@ -306,6 +310,7 @@ export function manifestV1(report: RunReport, extra: ManifestExtra): ManifestV1 
     generator: GENERATOR,
     createdAt: new Date().toISOString(),
     status: 'complete',
+    runCommit: runCommit(),
     baseModel: report.baseModel,
     baseModelBytes: report.baseBytes,
     adapterPath: report.adapterPath,
@@ -325,6 +330,16 @@ export function manifestV1(report: RunReport, extra: ManifestExtra): ManifestV1 
     diagnoses: report.diagnoses,
     commands: report.commands
   }
+}
+
+/**
+ * GITHUB_SHA, the commit the workflow run is for (a 40-hex SHA-1 or 64-hex SHA-256 object id);
+ * publish-release passes it to `gh release create --target`, which otherwise tags the default
+ * branch's head (cli/cli v2.60.0 pkg/cmd/release/create/create.go, `--target`).
+ */
+function runCommit(): string | null {
+  const sha = (process.env.GITHUB_SHA ?? '').trim().toLowerCase()
+  return /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(sha) ? sha : null
 }
 
 /**
@@ -350,11 +365,14 @@ export async function writeFailureManifest(
 }
 
 async function writeJson(file: string, value: unknown): Promise<void> {
-  await fs.writeFile(file, `${JSON.stringify(value, null, 2)}\n`).catch((error: unknown) => {
-    throw new ActionError(
-      `Could not write the manifest "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); make sure the folder beside output-dir is writable and nothing else sits at that path, then run again.`
-    )
-  })
+  // Redacted as JSON text: every string in the manifest (errors, endpoints, commands) at once.
+  await fs
+    .writeFile(file, `${redact(JSON.stringify(value, null, 2))}\n`)
+    .catch((error: unknown) => {
+      throw new ActionError(
+        `Could not write the manifest "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); make sure the folder beside output-dir is writable and nothing else sits at that path, then run again.`
+      )
+    })
 }
 
 /** A failed run still leaves a summary that says what went wrong (no outputs are reported). */
@@ -386,8 +404,17 @@ function noteHtml(note: string): string {
  * placed in the summary's HTML; only the markup this module writes itself stays raw.
  */
 export function html(text: string): string {
-  // Text content: quotes may stay (attributes go through htmlAttribute).
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  // Text content: quotes may stay (attributes go through htmlAttribute). Secrets redacted first:
+  // the runner masks the log only, not the summary. Line endings (CommonMark knows LF, CR and
+  // CRLF) become character references: GitHub renders the summary as Markdown, where a blank line
+  // ends an HTML block (<p>, <table>) and turns what follows back into live Markdown (an image, a
+  // heading), so escaped text must never hold a line ending.
+  return redact(text)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\n/g, '&#10;')
+    .replace(/\r/g, '&#13;')
 }
 
 /** The same for a double-quoted attribute value (an artifact link's href). */
@@ -402,6 +429,8 @@ export interface ArtifactReport {
   held: Array<{ output: string; reason: string }>
   /** The upload error, when status is failed. */
   error?: string
+  /** On a re-run: the earlier attempts' artifacts this attempt's uploads supersede. */
+  superseded?: Array<{ name: string; id: number }>
 }
 
 /** `artifact-ids`, `artifact-digests`, `artifact-url`: JSON objects keyed by artifact name. */
@@ -456,6 +485,13 @@ export async function writeArtifactSummary(report: ArtifactReport): Promise<void
       header: true
     }))
     s.addTable([header, ...rows])
+  }
+  if (report.superseded?.length) {
+    const earlier = report.superseded.map(a => `<code>${html(a.name)}</code> (id ${a.id})`)
+    s.addRaw(
+      `<p>Re-run: these uploads supersede the earlier attempt's ${earlier.join(', ')}, which stay listed in the run; downloads take the newest artifact of a name.</p>`,
+      true
+    )
   }
   if (report.error) s.addRaw(`<p><b>❌ Upload failed:</b> ${html(report.error)}</p>`, true)
   await s.write()

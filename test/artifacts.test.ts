@@ -11,7 +11,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { readUploadInputs, type UploadConfig } from '../src/artifacts/inputs.js'
-import { checksumOutputs, sumLine, type Checksums } from '../src/artifacts/sums.js'
+import { checksumOutputs, sumLine, withChecksums, type Checksums } from '../src/artifacts/sums.js'
+import { measurePath } from '../src/core/size.js'
+import { DefaultArtifactClient } from '@actions/artifact'
 import {
   checkArtifactNames,
   uploadOutputs,
@@ -395,6 +397,78 @@ describe('uploadOutputs against the fake results service', () => {
     )
     expect(s.artifacts.map(a => a.name)).toEqual(['tiny-mlx'])
   })
+  it('uploads the checksums artifact with the manifest even when every output is held over budget', async () => {
+    const s = await fake()
+    const o = await makeOutputs()
+    const outcome = await uploadOutputs(request(o, config(), ['mlx', 'Q4_K_M', 'Q8_0']))
+    expect(outcome.held.map(h => h.output)).toEqual(['mlx', 'Q4_K_M', 'Q8_0'])
+    expect(s.artifacts.map(a => a.name)).toEqual(['tiny-checksums'])
+    expect(outcome.artifacts.map(a => a.name)).toEqual(['tiny-checksums'])
+    const got = path.join(o.dir, 'got-checksums')
+    await unzipTo(byName(s, 'tiny-checksums').blob!, got)
+    expect((await fs.readdir(got)).sort()).toEqual(['SHA256SUMS', 'manifest.json'])
+    expect(await fs.readFile(path.join(got, 'manifest.json'), 'utf8')).toBe(
+      await fs.readFile(o.manifest, 'utf8')
+    )
+    // SHA256SUMS lists the manifest alone, and verifies in download-artifact's layout.
+    const sums = await fs.readFile(path.join(got, 'SHA256SUMS'), 'utf8')
+    expect(sums.trim().split('\n')).toHaveLength(1)
+    await fs.rename(got, path.join(o.dir, 'tiny-checksums'))
+    const check = await run('sha256sum', ['-c', '--strict', 'tiny-checksums/SHA256SUMS'], {
+      cwd: o.dir
+    })
+    expect(check.stdout.trim()).toBe('tiny-checksums/manifest.json: OK')
+  })
+
+  it('zips, hashes and lists a link to a file inside the MLX output, as measuring counts it', async () => {
+    const s = await fake()
+    const o = await makeOutputs()
+    const mlx = o.outputs[0]
+    // A relative link in a sub-folder to a file of the output (as some tokenizer copies are).
+    await fs.symlink('../config.json', path.join(mlx.path, 'tokenizer', 'config-link.json'))
+    const measured = await measurePath(mlx.path)
+    expect(measured.bytes).toBe(mlx.bytes + 23) // the link counts as the 23-byte config.json
+    const outputs = [
+      { ...mlx, bytes: measured.bytes, files: measured.files },
+      ...o.outputs.slice(1)
+    ]
+    const checksums = await checksumOutputs(outputs)
+    const [withSums] = await withChecksums(outputs, checksums)
+    expect(withSums.sha256Files?.['tokenizer/config-link.json']).toBe(
+      sha256(await fs.readFile(path.join(mlx.path, 'config.json')))
+    )
+    expect(Object.keys(withSums.sha256Files ?? {})).toHaveLength(measured.files)
+    await uploadOutputs({ ...request({ ...o, outputs, checksums }, config()) })
+    const got = path.join(o.dir, 'got-mlx')
+    const zip = await unzipTo(byName(s, 'tiny-mlx').blob!, got)
+    expect((await zipEntries(zip)).map(e => e[1])).toContain('tokenizer/config-link.json')
+    expect((await fs.lstat(path.join(got, 'tokenizer', 'config-link.json'))).isFile()).toBe(true)
+    const sums = await fs.readFile(path.join(got, 'SHA256SUMS'), 'utf8')
+    expect(sums).toContain('  tokenizer/config-link.json\n')
+    const check = await run('sha256sum', ['-c', '--strict', 'SHA256SUMS'], { cwd: got })
+    expect(check.stdout.trim().split('\n')).toHaveLength(measured.files + 1) // + manifest.json
+  })
+
+  it.each([
+    ['a line feed', 'bad\nname.json', '\\n'],
+    ['a colon', 'tokenizer/a:b.json', ':'],
+    ['a question mark', 'why?.txt', '?']
+  ])(
+    'refuses a fused file name with %s before the upload starts, naming the file',
+    async (_what, rel, shown) => {
+      const s = await fake()
+      const o = await makeOutputs()
+      await fs.writeFile(path.join(o.outputs[0].path, rel), 'x')
+      const outputs = [{ ...o.outputs[0], bytes: o.outputs[0].bytes + 1 }, ...o.outputs.slice(1)]
+      const checksums = await checksumOutputs(outputs)
+      const error = await failure(uploadOutputs(request({ ...o, outputs, checksums }, config())))
+      expect(error.message).toBe(
+        `The MLX output ${o.outputs[0].path} holds the file ${JSON.stringify(rel)}, whose name holds ${JSON.stringify(shown === '\\n' ? '\n' : shown)}, which the artifact service refuses in a file path (it refuses " : < > | * ? and carriage returns and line feeds); rename or remove that file, or set upload: false. Nothing was uploaded.`
+      )
+      expect(s.calls).toEqual([])
+      expect(error.message.split('\n')).toHaveLength(1)
+    }
+  )
 })
 
 describe('checkArtifactNames', () => {
@@ -415,6 +489,82 @@ describe('checkArtifactNames', () => {
     await expect(checkArtifactNames(config(), { mlx: false, gguf: 'auto' })).rejects.toThrow(
       /"tiny-IQ4_XS\.gguf"/
     )
+  })
+
+  it("on a re-run (GITHUB_RUN_ATTEMPT 2) lets an earlier attempt's names through; the upload supersedes them", async () => {
+    const earlier = ['tiny-mlx', 'tiny-Q4_K_M.gguf', 'tiny-checksums']
+    const s = await fake({ attempt: 2, earlier })
+    process.env.GITHUB_RUN_ATTEMPT = '2'
+    const before = s.artifacts.map(a => ({ name: a.name, id: a.id }))
+    await expect(
+      checkArtifactNames(config(), { mlx: true, gguf: ['Q4_K_M', 'Q8_0'] })
+    ).resolves.toBeUndefined()
+    const o = await makeOutputs()
+    const outcome = await uploadOutputs(request(o, config(), ['Q8_0']))
+
+    // The fake received a new artifact of each name, from this attempt; the old ones stay.
+    const made = s.artifacts.filter(a => a.attempt === 2)
+    expect(made.map(a => a.name)).toEqual(earlier)
+    expect(made.every(a => a.finalize !== undefined && !a.deleted)).toBe(true)
+    expect(s.artifacts.filter(a => a.attempt === 1 && !a.deleted).map(a => a.name)).toEqual(earlier)
+    expect(s.calls.filter(c => c === 'CreateArtifact')).toHaveLength(3)
+    // Reported: which earlier artifacts (name and id) this attempt's uploads supersede.
+    expect(outcome.superseded).toEqual(before)
+    const notices = stdout
+      .join('')
+      .split('\n')
+      .filter(l => l.startsWith('::notice'))
+    expect(notices).toHaveLength(1)
+    expect(notices[0]).toContain(
+      'This is attempt 2 of the run: its artifacts tiny-mlx, tiny-Q4_K_M.gguf, tiny-checksums supersede the ones of the same names from an earlier attempt (ids'
+    )
+    // A consumer that takes the newest of each name (download-artifact v8 lists with latest) gets
+    // this attempt's artifacts.
+    const newest = await new DefaultArtifactClient().listArtifacts({ latest: true })
+    expect(newest.artifacts.map(a => [a.name, a.id]).sort()).toEqual(
+      made.map(a => [a.name, a.id]).sort()
+    )
+  })
+
+  it('on attempt 1 still refuses a name the run has; a same-attempt clash on attempt 2 fails with the fix', async () => {
+    await fake({ existing: ['tiny-mlx'] })
+    process.env.GITHUB_RUN_ATTEMPT = '1'
+    await expect(checkArtifactNames(config(), { mlx: true, gguf: [] })).rejects.toThrow(
+      'This workflow run already has an artifact named "tiny-mlx"'
+    )
+    await service!.close()
+    // Attempt 2 with another matrix job of the same attempt using the name: ListArtifacts cannot
+    // tell attempts apart, so the check lets it through and the service's 409 is explained.
+    const s = await fake({ attempt: 2, existing: ['tiny-mlx'] })
+    process.env.GITHUB_RUN_ATTEMPT = '2'
+    await checkArtifactNames(config(), { mlx: true, gguf: [] })
+    const o = await makeOutputs()
+    const error = await failure(uploadOutputs(request(o, config(), ['Q4_K_M', 'Q8_0'])))
+    expect(error.message).toMatch(
+      /^Uploading artifact tiny-mlx failed: .*\(409\).*; another job of this run attempt already uploaded an artifact of that name: give each job or matrix entry a distinct artifact-name\. Nothing was uploaded\.$/
+    )
+    expect(s.calls.filter(c => c === 'CreateArtifact')).toHaveLength(1)
+  })
+
+  it("on a re-run, a digest mismatch deletes this attempt's artifact, not the earlier one", async () => {
+    const o = await makeOutputs()
+    const q4 = o.outputs[1].path
+    const s = await fake({
+      attempt: 2,
+      earlier: ['tiny-Q4_K_M.gguf'],
+      onCreate: async a => {
+        if (a.name === 'tiny-Q4_K_M.gguf') await fs.writeFile(q4, randomBytes(3_000_000))
+      }
+    })
+    process.env.GITHUB_RUN_ATTEMPT = '2'
+    const error = await failure(uploadOutputs(request(o, config())))
+    expect(error.message).toContain('it was deleted from the run')
+    // The toolkit deletes the newest artifact of the name (the highest id), with its job's id.
+    const q4s = s.artifacts.filter(a => a.name === 'tiny-Q4_K_M.gguf')
+    expect(q4s.map(a => [a.attempt, Boolean(a.deleted)])).toEqual([
+      [1, false],
+      [2, true]
+    ])
   })
 
   it('outside a workflow job says how to run without upload', async () => {
@@ -474,6 +624,48 @@ describe('readUploadInputs', () => {
     )
     expect(() => readUploadInputs(from({ 'artifact-name': 'a/b' }), '/w/x')).toThrow(
       /artifact-name is "a\/b", which holds "\/".*choose another artifact-name/
+    )
+  })
+
+  it('refuses an artifact-name that would write GGUF files outside gguf-dir, with upload: false too', () => {
+    for (const name of ['../victim', 'a/b', 'a\\b']) {
+      expect(() =>
+        readUploadInputs(from({ upload: 'false', gguf: 'Q4_K_M', 'artifact-name': name }), '/w/x')
+      ).toThrow(/^Input artifact-name is ".*", which holds ".*"; .*choose another artifact-name\.$/)
+    }
+    // "." and ".." alone name nothing outside (the files are "..-Q4_K_M.gguf"), but a path
+    // separator always would; a name that names no file (no gguf, no upload) is not checked.
+    expect(
+      readUploadInputs(from({ upload: 'false', 'artifact-name': '../victim' }), '/w/x')
+    ).toMatchObject({
+      upload: false
+    })
+  })
+
+  it('refuses a control character in artifact-name whenever it names files', () => {
+    for (const c of ['\t', '\u001b', '\u0000', '\u007f']) {
+      expect(() =>
+        readUploadInputs(from({ upload: 'false', gguf: 'Q8_0', 'artifact-name': `a${c}b` }), '/w/x')
+      ).toThrow(/^Input artifact-name is ".*", which holds ".*"; /)
+    }
+  })
+
+  it('refuses a name too long for a file name up front, naming the limit', () => {
+    const long = 'm'.repeat(300)
+    for (const inputs of [
+      { upload: 'false', gguf: 'Q4_K_M', 'artifact-name': long } as Record<string, string>,
+      { upload: 'true', 'artifact-name': long }
+    ]) {
+      expect(() => readUploadInputs(from(inputs), '/w/x')).toThrow(
+        'Input artifact-name is 300 bytes long; the longest file name it makes (<artifact-name>-<TYPE>-00001-of-00009.gguf for a split GGUF type) must stay within 255 bytes, so keep artifact-name within 200 bytes (UTF-8): choose a shorter artifact-name.'
+      )
+    }
+    expect(
+      readUploadInputs(from({ 'artifact-name': 'm'.repeat(200) }), '/w/x').prefix
+    ).toHaveLength(200)
+    // Multi-byte characters count as their UTF-8 bytes: 101 x "é" is 202 bytes.
+    expect(() => readUploadInputs(from({ 'artifact-name': 'é'.repeat(101) }), '/w/x')).toThrow(
+      'Input artifact-name is 202 bytes long;'
     )
   })
 })

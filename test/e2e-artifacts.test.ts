@@ -141,6 +141,97 @@ describe('the action, end to end (artifacts)', () => {
     expect(service.calls).toEqual(['ListArtifacts'])
   })
 
+  it('artifact-name ../victim with upload: false is refused before the fuse; the file it would name stays', async () => {
+    const dir = await fs.mkdtemp(path.join(root, 'work-'))
+    // gguf-dir is <dir>/fused-model-gguf: "../victim" would name <dir>/victim-Q4_K_M.gguf.
+    const victim = path.join(dir, 'victim-Q4_K_M.gguf')
+    await fs.writeFile(victim, 'the user file\n')
+    const run = await runAction(
+      {
+        'base-model': q4Base,
+        'adapter-path': adapters,
+        python,
+        'llama-cpp-dir': LLAMA_CPP_DIR,
+        'convert-python': CONVERT_PYTHON,
+        'smoke-test': 'false',
+        gguf: 'Q4_K_M',
+        upload: 'false',
+        'artifact-name': '../victim'
+      },
+      { cwd: dir }
+    )
+    expect(run.code).toBe(1)
+    expect(run.annotations.join('\n')).toContain(
+      'Input artifact-name is "../victim", which holds "/"; artifact names cannot contain'
+    )
+    expect(await fs.readFile(victim, 'utf8')).toBe('the user file\n')
+    await expect(fs.access(path.join(dir, 'fused-model'))).rejects.toThrow()
+  })
+
+  it('a 300-character artifact-name is refused before the fuse and before any call to the service', async () => {
+    service = await startResultsService()
+    const dir = await fs.mkdtemp(path.join(root, 'work-'))
+    const run = await runAction(
+      {
+        'base-model': q4Base,
+        'adapter-path': adapters,
+        python,
+        upload: 'true',
+        'artifact-name': 'm'.repeat(300)
+      },
+      { cwd: dir, env: service.env }
+    )
+    expect(run.code).toBe(1)
+    expect(run.annotations.join('\n')).toContain(
+      'Input artifact-name is 300 bytes long; the longest file name it makes'
+    )
+    expect(run.annotations.join('\n')).not.toContain('ENAMETOOLONG')
+    expect(service.calls).toEqual([])
+    await expect(fs.access(path.join(dir, 'fused-model'))).rejects.toThrow()
+  })
+
+  it("on a re-run (attempt 2) uploads over the earlier attempt's names and says what it supersedes", async () => {
+    const earlier = ['fused-model-mlx', 'fused-model-checksums']
+    service = await startResultsService({ attempt: 2, earlier })
+    const ids = service.artifacts.map(a => a.id)
+    const { run } = await uploadRun(service, { GITHUB_RUN_ATTEMPT: '2' })
+    expect(run.code).toBe(0)
+    expect(service.artifacts.filter(a => a.attempt === 2).map(a => a.name)).toEqual(earlier)
+    expect(run.annotations.join('\n')).toContain(
+      '::notice::This is attempt 2 of the run: its artifacts fused-model-mlx, fused-model-checksums supersede'
+    )
+    expect(run.summary).toContain(
+      `Re-run: these uploads supersede the earlier attempt's <code>fused-model-mlx</code> (id ${ids[0]}), <code>fused-model-checksums</code> (id ${ids[1]})`
+    )
+    // The step outputs name this attempt's artifacts.
+    const out = JSON.parse(run.outputs['artifact-ids'])
+    expect(out['fused-model-mlx']).toBe(service.artifacts.find(a => a.attempt === 2)!.id)
+  })
+
+  it('every output over budget: nothing is published but <prefix>-checksums with the manifest', async () => {
+    service = await startResultsService()
+    const dir = await fs.mkdtemp(path.join(root, 'work-'))
+    const run = await runAction(
+      {
+        'base-model': q4Base,
+        'adapter-path': adapters,
+        python,
+        upload: 'true',
+        'size-budget': 'mlx=1kB'
+      },
+      { cwd: dir, env: service.env }
+    )
+    expect(run.code).toBe(1) // over budget, on-over-budget: fail
+    expect(service.artifacts.map(a => a.name)).toEqual(['fused-model-checksums'])
+    const unpacked = path.join(dir, 'checksums')
+    await fs.writeFile(`${unpacked}.zip`, service.artifacts[0].blob!)
+    await exec('unzip', ['-q', `${unpacked}.zip`, '-d', unpacked])
+    expect(await fs.readFile(path.join(unpacked, 'manifest.json'), 'utf8')).toBe(
+      await fs.readFile(run.outputs.manifest, 'utf8')
+    )
+    expect(run.summary).toMatch(/<code>mlx<\/code><\/td><td>not uploaded: over its size budget/)
+  })
+
   it('an upload error fails the step after the summary, saying what was uploaded', async () => {
     service = await startResultsService({ finalizeNotOk: true })
     const { run } = await uploadRun(service)

@@ -249,3 +249,78 @@ describe('faults in the file system end in one sentence', () => {
     ])
   })
 })
+
+/**
+ * A python that runs the stand-in, except that `mlx_lm fuse` (the call with --save-path) first
+ * touches `<gate>.started` and waits until `<gate>.go` exists: a fuse that is "still running"
+ * for exactly as long as a test needs, without a clock.
+ */
+async function gatedPython(dir: string, gate: string): Promise<string> {
+  const wrapper = path.join(dir, 'python-gated')
+  await fs.writeFile(
+    wrapper,
+    `#!/bin/sh\nfor a in "$@"; do\n  if [ "$a" = --save-path ]; then\n    : > '${gate}.started'\n    while [ ! -e '${gate}.go' ]; do sleep 0.05; done\n  fi\ndone\nexec "${python}" "$@"\n`,
+    { mode: 0o755 }
+  )
+  return wrapper
+}
+
+async function until(file: string): Promise<void> {
+  while (!(await fs.stat(file).catch(() => null))) await new Promise(r => setTimeout(r, 50))
+}
+
+describe('issue 14: hostile output folders', () => {
+  it('overwrite: true on an output-dir that is now a link to another folder empties nothing', async () => {
+    const { workspace, env } = await scene()
+    const first = await runAction(withFixtures({ 'size-budget': '5MB' }), { cwd: workspace, env })
+    expect(first.code).toBe(0)
+    // Someone replaces the fused folder with a link to their own folder; the manifest stays.
+    const out = path.join(workspace, 'fused-model')
+    const victim = path.join(path.dirname(workspace), 'victim')
+    await fs.mkdir(victim)
+    await fs.writeFile(path.join(victim, 'thesis.tex'), 'years of work')
+    await fs.rm(out, { recursive: true })
+    await fs.symlink(victim, out)
+    const before = await snapshotTree(path.dirname(workspace))
+    const run = await runAction(withFixtures({ overwrite: 'true' }), { cwd: workspace, env })
+    expectRefused(
+      run,
+      /Input output-dir ".*fused-model" is a symbolic link \(to ".*victim"\); .*point output-dir at a real folder path/
+    )
+    expect(changedEntries(before, await snapshotTree(path.dirname(workspace)))).toEqual([])
+  }, 120_000)
+
+  it('a second run on the same output-dir is refused while the first runs, and leaves its manifest alone', async () => {
+    const { workspace, env } = await scene()
+    const gate = path.join(path.dirname(workspace), 'gate')
+    const slow = await gatedPython(path.dirname(workspace), gate)
+    const first = runAction(withFixtures({ python: slow, 'size-budget': '5MB' }), {
+      cwd: workspace,
+      env
+    })
+    await until(`${gate}.started`)
+    const manifest = path.join(workspace, 'fused-model.manifest.json')
+    const during = await fs.readFile(manifest, 'utf8')
+    const second = await runAction(withFixtures({ overwrite: 'true', 'size-budget': '5MB' }), {
+      cwd: workspace,
+      env
+    }).finally(() => fs.writeFile(`${gate}.go`, '')) // the first run goes on, whatever happened
+    expectRefused(
+      second,
+      /^::error::Another run of this action \(process \d+ on this machine\) is writing output-dir ".*fused-model" \(lock file ".*fused-model.lock"\); let it finish, or give this run another output-dir/
+    )
+    expect(await fs.readFile(manifest, 'utf8')).toBe(during)
+    const done = await first
+    expect(done.code).toBe(0)
+    expect(done.outputs['within-budget']).toBe('true')
+    expect(JSON.parse(await fs.readFile(manifest, 'utf8'))).toMatchObject({ status: 'complete' })
+    // The lock went with the first run's process.
+    expect((await fs.readdir(workspace)).sort()).toEqual([
+      '.git',
+      'README.md',
+      'fused-model',
+      'fused-model.manifest.json',
+      'src'
+    ])
+  }, 120_000)
+})

@@ -14,6 +14,7 @@ import { makeAdapters, makeTinyModel, makeTinySetup, readStandInLog } from './fi
 
 const COMMIT = 'c0ffee'.padEnd(40, '0')
 const REPO = 'tiny-org/tiny-q4'
+const GATED = 'tiny-org/gated'
 let root: string
 let base: string
 let adapters: string
@@ -26,7 +27,10 @@ beforeAll(async () => {
     adapters: { rank: 8 }
   }))
   const files = { ...(await readFolder(base)), 'README.md': Buffer.from('# tiny\n') }
-  hub = await startFakeHub({ [REPO]: { refs: { main: COMMIT }, commits: { [COMMIT]: files } } })
+  hub = await startFakeHub({
+    [REPO]: { refs: { main: COMMIT }, commits: { [COMMIT]: files } },
+    [GATED]: { refs: { main: COMMIT }, commits: { [COMMIT]: files }, gatedFor: ['hf_granted'] }
+  })
 })
 
 afterAll(async () => {
@@ -114,13 +118,14 @@ describe('a Hugging Face repo id as base-model', () => {
     expect([...new Set(resolved)].sort()).toEqual(
       wanted.map(f => `/${REPO}/resolve/${COMMIT}/${f}`)
     )
-    // Each file's bytes were sent once (the other request per file is the 1-byte size probe);
-    // the weights through the redirect to the CDN, as on the Hub.
-    const whole = hub.requests.filter(
-      r => r.range === null && (r.path.includes('/resolve/') || r.path.startsWith('/cdn/'))
-    )
+    // Each file's bytes were sent once, in one request (the weights through the redirect to the
+    // CDN, as on the Hub), after one 1-byte access probe of config.json.
+    const whole = hub.requests.filter(r => r.range === null && r.path.includes('/resolve/'))
     expect(whole).toHaveLength(wanted.length)
-    expect(whole.filter(r => r.path.startsWith('/cdn/'))).toHaveLength(1)
+    expect(hub.requests.filter(r => r.path.startsWith('/cdn/')).map(r => r.range)).toEqual([null])
+    expect(hub.requests.filter(r => r.range !== null).map(r => [r.path, r.range])).toEqual([
+      [`/${REPO}/resolve/${COMMIT}/config.json`, 'bytes=0-0']
+    ])
     // The Python cache layout: links in snapshots/<commit> into blobs/, and refs/main.
     for (const f of wanted)
       expect((await fs.lstat(path.join(snapshot, f))).isSymbolicLink()).toBe(true)
@@ -163,6 +168,22 @@ describe('a Hugging Face repo id as base-model', () => {
     expect(
       ((await manifestOf(again.run)).baseModelSource as { downloadedBytes: number }).downloadedBytes
     ).toBe(0)
+
+    // Offline (HF_HUB_OFFLINE=1, with HF_HOME written as "~/..."): the cached snapshot, no request.
+    hub.requests.length = 0
+    const home = path.dirname(hfHome)
+    const offline = await action(
+      REPO,
+      `~/${path.basename(hfHome)}`,
+      {},
+      { HF_HUB_OFFLINE: '1', HOME: home }
+    )
+    expect(offline.run.code).toBe(0)
+    expect(hub.requests).toEqual([])
+    expect(offline.run.stdout).toContain(
+      `HF_HUB_OFFLINE is set: using the cached snapshot ${snapshot}.`
+    )
+    expect(offline.fuses[0][2]).toBe(snapshot)
   })
 
   it('checks the disk for the download, then for the fuse exactly as for a local base', async () => {
@@ -180,7 +201,9 @@ describe('a Hugging Face repo id as base-model', () => {
     expect(tiny.run.stdout).toMatch(
       /Not enough disk space for downloading base-model "tiny-org\/tiny-q4": it needs about [\d.]+ kB/
     )
-    expect(hub.requests.some(r => r.path.includes('/resolve/'))).toBe(false)
+    // Only the one-byte access probe of config.json reached a file.
+    const files = hub.requests.filter(r => r.path.includes('/resolve/'))
+    expect(files.map(r => r.range)).toEqual(['bytes=0-0'])
     expect(tiny.fuses).toEqual([])
 
     // Room for the download (~0.85 MB) but not for the 16-bit fuse (~3 MB): the same refusal
@@ -205,5 +228,75 @@ describe('a Hugging Face repo id as base-model', () => {
       `::error::${hub.url} has no model "tiny-org/nothing" at revision "main" (HTTP 404); check the base-model id and the revision input.`
     )
     expect(missing.fuses).toEqual([])
+  })
+})
+
+describe('secrets and hostile Hub settings', () => {
+  it('a token an endpoint echoes back in an error reaches neither the error nor the summary', async () => {
+    const token = `hf_${'Q7'.repeat(17)}`
+    const envToken = 'corp-token-without-prefix-5a1'
+    hub.fail = { path: /\/revision\//, status: 500, body: 'rejected Authorization: {auth}' }
+    try {
+      for (const [inputs, env, secret] of [
+        [{ 'hf-token': token }, {}, token],
+        [{}, { HF_TOKEN: envToken }, envToken]
+      ] as const) {
+        const { run } = await action(REPO, path.join(root, 'hf-echo'), inputs, env)
+        expect(run.code).toBe(1)
+        const error = run.annotations.find(a => a.startsWith('::error::'))
+        expect(error).toContain('answered HTTP 500')
+        expect(error).toContain('rejected Authorization: Bearer ***')
+        expect(run.summary).toContain('rejected Authorization: Bearer ***')
+        for (const text of [run.summary, ...run.annotations]) expect(text).not.toContain(secret)
+        // The log is masked by the runner: the action registers the token.
+        expect(run.stdout).toContain(`::add-mask::${secret}`)
+      }
+    } finally {
+      hub.fail = null
+    }
+  })
+
+  it('credentials in HF_ENDPOINT are refused in one sentence that does not print them', async () => {
+    hub.requests.length = 0
+    const endpoint = hub.url.replace('http://', 'http://me:s3cret@')
+    const { run } = await action(REPO, path.join(root, 'hf-creds'), {}, { HF_ENDPOINT: endpoint })
+    expect(run.code).toBe(1)
+    expect(run.annotations).toContain(
+      `::error::HF_ENDPOINT "${hub.url.replace('http://', 'http://***@')}" holds a user name or password, which this action does not send; remove them from HF_ENDPOINT, and give the Hub token in hf-token or HF_TOKEN.`
+    )
+    expect(run.stdout + run.summary).not.toContain('s3cret')
+    expect(hub.requests).toEqual([])
+  })
+
+  it('an HF_HUB_CACHE inside output-dir is refused before anything is fetched', async () => {
+    hub.requests.length = 0
+    const { run, dir } = await action(
+      REPO,
+      path.join(root, 'hf-inside'),
+      { 'output-dir': 'fused' },
+      { HF_HUB_CACHE: 'fused/hf-cache' }
+    )
+    expect(run.code).toBe(1)
+    expect(run.annotations).toContain(
+      `::error::The Hugging Face cache "${path.join(dir, 'fused', 'hf-cache')}" (HF_HUB_CACHE, else HF_HOME/hub) lies inside output-dir "${path.join(dir, 'fused')}", which the action empties and replaces; set HF_HUB_CACHE or HF_HOME to a folder outside output-dir and gguf-dir.`
+    )
+    expect(hub.requests).toEqual([])
+  })
+
+  it('a gated repo the token cannot read fails before the Python environment is looked at', async () => {
+    hub.requests.length = 0
+    const { run, dir } = await action(GATED, path.join(root, 'hf-gated'), {
+      'hf-token': 'hf_not_granted_0000000000000000000000'
+    })
+    expect(run.code).toBe(1)
+    expect(run.annotations.find(a => a.startsWith('::error::'))).toMatch(
+      /refused base-model "tiny-org\/gated" \(HTTP 403\): it is gated/
+    )
+    // Python ran only for the machine check's `fuse --help` (the first thing every run does):
+    // the environment's version probe never ran, and no file was downloaded.
+    const python = await readStandInLog(path.join(dir, 'standin.log'))
+    expect(python.map(c => c.command)).toEqual(['help'])
+    const files = hub.requests.filter(r => r.path.includes('/resolve/'))
+    expect(files.map(r => r.range)).toEqual(['bytes=0-0'])
   })
 })

@@ -113,3 +113,56 @@ describe('forged workflow commands, end to end', () => {
     expect(errors[0].data).toMatch(/^mlx_lm fuse failed with exit code 3: /)
   }, 120_000)
 })
+
+/**
+ * Issue 14: inputs outside the control-character check reached the failure summary raw. GitHub
+ * renders the summary as Markdown, where a blank line ends the HTML block and starts live
+ * Markdown: an image that loads from anywhere, a heading.
+ */
+describe('Markdown in any input never reaches the job summary live', () => {
+  const MARKDOWN = '\n\n![tracker](https://evil.example/pixel.png)\n\n# Forged heading'
+  const live = (summary: string): boolean =>
+    /\n\s*\n!\[tracker\]/.test(summary) || /^# Forged heading/m.test(summary)
+
+  it.each([
+    ['dequantize', `true${MARKDOWN}`],
+    ['retention-days', `5${MARKDOWN}`],
+    ['on-over-budget', `warn${MARKDOWN}`],
+    ['revision', `main${MARKDOWN}`],
+    ['smoke-test', `true${MARKDOWN}`],
+    ['artifact-name', `model${MARKDOWN}`]
+  ])(
+    'refuses a line break in %s by name and position, and the summary stays text',
+    async (input, value) => {
+      const run = await runAction({
+        'base-model': base,
+        'adapter-path': adapters,
+        python,
+        [input]: value
+      })
+      expect(run.code).toBe(1)
+      expect(run.commands.filter(c => c.command === 'error').map(c => c.data)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^Input ${input} holds the control character U\\+000A \\(line feed\\) at position \\d+`
+          )
+        )
+      ])
+      expect(live(run.summary)).toBe(false)
+    }
+  )
+
+  it('keeps a list input (gguf) that may hold line breaks on one line of HTML when it is quoted', async () => {
+    const run = await runAction({
+      'base-model': base,
+      'adapter-path': adapters,
+      python,
+      gguf: `auto${MARKDOWN}`,
+      'size-budget': 'gguf=1GB'
+    })
+    expect(run.code).toBe(1)
+    expect(run.summary).toContain('"auto" stands alone')
+    expect(live(run.summary)).toBe(false)
+    expect(run.summary).toContain('&#10;&#10;![tracker]')
+  })
+})

@@ -4,6 +4,7 @@
  * checkOutputDir empties only what a manifest of this action names.
  */
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { spawn } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -11,6 +12,7 @@ import {
   checkManifestPath,
   checkOutputDir,
   checkOutputFolders,
+  lockOutputDir,
   makeStaging,
   promote
 } from '../src/core/folders.js'
@@ -226,5 +228,148 @@ describe('folders the action makes', () => {
     const staging = await makeStaging(final, 'fuse')
     await promote(staging, final)
     expect((await fs.stat(final)).mode & 0o777).toBe((await fs.stat(reference)).mode & 0o777)
+  })
+})
+
+describe('issue 14: inside and outside by path segments, not string prefixes', () => {
+  it('refuses gguf-dir "m/..gguf" inside output-dir "m"', async () => {
+    await expect(
+      inWorkspace({ gguf: 'Q8_0', 'output-dir': 'm', 'gguf-dir': 'm/..gguf' })
+    ).rejects.toThrow(/gguf-dir ".*m\/\.\.gguf" overlaps output-dir ".*m"/)
+  })
+
+  it('refuses adapters in "out/..adapters" and a base in "out/..base" inside output-dir "out"', async () => {
+    const adaptersInside = path.join(workspace, 'out', '..adapters')
+    const baseInside = path.join(workspace, 'out2', '..base')
+    await fs.mkdir(adaptersInside, { recursive: true })
+    await fs.mkdir(baseInside, { recursive: true })
+    await fs.writeFile(path.join(baseInside, 'config.json'), '{}')
+    await expect(
+      inWorkspace({ 'output-dir': 'out', 'adapter-path': 'out/..adapters' })
+    ).rejects.toThrow(/output-dir ".*out" overlaps adapter-path ".*out\/\.\.adapters"/)
+    await expect(
+      inWorkspace({ 'output-dir': 'out2', 'base-model': 'out2/..base' })
+    ).rejects.toThrow(/output-dir ".*out2" overlaps base-model ".*out2\/\.\.base"/)
+  })
+
+  it('still allows a sibling whose name starts with the same letters ("m" and "m..x")', async () => {
+    await expect(
+      inWorkspace({ gguf: 'Q8_0', 'output-dir': 'm', 'gguf-dir': 'm..x' })
+    ).resolves.toBeTruthy()
+  })
+})
+
+describe('issue 14: keep-intermediates into output-dir', () => {
+  it('refuses output-dir equal to <gguf-dir>.intermediates before anything runs', async () => {
+    await expect(
+      inWorkspace({
+        gguf: 'Q8_0',
+        'keep-intermediates': 'true',
+        'gguf-dir': 'g',
+        'output-dir': 'g.intermediates'
+      })
+    ).rejects.toThrow(
+      /gguf-dir \(its \.intermediates\) ".*g\.intermediates" overlaps output-dir ".*g\.intermediates"/
+    )
+  })
+})
+
+describe('issue 14: an output folder that is a symbolic link', () => {
+  it('refuses it, even when a manifest of this action names the path, and empties nothing', async () => {
+    const scene = await fs.mkdtemp(path.join(root, 'link-'))
+    const victim = path.join(scene, 'victim')
+    await fs.mkdir(victim)
+    await fs.writeFile(path.join(victim, 'thesis.tex'), 'years of work')
+    const out = path.join(scene, 'fused-model')
+    await fs.symlink(victim, out)
+    // An earlier run made "fused-model" as a real folder; it was replaced by a link since.
+    await fs.writeFile(
+      `${out}.manifest.json`,
+      JSON.stringify({
+        schemaVersion: 1,
+        generator: 'mlx-fuse-action',
+        folders: { outputDir: out }
+      })
+    )
+    await expect(checkOutputDir(out, 'output-dir', true, `${out}.manifest.json`)).rejects.toThrow(
+      /^Input output-dir ".*fused-model" is a symbolic link \(to ".*victim"\); .*point output-dir at a real folder/
+    )
+    expect(await fs.readdir(victim)).toEqual(['thesis.tex'])
+  })
+
+  it.each([
+    ['to an empty folder', 'empty'],
+    ['that dangles', 'nothing-here']
+  ])('refuses a link %s up front (was ENOTDIR after the whole fuse)', async (_name, target) => {
+    const scene = await fs.mkdtemp(path.join(root, 'link-'))
+    await fs.mkdir(path.join(scene, 'empty'))
+    const out = path.join(scene, 'fused-model')
+    await fs.symlink(path.join(scene, target), out)
+    await expect(checkOutputDir(out, 'output-dir', false, `${out}.manifest.json`)).rejects.toThrow(
+      /^Input output-dir ".*fused-model" is a symbolic link/
+    )
+  })
+})
+
+describe('issue 14: one run at a time per output-dir (a lock file beside it)', () => {
+  /** A process id that has exited (its process is gone), as a crashed run leaves. */
+  async function goneProcessId(): Promise<number> {
+    const child = spawn(process.execPath, ['-e', ''])
+    await new Promise(resolve => child.on('close', resolve))
+    return child.pid!
+  }
+  async function scene(): Promise<string> {
+    const dir = await fs.mkdtemp(path.join(root, 'lock-'))
+    return path.join(dir, 'fused-model')
+  }
+  const lockOf = (pid: number): string =>
+    JSON.stringify({ generator: 'mlx-fuse-action', pid, host: os.hostname() })
+
+  it('refuses when another running process holds the lock, and changes nothing', async () => {
+    const out = await scene()
+    // The parent of this test process is alive for as long as the test runs.
+    await fs.writeFile(`${out}.lock`, lockOf(process.ppid))
+    await expect(lockOutputDir(out)).rejects.toThrow(
+      new RegExp(
+        `^Another run of this action \\(process ${process.ppid} on this machine\\) is writing output-dir ".*fused-model" \\(lock file ".*fused-model.lock"\\); `
+      )
+    )
+    expect(await fs.readFile(`${out}.lock`, 'utf8')).toBe(lockOf(process.ppid))
+    expect(await fs.readdir(path.dirname(out))).toEqual(['fused-model.lock'])
+  })
+
+  it('takes over a stale lock whose process is gone', async () => {
+    const out = await scene()
+    await fs.writeFile(`${out}.lock`, lockOf(await goneProcessId()))
+    await lockOutputDir(out)
+    expect(JSON.parse(await fs.readFile(`${out}.lock`, 'utf8'))).toMatchObject({
+      generator: 'mlx-fuse-action',
+      pid: process.pid
+    })
+    await lockOutputDir(out) // this process holds it: taking it again is a no-op
+    expect(await fs.readdir(path.dirname(out))).toEqual(['fused-model.lock'])
+  })
+
+  it('never removes a file at the lock path that this action did not write', async () => {
+    const out = await scene()
+    await fs.writeFile(`${out}.lock`, 'my notes')
+    await expect(lockOutputDir(out)).rejects.toThrow(
+      /^The file ".*fused-model.lock" \(where the lock beside output-dir goes\) was not written by this action; move it away, or choose another output-dir\.$/
+    )
+    expect(await fs.readFile(`${out}.lock`, 'utf8')).toBe('my notes')
+  })
+
+  it('locks gguf-dir too: two runs with their own output-dir may share it', async () => {
+    const config = (await inWorkspace({
+      gguf: 'Q8_0',
+      'output-dir': 'own-output',
+      'gguf-dir': 'shared-gguf'
+    })) as Config
+    const lock = path.join(workspace, 'shared-gguf.lock')
+    await fs.writeFile(lock, lockOf(process.ppid))
+    await expect(checkOutputFolders(config)).rejects.toThrow(
+      /^Another run of this action \(process \d+ on this machine\) is writing gguf-dir ".*shared-gguf" \(lock file ".*shared-gguf.lock"\); let it finish, or give this run another gguf-dir/
+    )
+    await fs.rm(lock)
   })
 })

@@ -178,6 +178,32 @@ describe('report', () => {
     )
   })
 
+  it('records the commit the run is for (GITHUB_SHA) as runCommit, and null for anything else', async () => {
+    const extra = {
+      folders: { outputDir: path.join(runner.dir, 'fused'), ggufDir: null, intermediates: null },
+      fuse: { dequantize: false, quantizeBits: null, quantizeGroupSize: 64, adapters: {} },
+      baseModelSource: null,
+      gguf: null
+    }
+    const saved = process.env.GITHUB_SHA
+    try {
+      for (const [sha, expected] of [
+        ['0123456789abcdef0123456789abcdef01234567', '0123456789abcdef0123456789abcdef01234567'],
+        ['not a commit', null],
+        ['', null]
+      ] as const) {
+        process.env.GITHUB_SHA = sha
+        const report = reportFor(1_000, 'mlx=2.5GB', 'fail')
+        await writeManifest(report, extra)
+        const manifest = JSON.parse(await fs.readFile(report.manifestPath, 'utf8')) as ManifestV1
+        expect({ sha, runCommit: manifest.runCommit }).toEqual({ sha, runCommit: expected })
+      }
+    } finally {
+      if (saved === undefined) delete process.env.GITHUB_SHA
+      else process.env.GITHUB_SHA = saved
+    }
+  })
+
   it('writes a schemaVersion 1 manifest beside the output', async () => {
     const report = reportFor(6_070_000_000, 'mlx=2.5GB', 'fail')
     await writeManifest(report, {
@@ -193,6 +219,7 @@ describe('report', () => {
       generator: true,
       createdAt: true,
       status: true,
+      runCommit: true,
       baseModel: true,
       baseModelBytes: true,
       adapterPath: true,

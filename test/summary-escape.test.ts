@@ -100,3 +100,23 @@ describe('the job summary', () => {
     expect(html(`"'&<>`)).toBe(`"'&amp;&lt;&gt;`)
   })
 })
+
+describe('issue 14: no text can end the summary HTML block and start Markdown', () => {
+  // GitHub renders the summary as Markdown: an HTML block (<p>, <table>) ends at a blank line,
+  // and what follows is Markdown again, so a blank line in a text gave a live image or heading.
+  const MARKDOWN = 'true\n\n![tracker](https://evil.example/pixel.png)\n\n# Forged heading'
+
+  it('escapes every line break, so html() output never holds one', () => {
+    expect(html(`a\nb\r\nc\rd`)).toBe('a&#10;b&#13;&#10;c&#13;d')
+    expect(html(MARKDOWN)).not.toMatch(/[\r\n]/)
+  })
+
+  it('keeps a failure sentence quoting an input on one line of HTML', async () => {
+    const summary = await summaryOf(() =>
+      writeFailureSummary(`Input dequantize is "${MARKDOWN}"; use true or false.`)
+    )
+    expect(summary).not.toMatch(/\n\n!\[tracker\]/)
+    expect(summary).not.toMatch(/^# Forged heading/m)
+    expect(summary).toContain('&#10;&#10;![tracker](https://evil.example/pixel.png)')
+  })
+})

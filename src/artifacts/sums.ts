@@ -1,27 +1,24 @@
 /** Per-file checksums of the outputs, computed once, and the SHA256SUMS text made from them. */
-import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { sha256File } from '../core/checksum.js'
+import { listFiles } from '../core/size.js'
 import type { MeasuredOutput } from '../core/types.js'
 
 /** Absolute file path to lower-case hex SHA-256. */
 export type Checksums = Map<string, string>
 
-/** The regular files of an output, sorted, as [absolute path, path relative to the output]. */
+/**
+ * The files of an output, as [absolute path, path relative to the output]: a GGUF output's file or
+ * shards; an MLX output's files by the rule its size was measured by (core/size.ts listFiles:
+ * regular files and links to regular files, sorted), so measuring, hashing and uploading agree.
+ */
 export async function outputFiles(output: MeasuredOutput): Promise<Array<[string, string]>> {
   if (output.kind === 'gguf') {
     // A split type is its shards, each a file of its own (uploaded as its own artifact).
     const files = output.shards?.map(s => s.path) ?? [output.path]
     return files.map((f): [string, string] => [f, path.basename(f)])
   }
-  const entries = await fs.readdir(output.path, { withFileTypes: true, recursive: true })
-  return entries
-    .filter(e => e.isFile())
-    .map((e): [string, string] => {
-      const abs = path.join(e.parentPath, e.name)
-      return [abs, path.relative(output.path, abs).split(path.sep).join('/')]
-    })
-    .sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+  return (await listFiles(output.path)).entries
 }
 
 /**

@@ -1,14 +1,15 @@
 /**
  * Publishes the measured outputs as workflow artifacts with `@actions/artifact` 6.2.1
- * (actions/toolkit packages/artifact; the protocol is in /work/shared/CONTRACTS.md, "The Actions
- * results service"):
+ * (actions/toolkit packages/artifact; the Twirp methods in its generated
+ * lib/generated/results/api/v1/artifact.js):
  * - `<prefix>-mlx`: one zip at compression level 0 of the model directory plus manifest.json and
  *   SHA256SUMS, staged as a folder of symbolic links (the client zips links through their real
  *   paths: lib/internal/upload/zip.js), so gigabytes are never copied;
  * - `<prefix>-<TYPE>.gguf`: each GGUF file raw (`skipArchive`: the artifact takes the file's
  *   basename, so a link of that name is uploaded); the digest the client returns is the SHA-256
  *   of the bytes it sent, checked against the checksum taken when the file was measured;
- * - `<prefix>-checksums`: SHA256SUMS for every published file, plus manifest.json.
+ * - `<prefix>-checksums`: SHA256SUMS for every published file, plus manifest.json; uploaded even
+ *   when every output is held back, since the manifest is the record of what was measured.
  */
 import * as core from '@actions/core'
 import {
@@ -46,6 +47,8 @@ export interface UploadOutcome {
   held: Array<{ output: string; reason: string }>
   /** Paths deleted by remove-after-upload. */
   removed: string[]
+  /** On a re-run: earlier attempts' artifacts of the names this attempt uploaded. */
+  superseded: Array<{ name: string; id: number }>
 }
 
 /** An upload failed; `uploaded` lists what was published before it. */
@@ -83,10 +86,24 @@ export function checksumsArtifactName(prefix: string): string {
 }
 
 /**
+ * The run attempt (`GITHUB_RUN_ATTEMPT`, 1 for the first run, 2 and up for "Re-run jobs");
+ * anything else counts as 1, so the first run's refusal of a taken name is never skipped by mistake.
+ */
+export function runAttempt(): number {
+  const text = process.env.GITHUB_RUN_ATTEMPT ?? ''
+  return /^[1-9]\d{0,5}$/.test(text) ? Number(text) : 1
+}
+
+/**
  * Before the first fuse: refuses artifact names this run already has (names are unique per
  * workflow run, every job of a matrix included), so a clash fails in seconds, not after the
  * fuse. `gguf` is the list of GGUF types, or `auto` when the type is chosen later or files may
  * be split into shards (then any `<prefix>-*.gguf` is a clash). Does nothing when upload is false or on GHES (the upload says so).
+ *
+ * On a re-run (attempt 2 and up) ListArtifacts lists the earlier attempts' artifacts too, with no
+ * attempt number, and the service accepts a name again in a new attempt: the names are let
+ * through, and the upload reports the artifacts it supersedes (consumers take the newest of a
+ * name: the toolkit's get and delete pick the highest id, download-artifact v8 lists with latest).
  */
 export async function checkArtifactNames(
   config: UploadConfig,
@@ -113,6 +130,12 @@ export async function checkArtifactNames(
       wanted.some(w => lower(w) === lower(name)) ||
       (plan.gguf === 'auto' && lower(name).startsWith(autoPrefix) && lower(name).endsWith('.gguf'))
   )
+  if (taken.length > 0 && runAttempt() > 1) {
+    log.info(
+      `This is attempt ${runAttempt()} of the run: ${taken.map(n => JSON.stringify(n)).join(', ')} from an earlier attempt will be superseded by this attempt's uploads.`
+    )
+    return
+  }
   if (taken.length > 0) {
     throw new ActionError(
       `This workflow run already has ${taken.length === 1 ? 'an artifact' : 'artifacts'} named ${taken.map(n => JSON.stringify(n)).join(', ')} (artifact names are unique per run, across all its jobs and matrix entries); give each job or matrix entry a distinct artifact-name, e.g. artifact-name: my-model-\${{ matrix.name }}, or set upload: false.`
@@ -125,7 +148,13 @@ export async function uploadOutputs(
   req: UploadRequest,
   client: ArtifactService = new DefaultArtifactClient()
 ): Promise<UploadOutcome> {
-  const outcome: UploadOutcome = { status: 'uploaded', artifacts: [], held: [], removed: [] }
+  const outcome: UploadOutcome = {
+    status: 'uploaded',
+    artifacts: [],
+    held: [],
+    removed: [],
+    superseded: []
+  }
   const { config } = req
   if (!config.upload) {
     log.info('upload is false: the outputs stay on the runner only.')
@@ -138,6 +167,8 @@ export async function uploadOutputs(
     return { ...outcome, status: 'ghes' }
   }
   const publish = toPublish(req, outcome)
+  await refuseInvalidPaths(publish)
+  const earlier = runAttempt() > 1 ? await earlierArtifacts(client) : []
 
   const stagingParent = req.stagingDir ?? process.env.RUNNER_TEMP ?? os.tmpdir()
   await fs.mkdir(stagingParent, { recursive: true })
@@ -172,21 +203,78 @@ export async function uploadOutputs(
         }
       }
     }
-    if (outcome.artifacts.length > 0) {
-      const name = checksumsArtifactName(config.prefix)
-      const root = path.join(staging, name)
-      await fs.mkdir(root)
-      await fs.copyFile(req.manifestPath, path.join(root, 'manifest.json'))
-      published.push([(await sha256File(req.manifestPath)).sha256, `${name}/manifest.json`])
-      await fs.writeFile(path.join(root, 'SHA256SUMS'), sumsText(published))
-      const staged = [path.join(root, 'SHA256SUMS'), path.join(root, 'manifest.json')]
-      await send(name, 'checksums', staged, root, 0, {})
-    }
+    // Always, even when every output is held back: the manifest records what was measured.
+    const name = checksumsArtifactName(config.prefix)
+    const root = path.join(staging, name)
+    await fs.mkdir(root)
+    await fs.copyFile(req.manifestPath, path.join(root, 'manifest.json'))
+    published.push([(await sha256File(req.manifestPath)).sha256, `${name}/manifest.json`])
+    await fs.writeFile(path.join(root, 'SHA256SUMS'), sumsText(published))
+    const staged = [path.join(root, 'SHA256SUMS'), path.join(root, 'manifest.json')]
+    await send(name, 'checksums', staged, root, 0, {})
   } finally {
     await fs.rm(staging, { recursive: true, force: true })
   }
+  reportSuperseded(earlier, outcome)
   if (config.removeAfterUpload) await removeUploaded(publish, outcome)
   return outcome
+}
+
+/** On a re-run, the run's artifacts before this attempt's uploads; a listing error only warns. */
+async function earlierArtifacts(
+  client: ArtifactService
+): Promise<Array<{ name: string; id: number }>> {
+  try {
+    return (await client.listArtifacts()).artifacts.map(a => ({ name: a.name, id: a.id }))
+  } catch (error) {
+    core.warning(
+      `Listing this run's artifacts before the upload failed (${messageOf(error)}), so the summary cannot say which artifacts of an earlier attempt this one supersedes; the upload goes ahead.`
+    )
+    return []
+  }
+}
+
+/** The earlier attempts' artifacts of the names uploaded now: one notice, and the outcome. */
+function reportSuperseded(
+  earlier: ReadonlyArray<{ name: string; id: number }>,
+  outcome: UploadOutcome
+): void {
+  const now = new Set(outcome.artifacts.map(a => a.name.toLowerCase()))
+  const mine = new Set(outcome.artifacts.map(a => a.id))
+  outcome.superseded = earlier.filter(a => now.has(a.name.toLowerCase()) && !mine.has(a.id))
+  if (outcome.superseded.length === 0) return
+  const names = [...new Set(outcome.superseded.map(a => a.name))]
+  core.notice(
+    log.logSafe(
+      `This is attempt ${runAttempt()} of the run: its artifacts ${names.join(', ')} supersede the ones of the same names from an earlier attempt (ids ${outcome.superseded.map(a => a.id).join(', ')}), which stay listed in the run; download-artifact and the toolkit take the newest artifact of a name.`
+    )
+  )
+}
+
+/**
+ * Characters the artifact service refuses in a file path inside an artifact (`@actions/artifact`
+ * 6.2.1 lib/internal/upload/path-and-artifact-name-validation.js,
+ * invalidArtifactFilePathCharacters; the client checks each path only when it zips, after the
+ * artifacts before it went up). Path separators are allowed there.
+ */
+const FORBIDDEN_IN_PATH = ['"', ':', '<', '>', '|', '*', '?', '\r', '\n']
+
+/**
+ * Before the first upload: every file the MLX zip will hold has a path the service accepts (GGUF
+ * artifacts are named from the already checked artifact-name), else one sentence naming it.
+ */
+async function refuseInvalidPaths(publish: readonly MeasuredOutput[]): Promise<void> {
+  for (const output of publish) {
+    if (output.kind !== 'mlx') continue
+    for (const [, rel] of await outputFiles(output)) {
+      const bad = FORBIDDEN_IN_PATH.find(c => rel.includes(c))
+      if (bad === undefined) continue
+      throw new UploadError(
+        `The MLX output ${output.path} holds the file ${JSON.stringify(rel)}, whose name holds ${JSON.stringify(bad)}, which the artifact service refuses in a file path (it refuses " : < > | * ? and carriage returns and line feeds); rename or remove that file, or set upload: false. Nothing was uploaded.`,
+        []
+      )
+    }
+  }
 }
 
 /** The outputs to upload: an over-budget one only with upload-over-budget, else it is held. */
@@ -253,9 +341,15 @@ function sender(
           [...done]
         )
       }
-      throw new UploadError(`Uploading artifact ${name} failed: ${messageOf(error)}. ${already}`, [
-        ...done
-      ])
+      // 409: a live artifact of this attempt has the name (another job of a re-run, where
+      // ListArtifacts could not tell attempts apart).
+      const clash = messageOf(error).includes('(409)')
+        ? '; another job of this run attempt already uploaded an artifact of that name: give each job or matrix entry a distinct artifact-name'
+        : ''
+      throw new UploadError(
+        `Uploading artifact ${name} failed: ${messageOf(error)}${clash}. ${already}`,
+        [...done]
+      )
     }
     const seconds = (performance.now() - started) / 1000
     if (result.id === undefined || !result.digest) {

@@ -5,13 +5,15 @@
  */
 import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
-import { constants, promises as fs } from 'node:fs'
+import { constants, promises as fs, readFileSync, unlinkSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Config } from './config.js'
 import { ActionError } from './types.js'
 
 export const GENERATOR = 'mlx-fuse-action'
+/** How messages name `<gguf-dir>.intermediates` (keep-intermediates: true). */
+const INTERMEDIATES = 'gguf-dir (its .intermediates)'
 
 /** The folders a run makes, recorded in its manifest as the proof that it may empty them later. */
 export interface MadeFolders {
@@ -33,6 +35,14 @@ export async function checkOutputFolders(config: Config): Promise<MadeFolders> {
     intermediates: g?.keepIntermediates ? `${g.dir}.intermediates` : null
   }
   const manifest = config.manifestPath
+  // The lock first: every check below then sees what no other run of this action is changing.
+  await checkWritableParent(folders.outputDir, 'output-dir')
+  await lockOutputDir(folders.outputDir)
+  if (folders.ggufDir) {
+    // Two runs with their own output-dir may still share a gguf-dir.
+    await checkWritableParent(folders.ggufDir, 'gguf-dir')
+    await lockOutputDir(folders.ggufDir, 'gguf-dir')
+  }
   await checkManifestPath(manifest)
   await checkOutputDir(folders.outputDir, 'output-dir', config.overwrite, manifest)
   if (folders.ggufDir) {
@@ -40,7 +50,7 @@ export async function checkOutputFolders(config: Config): Promise<MadeFolders> {
   }
   if (folders.intermediates) {
     // keep-intermediates always replaced this folder; now only when the manifest names it.
-    await checkOutputDir(folders.intermediates, 'gguf-dir (its .intermediates)', true, manifest)
+    await checkOutputDir(folders.intermediates, INTERMEDIATES, true, manifest)
   }
   return folders
 }
@@ -54,6 +64,7 @@ export async function checkOutputPlacement(config: Config, cwd = process.cwd()):
   const g = config.gguf
   const outputs: Array<[string, string]> = [['output-dir', config.outputDir]]
   if (g) outputs.push(['gguf-dir', g.dir])
+  if (g?.keepIntermediates) outputs.push([INTERMEDIATES, `${g.dir}.intermediates`])
   // Two-way: writing into these, or around them, would change or delete them.
   const overlapping: Array<[string, string | null, string]> = [
     ['base-model', config.baseModelDir, 'base model'],
@@ -87,10 +98,13 @@ export async function checkOutputPlacement(config: Config, cwd = process.cwd()):
     const git = await findGitRoot(real)
     if (git) throw placementError(name, out, `is or contains a git work tree ("${git}")`)
   }
-  if (g && overlaps(await realish(g.dir), await realish(config.outputDir))) {
-    throw new ActionError(
-      `Input gguf-dir "${g.dir}" overlaps output-dir "${config.outputDir}" (the MLX output is measured and uploaded as a whole); choose a separate folder, or leave gguf-dir empty for "${config.outputDir}-gguf".`
-    )
+  for (const [name, dir] of outputs.slice(1)) {
+    if (overlaps(await realish(dir), await realish(config.outputDir))) {
+      // keep-intermediates into output-dir deleted the fused model at the end, reported within budget.
+      throw new ActionError(
+        `Input ${name} "${dir}" overlaps output-dir "${config.outputDir}" (the MLX output is measured and uploaded as a whole); choose a separate folder, or leave gguf-dir empty for "${config.outputDir}-gguf".`
+      )
+    }
   }
 }
 
@@ -126,6 +140,14 @@ export async function checkOutputDir(
   manifestPath: string
 ): Promise<void> {
   await checkWritableParent(dir, input)
+  const link = await fs.readlink(dir).catch(() => null)
+  if (link !== null) {
+    // Through a link, overwrite emptied the folder it points to, and the final move of the
+    // staging folder failed with ENOTDIR after the whole fuse (dangling or not).
+    throw new ActionError(
+      `Input ${input} "${dir}" is a symbolic link (to "${link}"); the action replaces its output folders, and through a link it would write into or empty another folder, so point ${input} at a real folder path (or remove the link).`
+    )
+  }
   const stat = await fs.stat(dir).catch(() => null)
   if (!stat) return
   if (!stat.isDirectory()) {
@@ -151,6 +173,129 @@ export async function checkOutputDir(
       `Input ${input} "${dir}" already holds ${entries.length} entries from an earlier run of this action; set overwrite: true to replace them, or choose an empty folder.`
     )
   }
+}
+
+/** The locks this process holds, removed when it exits. */
+const heldLocks = new Set<string>()
+
+/**
+ * Takes the lock beside an output folder (`<output-dir>.lock`, `<gguf-dir>.lock`), so two runs on
+ * one folder never write into each other's folders or manifest (the second crashed with ENOTEMPTY
+ * and rewrote the first's good manifest to failed). The lock file is made whole under a temporary name and then
+ * hard-linked into place: link(2) fails with EEXIST when the name exists, so exactly one run wins.
+ * A lock whose process is gone (a crashed or killed run) is taken over; a file there that this
+ * action did not write is never removed. Released when this process exits.
+ */
+export async function lockOutputDir(outputDir: string, input = 'output-dir'): Promise<void> {
+  const lock = `${outputDir}.lock`
+  if (heldLocks.has(lock)) return
+  const temp = `${lock}.${process.pid}-${randomBytes(4).toString('hex')}`
+  const mine: LockHolder = { generator: GENERATOR, pid: process.pid, host: os.hostname() }
+  try {
+    await fs.mkdir(path.dirname(lock), { recursive: true })
+    await fs.writeFile(temp, JSON.stringify(mine), { flag: 'wx' })
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const taken = await fs.link(temp, lock).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'EEXIST') return false
+          throw error
+        }
+      )
+      if (taken) {
+        holdUntilExit(lock)
+        return
+      }
+      const holder = readLock(lock)
+      if (holder === 'gone') continue // released between our link and our read
+      if (holder === null) {
+        throw new ActionError(
+          `The file "${lock}" (where the lock beside ${input} goes) was not written by this action; move it away, or choose another ${input}.`
+        )
+      }
+      if (holder.host !== os.hostname() || processAlive(holder.pid)) {
+        const where = holder.host === os.hostname() ? 'on this machine' : `on ${holder.host}`
+        throw new ActionError(
+          `Another run of this action (process ${holder.pid} ${where}) is writing ${input} "${outputDir}" (lock file "${lock}"); let it finish, or give this run another ${input} (if no such run is going on, delete the lock file).`
+        )
+      }
+      // Stale: its process is gone. Remove it only if it still names that process (another run
+      // may have taken it over meanwhile; the window left is the read and the unlink), then retry.
+      const still = readLock(lock)
+      if (
+        still !== null &&
+        still !== 'gone' &&
+        still.pid === holder.pid &&
+        still.host === holder.host
+      ) {
+        await fs.unlink(lock).catch(() => undefined)
+      }
+    }
+    throw new ActionError(
+      `Could not take the lock "${lock}" beside ${input} "${outputDir}": other runs keep taking it; run one job per ${input} at a time.`
+    )
+  } catch (error) {
+    if (error instanceof ActionError) throw error
+    throw new ActionError(
+      `Could not make the lock file "${lock}" beside ${input} "${outputDir}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose an ${input} in a folder this runner's user can write in.`
+    )
+  } finally {
+    await fs.unlink(temp).catch(() => undefined)
+  }
+}
+
+interface LockHolder {
+  generator: string
+  pid: number
+  host: string
+}
+
+/** The holder named by a lock file, `gone` when there is none, null when it is not ours. */
+function readLock(lock: string): LockHolder | 'gone' | null {
+  let text: string
+  try {
+    text = readFileSync(lock, 'utf8')
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : null
+  }
+  try {
+    const h = JSON.parse(text) as Partial<LockHolder>
+    if (h?.generator !== GENERATOR || !Number.isInteger(h.pid) || typeof h.host !== 'string') {
+      return null
+    }
+    return h as LockHolder
+  } catch {
+    return null
+  }
+}
+
+/** True while a process with this id exists (EPERM: it exists, under another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Removes the lock when this process exits (however run() ends), if it still names this process. */
+function holdUntilExit(lock: string): void {
+  if (heldLocks.size === 0) {
+    process.on('exit', () => {
+      for (const held of heldLocks) {
+        const holder = readLock(held)
+        if (holder !== null && holder !== 'gone' && holder.pid === process.pid) {
+          try {
+            unlinkSync(held)
+          } catch {
+            // Nothing to do at exit: the next run sees the process is gone and takes it over.
+          }
+        }
+      }
+    })
+  }
+  heldLocks.add(lock)
 }
 
 /** The manifest path must be free or a manifest of this action: never overwrite someone's file. */
@@ -295,10 +440,13 @@ export async function realish(p: string): Promise<string> {
   }
 }
 
-/** True when `x` is `y` or lies inside it. */
+/**
+ * True when `x` is `y` or lies inside it, decided by path segments: `out/..adapters` lies inside
+ * `out` (its relative path starts with the characters `..` but its first segment is `..adapters`).
+ */
 function inside(x: string, y: string): boolean {
   const rel = path.relative(y, x)
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
+  return rel === '' || (rel.split(path.sep)[0] !== '..' && !path.isAbsolute(rel))
 }
 
 function overlaps(a: string, b: string): boolean {

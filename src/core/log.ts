@@ -10,11 +10,13 @@
  * way to pass arbitrary text through. So:
  * - a tool's output is streamed inside a stop-commands block with a fresh random token
  *   ({@link CommandsStopped}); its lines are written whole, so the resume line always starts a line;
- * - text the action logs with core.info goes through {@link logSafe}, which spells control
- *   characters out and breaks `::` and `##[` with a zero-width joiner (U+2060 WORD JOINER).
+ * - text the action logs with core.info goes through {@link logSafe}, which redacts secrets
+ *   (core/redact.ts), spells control characters out and breaks `::` and `##[` with a zero-width
+ *   joiner (U+2060 WORD JOINER).
  */
 import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
+import { redact } from './redact.js'
 
 const WORD_JOINER = '\u2060'
 // eslint-disable-next-line no-control-regex
@@ -22,7 +24,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu
 
 /** Text safe for one log line: control characters spelt `\u000a`, `::` and `##[` broken. */
 export function logSafe(text: string): string {
-  return text
+  return redact(text)
     .replace(CONTROL, ch => `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
     .replace(/::/g, `:${WORD_JOINER}:`)
     .replace(/##\[/g, `#${WORD_JOINER}#[`)

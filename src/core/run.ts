@@ -1,7 +1,8 @@
 /** Runs external tools (argument arrays, never a shell), their output fenced off from the runner. */
 import * as core from '@actions/core'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import os from 'node:os'
+import path from 'node:path'
 import { discard } from './folders.js'
 import { CommandsStopped } from './log.js'
 import { ActionError } from './types.js'
@@ -62,6 +63,79 @@ export interface RunResult {
   ms: number
 }
 
+/**
+ * Cancelling a job: the runner signals only the action's own process (node), SIGINT first, then
+ * SIGTERM 7.5 s later, then kills the process tree 2.5 s after that (actions/runner commit
+ * 0acefcf19943, src/Runner.Sdk/ProcessInvoker.cs, CancelAndKillProcessTree, _sigintTimeout and
+ * _sigtermTimeout).
+ * Node's default for both signals is to exit at once, which left mlx_lm running as an orphan, a
+ * full-size staging folder in the workspace and the log inside an open stop-commands block. So
+ * {@link cancelOnSignals} forwards the signal to the running tool's whole process group, kills it
+ * after {@link TOOL_GRACE_MS}, and lets the failure path run: the step removes its partial output,
+ * the fence is closed, the failed manifest and summary are written, and the step exits 128 + the
+ * signal's number. No tool starts after a cancel.
+ */
+const TOOL_GRACE_MS = 3000
+/** If the failure path itself hangs, exit before the runner's kill: fences closed, code non-zero. */
+const EXIT_DEADLINE_MS = 9000
+let cancelledBy: NodeJS.Signals | null = null
+/** Running tools, each with its kill timer once a cancel reached it. */
+const running = new Map<ChildProcess, NodeJS.Timeout | null>()
+const openFences = new Set<CommandsStopped>()
+
+/** The run was cancelled: thrown by {@link runTool} instead of starting or reporting a tool. */
+export class Cancelled extends ActionError {
+  constructor(
+    readonly signal: NodeJS.Signals,
+    tool: string,
+    readonly started: boolean
+  ) {
+    super(
+      `The job was cancelled (the runner sent ${signal}) ${started ? `while ${tool} ran: it was stopped, its partial output removed` : `before ${tool} started`}, and nothing was measured or uploaded; run the job again to make the outputs.`,
+      signalExitCode(signal)
+    )
+  }
+}
+
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (os.constants.signals[signal] ?? 0)
+}
+
+/** From now on SIGINT and SIGTERM cancel the run as described above (called once, by index.ts). */
+export function cancelOnSignals(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => cancel(signal))
+}
+
+function cancel(signal: NodeJS.Signals): void {
+  if (cancelledBy === null) {
+    cancelledBy = signal
+    process.exitCode = signalExitCode(signal)
+    setTimeout(() => {
+      for (const fence of openFences) fence.end()
+      process.exit(signalExitCode(signal))
+    }, EXIT_DEADLINE_MS).unref()
+  }
+  for (const [child, timer] of running) {
+    signalGroup(child, signal) // a second signal (the runner's SIGTERM) is forwarded too
+    if (timer === null) {
+      running.set(
+        child,
+        setTimeout(() => signalGroup(child, 'SIGKILL'), TOOL_GRACE_MS)
+      )
+    }
+  }
+}
+
+/** Signals the tool and everything it started: each tool leads its own process group. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return
+  try {
+    process.kill(-child.pid, signal)
+  } catch {
+    child.kill(signal)
+  }
+}
+
 export interface RunOptions {
   /** No echo, no streaming: for probes whose output is parsed, not shown. */
   silent?: boolean
@@ -92,7 +166,10 @@ export async function runTool(
   const stdout: Buffer[] = []
   const stderr: Buffer[] = []
   const all: Buffer[] = []
+  const name = path.basename(tool)
+  if (cancelledBy) throw new Cancelled(cancelledBy, name, false)
   const log = opts.silent ? null : new CommandsStopped()
+  if (log) openFences.add(log)
   log?.echo(tool, args)
   let timedOut = false
   try {
@@ -103,14 +180,17 @@ export async function runTool(
       const child = spawn(tool, args, {
         cwd: opts.cwd,
         env: { ...process.env, ...opts.env },
-        stdio: ['ignore', 'pipe', 'pipe']
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group, so a cancel or a timeout reaches what the tool started too.
+        detached: true
       })
+      running.set(child, null)
       const timer =
         opts.timeoutMs === undefined
           ? null
           : setTimeout(() => {
               timedOut = true
-              child.kill('SIGKILL')
+              signalGroup(child, 'SIGKILL')
             }, opts.timeoutMs)
       child.stdout.on('data', (data: Buffer) => {
         stdout.push(data)
@@ -124,15 +204,22 @@ export async function runTool(
         tail.push(data)
         log?.push('err', data)
       })
-      child.on('error', error => {
+      const done = (): void => {
         if (timer) clearTimeout(timer)
+        const kill = running.get(child)
+        if (kill) clearTimeout(kill)
+        running.delete(child)
+      }
+      child.on('error', error => {
+        done()
         reject(new Error(`Cannot start ${tool}: ${error.message}`))
       })
       child.on('close', (c, s) => {
-        if (timer) clearTimeout(timer)
+        done()
         resolve({ code: c, signal: s })
       })
     })
+    if (cancelledBy) throw new Cancelled(cancelledBy, name, true)
     const raw = Buffer.concat(stdout)
     return {
       code: code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0),
@@ -147,6 +234,7 @@ export async function runTool(
     }
   } finally {
     log?.end()
+    if (log) openFences.delete(log)
   }
 }
 
@@ -179,6 +267,11 @@ export async function runStep(step: Step): Promise<RunResult> {
     try {
       result = await runTool(step.bin, step.args, step)
     } catch (error) {
+      if (error instanceof Cancelled) {
+        const partial = typeof step.cleanup === 'function' ? await step.cleanup() : step.cleanup
+        await discard(...(partial ?? []))
+        throw new Cancelled(error.signal, step.tool, error.started)
+      }
       const message = (error as Error).message
       throw new ActionError(
         step.cannotStart?.(message) ?? `Could not start ${step.bin} (${message}); ${step.hint}.`
@@ -225,6 +318,7 @@ export async function probe(
     const r = await runTool(cmd, args, { ...opts, silent: true })
     return { code: r.code, out: r.output.trim(), stdout: r.stdout.trim() }
   } catch (error) {
+    if (error instanceof Cancelled) throw error
     return { code: -1, out: (error as Error).message, stdout: '' }
   }
 }

@@ -10,7 +10,7 @@ import {
   type Stats
 } from 'node:fs'
 import { lstat, stat } from 'node:fs/promises'
-import { resolve, sep } from 'node:path'
+import { relative, resolve, sep } from 'node:path'
 import { ActionError } from './types.js'
 
 const GRAMMAR =
@@ -243,7 +243,7 @@ function overflowError(root: string, total: PathSize): ActionError | null {
  * overlap slow (cold or network) lstat calls. Any error stops the walk and rejects: the result
  * is never an undercount.
  */
-function walk(root: string): Promise<PathSize> {
+function walk(root: string, counted?: string[]): Promise<PathSize> {
   return new Promise((resolvePromise, reject) => {
     const dirs: string[] = [root]
     const files: string[] = []
@@ -264,6 +264,7 @@ function walk(root: string): Promise<PathSize> {
       if (stats.isFile()) {
         total.bytes += stats.size
         total.files += 1
+        counted?.push(path)
       }
       pump()
     }
@@ -273,6 +274,7 @@ function walk(root: string): Promise<PathSize> {
       if (!stats.isFile()) return fail(linkError(root, path, null, stats))
       total.bytes += stats.size
       total.files += 1
+      counted?.push(path)
       pump()
     }
     const onEntries = (dir: string, error: Error | null, entries: Dirent[]): void => {
@@ -365,4 +367,22 @@ export async function measurePath(path: string): Promise<PathSize> {
     )
   }
   return walk(resolve(path))
+}
+
+/**
+ * What a directory output holds, by the one rule {@link measurePath} counts by: its regular files
+ * and its links to regular files (each path as found in the tree, a link not resolved), sorted
+ * by path relative to `dir` with `/` separators, plus the total. Hashing and uploading take their
+ * files from here, so what is measured is exactly what is hashed and uploaded.
+ */
+export async function listFiles(
+  dir: string
+): Promise<PathSize & { entries: Array<[path: string, relative: string]> }> {
+  const root = resolve(dir)
+  const counted: string[] = []
+  const total = await walk(root, counted)
+  const entries = counted
+    .map((p): [string, string] => [p, relative(root, p).split(sep).join('/')])
+    .sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+  return { ...total, entries }
 }
