@@ -52,12 +52,26 @@ export interface DoctorOptions {
   quantizeBits: number | null
   /** A run without gguf skips the search for a conversion Python (it probes every python3.x). */
   skipConvert?: boolean
+  /** The machine's memory in bytes (default os.totalmem()); the tests inject a smaller one. */
+  totalMemory?: number
 }
 
 /** What the fuse needs: disk for its outputs and, about, its size in memory. */
 export interface FuseNeeds {
   fusedBytes: number
   diskBytes: number
+  /**
+   * About the memory the largest fuse of the run holds: mlx-lm 0.32 keeps the whole fused model
+   * in memory while it writes it (ml-explore/mlx-lm commit 7283fb34: `save` honours the
+   * `donate_model=False` that fuse.py passes). Measured with mlx-lm 0.32.2 (MLX CPU backend) on a
+   * 542M-parameter llama: a de-quantizing fuse of its 4-bit base (dequantize, or the GGUF path's
+   * own fuse) peaked at 2.13 GB resident for a 1.08 GB 16-bit model, so it counts twice the
+   * 16-bit model, read from the base's tensors; a fuse of its bf16 base peaked at 1.24 GB, so a
+   * full-precision base counts the 16-bit model once, and a fuse kept quantized the base's tensors.
+   */
+  memoryBytes: number
+  /** What that fuse is, for messages: `the de-quantized fuse`, `the fuse`. */
+  memoryWhat: string
 }
 
 /**
@@ -66,7 +80,7 @@ export interface FuseNeeds {
  * re-quantized copy beside it.
  */
 export function fuseNeeds(
-  stats: Parameters<typeof estimateFullPrecisionBytes>[0],
+  stats: Parameters<typeof estimateFullPrecisionBytes>[0] & { experts?: boolean },
   dequantize: boolean,
   quantizeBits: number | null,
   gguf = false
@@ -75,16 +89,20 @@ export function fuseNeeds(
   const fused = dequantize || !stats.quantized ? full : stats.tensorBytes
   const mlx = fused + (quantizeBits ? fused : 0)
   // The GGUF path's peak: its 16-bit GGUF beside the MLX output (and beside a de-quantized fuse
-  // when the fuse stayed quantized); the full-precision source is removed once converted.
-  const ggufPeak = gguf ? full + (fused === full ? 0 : full) : 0
-  return { fusedBytes: fused, diskBytes: mlx + ggufPeak }
+  // when the fuse stayed quantized); the full-precision source is removed once converted. Stacked
+  // experts read from the MLX output itself are first copied per expert (src/gguf/unstack.ts).
+  const ggufPeak = gguf ? full + (fused === full ? (stats.experts ? full : 0) : full) : 0
+  const dequantizing = stats.quantized && (dequantize || gguf)
+  const memoryBytes = dequantizing ? 2 * full : stats.quantized ? stats.tensorBytes : full
+  const memoryWhat = dequantizing ? 'the de-quantized fuse' : 'the fuse'
+  return { fusedBytes: fused, diskBytes: mlx + ggufPeak, memoryBytes, memoryWhat }
 }
 
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = []
   checks.push(await machine())
   const needs = await baseNeeds(opts, checks)
-  checks.push(...(await resources(opts.outputDir, needs)))
+  checks.push(...(await resources(opts.outputDir, needs, opts.totalMemory ?? os.totalmem())))
   checks.push(...(await mlxPython(opts)))
   const llama = await llamaCpp(opts)
   checks.push(llama.check)
@@ -144,7 +162,7 @@ async function baseNeeds(opts: DoctorOptions, checks: DoctorCheck[]): Promise<Fu
   try {
     const config = await readModelConfig(opts.baseModelDir)
     const stats = await inspectWeights(opts.baseModelDir, config)
-    return fuseNeeds(stats, opts.dequantize, opts.quantizeBits)
+    return fuseNeeds(stats, opts.dequantize, opts.quantizeBits, opts.skipConvert === false)
   } catch (error) {
     checks.push({
       name: 'Pre-flight estimate',
@@ -155,7 +173,11 @@ async function baseNeeds(opts: DoctorOptions, checks: DoctorCheck[]): Promise<Fu
   }
 }
 
-async function resources(outputDir: string, needs: FuseNeeds | null): Promise<DoctorCheck[]> {
+async function resources(
+  outputDir: string,
+  needs: FuseNeeds | null,
+  total: number
+): Promise<DoctorCheck[]> {
   const free = await usableFreeBytes(outputDir).catch(() => null)
   const disk: DoctorCheck =
     free === null
@@ -165,12 +187,11 @@ async function resources(outputDir: string, needs: FuseNeeds | null): Promise<Do
           status: needs && needs.diskBytes > free ? 'short' : needs ? 'ok' : 'info',
           detail: `${formatSize(free)} free at ${outputDir}${needs ? `; the fuse needs about ${formatSize(needs.diskBytes)}` : ''}`
         }
-  const total = os.totalmem()
   const available = os.freemem()
   const memory: DoctorCheck = {
     name: 'Memory',
-    status: needs && needs.fusedBytes > total ? 'short' : needs ? 'ok' : 'info',
-    detail: `${formatSize(total)} in all, ${formatSize(available)} free now${needs ? `; the fuse holds about the fused model, ${formatSize(needs.fusedBytes)}` : ''}`
+    status: needs && needs.memoryBytes > total ? 'short' : needs ? 'ok' : 'info',
+    detail: `${formatSize(total)} in all, ${formatSize(available)} free now${needs ? `; ${needs.memoryWhat} holds about ${formatSize(needs.memoryBytes)} in memory (mlx-lm 0.32 keeps the whole fused model until it is written)` : ''}`
   }
   return [disk, memory]
 }

@@ -1,8 +1,9 @@
 /** The plan: every check that can fail before the output folders change, cheapest first. */
+import os from 'node:os'
 import { checkArtifactNames } from './artifacts/upload.js'
 import { resolveBudgetTypes } from './budget.js'
 import { ensureFreeSpace } from './core/disk.js'
-import { fuseNeeds, logDoctor } from './doctor.js'
+import { fuseNeeds, logDoctor, type FuseNeeds } from './doctor.js'
 import { checkOutputFolders, type MadeFolders } from './core/folders.js'
 import type { GgufSetup } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
@@ -22,7 +23,8 @@ import type { MlxPlan } from './mlx/produce.js'
 import { checkDequantizeSupport, resolveMlxEnv, type MlxEnv } from './mlx/python.js'
 import { inspectWeights } from './mlx/weights.js'
 import { measurePath } from './core/size.js'
-import type { BudgetEntry, MlxQuantization } from './core/types.js'
+import { formatSize } from './core/size.js'
+import { ActionError, type BudgetEntry, type MlxQuantization } from './core/types.js'
 import * as log from './core/log.js'
 
 /** Everything known and checked before the output folders change. */
@@ -71,7 +73,7 @@ export async function preflight(config: Config): Promise<Plan> {
     config.baseModelDir = hub.snapshotDir // fuse and every check read the local snapshot
     await validateAdapters(config.adapterPath, hub.snapshotDir) // the adapters fit this base
   }
-  const base = await precheckBase(config, hub)
+  const base = await precheckBase(config, hub, env.mlxLmVersion)
   // The GGUF path re-fuses de-quantized
   if (gguf && base?.quantization.bits) checkDequantizeSupport(env, true)
   return { folders, adapters, env, fuse: fuseRequest(config, env), gguf, budgets, hub, base }
@@ -111,11 +113,23 @@ export function mlxPlan(config: Config, plan: Plan): MlxPlan {
 
 /**
  * Reads a local base's precision and size, and checks the whole run's disk peak will fit (the
- * fuse, and with GGUF outputs the conversion beside it), before any fuse.
+ * fuse, and with GGUF outputs the conversion beside it) and the fuse's memory, before any fuse.
+ * `totalMemory` is the machine's (injected by the tests).
  */
-async function precheckBase(
-  config: Config,
-  hub: HubBase | null
+export async function precheckBase(
+  config: Pick<
+    Config,
+    | 'baseModelDir'
+    | 'baseModel'
+    | 'trustRemoteCode'
+    | 'dequantize'
+    | 'quantizeBits'
+    | 'gguf'
+    | 'outputDir'
+  >,
+  hub: HubBase | null,
+  mlxLmVersion: string,
+  totalMemory: number = os.totalmem()
 ): Promise<{ quantization: MlxQuantization; bytes: number } | null> {
   if (!config.baseModelDir) return null
   const base = await readModelConfig(config.baseModelDir)
@@ -124,7 +138,36 @@ async function precheckBase(
   const needs = fuseNeeds(stats, config.dequantize, config.quantizeBits, config.gguf !== null)
   const what = config.gguf ? 'the fused model and its GGUF conversion' : 'the fused model'
   await ensureFreeSpace(config.outputDir, needs.diskBytes, what)
+  // Only the GGUF path's own fuse of a quantized base de-quantizes because of gguf.
+  const forGguf = config.gguf !== null && !config.dequantize && stats.quantized
+  checkFuseMemory(needs, mlxLmVersion, totalMemory, forGguf)
   // A Hub snapshot holds links into the cache's blobs: its size is the targets', measured by hub.ts.
   const bytes = hub ? hub.bytes : (await measurePath(config.baseModelDir)).bytes
   return { quantization: base.quantization, bytes }
+}
+
+/** mlx-lm 0.32 and newer keep the whole fused model in memory while fuse writes it (7283fb34). */
+function keepsWholeModel(mlxLmVersion: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(mlxLmVersion)
+  return m === null || Number(m[1]) > 0 || Number(m[2]) >= 32
+}
+
+/**
+ * Refuses, before the first fuse, a fuse that will not fit in the machine's memory: mlx-lm 0.32
+ * holds the whole fused model (16-bit when de-quantizing) until it is written, and a machine
+ * without that much memory swaps for hours or kills the fuse.
+ */
+export function checkFuseMemory(
+  needs: FuseNeeds,
+  mlxLmVersion: string,
+  totalMemory: number,
+  forGguf: boolean
+): void {
+  if (!keepsWholeModel(mlxLmVersion) || needs.memoryBytes <= totalMemory) return
+  const fix = forGguf
+    ? 'use a runner with more memory, or drop the gguf input (its conversion needs that de-quantized fuse)'
+    : 'use a runner with more memory, or a smaller or quantized base model without dequantize'
+  throw new ActionError(
+    `Not enough memory for ${needs.memoryWhat}: mlx-lm ${mlxLmVersion} keeps the whole fused model in memory while it writes it, about ${formatSize(needs.memoryBytes)}, but this machine has ${formatSize(totalMemory)} in all; ${fix}.`
+  )
 }

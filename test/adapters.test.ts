@@ -230,3 +230,124 @@ describe('adapters trained for another model are refused, naming the first misma
     )
   })
 })
+
+/**
+ * Mixture-of-experts adapters, as mlx_lm.lora writes them for LoRASwitchLinear: lora_a
+ * [experts, rank, in], lora_b [experts, out, rank] (ml-explore/mlx-lm v0.32.2
+ * mlx_lm/tuner/lora.py). fuse accepts them against a base in MLX layout (stacked `switch_mlp`)
+ * and in Hugging Face layout (per-expert tensors, which mlx_lm's sanitize stacks on load).
+ */
+describe('mixture-of-experts adapters, against a base in either layout (issue 15)', () => {
+  const E = 4
+  const H = 64
+  const I = 32
+  const R = 8
+  const projections: Array<[string, string, number, number]> = [
+    // MLX name, Mixtral's Hugging Face name, out, in
+    ['gate_proj', 'w1', I, H],
+    ['down_proj', 'w2', H, I],
+    ['up_proj', 'w3', I, H]
+  ]
+  const block = (mixtral: boolean): string =>
+    mixtral ? 'model.layers.0.block_sparse_moe' : 'model.layers.0.mlp'
+
+  async function base(layout: 'mlx' | 'hf' | 'mlx-q4', mixtral = false): Promise<string> {
+    const dir = await fs.mkdtemp(path.join(root, `moe-${layout}-`))
+    const tensors: Record<string, TensorSpec> = {
+      'model.layers.0.self_attn.q_proj.weight': { dtype: 'BF16', shape: [H, H] }
+    }
+    for (const [name, hf, out, inDim] of projections) {
+      if (layout === 'hf') {
+        for (let e = 0; e < E; e++) {
+          const module = `${block(mixtral)}.experts.${e}.${mixtral ? hf : name}`
+          tensors[`${module}.weight`] = { dtype: 'BF16', shape: [out, inDim] }
+        }
+      } else if (layout === 'mlx') {
+        tensors[`${block(mixtral)}.switch_mlp.${name}.weight`] = {
+          dtype: 'BF16',
+          shape: [E, out, inDim]
+        }
+      } else {
+        const module = `${block(mixtral)}.switch_mlp.${name}`
+        tensors[`${module}.weight`] = { dtype: 'U32', shape: [E, out, (inDim * 4) / 32] }
+        tensors[`${module}.scales`] = { dtype: 'BF16', shape: [E, out, inDim / 32] }
+        tensors[`${module}.biases`] = { dtype: 'BF16', shape: [E, out, inDim / 32] }
+      }
+    }
+    const quantization = layout === 'mlx-q4' ? { bits: 4, group_size: 32, mode: 'affine' } : null
+    const cfg = { model_type: mixtral ? 'mixtral' : 'qwen3_moe', quantization }
+    await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(cfg))
+    await writeSafetensors(path.join(dir, 'model.safetensors'), tensors)
+    return dir
+  }
+
+  function switchLora(mixtral = false, inDims = H): Record<string, TensorSpec> {
+    const t: Record<string, TensorSpec> = {}
+    for (const [name, , out, inDim] of projections) {
+      const module = `${block(mixtral)}.switch_mlp.${name}`
+      const input = name === 'down_proj' ? inDim : inDims
+      t[`${module}.lora_a`] = { dtype: 'F32', shape: [E, R, input] }
+      t[`${module}.lora_b`] = { dtype: 'F32', shape: [E, out, R] }
+    }
+    return t
+  }
+
+  const keys = ['mlp.switch_mlp.gate_proj', 'mlp.switch_mlp.up_proj', 'mlp.switch_mlp.down_proj']
+
+  it('accepts switch_mlp LoRA against stacked, per-expert and quantized stacked bases', async () => {
+    const adapters = await adapterDir({
+      'adapter_config.json': config({ lora_parameters: { rank: R, scale: 20, dropout: 0, keys } }),
+      'adapters.safetensors': switchLora()
+    })
+    for (const layout of ['mlx', 'hf', 'mlx-q4'] as const) {
+      await expect(validateAdapters(adapters, await base(layout))).resolves.toMatchObject({
+        rank: R
+      })
+    }
+    const mixtral = await adapterDir({
+      'adapter_config.json': config(),
+      'adapters.safetensors': switchLora(true)
+    })
+    await expect(validateAdapters(mixtral, await base('hf', true))).resolves.toMatchObject({
+      rank: R
+    })
+  })
+
+  it('refuses switch_mlp LoRA of another width, naming the per-expert base tensor', async () => {
+    const adapters = await adapterDir({
+      'adapter_config.json': config(),
+      'adapters.safetensors': switchLora(false, 2 * H)
+    })
+    for (const layout of ['mlx', 'hf', 'mlx-q4'] as const) {
+      await expect(validateAdapters(adapters, await base(layout))).rejects.toThrow(
+        /adapters\.safetensors has model\.layers\.0\.mlp\.switch_mlp\.(gate|up)_proj\.lora_a with shape \[4, 8, 128\], but for the base model's model\.layers\.0\.mlp\.switch_mlp\.(gate|up)_proj \((BF16|U32) \[4, 32, \d+\]\) it must be 4 x rank x 64; these adapters were trained for another model/
+      )
+    }
+  })
+
+  it('accepts a full fine-tune of stacked experts against a per-expert base', async () => {
+    const full: Record<string, TensorSpec> = {}
+    for (const [name, , out, inDim] of projections) {
+      full[`model.layers.0.mlp.switch_mlp.${name}.weight`] = {
+        dtype: 'BF16',
+        shape: [E, out, inDim]
+      }
+    }
+    const adapters = await adapterDir({
+      'adapter_config.json': JSON.stringify({ fine_tune_type: 'full' }),
+      'adapters.safetensors': full
+    })
+    await expect(validateAdapters(adapters, await base('hf'))).resolves.toMatchObject({
+      fineTuneType: 'full'
+    })
+    const wrong = await adapterDir({
+      'adapter_config.json': JSON.stringify({ fine_tune_type: 'full' }),
+      'adapters.safetensors': {
+        'model.layers.0.mlp.switch_mlp.up_proj.weight': { dtype: 'BF16', shape: [E + 1, I, H] }
+      }
+    })
+    await expect(validateAdapters(wrong, await base('hf'))).rejects.toThrow(
+      /holds model\.layers\.0\.mlp\.switch_mlp\.up_proj\.weight with shape \[5, 32, 64\] but the base model's is \[4, 32, 64\]/
+    )
+  })
+})

@@ -17,6 +17,7 @@ import {
 } from '../src/doctor.js'
 import { convertEnvDir, convertEnvMarker } from '../src/gguf/convert-env.js'
 import { readModelConfig } from '../src/mlx/config.js'
+import { estimateFullPrecisionBytes } from '../src/mlx/precision.js'
 import { inspectWeights } from '../src/mlx/weights.js'
 import { formatSize } from '../src/core/size.js'
 import { makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
@@ -111,7 +112,7 @@ describe('npm run doctor', () => {
     expect(check(roomy, 'Disk').detail).toContain(
       `the fuse needs about ${formatSize(needs.diskBytes)}`
     )
-    expect(check(roomy, 'Memory').detail).toContain(formatSize(needs.fusedBytes))
+    expect(check(roomy, 'Memory').detail).toContain(formatSize(needs.memoryBytes))
     process.env.MLX_FUSE_FREE_BYTES_OVERRIDE = String(needs.diskBytes - 1)
     try {
       const short = await runDoctor(
@@ -124,6 +125,30 @@ describe('npm run doctor', () => {
     // Kept quantized, the fuse needs about the base's tensors only.
     const kept = await runDoctor(options({ baseModelDir: q4 }))
     expect(check(kept, 'Disk').detail).toContain(`needs about ${formatSize(stats.tensorBytes)}`)
+  })
+
+  it("shows the de-quantized fuse's memory against the machine's, short when it will not fit", async () => {
+    const stats = await inspectWeights(q4, await readModelConfig(q4))
+    // The GGUF path fuses a quantized base again, de-quantized: the whole 16-bit model in memory.
+    const needs = fuseNeeds(stats, false, null, true)
+    expect(needs.memoryBytes).toBe(2 * estimateFullPrecisionBytes(stats))
+    expect(needs.memoryWhat).toBe('the de-quantized fuse')
+    const opts = { baseModelDir: q4, skipConvert: false }
+    const roomy = await runDoctor(options({ ...opts, totalMemory: needs.memoryBytes }))
+    expect(check(roomy, 'Memory')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringContaining(
+        `; the de-quantized fuse holds about ${formatSize(needs.memoryBytes)} in memory`
+      )
+    })
+    const short = await runDoctor(options({ ...opts, totalMemory: needs.memoryBytes - 1 }))
+    expect(check(short, 'Memory').status).toBe('short')
+    // Kept quantized and without gguf, the fuse holds about the base's tensors.
+    const kept = await runDoctor(options({ baseModelDir: q4, totalMemory: stats.tensorBytes }))
+    expect(check(kept, 'Memory')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringContaining(`the fuse holds about ${formatSize(stats.tensorBytes)}`)
+    })
   })
 
   it('reports missing tools instead of failing', async () => {
@@ -178,5 +203,24 @@ describe('npm run doctor', () => {
     expect(check(input, 'Python for conversion').detail).toMatch(
       /^\/usr\/bin\/python3 \(input convert-python\), Python 3\.\d+\.\d+$/
     )
+  })
+})
+
+describe('fuseNeeds with mixture-of-experts weights', () => {
+  it("counts the converter's per-expert copy of a full-precision MLX output", () => {
+    const stats = {
+      quantized: false,
+      tensorBytes: 1000,
+      packedParameters: 0,
+      packedBytes: 0
+    }
+    // A full-precision fuse is the conversion source: its 16-bit GGUF beside it ...
+    expect(fuseNeeds(stats, false, null, true).diskBytes).toBe(2000)
+    // ... and, with stacked experts, their per-expert copy for the converter (src/gguf/unstack.ts).
+    expect(fuseNeeds({ ...stats, experts: true }, false, null, true).diskBytes).toBe(3000)
+    // A de-quantized fuse made for the GGUF path only is split in place: nothing more.
+    const q = { quantized: true, tensorBytes: 300, packedParameters: 400, packedBytes: 200 }
+    const full = 400 * 2 + 100
+    expect(fuseNeeds({ ...q, experts: true }, false, null, true).diskBytes).toBe(300 + 2 * full)
   })
 })

@@ -362,15 +362,17 @@ describe('a base model that runs its own code (config.json model_file)', () => {
     expect(convert.args[convert.args.length - 1]).toBe('--trust-remote-code')
   })
 
-  it("lets mlx_lm's own MLX_LM_TRUST_REMOTE_CODE=1 decide, without the flag", async () => {
+  it('takes MLX_LM_TRUST_REMOTE_CODE=1, which no released mlx-lm reads, as no consent', async () => {
     const { dir, log } = await work()
     const run = await runAction(
       { 'base-model': remoteCodeBase, 'adapter-path': adapters, python },
       { cwd: dir, env: { MLX_STANDIN_LOG: log, MLX_LM_TRUST_REMOTE_CODE: '1' } }
     )
-    expect(run.code).toBe(0)
-    const [fuse] = await fuses(log)
-    expect(fuse).not.toContain('--trust-remote-code')
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain(
+      'set trust-remote-code: true if you trust that code (MLX_LM_TRUST_REMOTE_CODE is read by no released mlx-lm and is not consent)'
+    )
+    expect(await fuses(log)).toEqual([])
   })
 })
 

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
-import { readModelConfig } from '../src/mlx/config.js'
+import { checkRemoteCode, readModelConfig } from '../src/mlx/config.js'
 import {
   bitsPerWeight,
   describePrecision,
@@ -181,6 +181,27 @@ describe('readModelConfig', () => {
     expect((await rejection(readModelConfig(list))).message).toContain(
       'does not hold a JSON object'
     )
+  })
+})
+
+describe('checkRemoteCode', () => {
+  // No released mlx-lm reads MLX_LM_TRUST_REMOTE_CODE (ml-explore/mlx-lm commit 76430f63 removed
+  // it before the --trust-remote-code change bfa25a16 merged): only the input is consent.
+  it('takes the trust-remote-code input as consent, and MLX_LM_TRUST_REMOTE_CODE not', async () => {
+    const cfg = await readModelConfig(await makeModel({}, { model_file: 'custom.py' }))
+    expect(() => checkRemoteCode(cfg, 'org/base', true, {})).not.toThrow()
+    expect(() => checkRemoteCode(cfg, 'org/base', false, {})).toThrow(
+      'Input base-model "org/base" has a config.json that names model_file "custom.py", Python code that mlx_lm runs to build the model; set trust-remote-code: true if you trust that code, or use a base model without it.'
+    )
+    const env = { MLX_LM_TRUST_REMOTE_CODE: '1' }
+    expect(() => checkRemoteCode(cfg, 'org/base', false, env)).toThrow(
+      'Input base-model "org/base" has a config.json that names model_file "custom.py", Python code that mlx_lm runs to build the model; set trust-remote-code: true if you trust that code (MLX_LM_TRUST_REMOTE_CODE is read by no released mlx-lm and is not consent), or use a base model without it.'
+    )
+  })
+
+  it('lets a base without model_file through', async () => {
+    const cfg = await readModelConfig(await makeModel({}, { model_type: 'llama' }))
+    expect(() => checkRemoteCode(cfg, 'org/base', false, {})).not.toThrow()
   })
 })
 
@@ -441,6 +462,9 @@ describe('size estimates', () => {
   it('estimates an affine quantization as packed bits plus scales and biases', () => {
     expect(estimateQuantizedBytes(3_000_000_000, 4, 64)).toBe(1_687_500_000)
     expect(estimateQuantizedBytes(1000, 3, 64, 4)).toBe(375 + 2 * 16 * 4)
+    // Microscaling modes: one U8 scale a group, no biases.
+    expect(estimateQuantizedBytes(3200, 4, 32, 2, 'mxfp4')).toBe(1600 + 100)
+    expect(estimateQuantizedBytes(3200, 4, 16, 2, 'nvfp4')).toBe(1600 + 200)
     expect(() => estimateQuantizedBytes(100, 0, 64)).toThrow(ActionError)
     expect(() => estimateQuantizedBytes(-1, 4, 64)).toThrow(ActionError)
   })

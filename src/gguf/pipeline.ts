@@ -28,6 +28,7 @@ import { quantizeGguf } from './quantize.js'
 import { smokeTest } from './smoke.js'
 import { splitGguf } from './split.js'
 import type { LlamaCpp } from './toolchain.js'
+import { prepareExperts } from './unstack.js'
 import { verifyGguf, type GgufFacts } from './verify.js'
 import * as log from '../core/log.js'
 
@@ -97,7 +98,11 @@ export async function produceGguf(
   try {
     const model = source.dir ?? (owned = await dequantizedFuse(fuseReq, work, source))
     const stats = source.dir ? source.fusedStats : await inspectWeights(model)
-    const converted = await convert(work, model, stats)
+    const experts = await prepareExperts(model, dir)
+    for (const change of experts.changes) log.info(`For the GGUF conversion: ${change}.`)
+    if (experts.bytes > 0) ledger.add(path.resolve(experts.dir), experts.bytes)
+    const converted = await convert(work, experts.dir, stats)
+    if (experts.dir !== model) await releaseExperts(work, experts.dir)
     if (owned) await releaseSource(work, owned)
     owned = null
     const made = await quantizeAll(work, converted, budgets)
@@ -142,6 +147,12 @@ async function convert(work: Work, modelDir: string, stats: PackedStats): Promis
   work.result.commands.push({ what: 'Convert', argv })
   await work.ledger.wrote(converted)
   return { file: converted, type: convertType.toUpperCase(), direct: direct !== null }
+}
+
+/** The converter's per-expert copy is no longer needed once converted. */
+async function releaseExperts(work: Work, dir: string): Promise<void> {
+  await fs.rm(path.dirname(dir), { recursive: true, force: true })
+  work.ledger.removed(dir)
 }
 
 /** The converted source is no longer needed: removed now, or kept with the intermediates. */

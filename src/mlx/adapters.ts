@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { ActionError } from '../core/types.js'
 import { readModelConfig, type ModelConfig } from './config.js'
+import { perExpertWeight } from './experts.js'
 import {
   listWeightFiles,
   readSafetensorsHeader,
@@ -142,6 +143,16 @@ async function newestCheckpoint(dir: string): Promise<string | null> {
   return steps[0]?.n ?? null
 }
 
+/**
+ * The rank axis of a LoRA pair: LoRALinear holds lora_a [in, rank] and lora_b [rank, out];
+ * LoRASwitchLinear (mixture-of-experts) lora_a [experts, rank, in] and lora_b [experts, out, rank]
+ * (ml-explore/mlx-lm v0.32.2 mlx_lm/tuner/lora.py).
+ */
+function loraRanks(a: TensorInfo, b: TensorInfo): [number, number] {
+  if (a.shape.length === 3) return [a.shape[1], b.shape[2]]
+  return [a.shape[a.shape.length - 1], b.shape[b.shape.length - 2]]
+}
+
 /** Every lora_a has its lora_b and both agree on the rank (else the file is damaged or mixed). */
 function checkLoraPairs(file: string, header: SafetensorsHeader): void {
   for (const [name, info] of Object.entries(header.tensors)) {
@@ -149,8 +160,7 @@ function checkLoraPairs(file: string, header: SafetensorsHeader): void {
     if (!m) continue
     const other = header.tensors[`${m[1]}.lora_${m[2] === 'a' ? 'b' : 'a'}`]
     const [a, b] = m[2] === 'a' ? [info, other] : [other, info]
-    const rankA = a?.shape[a.shape.length - 1]
-    const rankB = b?.shape[b.shape.length - 2]
+    const [rankA, rankB] = a && b ? loraRanks(a, b) : [undefined, undefined]
     if (!a || !b || rankA !== rankB) {
       throw new ActionError(
         `${file} has ${!a || !b ? `${name} without its lora_${m[2] === 'a' ? 'b' : 'a'}` : `${m[1]}.lora_a of rank ${rankA} but lora_b of rank ${rankB}`}, so it is damaged or mixes two trainings; copy a complete checkpoint (NNNNNNN_adapters.safetensors) over it, or train again.`
@@ -168,7 +178,9 @@ const LORA_SUFFIX = /\.(lora_a|lora_b|m)$/
  * (LoRAEmbedding: lora_a [num_embeddings, rank], lora_b [rank, dims]); DoRA adds m [output_dims];
  * a full fine-tune stores the base's own tensor names and shapes. A packed (quantized) base weight
  * is U32 [output_dims, input_dims * bits / 32], so its input size is unpacked with the layer's bits.
- * Layers of other ranks (e.g. mixture-of-experts stacks) are checked for existence only.
+ * Mixture-of-experts layers (`switch_mlp`, LoRASwitchLinear: lora_a [experts, rank, in], lora_b
+ * [experts, out, rank]) fit a stacked base weight [experts, out, in] (MLX layout) or the
+ * per-expert weights of a Hugging Face layout base, which mlx_lm stacks on load (experts.ts).
  */
 export async function checkAdaptersFitBase(
   adapterFile: string,
@@ -185,7 +197,7 @@ export async function checkAdaptersFitBase(
   for (const [name, info] of Object.entries(adapters.tensors)) {
     const suffix = LORA_SUFFIX.exec(name)
     if (!suffix) {
-      const twin = base[name]
+      const twin = base[name] ?? perExpertWeight(name.replace(/\.weight$/, ''), base)
       if (!twin)
         throw new ActionError(`${adapterFile} holds ${name}, which the base model has not; ${fix}.`)
       if (shape(twin.shape) !== shape(info.shape)) {
@@ -196,11 +208,15 @@ export async function checkAdaptersFitBase(
       continue
     }
     const layer = name.slice(0, suffix.index)
-    const weight = base[`${layer}.weight`]
+    const weight = base[`${layer}.weight`] ?? perExpertWeight(layer, base)
     if (!weight) {
       throw new ActionError(
         `${adapterFile} adapts ${layer}, which the base model ${baseDir} has not (no tensor ${layer}.weight); ${fix}.`
       )
+    }
+    if (weight.shape.length === 3 && suffix[1] !== 'm') {
+      checkExpertLora(adapterFile, name, suffix[1], info, layer, weight, base, config, fix)
+      continue
     }
     if (weight.shape.length !== 2 || info.shape.length > 2) continue
     const dims = linearDims(layer, weight, base, config)
@@ -226,14 +242,47 @@ export async function checkAdaptersFitBase(
   }
 }
 
-/** Output and input sizes of a base Linear, unpacking a quantized weight; input null when unknown. */
+/** lora_a [experts, rank, in] or lora_b [experts, out, rank] against a stacked [experts, out, in]. */
+function checkExpertLora(
+  adapterFile: string,
+  name: string,
+  kind: string,
+  info: TensorInfo,
+  layer: string,
+  weight: TensorInfo,
+  base: Record<string, TensorInfo>,
+  config: ModelConfig,
+  fix: string
+): void {
+  const experts = weight.shape[0]
+  const dims = linearDims(layer, weight, base, config)
+  const [axis, size, what] =
+    kind === 'lora_a'
+      ? [2, dims.in, `${experts} x rank x ${dims.in ?? '?'}`]
+      : [1, dims.out, `${experts} x ${dims.out} x rank`]
+  if (
+    info.shape.length !== 3 ||
+    info.shape[0] !== experts ||
+    (size !== null && info.shape[axis] !== size)
+  ) {
+    const s = (shape: readonly number[]): string => `[${shape.join(', ')}]`
+    throw new ActionError(
+      `${adapterFile} has ${name} with shape ${s(info.shape)}, but for the base model's ${layer} (${weight.dtype} ${s(weight.shape)}) it must be ${what}; ${fix}.`
+    )
+  }
+}
+
+/**
+ * Output and input sizes of a base Linear (the last two axes: a stacked expert weight has the
+ * experts first), unpacking a quantized weight; input null when unknown.
+ */
 function linearDims(
   layer: string,
   weight: TensorInfo,
   base: Record<string, TensorInfo>,
   config: ModelConfig
 ): { out: number; in: number | null } {
-  const [out, cols] = weight.shape
+  const [out, cols] = weight.shape.slice(-2)
   if (weight.dtype !== 'U32' || !base[`${layer}.scales`]) return { out, in: cols }
   const own = config.layerBits.get(layer)
   const bits = typeof own === 'number' ? own : config.quantization.bits

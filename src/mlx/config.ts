@@ -22,7 +22,13 @@ export interface ModelConfig {
 }
 
 /** Keys of `quantization` that are global settings, not layer paths. */
-const GLOBAL_KEYS = new Set(['bits', 'group_size', 'mode', 'quant_method'])
+const GLOBAL_KEYS = new Set([
+  'bits',
+  'group_size',
+  'mode',
+  'quant_method',
+  'modules_to_not_convert'
+])
 
 /** MLX's defaults per quantization mode: [group size, bits]. */
 export const MODE_DEFAULTS: Record<string, [number, number]> = {
@@ -31,6 +37,9 @@ export const MODE_DEFAULTS: Record<string, [number, number]> = {
   nvfp4: [16, 4],
   mxfp8: [32, 8]
 }
+
+/** quant_method values mlx_lm loads as one of its own modes (utils.py load_model). */
+const MICROSCALING_METHODS: Record<string, true> = { mxfp4: true, mxfp8: true }
 
 function positiveInt(v: unknown): number | null {
   return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : null
@@ -71,8 +80,32 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
     : isObject(raw.quantization_config)
       ? raw.quantization_config
       : null
-  const bits = positiveInt(q?.bits)
-  const groupSize = positiveInt(q?.group_size)
+  const quantization = globalQuantization(file, raw, q)
+  const { layerBits, layerGroupSizes } = perLayerQuantization(q, quantization)
+  return {
+    raw,
+    modelType: typeof raw.model_type === 'string' ? raw.model_type : null,
+    quantization,
+    layerBits,
+    layerGroupSizes
+  }
+}
+
+/** The global bits, group size and mode of `quantization` (else `quantization_config`). */
+function globalQuantization(
+  file: string,
+  raw: Record<string, unknown>,
+  q: Record<string, unknown> | null
+): MlxQuantization {
+  // A microscaling quant_method (GPT-OSS: mxfp4) has no bits or group_size: mlx_lm reads it as
+  // its own mode with that mode's defaults (ml-explore/mlx-lm v0.32.2 mlx_lm/utils.py load_model).
+  const method =
+    typeof q?.quant_method === 'string' && q.quant_method in MICROSCALING_METHODS
+      ? q.quant_method
+      : null
+  const defaults = method === null ? null : MODE_DEFAULTS[method]
+  const bits = positiveInt(q?.bits) ?? defaults?.[1] ?? null
+  const groupSize = positiveInt(q?.group_size) ?? defaults?.[0] ?? null
   // A present but malformed value must not read as "not quantized" (that would pick the wrong
   // fuse and the wrong size prediction): refuse it before any fuse.
   for (const [key, value] of [
@@ -87,49 +120,59 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
       )
     }
   }
-  const mode = typeof q?.mode === 'string' ? q.mode : q !== null && bits !== null ? 'affine' : null
-  const quantization: MlxQuantization = { bits, groupSize, mode }
+  const mode =
+    typeof q?.mode === 'string'
+      ? q.mode
+      : (method ?? (q !== null && bits !== null ? 'affine' : null))
+  return { bits, groupSize, mode }
+}
 
+/** The per-layer entries of `quantization`: a layer path to its bits (or false) and group size. */
+function perLayerQuantization(
+  q: Record<string, unknown> | null,
+  global: MlxQuantization
+): Pick<ModelConfig, 'layerBits' | 'layerGroupSizes'> {
   const layerBits = new Map<string, number | false>()
   const layerGroupSizes = new Map<string, number>()
-  if (q !== null) {
-    const defaults = MODE_DEFAULTS[mode ?? 'affine'] ?? MODE_DEFAULTS.affine
-    for (const [key, value] of Object.entries(q)) {
-      if (GLOBAL_KEYS.has(key)) continue
-      if (value === false) {
-        layerBits.set(key, false)
-      } else if (isObject(value)) {
-        const b = positiveInt(value.bits)
-        const g = positiveInt(value.group_size)
-        if (b === null && g === null) continue
-        layerBits.set(key, b ?? bits ?? defaults[1])
-        if (g !== null) layerGroupSizes.set(key, g)
-      }
+  if (q === null) return { layerBits, layerGroupSizes }
+  const defaults = MODE_DEFAULTS[global.mode ?? 'affine'] ?? MODE_DEFAULTS.affine
+  for (const [key, value] of Object.entries(q)) {
+    if (GLOBAL_KEYS.has(key)) continue
+    if (value === false) {
+      layerBits.set(key, false)
+    } else if (isObject(value)) {
+      const b = positiveInt(value.bits)
+      const g = positiveInt(value.group_size)
+      if (b === null && g === null) continue
+      layerBits.set(key, b ?? global.bits ?? defaults[1])
+      if (g !== null) layerGroupSizes.set(key, g)
     }
   }
-
-  return {
-    raw,
-    modelType: typeof raw.model_type === 'string' ? raw.model_type : null,
-    quantization,
-    layerBits,
-    layerGroupSizes
-  }
+  return { layerBits, layerGroupSizes }
 }
 
 /**
  * mlx_lm runs a model's own Python code (config.json `model_file`) only when trusted: since the
  * CVE-2026-5843 fix (ml-explore/mlx-lm bfa25a16, after v0.31.3, mlx_lm/utils.py load_model) it
  * raises ValueError without `--trust-remote-code`. Refused here, before any fuse, unless the
- * trust-remote-code input or mlx_lm's own MLX_LM_TRUST_REMOTE_CODE=1 allows it.
+ * trust-remote-code input allows it. `MLX_LM_TRUST_REMOTE_CODE` is not consent: no released
+ * mlx-lm reads it (commit 76430f63 removed it before bfa25a16 merged), so a fuse started because
+ * of it would fail inside mlx_lm (0.32+) or run the code without asking (older releases).
  */
-export function checkRemoteCode(config: ModelConfig, baseModel: string, trusted: boolean): void {
+export function checkRemoteCode(
+  config: ModelConfig,
+  baseModel: string,
+  trusted: boolean,
+  env: NodeJS.ProcessEnv = process.env
+): void {
   const modelFile = config.raw.model_file
-  if (modelFile === undefined || modelFile === null) return
-  const env = (process.env.MLX_LM_TRUST_REMOTE_CODE ?? '').trim().toLowerCase()
-  if (trusted || env === '1' || env === 'true') return
+  if (modelFile === undefined || modelFile === null || trusted) return
+  const ignored =
+    (env.MLX_LM_TRUST_REMOTE_CODE ?? '') === ''
+      ? ''
+      : ' (MLX_LM_TRUST_REMOTE_CODE is read by no released mlx-lm and is not consent)'
   throw new ActionError(
-    `Input base-model "${baseModel}" has a config.json that names model_file ${JSON.stringify(modelFile)}, Python code that mlx_lm runs to build the model; set trust-remote-code: true if you trust that code, or use a base model without it.`
+    `Input base-model "${baseModel}" has a config.json that names model_file ${JSON.stringify(modelFile)}, Python code that mlx_lm runs to build the model; set trust-remote-code: true if you trust that code${ignored}, or use a base model without it.`
   )
 }
 

@@ -51,7 +51,7 @@ export function diagnose(f: FuseFacts): Diagnosis[] {
         ? f.baseQuantization
           ? ' The base was never quantized, so de-quantizing changed nothing.'
           : ''
-        : ` The base was ${baseBits}-bit; without dequantize the fused model would stay ${baseBits}-bit, about ${formatSize(estimateQuantizedBytes(params, baseBits, f.baseQuantization?.groupSize ?? 64))}.`
+        : ` The base was ${baseBits}-bit; without dequantize the fused model would stay ${baseBits}-bit, about ${formatSize(estimateQuantizedBytes(params, baseBits, f.baseQuantization?.groupSize ?? 64, 2, f.baseQuantization?.mode ?? null))}.`
     const again = f.requantized
       ? ` quantize-bits then re-quantized it to ${f.requantized.bits}-bit: ${formatSize(f.requantized.bytes)}, ${bpw(f.requantized.bytes, params)}.`
       : ''

@@ -105,15 +105,18 @@ function checkCount(what: string, n: number): void {
 }
 
 /**
- * Estimated bytes of an MLX affine quantization of `parameters` weights: the packed values plus
- * one scale and one bias (`scaleBytes` each) per group. An estimate: it treats every parameter as
+ * Estimated bytes of an MLX quantization of `parameters` weights: the packed values plus, per
+ * group, one scale and one bias (`scaleBytes` each) in affine mode, or one 1-byte scale in the
+ * microscaling modes (mxfp4, mxfp8, nvfp4: U8 scales, no biases; ml-explore/mlx v0.32 quantized
+ * modes, as `mlx_lm convert --q-mode` writes them). An estimate: it treats every parameter as
  * quantized, while real models keep norms (and sometimes embeddings) in float.
  */
 export function estimateQuantizedBytes(
   parameters: number,
   bits: number,
   groupSize: number,
-  scaleBytes = 2
+  scaleBytes = 2,
+  mode: string | null = 'affine'
 ): number {
   checkCount('parameters', parameters)
   checkCount('scaleBytes', scaleBytes)
@@ -125,7 +128,8 @@ export function estimateQuantizedBytes(
       `Size estimate got group size = ${groupSize}; it must be a positive number.`
     )
   }
-  return Math.ceil((parameters * bits) / 8) + 2 * Math.ceil(parameters / groupSize) * scaleBytes
+  const perGroup = mode === null || mode === 'affine' ? 2 * scaleBytes : 1
+  return Math.ceil((parameters * bits) / 8) + Math.ceil(parameters / groupSize) * perGroup
 }
 
 /**

@@ -4,9 +4,12 @@
  * MLX affine layout: a quantized layer `X` stores `X.weight` as U32 (the packed byte stream,
  * `in * bits / 32` columns), and `X.scales` / `X.biases` with one value per group of
  * `group_size` inputs (`in / group_size` columns). mxfp4/mxfp8/nvfp4 have no biases.
+ * Hugging Face's mxfp4 layout (GPT-OSS) stores `X_blocks` as U8 [..., out, in / 32, 16] (two 4-bit
+ * codes a byte) and `X_scales` as U8 [..., out, in / 32]; mlx_lm views the blocks as the U32 weight
+ * of an MLX mxfp4 layer (ml-explore/mlx-lm v0.32.2 mlx_lm/models/gpt_oss.py sanitize).
  */
 import { ActionError, type PackedStats } from '../core/types.js'
-import { readModelConfig, type ModelConfig } from './config.js'
+import { MODE_DEFAULTS, readModelConfig, type ModelConfig } from './config.js'
 import {
   add,
   describeBits,
@@ -42,6 +45,8 @@ export interface WeightInspection extends PackedStats {
   packedLayers: Map<string, PackedLayer>
   /** Plain-words notes, e.g. where config.json and the tensor shapes disagree. */
   notes: string[]
+  /** Mixture-of-experts weights, stacked (`switch_mlp`) or per expert (`experts.N.`). */
+  experts: boolean
 }
 
 /** Picks the widest float dtype; among equally wide ones, the one with the most bytes. */
@@ -82,7 +87,7 @@ export async function inspectWeights(
   const { tensors, fileBytes } = await readTensors(files)
   const packed = countPacked(findPacked(tensors, cfg), tensors, cfg)
   notes.push(...packed.notes)
-  const tally = tallyTensors(tensors, packed.overhead, packed.layers)
+  const tally = tallyTensors(tensors, packed.overhead, packed.weights)
   const quantized = packed.layers.size > 0
   const floatDtype =
     (quantized ? widestFloat(tally.scaleBytes) : null) ?? widestFloat(tally.floatBytes)
@@ -97,7 +102,8 @@ export async function inspectWeights(
     packedParameters: packed.parameters,
     packedBytes: packed.bytes,
     packedLayers: packed.layers,
-    notes
+    notes,
+    experts: [...tensors.keys()].some(n => /\.switch_mlp\.|\.experts\.\d+\./.test(n))
   }
 }
 
@@ -125,11 +131,13 @@ async function readTensors(
   return { tensors, fileBytes }
 }
 
-/** A packed layer: its U32 weight, its scales, and what config.json says of it. */
+/** A packed layer: its packed weight, its scales, and what config.json says of it. */
 interface Pending {
   layer: string
   weight: Located
   scales: Located
+  /** Tensor names of the packed weight, its scales and (affine) biases. */
+  names: { weight: string; scales: string; biases: string }
   override: number | false | undefined
   cfgBits: number | null
   cfgGroup: number | null
@@ -138,11 +146,54 @@ interface Pending {
   fits: boolean
 }
 
-/** Every packed layer (a U32 weight with scales), its bit width resolved. */
+/** Every packed layer (a U32 weight with scales, or U8 blocks with scales), its bits resolved. */
 function findPacked(tensors: Map<string, Located>, cfg: ModelConfig | null): Pending[] {
+  return [...findMlxPacked(tensors, cfg), ...findBlocks(tensors, cfg)]
+}
+
+/**
+ * Hugging Face's microscaling layout: `X_blocks` (U8, the last axis the bytes of one group) with
+ * `X_scales` (U8, the blocks' shape without that axis). config.json's quant_method gives the bits
+ * (mxfp4: 4, mxfp8: 8); without it, mxfp4, the only one published in this layout.
+ */
+function findBlocks(tensors: Map<string, Located>, cfg: ModelConfig | null): Pending[] {
+  const found: Pending[] = []
+  for (const [name, t] of tensors) {
+    if (!name.endsWith('_blocks') || t.info.dtype !== 'U8') continue
+    const layer = name.slice(0, -'_blocks'.length)
+    const scales = tensors.get(`${layer}_scales`)
+    if (scales === undefined) continue
+    const shape = t.info.shape
+    const same = shape.slice(0, -1).join(',') === scales.info.shape.join(',')
+    const bits = cfg?.quantization.bits ?? MODE_DEFAULTS.mxfp4[1]
+    const groupSize = (shape[shape.length - 1] * 8) / bits
+    if (!same || shape.length < 2 || !Number.isInteger(groupSize)) {
+      throw new ActionError(
+        `Cannot read the mxfp4 weight ${name} in ${t.file} (U8 [${shape.join(', ')}] with scales [${scales.info.shape.join(', ')}]): the scales must have the blocks' shape without its last axis; restore the model's original weights.`
+      )
+    }
+    const names = { weight: name, scales: `${layer}_scales`, biases: `${layer}_biases` }
+    const pick = { bits, groupSize }
+    found.push({
+      layer,
+      weight: t,
+      scales,
+      names,
+      override: undefined,
+      cfgBits: bits,
+      cfgGroup: groupSize,
+      pick,
+      fits: true
+    })
+  }
+  return found
+}
+
+/** MLX's own layout: a U32 weight with scales (and biases, affine). */
+function findMlxPacked(tensors: Map<string, Located>, cfg: ModelConfig | null): Pending[] {
   const knownDims = modelDims(tensors, cfg?.raw ?? null)
   const mode = cfg?.quantization.mode ?? null
-  const found: Array<Omit<Pending, 'pick' | 'fits'> & { resolution: PackResolution }> = []
+  const found: Array<Omit<Pending, 'pick' | 'fits' | 'names'> & { resolution: PackResolution }> = []
   for (const [name, t] of tensors) {
     if (!name.endsWith('.weight') || t.info.dtype !== 'U32') continue
     const layer = name.slice(0, -'.weight'.length)
@@ -164,7 +215,13 @@ function findPacked(tensors: Map<string, Located>, cfg: ModelConfig | null): Pen
   const picked = new Map(unresolved.map((f, i) => [f, picks[i]]))
   return found.map(f => {
     const { resolution, ...rest } = f
-    return { ...rest, fits: resolution.fits, pick: resolution.fits ? resolution : picked.get(f)! }
+    const names = {
+      weight: `${f.layer}.weight`,
+      scales: `${f.layer}.scales`,
+      biases: `${f.layer}.biases`
+    }
+    const pick = resolution.fits ? resolution : picked.get(f)!
+    return { ...rest, names, fits: resolution.fits, pick }
   })
 }
 
@@ -176,12 +233,15 @@ function countPacked(
 ): {
   layers: Map<string, PackedLayer>
   overhead: Set<string>
+  /** Tensor names of the packed weights. */
+  weights: Set<string>
   parameters: number
   bytes: number
   notes: string[]
 } {
   const layers = new Map<string, PackedLayer>()
   const overhead = new Set<string>()
+  const weights = new Set<string>()
   const mismatches = new Map<string, string[]>()
   let parameters = 0
   let bytes = 0
@@ -192,14 +252,17 @@ function countPacked(
       const key = `${describeBits(r.bits, r.groupSize)}|${said}`
       mismatches.set(key, [...(mismatches.get(key) ?? []), layer])
     }
-    const count = Math.round((elementCount(weight.info.shape) * 32) / r.bits)
+    // Each element of the packed tensor (U32 or U8) holds its width's worth of codes.
+    const width = (dtypeBytes(weight.info.dtype) ?? 4) * 8
+    const count = Math.round((elementCount(weight.info.shape) * width) / r.bits)
     layers.set(layer, { bits: r.bits, groupSize: r.groupSize, parameters: count })
     parameters += count
-    overhead.add(`${layer}.scales`)
+    weights.add(f.names.weight)
+    overhead.add(f.names.scales)
     bytes += size(weight.info) + size(scales.info)
-    const biases = tensors.get(`${layer}.biases`)
+    const biases = tensors.get(f.names.biases)
     if (biases !== undefined) {
-      overhead.add(`${layer}.biases`)
+      overhead.add(f.names.biases)
       bytes += size(biases.info)
     }
   }
@@ -209,14 +272,14 @@ function countPacked(
       names.length === 1 ? `Layer ${names[0]} is` : `${names.length} layers (e.g. ${names[0]}) are`
     return `${which} ${measured} by the tensor shapes although config.json says ${said}: counted by the shapes.`
   })
-  return { layers, overhead, parameters, bytes, notes }
+  return { layers, overhead, weights, parameters, bytes, notes }
 }
 
 /** Bytes by dtype (all, float, scales) and the parameters of the tensors that are not packed. */
 function tallyTensors(
   tensors: Map<string, Located>,
   overhead: Set<string>,
-  packedLayers: Map<string, PackedLayer>
+  packedWeights: Set<string>
 ): {
   bytesByDtype: Map<string, number>
   floatBytes: Map<string, number>
@@ -234,11 +297,10 @@ function tallyTensors(
     tensorBytes += bytes
     add(bytesByDtype, t.info.dtype, bytes)
     if (overhead.has(name)) {
-      if (name.endsWith('.scales')) add(scaleBytes, t.info.dtype, bytes)
+      if (/[._]scales$/.test(name)) add(scaleBytes, t.info.dtype, bytes)
       continue
     }
-    const packedWeight = name.endsWith('.weight') && packedLayers.has(name.slice(0, -7))
-    if (!packedWeight) plainParameters += elementCount(t.info.shape)
+    if (!packedWeights.has(name)) plainParameters += elementCount(t.info.shape)
     add(floatBytes, t.info.dtype, bytes)
   }
   return { bytesByDtype, floatBytes, scaleBytes, tensorBytes, plainParameters }

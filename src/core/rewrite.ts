@@ -1,0 +1,46 @@
+/** Writing a file as a new head followed by the tail of another file, streamed, then renamed in. */
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs'
+import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+
+/**
+ * Writes `dest` as `head` followed by the bytes of `source` from `tailStart` to its end (streamed,
+ * never held in memory), through a temporary file beside `dest` that is renamed over it: `dest` may
+ * be a symbolic link to `source` (the link is replaced, its target left as it was). The temporary
+ * file is removed when anything fails.
+ */
+export async function writeHeadAndTail(
+  dest: string,
+  head: Buffer,
+  source: string,
+  tailStart: number
+): Promise<void> {
+  const temp = `${dest}.partial`
+  try {
+    const out = createWriteStream(temp, { flags: 'wx' })
+    out.write(head)
+    await pipeline(createReadStream(source, { start: tailStart }), out)
+    await fs.rm(dest, { force: true })
+    await fs.rename(temp, dest)
+  } catch (error) {
+    await fs.rm(temp, { force: true })
+    throw error
+  }
+}
+
+/** Writes `text` to `dest`, replacing a file or a symbolic link there (never its target). */
+export async function replaceWithText(dest: string, text: string): Promise<void> {
+  await fs.rm(dest, { force: true })
+  await fs.writeFile(dest, text)
+}
+
+/**
+ * Makes `dst` (new, with its parents) a view of the folder `src` that leaves `src` untouched: a
+ * symbolic link to each of its entries, which callers then replace with files of their own.
+ */
+export async function linkFolder(src: string, dst: string): Promise<void> {
+  await fs.mkdir(dst, { recursive: true })
+  for (const name of await fs.readdir(src)) {
+    await fs.symlink(path.resolve(src, name), path.join(dst, name))
+  }
+}
