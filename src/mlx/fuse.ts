@@ -1,7 +1,8 @@
 /** Runs `mlx_lm fuse` and `mlx_lm convert` into staging folders, so no half-written model is left. */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { describeExit, runStep as runToolStep, type OutputTail } from '../core/run.js'
+import { describeExit, type OutputTail } from '../core/run.js'
+import { runPythonStep } from '../core/python.js'
 import * as log from '../core/log.js'
 import { ActionError } from '../core/types.js'
 import { dropStaleQuantizationConfig } from './config.js'
@@ -89,7 +90,8 @@ async function runStep(
 ): Promise<void> {
   const env: Record<string, string> = { PYTHONUNBUFFERED: '1' }
   if (req.hfToken) env.HF_TOKEN = req.hfToken
-  const result = await runToolStep({
+  // In a folder the action owns, with -P: a checkout's own mlx_lm/ folder cannot stand in.
+  const result = await runPythonStep({
     title,
     tool: name,
     bin: req.env.python,
