@@ -12,7 +12,7 @@
  * its own folder prepended, never the working directory, and needs it (llama.cpp's converter imports
  * its `conversion` package from there), so scripts run without `-P`.
  */
-import { mkdtempSync } from 'node:fs'
+import { mkdirSync, mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import semver from 'semver'
@@ -27,7 +27,11 @@ let owned: string | null = null
  * the runner's temporary folder (RUNNER_TEMP, emptied after each job) or the system's.
  */
 export function pythonWorkDir(): string {
-  owned ??= mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'mlx-fuse-python-'))
+  if (owned === null) {
+    const parent = process.env.RUNNER_TEMP || os.tmpdir()
+    mkdirSync(parent, { recursive: true })
+    owned = mkdtempSync(path.join(parent, 'mlx-fuse-python-'))
+  }
   return owned
 }
 
