@@ -88,6 +88,7 @@ describe('resolveConvertPython', () => {
     })
     expect(installed.some(p => String(p).endsWith('mlx_lm-0.32.2.dist-info'))).toBe(true)
     expect(installed.some(p => String(p).endsWith('torch-2.13.0.dist-info'))).toBe(true)
+    expect(installed.some(p => /^nvidia[-_]/i.test(path.basename(String(p))))).toBe(false)
     const wheelRequests = index.requests.filter(r => r.endsWith('.whl')).length
     expect(
       await resolveConvertPython({
