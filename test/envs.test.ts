@@ -91,6 +91,7 @@ describe.each([
     const full = path.join(out, 'full')
     const argv = await runFuse({ ...req, dequantize: true }, full)
     expect(argv).toContain(flag)
+    expect(argv.slice(1, 5)).toEqual(['-P', '-m', 'mlx_lm', 'fuse']) // as run: Python 3.11
     const fullConfig = JSON.parse(await fs.readFile(path.join(full, 'config.json'), 'utf8'))
     // 0.28.3 leaves a stale quantization_config: the fuse step removes it
     expect(fullConfig).not.toHaveProperty('quantization')

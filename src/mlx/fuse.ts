@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { describeExit, type OutputTail } from '../core/run.js'
-import { runPythonStep } from '../core/python.js'
+import { pythonArgs, runPythonStep } from '../core/python.js'
 import * as log from '../core/log.js'
 import { ActionError } from '../core/types.js'
 import { dropStaleQuantizationConfig } from './config.js'
@@ -46,7 +46,7 @@ export async function runFuse(req: FuseRequest, outDir: string): Promise<string[
       `mlx-lm ${req.env.mlxLmVersion} left a stale quantization_config in the de-quantized model's config.json (fixed in mlx-lm 0.29); removed it, so the model loads again (mlx_lm would fail with KeyError: 'quant_method').`
     )
   }
-  return [req.env.python, ...args]
+  return [req.env.python, ...(await pythonArgs(req.env.python, args))] // as run: -P included
 }
 
 /** Re-quantizes a full-precision model with `mlx_lm convert -q`; `outDir` must not exist. */
@@ -78,7 +78,7 @@ export async function runConvert(
     outDir,
     'mlx_lm convert'
   )
-  return [req.env.python, ...args]
+  return [req.env.python, ...(await pythonArgs(req.env.python, args))] // as run: -P included
 }
 
 async function runStep(
