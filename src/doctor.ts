@@ -12,15 +12,17 @@ import path from 'node:path'
 import { usableFreeBytes } from './core/disk.js'
 import {
   CONVERT_CANDIDATES,
-  convertEnvDir,
-  convertEnvMarker,
+  CONVERT_REQUIREMENTS,
+  convertEnvSpec,
+  filteredRequirements,
   findInterpreters,
   interpreterVersion
 } from './gguf/convert-env.js'
+import { findEnv } from './core/venv.js'
 import { findBinaries, gitCommit, readLlamaCppVersion } from './gguf/toolchain.js'
 import { readModelConfig } from './mlx/config.js'
 import { estimateFullPrecisionBytes } from './mlx/precision.js'
-import { describe, mlxLmVersion, mlxVenvDir } from './mlx/python.js'
+import { describe, mlxEnvSpec, mlxLmVersion } from './mlx/python.js'
 import { inspectWeights } from './mlx/weights.js'
 import { lastLine, probe } from './core/run.js'
 import * as log from './core/log.js'
@@ -216,22 +218,19 @@ async function mlxPython(opts: DoctorOptions): Promise<DoctorCheck[]> {
   let interpreter = python
   let version = await mlxLmVersion(python)
   if (!version && !opts.python) {
-    const venv = path.join(
-      mlxVenvDir(opts.mlxLmVersion, pyVersion, opts.toolCacheDir),
-      'bin',
-      'python'
-    )
-    version = await mlxLmVersion(venv)
-    if (version) {
-      interpreter = venv
-      pyCheck.detail += `; mlx-lm comes from the cached environment ${path.dirname(path.dirname(venv))}`
+    const spec = mlxEnvSpec(opts.mlxLmVersion, python, opts.toolCacheDir)
+    const ready = await findEnv(spec).catch(() => null)
+    version = ready ? await mlxLmVersion(ready.python) : null
+    if (ready && version) {
+      interpreter = ready.python
+      pyCheck.detail += `; mlx-lm comes from the cached environment ${ready.dir}`
     } else {
       return [
         pyCheck,
         {
           name: 'mlx-lm',
           status: 'missing',
-          detail: `${python} cannot import mlx_lm and no environment is cached; a run creates ${path.dirname(path.dirname(venv))} with pip install mlx-lm==${opts.mlxLmVersion}`
+          detail: `${python} cannot import mlx_lm and no environment is cached; a run creates one under ${spec.root} with pip install ${spec.steps.map(st => ('packages' in st ? st.packages.join(' ') : st.fileName)).join(' ')}`
         }
       ]
     }
@@ -313,10 +312,21 @@ async function convertPython(opts: DoctorOptions, commit: string | null): Promis
     return [{ name: 'Python for conversion', status: 'missing', detail: 'no Python 3 on PATH' }]
   }
   const list = found.map(i => `${i.command} ${i.version}`).join(', ')
-  for (const { version } of found) {
-    if (!commit) break
-    const dir = convertEnvDir(commit, version, opts.toolCacheDir)
-    if (await fs.stat(convertEnvMarker(dir)).catch(() => null)) {
+  const llamaDir = opts.llamaCppDir ?? path.join(opts.toolCacheDir, 'llama.cpp', opts.llamaCppRef)
+  const requirements = commit
+    ? await filteredRequirements(path.join(llamaDir, CONVERT_REQUIREMENTS)).catch(() => null)
+    : null
+  for (const { command } of found) {
+    if (!commit || requirements === null) break
+    const spec = convertEnvSpec({
+      base: command,
+      commit,
+      requirements,
+      toolCache: opts.toolCacheDir
+    })
+    const ready = await findEnv(spec).catch(() => null)
+    if (ready) {
+      const dir = ready.dir
       return [
         {
           name: 'Python for conversion',

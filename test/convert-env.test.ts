@@ -5,9 +5,12 @@ import path from 'node:path'
 import { execFileSync } from 'node:child_process'
 import {
   CONVERT_REQUIREMENTS,
+  CONVERT_TORCH,
+  filteredRequirements,
   findInterpreters,
   resolveConvertPython
 } from '../src/gguf/convert-env.js'
+import { READY_MARKER } from '../src/core/venv.js'
 import { startPackageIndex, type PackageIndex } from './fixtures/pypi-index.js'
 import { buildStandInWheel } from './fixtures/tiny.js'
 
@@ -19,7 +22,11 @@ let realVersion: string
 
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'convert-env-'))
-  index = await startPackageIndex([await buildStandInWheel(path.join(root, 'wheel'), '0.32.2')])
+  index = await startPackageIndex([
+    await buildStandInWheel(path.join(root, 'wheel'), '0.32.2'),
+    // what the environment installs first; a wheel named as torch, not torch
+    await emptyWheel(path.join(root, 'wheel'), 'torch', CONVERT_TORCH.split('==')[1])
+  ])
   // pip here reads only the loopback index (the machine's pip config is set aside).
   for (const k of Object.keys(process.env)) if (k.startsWith('PIP_')) delete process.env[k]
   process.env.PIP_CONFIG_FILE = '/dev/null'
@@ -31,6 +38,32 @@ beforeAll(async () => {
   ;[realPython, realVersion] = out.toString().trim().split('\n')
 })
 afterAll(async () => index.close())
+
+/** `dir/NAME-VERSION-py3-none-any.whl`: an installable wheel holding an empty package NAME. */
+async function emptyWheel(dir: string, name: string, version: string): Promise<string> {
+  const script = [
+    'import base64, hashlib, sys, zipfile',
+    'out, name, version = sys.argv[1:]',
+    'info = f"{name}-{version}.dist-info"',
+    'files = {f"{name}/__init__.py": b"", f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n".encode(),',
+    '         f"{info}/WHEEL": b"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}',
+    'def digest(b): return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(b).digest()).rstrip(b"=").decode()',
+    'record = "".join(f"{p},{digest(b)},{len(b)}\\n" for p, b in files.items()) + f"{info}/RECORD,,\\n"',
+    'path = f"{out}/{name}-{version}-py3-none-any.whl"',
+    'with zipfile.ZipFile(path, "w") as z:',
+    '    for p, b in files.items(): z.writestr(p, b)',
+    '    z.writestr(f"{info}/RECORD", record)',
+    'print(path)'
+  ].join('\n')
+  await fs.mkdir(dir, { recursive: true })
+  return execFileSync('python3', ['-c', script, dir, name, version]).toString().trim()
+}
+
+/** The environment folder resolveConvertPython made: `<root>/mlx-fuse-action/python-envs/convert-<commit>-py<version>-<key>`. */
+const envFolder = (venvRoot: string, commit: string, version: string): RegExp =>
+  new RegExp(
+    `^${path.join(venvRoot, 'mlx-fuse-action', 'python-envs', `convert-${commit.slice(0, 12)}-py${version}`).replace(/[.]/g, '\\.')}-[0-9a-f]{12}$`
+  )
 
 describe('resolveConvertPython', () => {
   it("creates a venv from the checkout's requirements once, then reuses it", async () => {
@@ -46,19 +79,16 @@ describe('resolveConvertPython', () => {
       venvRoot,
       candidates: ['python3']
     })
-    expect(python).toBe(
-      path.join(
-        venvRoot,
-        'mlx-fuse-action',
-        `convert-abcdef012345-py${realVersion}`,
-        'bin',
-        'python'
-      )
+    expect(path.dirname(path.dirname(python))).toMatch(
+      envFolder(venvRoot, 'abcdef0123456789', realVersion)
     )
+    expect(path.basename(python)).toBe('python')
     const installed = await fs.readdir(path.join(path.dirname(path.dirname(python)), 'lib'), {
       recursive: true
     })
     expect(installed.some(p => String(p).endsWith('mlx_lm-0.32.2.dist-info'))).toBe(true)
+    expect(installed.some(p => String(p).endsWith('torch-2.13.0.dist-info'))).toBe(true)
+    expect(installed.some(p => /^nvidia[-_]/i.test(path.basename(String(p))))).toBe(false)
     const wheelRequests = index.requests.filter(r => r.endsWith('.whl')).length
     expect(
       await resolveConvertPython({
@@ -76,6 +106,14 @@ describe('resolveConvertPython', () => {
     expect(
       await resolveConvertPython({ convertPython: 'python3', llamaDir: root, commit: 'x' })
     ).toBe('python3')
+    // a relative path is made absolute: Python runs in a folder the action owns
+    expect(
+      await resolveConvertPython({
+        convertPython: path.relative(process.cwd(), realPython),
+        llamaDir: root,
+        commit: 'x'
+      })
+    ).toBe(realPython)
     await expect(
       resolveConvertPython({
         convertPython: path.join(root, 'no-python'),
@@ -108,6 +146,7 @@ async function standIns(dir: string, versions: Record<string, string | null>): P
         : [
             '#!/bin/sh',
             `echo "${name} $*" >> '${log}'`,
+            'if [ "$1" = "-P" ]; then shift; fi',
             'if [ "$1" = "-c" ]; then',
             `  echo ${version}; exit 0`,
             'fi',
@@ -156,17 +195,20 @@ describe('choosing the interpreter for the convert environment', () => {
     const venvRoot = path.join(root, 'cache-313')
     const opts = { convertPython: null, llamaDir, commit: 'feedface00112233', venvRoot, candidates }
     const python = await resolveConvertPython(opts)
-    const envDir = path.join(venvRoot, 'mlx-fuse-action', 'convert-feedface0011-py3.12.1')
-    expect(python).toBe(path.join(envDir, 'bin', 'python'))
+    const envDir = path.dirname(path.dirname(python))
+    expect(envDir).toMatch(envFolder(venvRoot, 'feedface00112233', '3.12.1'))
     const first = await calls(log)
     // pip was asked for 3.13 first and refused; 3.12 resolved and made the environment.
     const dryRuns = first.filter(l => l.includes('pip install --dry-run'))
     expect(dryRuns.map(l => l.split(' ')[0])).toEqual(['python3.13', 'python3.12'])
     expect(dryRuns[0]).toContain('--only-binary=:all:')
-    expect(dryRuns[0]).toContain(`-r ${path.join(llamaDir, CONVERT_REQUIREMENTS)}`)
-    expect(first).toContain(`python3.12 -m venv ${envDir}`)
-    expect(first.some(l => l.startsWith('python3.13 -m venv'))).toBe(false)
-    await expect(fs.stat(path.join(envDir, '.requirements-installed'))).resolves.toBeTruthy()
+    // torch 2.13.0 first, then the checkout's requirements as arguments (the filtered copy)
+    expect(dryRuns[0]).toMatch(/ torch==2\.13\.0 mlx-lm==0\.32\.2$/)
+    // Python 3.11+ gets -P (the working directory off sys.path) on every -m and -c launch
+    expect(dryRuns.every(l => l.split(' ')[1] === '-P')).toBe(true)
+    expect(first).toContain(`python3.12 -P -m venv ${envDir}`)
+    expect(first.some(l => /^python3\.13 (-P )?-m venv/.test(l))).toBe(false)
+    await expect(fs.stat(path.join(envDir, READY_MARKER))).resolves.toBeTruthy()
 
     // The next run reuses it without asking pip again.
     expect(await resolveConvertPython(opts)).toBe(python)
@@ -240,5 +282,50 @@ describe('choosing the interpreter for the convert environment', () => {
     ).rejects.toThrow(
       /Input convert-python "\/bin\/true" does not answer as a Python interpreter does/
     )
+  })
+})
+
+describe("the filtered copy of the checkout's convert requirements", () => {
+  it('inlines included files and drops the torch pin and the index options', async () => {
+    const dir = path.join(root, 'req', 'requirements')
+    await fs.mkdir(dir, { recursive: true })
+    // the shape of ggml-org/llama.cpp v0.4.0 requirements/requirements-convert_hf_to_gguf.txt
+    await fs.writeFile(
+      path.join(dir, 'requirements-convert_hf_to_gguf.txt'),
+      [
+        '-r ./requirements-convert_legacy_llama.txt',
+        '--extra-index-url https://download.pytorch.org/whl/cpu',
+        '',
+        '## a comment',
+        'torch==2.11.0',
+        'Torch_Vision==0.26.0 # kept: not torch',
+        ''
+      ].join('\n')
+    )
+    await fs.writeFile(
+      path.join(dir, 'requirements-convert_legacy_llama.txt'),
+      'numpy~=1.26.4\nsentencepiece>=0.1.98,<0.3.0\ntransformers==4.57.6\n'
+    )
+    expect(await filteredRequirements(path.join(dir, 'requirements-convert_hf_to_gguf.txt'))).toBe(
+      [
+        'numpy~=1.26.4',
+        'sentencepiece>=0.1.98,<0.3.0',
+        'transformers==4.57.6',
+        'Torch_Vision==0.26.0'
+      ].join('\n')
+    )
+  })
+
+  it("keeps every requirement of the real checkout's file except torch", async () => {
+    const llama = process.env.LLAMA_CPP_DIR
+    if (!llama) throw new Error('LLAMA_CPP_DIR is set by the global set-up')
+    const text = await filteredRequirements(path.join(llama, CONVERT_REQUIREMENTS))
+    expect(text.split('\n')).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^numpy/),
+        expect.stringMatching(/^transformers==/)
+      ])
+    )
+    expect(text).not.toMatch(/^torch\b|^-/m)
   })
 })

@@ -15,7 +15,12 @@ import {
   type DoctorCheck,
   type DoctorOptions
 } from '../src/doctor.js'
-import { convertEnvDir, convertEnvMarker } from '../src/gguf/convert-env.js'
+import {
+  CONVERT_REQUIREMENTS,
+  convertEnvSpec,
+  filteredRequirements
+} from '../src/gguf/convert-env.js'
+import { envDir, envKey, READY_MARKER } from '../src/core/venv.js'
 import { readModelConfig } from '../src/mlx/config.js'
 import { estimateFullPrecisionBytes } from '../src/mlx/precision.js'
 import { inspectWeights } from '../src/mlx/weights.js'
@@ -172,7 +177,7 @@ describe('npm run doctor', () => {
     const mlx = check(checks, 'mlx-lm')
     expect(mlx.status).toBe('missing')
     expect(mlx.detail).toContain(
-      `a run creates ${path.join(root, 'tool-cache', 'mlx-fuse-action')}`
+      `a run creates one under ${path.join(root, 'tool-cache', 'mlx-fuse-action', 'python-envs')}`
     )
     expect(await fs.stat(path.join(root, 'tool-cache')).catch(() => null)).toBeNull()
   })
@@ -192,9 +197,20 @@ describe('npm run doctor', () => {
     ])
       .toString()
       .trim()
-    const env = convertEnvDir(commit, version, path.join(root, 'tool-cache-2'))
-    await fs.mkdir(env, { recursive: true })
-    await fs.writeFile(convertEnvMarker(env), '')
+    // A ready environment as src/core/venv.ts leaves it: bin/python and the marker with its key.
+    const spec = convertEnvSpec({
+      base: 'python3',
+      commit,
+      requirements: await filteredRequirements(path.join(LLAMA_CPP_DIR, CONVERT_REQUIREMENTS)),
+      toolCache: path.join(root, 'tool-cache-2')
+    })
+    const env = envDir(spec, version)
+    await fs.mkdir(path.join(env, 'bin'), { recursive: true })
+    await fs.symlink(
+      execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim(),
+      path.join(env, 'bin', 'python')
+    )
+    await fs.writeFile(path.join(env, READY_MARKER), `${envKey(spec, version)}\n`)
     const cached = await runDoctor(options({ toolCacheDir: path.join(root, 'tool-cache-2') }))
     expect(check(cached, 'Python for conversion')).toMatchObject({ status: 'ok' })
     expect(check(cached, 'Python for conversion').detail).toContain(`cached environment ${env}`)

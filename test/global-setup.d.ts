@@ -23,4 +23,16 @@ export function ensureLlamaCpp(opts?: {
   everyMs?: number
 }): Promise<string>
 
+/** The test variables (MLX_FUSE_TEST_MLX_PYTHON, ...) and the lock file each environment is built from. */
+export const TEST_ENVS: Record<string, string>
+
+/** The environments of TEST_ENVS when test-envs.json names ready ones for the current lock hashes. */
+export function readyTestEnvs(cache?: string): Record<string, string> | null
+
+/** The tests' Python environments from locks/, built once per lock hash with npm run prepare-envs. */
+export function ensureTestEnvs(opts?: {
+  cache?: string
+  everyMs?: number
+}): Promise<Record<string, string>>
+
 export default function globalSetup(): Promise<void>

@@ -10,7 +10,8 @@
  */
 import { spawn } from 'node:child_process'
 import { setInterval, clearInterval, setTimeout } from 'node:timers'
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 
 import {
@@ -72,8 +73,13 @@ export function runWithProgress(cmd, args, { what, everyMs, env = process.env })
  * Holds `<cache>/.build-lock` while `fn` runs, so two test runs never fetch or build at once: a
  * second run waits (saying so every `everyMs`) until the first is done or its process is gone.
  */
-async function withLock(cache, everyMs, fn) {
-  const lock = path.join(cache, '.build-lock')
+async function withLock(
+  cache,
+  everyMs,
+  fn,
+  { name = '.build-lock', what = 'fetches or builds llama.cpp' } = {}
+) {
+  const lock = path.join(cache, name)
   const started = Date.now()
   let said = 0
   for (;;) {
@@ -100,7 +106,7 @@ async function withLock(cache, everyMs, fn) {
       continue
     }
     if (Date.now() - started >= said * everyMs) {
-      say(`waiting for another test run that holds ${lock} (it fetches or builds llama.cpp)`)
+      say(`waiting for another test run that holds ${lock} (it ${what})`)
       said++
     }
     await new Promise(r => setTimeout(r, 1000))
@@ -162,6 +168,71 @@ export async function ensureLlamaCpp({ cache = cacheFolder(), fetch, everyMs = 3
   })
 }
 
+/** The test variables and the lock file each environment is built from (scripts/prepare-envs.ts). */
+export const TEST_ENVS = {
+  MLX_FUSE_TEST_MLX_PYTHON: 'mlx-lm-0.32.2.txt',
+  MLX_FUSE_TEST_MLX_OLD_PYTHON: 'mlx-lm-0.28.3.txt',
+  MLX_FUSE_TEST_CONVERT_PYTHON: 'convert-llama.cpp-v0.4.0.txt'
+}
+
+/**
+ * The environments of TEST_ENVS when `<cache>/python-envs/test-envs.json` (written by
+ * scripts/prepare-envs.ts) names one for each lock file's current hash, and each still holds the
+ * ready marker src/core/venv.ts writes last; else null.
+ */
+export function readyTestEnvs(cache = cacheFolder()) {
+  let record
+  try {
+    record = JSON.parse(readFileSync(path.join(cache, 'python-envs', 'test-envs.json'), 'utf8'))
+  } catch {
+    return null
+  }
+  const found = {}
+  for (const [variable, lock] of Object.entries(TEST_ENVS)) {
+    const hash = createHash('sha256')
+      .update(readFileSync(path.join(ROOT, 'locks', lock)))
+      .digest('hex')
+    const python = record?.made?.[variable]
+    if (record?.locks?.[lock] !== hash || typeof python !== 'string') return null
+    // READY_MARKER of src/core/venv.ts, next to bin/
+    if (!existsSync(python) || !existsSync(path.join(python, '..', '..', '.mlx-fuse-ready')))
+      return null
+    found[variable] = python
+  }
+  return found
+}
+
+/**
+ * The tests' Python environments from locks/ (TEST_ENVS), built once per lock hash into
+ * `<cache>/python-envs` with `npm run prepare-envs` (the action's own environment manager), under
+ * the cache's lock for environments; progress every `everyMs`. Resolves to { VARIABLE: python }.
+ */
+export async function ensureTestEnvs({ cache = cacheFolder(), everyMs = 30_000 } = {}) {
+  const ready = readyTestEnvs(cache)
+  if (ready) return ready
+  mkdirSync(cache, { recursive: true })
+  return withLock(
+    cache,
+    everyMs,
+    async () => {
+      const again = readyTestEnvs(cache) // another run may have built them while this one waited
+      if (again) return again
+      const started = Date.now()
+      say(
+        `building the Python environments of locks/ in ${cache}/python-envs (once per lock; minutes)`
+      )
+      const out = await runWithProgress('npm', ['run', '-s', 'prepare-envs', '--', cache], {
+        what: 'building the Python environments of locks/',
+        everyMs
+      })
+      for (const line of out.split('\n')) if (/\.txt: (ready|made in)/.test(line)) say(line)
+      say(`Python environments ready in ${duration(Date.now() - started)}`)
+      return JSON.parse(out.trim().split('\n').pop())
+    },
+    { name: '.envs-lock', what: 'builds the Python environments of locks/' }
+  )
+}
+
 export default async function globalSetup() {
   const missing = missingPackages({ build: false })
   if (missing.length > 0) {
@@ -169,9 +240,16 @@ export default async function globalSetup() {
   }
   process.env.MLX_FUSE_TEST_PYTHON = testPython()
   process.env.LLAMA_CPP_DIR = await ensureLlamaCpp()
+  const envs = Object.keys(TEST_ENVS).every(v => process.env[v])
+    ? Object.fromEntries(Object.keys(TEST_ENVS).map(v => [v, process.env[v]]))
+    : await ensureTestEnvs()
+  Object.assign(process.env, envs)
   const node = findNode24()
   say(
     `llama.cpp: ${process.env.LLAMA_CPP_DIR}; Python fixtures: ${process.env.MLX_FUSE_TEST_PYTHON}; ` +
-      `the end-to-end tests run the action with Node ${node.version} (${node.path})`
+      `the end-to-end tests run the action with Node ${node.version} (${node.path}); ` +
+      `Python environments: ${Object.entries(envs)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`
   )
 }

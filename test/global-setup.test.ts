@@ -6,12 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { ensureLlamaCpp } from './global-setup.js'
-import { allOnPath, findLlamaCpp, installHint, missingPackages } from './fixtures/machine.js'
+import { ensureLlamaCpp, readyTestEnvs, TEST_ENVS } from './global-setup.js'
+import { ROOT, allOnPath, findLlamaCpp, installHint, missingPackages } from './fixtures/machine.js'
 
 /** A checkout setupLlamaCpp accepts: two tiny programs as llama-quantize and llama-completion. */
 async function fakeCheckout(dir: string): Promise<void> {
@@ -114,5 +115,36 @@ describe('global set-up: llama.cpp missing from the cache folder', () => {
         ? /^run `(sudo )?apt-get install -y cmake python3-numpy` and try again\.$/
         : /^install the equivalent of Debian's cmake, python3-numpy \(on macOS: .*brew install cmake/
     )
+  })
+})
+
+describe('global set-up: the Python environments of locks/', () => {
+  it('takes the recorded environments only for the current lock hashes and while they are ready', async () => {
+    const envs = join(cache, 'python-envs')
+    const made: Record<string, string> = {}
+    const locks: Record<string, string> = {}
+    for (const [variable, lock] of Object.entries(TEST_ENVS)) {
+      const dir = join(envs, lock)
+      await mkdir(join(dir, 'bin'), { recursive: true })
+      await writeFile(join(dir, 'bin', 'python'), '')
+      await writeFile(join(dir, '.mlx-fuse-ready'), 'key\n') // src/core/venv.ts READY_MARKER
+      made[variable] = join(dir, 'bin', 'python')
+      locks[lock] = createHash('sha256')
+        .update(await readFile(join(ROOT, 'locks', lock)))
+        .digest('hex')
+    }
+    const record = async (r: object): Promise<void> =>
+      writeFile(join(envs, 'test-envs.json'), JSON.stringify(r))
+    expect(readyTestEnvs(cache)).toBeNull() // nothing recorded yet
+    await record({ locks, made })
+    expect(readyTestEnvs(cache)).toEqual(made)
+    // a lock file changed since: build again
+    const [first] = Object.values(TEST_ENVS)
+    await record({ locks: { ...locks, [first]: '0'.repeat(64) }, made })
+    expect(readyTestEnvs(cache)).toBeNull()
+    // an environment half-made again (no ready marker): build again
+    await record({ locks, made })
+    await rm(join(envs, first, '.mlx-fuse-ready'))
+    expect(readyTestEnvs(cache)).toBeNull()
   })
 })

@@ -1,17 +1,34 @@
 /**
- * The interpreter for convert_hf_to_gguf.py: the convert-python input, or a venv of its own made
- * from the newest Python on this machine that can install the checkout's convert requirements.
+ * The interpreter for convert_hf_to_gguf.py: the convert-python input, or an environment of its
+ * own (made by src/core/venv.ts) from the newest Python on this machine that can install the
+ * checkout's convert requirements: a CPU-capable torch 2.13.0 first, then a filtered copy of the
+ * checkout's requirements.
  */
-import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import semver from 'semver'
-import { toolCacheRoot } from '../core/config.js'
-import { lastLine, probe, runStep } from '../core/run.js'
+import { lastLine } from '../core/run.js'
+import {
+  absoluteInterpreter,
+  interpreterVersion,
+  probePython,
+  VERSION_CODE
+} from '../core/python.js'
 import { ActionError } from '../core/types.js'
-import * as log from '../core/log.js'
+import { actionEnvRoot, ensureEnv, findEnv, type EnvSpec } from '../core/venv.js'
+
+export { interpreterVersion } from '../core/python.js'
 
 export const CONVERT_REQUIREMENTS = path.join('requirements', 'requirements-convert_hf_to_gguf.txt')
+
+/**
+ * The torch the converter environment installs first. llama.cpp v0.4.0 pins `torch==2.11.0` with
+ * PyTorch's CPU index as an extra index (ggml-org/llama.cpp v0.4.0,
+ * requirements/requirements-convert_hf_to_gguf.txt); from the Python package index alone that pin
+ * is a CUDA build of several GB on Linux. torch 2.13.0 has the CPU build this project can install,
+ * and the converter runs with it.
+ */
+export const CONVERT_TORCH = 'torch==2.13.0'
 
 /**
  * Interpreters looked for, versioned names first: Homebrew and python.org put the newest Python
@@ -30,19 +47,10 @@ export const CONVERT_CANDIDATES: readonly string[] = [
   'python3'
 ]
 
-const VERSION_CODE = 'import sys; print("%d.%d.%d" % sys.version_info[:3])'
-
 /** An interpreter found on this machine, with its version. */
 export interface Interpreter {
   command: string
   version: string
-}
-
-/** A candidate that answered as Python does, with a version semver can read; null otherwise. */
-export async function interpreterVersion(command: string): Promise<string | null> {
-  const r = await probe(command, ['-c', VERSION_CODE])
-  const version = r.code === 0 ? r.stdout.split('\n').pop()?.trim() : undefined
-  return version && semver.valid(version) ? version : null
 }
 
 /** Every candidate that runs, newest version first, one per version (the first name found wins). */
@@ -57,13 +65,64 @@ export async function findInterpreters(
   return found.sort((a, b) => semver.rcompare(a.version, b.version))
 }
 
+/** The requirement name of a requirements line (`torch==2.11.0` → `torch`), lower-case. */
+const requirementName = (line: string): string =>
+  (/^([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(line)?.[1] ?? '').toLowerCase().replace(/[-_.]+/g, '-')
+
+/**
+ * The checkout's convert requirements as one file without torch and without index options: the
+ * files it includes (`-r FILE`, relative to the including file) inlined, its `torch` pin and every
+ * other option line (`--extra-index-url ...`) dropped. A filtered copy, not a constraint: pip
+ * refuses two different `==` pins of one package.
+ */
+export async function filteredRequirements(
+  file: string,
+  seen = new Set<string>()
+): Promise<string> {
+  if (seen.has(file)) return ''
+  seen.add(file)
+  const text = await fs.readFile(file, 'utf8')
+  const out: string[] = []
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim()
+    if (line === '') continue
+    const include = /^(?:-r|--requirement)(?:\s+|=)(.+)$/.exec(line)
+    if (include) {
+      out.push(await filteredRequirements(path.resolve(path.dirname(file), include[1]), seen))
+      continue
+    }
+    if (line.startsWith('-') || requirementName(line) === 'torch') continue
+    out.push(line)
+  }
+  return out.filter(l => l !== '').join('\n')
+}
+
+/** The converter environment for a checkout commit, made from `base`. */
+export function convertEnvSpec(opts: {
+  base: string
+  commit: string
+  requirements: string
+  toolCache?: string
+}): EnvSpec {
+  return {
+    name: `convert-${opts.commit.slice(0, 12)}`,
+    base: opts.base,
+    steps: [
+      { packages: [CONVERT_TORCH] },
+      { requirements: `${opts.requirements}\n`, fileName: 'requirements-convert_hf_to_gguf.txt' }
+    ],
+    root: actionEnvRoot(opts.toolCache),
+    hint: 'set convert-python to an interpreter that has those requirements'
+  }
+}
+
 /**
  * Asks pip whether `python` can install the requirements from wheels, without installing
  * anything. `--dry-run --report` also passes PEP 668's externally-managed check (Homebrew's
  * Python), which pip skips for exactly that pair (pypa/pip 23.x, src/pip/_internal/commands/install.py).
  */
 async function canInstall(python: string, requirements: string): Promise<string | null> {
-  const r = await probe(python, [
+  const r = await probePython(python, [
     '-m',
     'pip',
     'install',
@@ -74,100 +133,58 @@ async function canInstall(python: string, requirements: string): Promise<string 
     '--quiet',
     '--report',
     '-',
-    '-r',
-    requirements
+    CONVERT_TORCH,
+    ...requirements.split('\n').filter(l => l !== '')
   ])
   return r.code === 0 ? null : lastLine(r.out)
 }
 
-/** The convert environment made for a checkout commit and a Python version. */
-export function convertEnvDir(commit: string, pyVersion: string, root?: string): string {
-  const base = root ?? toolCacheRoot()
-  return path.join(base, 'mlx-fuse-action', `convert-${commit.slice(0, 12)}-py${pyVersion}`)
-}
-
-/** The file a convert environment holds once its requirements are installed. */
-export const convertEnvMarker = (dir: string): string => path.join(dir, '.requirements-installed')
-
 /**
- * Returns `convertPython` when set (it must run), else a virtual environment made from the
+ * Returns `convertPython` when set (it must run), else the converter environment made from the
  * checkout's own requirements, kept apart from mlx-lm's (their transformers pins conflict) and
- * reused while the checkout's commit and the interpreter's version are the same.
+ * reused while the requirements and the interpreter's version are the same.
  */
 export async function resolveConvertPython(opts: {
   convertPython: string | null
   llamaDir: string
   commit: string
+  /** The tool cache folder (default: the runner's). */
   venvRoot?: string
   candidates?: readonly string[]
 }): Promise<string> {
   if (opts.convertPython) {
-    if (!(await interpreterVersion(opts.convertPython))) {
-      const r = await probe(opts.convertPython, ['-c', VERSION_CODE])
+    const python = absoluteInterpreter(opts.convertPython)
+    if (!(await interpreterVersion(python))) {
+      const r = await probePython(python, ['-c', VERSION_CODE])
       throw new ActionError(
         `Input convert-python "${opts.convertPython}" does not answer as a Python interpreter does (${lastLine(r.out)}); point it at a Python that has llama.cpp's ${CONVERT_REQUIREMENTS}, or leave it empty.`
       )
     }
-    return opts.convertPython
+    return python
   }
-  const requirements = path.join(opts.llamaDir, CONVERT_REQUIREMENTS)
-  if (!(await fs.stat(requirements).catch(() => null))) {
+  const file = path.join(opts.llamaDir, CONVERT_REQUIREMENTS)
+  if (!(await fs.stat(file).catch(() => null))) {
     throw new ActionError(
       `The llama.cpp checkout ${opts.llamaDir} has no ${CONVERT_REQUIREMENTS}; set convert-python to an interpreter that can run convert_hf_to_gguf.py.`
     )
   }
-  const envDir = (version: string): string => convertEnvDir(opts.commit, version, opts.venvRoot)
+  const requirements = await filteredRequirements(file)
+  const spec = (base: string): EnvSpec =>
+    convertEnvSpec({ base, commit: opts.commit, requirements, toolCache: opts.venvRoot })
 
   const interpreters = await findInterpreters(opts.candidates)
-  for (const { version } of interpreters) {
-    const dir = envDir(version)
-    if (await fs.stat(convertEnvMarker(dir)).catch(() => null)) {
-      log.info(`Reusing the convert environment ${dir}.`)
-      return path.join(dir, 'bin', 'python')
-    }
+  for (const { command } of interpreters) {
+    const ready = await findEnv(spec(command))
+    if (ready) return ready.python
   }
   const refused: string[] = []
   for (const interpreter of interpreters) {
     const why = await canInstall(interpreter.command, requirements)
-    if (why === null) return createEnv(interpreter, envDir(interpreter.version), requirements)
+    if (why === null) return (await ensureEnv(spec(interpreter.command))).python
     refused.push(`${interpreter.command} ${interpreter.version} (pip: ${why})`)
   }
   const found = refused.length ? `found ${refused.join('; ')}` : 'found no Python 3 on PATH'
   throw new ActionError(
     `No Python here can install llama.cpp's ${CONVERT_REQUIREMENTS} from wheels (${found}); install Python 3.12 (macOS: brew install python@3.12; Debian: apt-get install python3 python3-venv) or set convert-python to an interpreter that has those requirements.`
   )
-}
-
-async function createEnv(
-  interpreter: Interpreter,
-  dir: string,
-  requirements: string
-): Promise<string> {
-  const python = path.join(dir, 'bin', 'python')
-  await core.group(
-    `Creating the convert environment in ${dir} (${interpreter.command} ${interpreter.version}) from ${CONVERT_REQUIREMENTS}`,
-    async () => {
-      await fs.rm(dir, { recursive: true, force: true })
-      for (const [cmd, args, what] of [
-        [interpreter.command, ['-m', 'venv', dir], 'Creating the convert environment'],
-        [
-          python,
-          ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', requirements],
-          `Installing ${CONVERT_REQUIREMENTS}`
-        ]
-      ] as const) {
-        await runStep({
-          tool: what,
-          bin: cmd,
-          args,
-          cwd: path.dirname(path.dirname(requirements)),
-          hint: 'set convert-python to an interpreter that has those requirements',
-          failure: r =>
-            `${what} failed with exit code ${r.code} (${r.tail.last(3)}); set convert-python to an interpreter that has those requirements.`
-        })
-      }
-      await fs.writeFile(convertEnvMarker(dir), `${new Date().toISOString()}\n`)
-    }
-  )
-  return python
 }

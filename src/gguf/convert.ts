@@ -5,7 +5,8 @@ import * as path from 'node:path'
 import { exists, fileSize } from '../core/folders.js'
 import { ActionError } from '../core/types.js'
 import { CONVERT_OUTTYPES } from './types.js'
-import { describeExit, runStep } from '../core/run.js'
+import { describeExit } from '../core/run.js'
+import { runPythonStep } from '../core/python.js'
 
 export type ConvertOutType = 'f16' | 'bf16' | 'f32' | 'q8_0'
 
@@ -49,8 +50,16 @@ export async function convertToGguf(opts: ConvertOptions): Promise<string[]> {
   }
   await io.mkdirP(path.dirname(opts.outFile))
   await io.rmRF(opts.outFile)
-  const args = [opts.script, opts.modelDir, '--outfile', opts.outFile, '--outtype', opts.outType]
-  const result = await runStep({
+  const args = [
+    path.resolve(opts.script),
+    path.resolve(opts.modelDir),
+    '--outfile',
+    path.resolve(opts.outFile),
+    '--outtype',
+    opts.outType
+  ]
+  // In a folder the action owns; a script's own folder, not the working directory, leads sys.path.
+  const result = await runPythonStep({
     title: `Converting ${path.basename(opts.modelDir)} to GGUF (${opts.outType})`,
     tool: 'convert_hf_to_gguf.py',
     bin: opts.python,

@@ -1,7 +1,8 @@
 /** Runs `mlx_lm fuse` and `mlx_lm convert` into staging folders, so no half-written model is left. */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { describeExit, runStep as runToolStep, type OutputTail } from '../core/run.js'
+import { describeExit, type OutputTail } from '../core/run.js'
+import { pythonArgs, runPythonStep } from '../core/python.js'
 import * as log from '../core/log.js'
 import { ActionError } from '../core/types.js'
 import { dropStaleQuantizationConfig } from './config.js'
@@ -45,7 +46,7 @@ export async function runFuse(req: FuseRequest, outDir: string): Promise<string[
       `mlx-lm ${req.env.mlxLmVersion} left a stale quantization_config in the de-quantized model's config.json (fixed in mlx-lm 0.29); removed it, so the model loads again (mlx_lm would fail with KeyError: 'quant_method').`
     )
   }
-  return [req.env.python, ...args]
+  return [req.env.python, ...(await pythonArgs(req.env.python, args))] // as run: -P included
 }
 
 /** Re-quantizes a full-precision model with `mlx_lm convert -q`; `outDir` must not exist. */
@@ -77,7 +78,7 @@ export async function runConvert(
     outDir,
     'mlx_lm convert'
   )
-  return [req.env.python, ...args]
+  return [req.env.python, ...(await pythonArgs(req.env.python, args))] // as run: -P included
 }
 
 async function runStep(
@@ -89,7 +90,8 @@ async function runStep(
 ): Promise<void> {
   const env: Record<string, string> = { PYTHONUNBUFFERED: '1' }
   if (req.hfToken) env.HF_TOKEN = req.hfToken
-  const result = await runToolStep({
+  // In a folder the action owns, with -P: a checkout's own mlx_lm/ folder cannot stand in.
+  const result = await runPythonStep({
     title,
     tool: name,
     bin: req.env.python,

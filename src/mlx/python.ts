@@ -1,12 +1,9 @@
 /** Finds (or creates) a Python with mlx_lm, reads its version and the fuse command's flags. */
-import * as core from '@actions/core'
-import { promises as fs } from 'node:fs'
-import path from 'node:path'
 import semver from 'semver'
-import { toolCacheRoot } from '../core/config.js'
-import { lastLine, probe, runStep } from '../core/run.js'
+import { lastLine } from '../core/run.js'
+import { absoluteInterpreter, probePython, VERSION_CODE } from '../core/python.js'
 import { ActionError } from '../core/types.js'
-import * as log from '../core/log.js'
+import { actionEnvRoot, ensureEnv, type EnvSpec } from '../core/venv.js'
 
 export interface MlxEnv {
   python: string
@@ -25,12 +22,11 @@ export interface MlxEnv {
   source: 'input' | 'path' | 'venv'
 }
 
-const VERSION_CODE = 'import sys; print("%d.%d.%d" % sys.version_info[:3])'
 const MLX_VERSION_CODE =
   'import importlib.metadata as m\ntry:\n    print(m.version("mlx-lm"))\nexcept m.PackageNotFoundError:\n    import mlx_lm; print(mlx_lm.__version__)'
 
 async function pythonVersion(python: string, what: string): Promise<string> {
-  const r = await probe(python, ['-c', VERSION_CODE])
+  const r = await probePython(python, ['-c', VERSION_CODE])
   if (r.code !== 0) {
     throw new ActionError(
       `${what} "${python}" does not run (${lastLine(r.out)}); set the python input to a Python 3.10+ interpreter, for example one from actions/setup-python.`
@@ -54,7 +50,7 @@ async function pythonVersion(python: string, what: string): Promise<string> {
 }
 
 export async function mlxLmVersion(python: string): Promise<string | null> {
-  const r = await probe(python, ['-c', MLX_VERSION_CODE])
+  const r = await probePython(python, ['-c', MLX_VERSION_CODE])
   return r.code === 0 ? (r.out.split('\n').pop() ?? null) : null
 }
 
@@ -62,74 +58,62 @@ export async function mlxLmVersion(python: string): Promise<string | null> {
 export async function resolveMlxEnv(opts: {
   python: string | null
   mlxLmVersion: string
+  /** The tool cache folder (default: the runner's); environments live in its mlx-fuse-action/python-envs. */
   venvRoot?: string
 }): Promise<MlxEnv> {
   if (opts.python) {
-    const pyVersion = await pythonVersion(opts.python, 'Input python')
-    const version = await mlxLmVersion(opts.python)
+    // Launches run in a folder the action owns: a relative path is made absolute here.
+    const python = absoluteInterpreter(opts.python)
+    const pyVersion = await pythonVersion(python, 'Input python')
+    const version = await mlxLmVersion(python)
     if (!version) {
       throw new ActionError(
         `Input python "${opts.python}" cannot import mlx_lm; run "${opts.python} -m pip install mlx-lm==${opts.mlxLmVersion}" first, or leave python empty so the action creates an environment.`
       )
     }
-    return describe(opts.python, pyVersion, version, 'input')
+    return describe(python, pyVersion, version, 'input')
   }
-  const onPath = await probe('python3', ['-c', VERSION_CODE])
+  const onPath = await probePython('python3', ['-c', VERSION_CODE])
   if (onPath.code === 0) {
     const version = await mlxLmVersion('python3')
     if (version)
       return describe('python3', await pythonVersion('python3', 'python3 on PATH'), version, 'path')
   }
-  const basePyVersion = await pythonVersion('python3', 'python3 on PATH')
-  const venv = await ensureVenv(opts.mlxLmVersion, basePyVersion, opts.venvRoot)
-  const version = await mlxLmVersion(venv)
+  await pythonVersion('python3', 'python3 on PATH')
+  const env = await ensureEnv(mlxEnvSpec(opts.mlxLmVersion, 'python3', opts.venvRoot))
+  const version = await mlxLmVersion(env.python)
   if (!version) {
     throw new ActionError(
-      `The virtual environment ${path.dirname(path.dirname(venv))} has no mlx_lm after installing mlx-lm==${opts.mlxLmVersion}; delete that folder and run again.`
+      `The virtual environment ${env.dir} has no mlx_lm after installing mlx-lm==${opts.mlxLmVersion}; delete that folder and run again.`
     )
   }
   return describe(
-    venv,
-    await pythonVersion(venv, 'The virtual environment python'),
+    env.python,
+    await pythonVersion(env.python, 'The virtual environment python'),
     version,
     'venv'
   )
 }
 
-/** The virtual environment the action makes for mlx-lm `mlxLm` from Python `pyVersion`. */
-export function mlxVenvDir(mlxLm: string, pyVersion: string, root?: string): string {
-  const base = root ?? toolCacheRoot()
-  return path.join(base, 'mlx-fuse-action', `mlx-lm-${mlxLm}-py${pyVersion}`)
-}
-
-async function ensureVenv(mlxLm: string, pyVersion: string, root?: string): Promise<string> {
-  const dir = mlxVenvDir(mlxLm, pyVersion, root)
-  const python = path.join(dir, 'bin', 'python')
-  if ((await mlxLmVersion(python)) === mlxLm) {
-    log.info(`Reusing the virtual environment ${dir} (mlx-lm ${mlxLm}).`)
-    return python
+/**
+ * What the action's own mlx-lm environment installs: `mlx-lm[cpu]==V` on Linux (MLX's CPU backend,
+ * package mlx-cpu; ml-explore/mlx-lm v0.28.3 setup.py added the `cpu` extra, and without it pip
+ * installs no mlx on Linux, the requirement being macOS-only), `mlx-lm==V` elsewhere.
+ */
+export function mlxEnvSpec(
+  mlxLm: string,
+  base = 'python3',
+  toolCache?: string,
+  platform: NodeJS.Platform = process.platform
+): EnvSpec {
+  const pkg = platform === 'linux' ? `mlx-lm[cpu]==${mlxLm}` : `mlx-lm==${mlxLm}`
+  return {
+    name: `mlx-lm-${mlxLm}`,
+    base,
+    steps: [{ packages: [pkg] }],
+    root: actionEnvRoot(toolCache),
+    hint: 'check the log above, or set the python input to an interpreter that has mlx_lm'
   }
-  await core.group(`Creating a Python environment with mlx-lm==${mlxLm} in ${dir}`, async () => {
-    await fs.rm(dir, { recursive: true, force: true })
-    await run('python3', ['-m', 'venv', dir], 'Creating the virtual environment')
-    await run(
-      python,
-      ['-m', 'pip', 'install', '--disable-pip-version-check', `mlx-lm==${mlxLm}`],
-      `Installing mlx-lm==${mlxLm}`
-    )
-  })
-  return python
-}
-
-async function run(cmd: string, args: string[], what: string): Promise<void> {
-  await runStep({
-    tool: what,
-    bin: cmd,
-    args,
-    hint: 'check the log above, or set the python input to an interpreter that has mlx_lm',
-    failure: r =>
-      `${what} failed with exit code ${r.code} (${r.tail.last(3)}); check the log above, or set the python input to an interpreter that has mlx_lm.`
-  })
 }
 
 export async function describe(
@@ -138,9 +122,10 @@ export async function describe(
   version: string,
   source: MlxEnv['source']
 ): Promise<MlxEnv> {
-  const sub = await probe(python, ['-m', 'mlx_lm', 'fuse', '--help'])
+  const sub = await probePython(python, ['-m', 'mlx_lm', 'fuse', '--help'])
   const entry = sub.code === 0 && sub.out.includes('--adapter-path') ? 'subcommand' : 'module'
-  const help = entry === 'subcommand' ? sub : await probe(python, ['-m', 'mlx_lm.fuse', '--help'])
+  const help =
+    entry === 'subcommand' ? sub : await probePython(python, ['-m', 'mlx_lm.fuse', '--help'])
   if (help.code !== 0) {
     throw new ActionError(
       `"${python} -m mlx_lm.fuse --help" failed (${lastLine(help.out)}); reinstall mlx-lm in that environment (pip install mlx-lm==${version}).`
