@@ -26,6 +26,7 @@ import { convertToGguf, directOutType, intermediateOutType } from './convert.js'
 import { predictQuantizedSize } from './predict.js'
 import { quantizeGguf } from './quantize.js'
 import { smokeTest } from './smoke.js'
+import { prepareConversionSource, type SourceFacts } from './source.js'
 import { splitGguf } from './split.js'
 import type { LlamaCpp } from './toolchain.js'
 import { verifyGguf, type GgufFacts } from './verify.js'
@@ -97,13 +98,17 @@ export async function produceGguf(
   try {
     const model = source.dir ?? (owned = await dequantizedFuse(fuseReq, work, source))
     const stats = source.dir ? source.fusedStats : await inspectWeights(model)
-    const converted = await convert(work, model, stats)
+    const prepared = await prepareConversionSource(model, fuseReq.model, dir)
+    for (const change of prepared.changes) log.info(`For the GGUF conversion: ${change}.`)
+    const converted = await convert(work, prepared.dir, stats)
+    if (prepared.dir !== model)
+      await fs.rm(path.dirname(prepared.dir), { recursive: true, force: true })
     if (owned) await releaseSource(work, owned)
     owned = null
     const made = await quantizeAll(work, converted, budgets)
     const checked: MeasuredOutput[] = []
     for (const type of setup.types.length ? setup.types : [...made.keys()]) {
-      checked.push(await checkOutput(work, made.get(type)!, type))
+      checked.push(await checkOutput(work, made.get(type)!, type, prepared.facts))
     }
     // Only files that passed every check reach gguf-dir.
     await fs.mkdir(g.dir, { recursive: true })
@@ -289,10 +294,15 @@ async function smoke(setup: GgufSetup, file: string, type: string): Promise<void
  * and does the same for its shards (the smoke test loads the first, as llama.cpp loads a split
  * model); a bad file is deleted, never reported.
  */
-async function checkOutput(work: Work, file: string, type: string): Promise<MeasuredOutput> {
+async function checkOutput(
+  work: Work,
+  file: string,
+  type: string,
+  source: SourceFacts
+): Promise<MeasuredOutput> {
   const { setup } = work
   try {
-    const facts = await verifyGguf(file, type)
+    const facts = await verifyGguf(file, type, undefined, source)
     const limit = setup.config.split
     if (limit !== null && facts.bytes > limit) {
       return await splitOutput(work, file, type, facts)
