@@ -14,13 +14,15 @@ import { convertPython, mlxOldPython, mlxPython, realAdapters, realModel } from 
 
 const LLAMA_CPP_DIR = process.env.LLAMA_CPP_DIR!
 
+// A 4-bit base made by mlx-lm 0.32.2 carries a transformers v5 tokenizer, which 0.28.3
+// (transformers 4.x) cannot load: the oldest version fuses the Hub-style bf16 base.
 describe.each([
-  ['0.32.2', mlxPython],
-  ['0.28.3', mlxOldPython]
-])('dist/index.js with the real mlx-lm %s', (version, python) => {
-  it('fuses a 4-bit llama and makes a verified, loadable Q4_K_M GGUF', async () => {
-    const base = await realModel('llama', '4bit')
-    const adapters = await realAdapters('llama', '4bit', 'lora')
+  ['0.32.2', mlxPython, '4bit'],
+  ['0.28.3', mlxOldPython, 'bf16']
+] as const)('dist/index.js with the real mlx-lm %s', (version, python, variant) => {
+  it(`fuses a ${variant} llama and makes a verified, loadable Q4_K_M GGUF`, async () => {
+    const base = await realModel('llama', variant)
+    const adapters = await realAdapters('llama', variant, 'lora')
     const r = await runAction({
       'base-model': base.dir,
       'adapter-path': adapters.dir,

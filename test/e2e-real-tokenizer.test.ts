@@ -1,7 +1,7 @@
 /**
  * The tokenizer as mlx-lm >= 0.30 saves it (transformers v5) against the real
  * convert_hf_to_gguf.py (transformers 4.57.6), and the GGUF checks against the source, on tiny
- * real models (test/fixtures/real.ts). The models' own folders are saved through transformers v5
+ * real models (test/fixtures/real.ts). The 4-bit models are saved by the real mlx-lm 0.32.2
  * exactly as fuse saves its output, so the converter meets what it meets after a fuse.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
@@ -77,9 +77,10 @@ describe('convertibleTokenizerConfig', () => {
   })
 })
 
-describe('a GPT-2-vocabulary llama saved through transformers v5', () => {
+describe('a GPT-2-vocabulary llama saved by mlx-lm 0.32.2 (transformers v5)', () => {
   it('fails in the real converter as saved, converts from the prepared source, and is left unchanged', async () => {
-    const base = (await realModel('llama', 'bf16')).dir
+    // `mlx_lm convert -q` saves the tokenizer as fuse does (utils.py save, save_pretrained)
+    const base = (await realModel('llama', '4bit')).dir
     const before = await fingerprint(base)
     const raw = await convert(base, path.join(root, 'raw.gguf'), ['--vocab-only'])
     expect(raw.ok).toBe(false)
