@@ -1,6 +1,7 @@
 /**
  * Conformance of the mlx_lm stand-in (test/fixtures/mlx-stand-in) to the real mlx-lm: the same
- * fuse command line, run by both on the same tiny real gemma3 (4-bit, test/fixtures/real.ts)
+ * fuse command line, run by both on the same tiny real gemma3 (4-bit by that version's own
+ * `mlx_lm convert -q`, test/fixtures/real.ts)
  * and the same real LoRA adapters, per version, must write the same thing where the action
  * relies on it: the de-quantize flag's spelling, the files (adapter files never copied), the
  * index file, each tensor's name, dtype and shape, and which config.json keys are kept or dropped
@@ -14,14 +15,27 @@ import { mlxOldPython, mlxPython, realAdapters, realModel } from './fixtures/rea
 import { makeStandInPython, readSafetensorsHeader, run } from './fixtures/tiny.js'
 
 let root: string
-let base: string
 let adapters: string
 
 beforeAll(async () => {
   root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'real-conformance-')))
-  base = (await realModel('gemma3', '4bit')).dir
   adapters = (await realAdapters('gemma3', '4bit', 'lora')).dir
 }, 1_800_000)
+
+/**
+ * The 4-bit base, quantized by this version's own `mlx_lm convert -q` from the Hub-style bf16
+ * base: a tokenizer saved by 0.32.2 (transformers v5) does not load in 0.28.3 (transformers 4.x).
+ * The adapters, trained on the 0.32.2 4-bit model, fit either: same modules, same shapes.
+ */
+async function quantizedBase(python: string, version: string): Promise<string> {
+  const bf16 = (await realModel('gemma3', 'bf16')).dir
+  const out = path.join(root, `base-${version}`)
+  await run(python, [
+    ...['-m', 'mlx_lm', 'convert', '--hf-path', bf16, '--mlx-path', out],
+    ...['-q', '--q-bits', '4', '--q-group-size', '64']
+  ])
+  return out
+}
 
 interface Written {
   files: string[]
@@ -56,8 +70,10 @@ describe.each([
   ['0.28.3', mlxOldPython, '--de-quantize']
 ])('the stand-in as mlx-lm %s against the real one', (version, realPython, flag) => {
   let standIn: string
+  let base: string
   beforeAll(async () => {
     standIn = await makeStandInPython(path.join(root, `py-${version}`), version)
+    base = await quantizedBase(realPython(), version)
   }, 600_000)
 
   it('spells the de-quantize flag the same in fuse --help', async () => {
