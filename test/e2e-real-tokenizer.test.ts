@@ -67,6 +67,13 @@ describe('convertibleTokenizerConfig', () => {
       additional_special_tokens: ['<|im_start|>', '<|im_end|>'],
       eos_token: '<|im_end|>'
     })
+    // The base model's own class, when it named one 4.x knows (Phi-4's GPT2Tokenizer).
+    expect(
+      convertibleTokenizerConfig({ tokenizer_class: 'TokenizersBackend' }, 'GPT2Tokenizer')
+    ).toEqual({ tokenizer_class: 'GPT2Tokenizer' })
+    expect(
+      convertibleTokenizerConfig({ tokenizer_class: 'TokenizersBackend' }, 'TokenizersBackend')
+    ).toEqual({ tokenizer_class: 'PreTrainedTokenizerFast' })
     // A named-token dict (4.x's meaning of extra_special_tokens) and other classes stay.
     expect(
       convertibleTokenizerConfig({

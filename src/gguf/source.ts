@@ -66,12 +66,21 @@ async function readJson(file: string): Promise<Json | null> {
   }
 }
 
-/** tokenizer_config.json as transformers 4.57 reads it, or null when it needs no change. */
-export function convertibleTokenizerConfig(config: Json): Json | null {
+/**
+ * tokenizer_config.json as transformers 4.57 reads it, or null when it needs no change. The
+ * class becomes the base model's own (`baseClass`, what its checkpoint named before mlx-lm
+ * re-saved it), else `PreTrainedTokenizerFast`: the converter picks its vocabulary path by that
+ * name for some architectures (a phi3 model with a GPT-2-style vocabulary, Phi-4, converts only
+ * as `GPT2Tokenizer`: llama.cpp v0.4.0 conversion/phi.py `Phi3MiniModel.set_vocab`).
+ */
+export function convertibleTokenizerConfig(config: Json, baseClass?: unknown): Json | null {
   const out: Json = { ...config }
   let changed = false
   if (out.tokenizer_class === 'TokenizersBackend') {
-    out.tokenizer_class = 'PreTrainedTokenizerFast'
+    out.tokenizer_class =
+      typeof baseClass === 'string' && baseClass !== '' && baseClass !== 'TokenizersBackend'
+        ? baseClass
+        : 'PreTrainedTokenizerFast'
     changed = true
   }
   if (Array.isArray(out.extra_special_tokens)) {
@@ -101,14 +110,17 @@ export async function prepareConversionSource(
   const replace = new Map<string, ShadowEntry>()
   const changes: string[] = []
   const tokenizerConfig = await readJson(path.join(modelDir, 'tokenizer_config.json'))
-  const rewritten = tokenizerConfig && convertibleTokenizerConfig(tokenizerConfig)
+  const spm = path.join(baseModel, 'tokenizer.model')
+  const hasSpm = (await exists(path.join(modelDir, 'tokenizer.model'))) || (await exists(spm))
+  const rewritten =
+    tokenizerConfig &&
+    convertibleTokenizerConfig(tokenizerConfig, await originalClass(modelDir, baseModel, hasSpm))
   if (rewritten) {
     replace.set('tokenizer_config.json', { text: `${JSON.stringify(rewritten, null, 2)}\n` })
     changes.push(
       `tokenizer_config.json rewritten for the converter's transformers 4.x (tokenizer_class ${String(tokenizerConfig.tokenizer_class)} -> ${String(rewritten.tokenizer_class)})`
     )
   }
-  const spm = path.join(baseModel, 'tokenizer.model')
   if (!(await exists(path.join(modelDir, 'tokenizer.model'))) && (await exists(spm))) {
     replace.set('tokenizer.model', { copy: spm })
     changes.push('tokenizer.model copied from the base model (fuse does not write it)')
@@ -119,6 +131,22 @@ export async function prepareConversionSource(
   const dir = path.join(workDir, 'convert-source', path.basename(modelDir))
   await shadowFolder(modelDir, dir, replace)
   return { dir, changes, facts: { ...facts, dir } }
+}
+
+/**
+ * The tokenizer class the model's checkpoint named: the base model's, unless mlx-lm re-saved that
+ * too (a 4-bit base made by `mlx_lm convert`); then, for a phi3 model without a SentencePiece
+ * model, `GPT2Tokenizer`, the only class the converter converts it as (conversion/phi.py).
+ */
+async function originalClass(
+  modelDir: string,
+  baseModel: string,
+  hasSpm: boolean
+): Promise<string | undefined> {
+  const base = (await readJson(path.join(baseModel, 'tokenizer_config.json')))?.tokenizer_class
+  if (typeof base === 'string' && base !== 'TokenizersBackend') return base
+  const config = await readJson(path.join(modelDir, 'config.json'))
+  return config?.model_type === 'phi3' && !hasSpm ? 'GPT2Tokenizer' : undefined
 }
 
 function tokenId(
