@@ -130,7 +130,7 @@ export async function prepareConversionSource(
   // Under the model's own folder name: the converter names the model after it (general.name).
   const dir = path.join(workDir, 'convert-source', path.basename(modelDir))
   await shadowFolder(modelDir, dir, replace)
-  return { dir, changes, facts: { ...facts, dir } }
+  return { dir, changes, facts }
 }
 
 /**
