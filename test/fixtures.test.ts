@@ -502,8 +502,8 @@ describe('mlx_lm stand-in', () => {
     const version = await runExit(py2833, ['-m', 'mlx_lm', '--version'])
     expect(version.stdout.trim()).toBe('0.28.3')
 
-    // 0.28.3 really de-quantizes: adapted layers keep bf16, the rest become float16 and the
-    // stale quantization_config stays in config.json
+    // 0.28.3 really de-quantizes: every layer becomes bf16 (the scales' dtype, as the real
+    // 0.28.3 does in e2e-real-conformance) and the stale quantization_config stays in config.json
     const out = join(root, 'fused-0.28.3')
     const wrong = await runExit(py2833, fuseArgs(q4, out, '--dequantize'))
     expect(wrong.code).toBe(2)
@@ -513,7 +513,7 @@ describe('mlx_lm stand-in', () => {
     expect(res.stdout).toContain('De-quantizing model')
     const fuse = await verify<Record<string, FuseEntry>>('fuse', q4, adapters, out)
     for (const [path, e] of Object.entries(fuse)) {
-      expect([path, e.dtype]).toEqual([path, e.kind === 'adapted' ? 'BF16' : 'F16'])
+      expect([path, e.dtype]).toEqual([path, 'BF16'])
       if (e.kind === 'untouched') expect([path, e.valuesEqual]).toEqual([path, true])
     }
     const config = await readJson(join(out, 'config.json'))

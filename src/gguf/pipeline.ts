@@ -26,6 +26,7 @@ import { convertToGguf, directOutType, intermediateOutType } from './convert.js'
 import { predictQuantizedSize } from './predict.js'
 import { quantizeGguf } from './quantize.js'
 import { smokeTest } from './smoke.js'
+import { prepareConversionSource, type SourceFacts } from './source.js'
 import { splitGguf } from './split.js'
 import type { LlamaCpp } from './toolchain.js'
 import { prepareExperts } from './unstack.js'
@@ -98,17 +99,24 @@ export async function produceGguf(
   try {
     const model = source.dir ?? (owned = await dequantizedFuse(fuseReq, work, source))
     const stats = source.dir ? source.fusedStats : await inspectWeights(model)
-    const experts = await prepareExperts(model, dir)
-    for (const change of experts.changes) log.info(`For the GGUF conversion: ${change}.`)
+    // Two views the converter reads instead of the fused model, each made only when needed: a
+    // tokenizer transformers 4.x loads, then stacked experts split per expert.
+    const prepared = await prepareConversionSource(model, fuseReq.model, dir)
+    const experts = await prepareExperts(prepared.dir, dir)
+    for (const change of [...prepared.changes, ...experts.changes]) {
+      log.info(`For the GGUF conversion: ${change}.`)
+    }
     if (experts.bytes > 0) ledger.add(path.resolve(experts.dir), experts.bytes)
     const converted = await convert(work, experts.dir, stats)
-    if (experts.dir !== model) await releaseExperts(work, experts.dir)
+    for (const view of new Set([prepared.dir, experts.dir])) {
+      if (view !== model) await releaseView(work, view)
+    }
     if (owned) await releaseSource(work, owned)
     owned = null
     const made = await quantizeAll(work, converted, budgets)
     const checked: MeasuredOutput[] = []
     for (const type of setup.types.length ? setup.types : [...made.keys()]) {
-      checked.push(await checkOutput(work, made.get(type)!, type))
+      checked.push(await checkOutput(work, made.get(type)!, type, prepared.facts))
     }
     // Only files that passed every check reach gguf-dir.
     await fs.mkdir(g.dir, { recursive: true })
@@ -149,8 +157,8 @@ async function convert(work: Work, modelDir: string, stats: PackedStats): Promis
   return { file: converted, type: convertType.toUpperCase(), direct: direct !== null }
 }
 
-/** The converter's per-expert copy is no longer needed once converted. */
-async function releaseExperts(work: Work, dir: string): Promise<void> {
+/** A view made for the converter (its tokenizer or per-expert copy) is no longer needed once converted. */
+async function releaseView(work: Work, dir: string): Promise<void> {
   await fs.rm(path.dirname(dir), { recursive: true, force: true })
   work.ledger.removed(dir)
 }
@@ -300,10 +308,15 @@ async function smoke(setup: GgufSetup, file: string, type: string): Promise<void
  * and does the same for its shards (the smoke test loads the first, as llama.cpp loads a split
  * model); a bad file is deleted, never reported.
  */
-async function checkOutput(work: Work, file: string, type: string): Promise<MeasuredOutput> {
+async function checkOutput(
+  work: Work,
+  file: string,
+  type: string,
+  source: SourceFacts
+): Promise<MeasuredOutput> {
   const { setup } = work
   try {
-    const facts = await verifyGguf(file, type)
+    const facts = await verifyGguf(file, type, undefined, source)
     const limit = setup.config.split
     if (limit !== null && facts.bytes > limit) {
       return await splitOutput(work, file, type, facts)

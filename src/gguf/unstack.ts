@@ -164,13 +164,25 @@ export async function prepareExperts(modelDir: string, workDir: string): Promise
   const need = owned ? Math.max(...sizes) : sizes.reduce((a, b) => a + b, 0)
   await ensureFreeSpace(workDir, need, "the converter's per-expert copy of the expert weights")
   const dir = owned ? modelDir : path.join(workDir, 'convert-experts', path.basename(modelDir))
+  // In an owned folder of links (the tokenizer view) a rewritten shard replaces a link: new bytes.
+  const linked = owned ? await linkedBytes(modelDir, shards) : 0
   if (!owned) await linkFolder(modelDir, dir)
   const done = await unstackExperts(modelDir, dir)
   return {
     dir,
-    bytes: owned ? 0 : done.bytes,
+    bytes: owned ? linked : done.bytes,
     changes: [
       `${done.stacked} stacked mixture-of-experts weights (switch_mlp) split into ${done.experts} per-expert tensors, the names the converter maps (${done.shards.length} shard${done.shards.length === 1 ? '' : 's'} rewritten in ${dir})`
     ]
   }
+}
+
+/** The size of those `shards` of `dir` that are symbolic links (their targets' sizes). */
+async function linkedBytes(dir: string, shards: readonly string[]): Promise<number> {
+  let bytes = 0
+  for (const name of shards) {
+    const file = path.join(dir, name)
+    if ((await fs.lstat(file)).isSymbolicLink()) bytes += (await fs.stat(file)).size
+  }
+  return bytes
 }

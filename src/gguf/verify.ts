@@ -5,6 +5,7 @@ import * as path from 'node:path'
 
 import { ActionError } from '../core/types.js'
 import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, padTo, tensorBytes } from './ggml.js'
+import type { SourceFacts } from './source.js'
 import { ftypeOf } from './types.js'
 
 export interface GgufFacts {
@@ -109,11 +110,14 @@ export interface ShardPosition {
  * the tensor data (each tensor at its aligned offset) ending exactly at the end of the file, so
  * a file cut anywhere, in the header or in the data, is caught. For a shard of a split model
  * (`shard`), also its split.no and split.count; only the first shard carries the metadata.
+ * Given the model it was converted from (`source`, for a whole file), also that it holds the
+ * source's tensors, vocabulary, chat template and special token ids (see checkSource).
  */
 export async function verifyGguf(
   file: string,
   expectedType: string,
-  shard?: ShardPosition
+  shard?: ShardPosition,
+  source?: SourceFacts
 ): Promise<GgufFacts> {
   const name = path.basename(file)
   const expectedFtype = ftypeOf(expectedType)
@@ -165,6 +169,7 @@ export async function verifyGguf(
   }
 
   checkTensorLayout(name, h, bytes)
+  if (source && !shard) checkSource(name, h, source)
   return {
     bytes,
     parameters: h.parameters,
@@ -226,6 +231,60 @@ function checkSplitKeys(name: string, h: GgufHeader, shard: ShardPosition): void
   if (Number(no) !== shard.index - 1 || Number(count) !== shard.count) {
     throw new ActionError(
       `${name} says it is shard split.no=${String(no)} of split.count=${String(count)}, not shard ${shard.index - 1} of ${shard.count} as its name says: the split is damaged, run again.`
+    )
+  }
+}
+
+/**
+ * The converted file against the model it was converted from: as many tensors with the same
+ * shapes (GGUF lists a tensor's dimensions innermost first, safetensors outermost first; the
+ * converter renames tensors but keeps each one whole for the architectures tested here), one token
+ * per `vocab_size` entry, the chat template byte for byte, the same BOS and EOS ids, and an
+ * end-of-turn id (when written) among the ids generation stops at.
+ */
+export function checkSource(name: string, h: GgufHeader, source: SourceFacts): void {
+  const from = `the model it was converted from (${source.dir})`
+  const fail = (what: string): never => {
+    throw new ActionError(
+      `${name} ${what} ${from}: the conversion lost or changed it; regenerate it.`
+    )
+  }
+  const shapes = h.tensors.map(t => t.shape.join('x')).sort()
+  if (shapes.length !== source.tensorCount) {
+    fail(`holds ${shapes.length} tensors, not the ${source.tensorCount} of`)
+  }
+  const differ = shapes.findIndex((s, i) => s !== source.shapes[i])
+  if (differ >= 0 || h.parameters !== source.parameters) {
+    fail(
+      `holds ${h.parameters} parameters (a tensor of shape ${shapes[differ] ?? '?'}), not the ${source.parameters} of`
+    )
+  }
+  const tokens = h.metadata['tokenizer.ggml.tokens']
+  const count = Array.isArray(tokens) ? tokens.length : 0
+  if (source.vocabSize !== null && count !== source.vocabSize) {
+    fail(`has a vocabulary of ${count} tokens, not the vocab_size ${source.vocabSize} of`)
+  }
+  const template = h.metadata['tokenizer.chat_template']
+  if (source.chatTemplate !== null && template !== source.chatTemplate) {
+    fail(`has ${typeof template === 'string' ? 'another' : 'no'} chat template than`)
+  }
+  const eot = h.metadata['tokenizer.ggml.eot_token_id']
+  for (const [key, want] of [
+    ['bos', source.bos],
+    ['eos', source.eos]
+  ] as const) {
+    const got = h.metadata[`tokenizer.ggml.${key}_token_id`]
+    // gguf-py moves the EOS to end-of-turn when the tokenizer's post-processor ends a sequence
+    // with another token (ggml-org/llama.cpp v0.4.0 gguf-py/gguf/vocab.py, SpecialVocab)
+    const moved = key === 'eos' && eot !== undefined && Number(eot) === want
+    if (want !== null && Number(got) !== want && !moved) {
+      fail(`has ${key.toUpperCase()} token id ${String(got)}, not the ${want} of`)
+    }
+  }
+  const stops = [...source.stopIds, ...(source.eos === null ? [] : [source.eos])]
+  if (eot !== undefined && stops.length > 0 && !stops.includes(Number(eot))) {
+    fail(
+      `has end-of-turn token id ${String(eot)}, none of the ids ${stops.join(', ')} generation stops at in`
     )
   }
 }

@@ -1,0 +1,149 @@
+/**
+ * The action end to end with the real tools, nothing replaced but @actions/core (in-process,
+ * test/__fixtures__/core.ts): the real mlx-lm fuses a tiny real model (test/fixtures/real.ts)
+ * with adapters from the real `mlx_lm lora`, fuses it again de-quantized for GGUF, the real
+ * convert_hf_to_gguf.py converts it, the real llama-quantize makes Q4_K_M, each file is verified
+ * against the model it came from and llama.cpp loads it and generates (smoke test).
+ *
+ * `npm test` runs the core set; `npm run test:matrix` (MLX_FUSE_REAL_MATRIX=1) every
+ * architecture, both variants, and the DoRA and full fine-tune adapters.
+ */
+import { afterEach, describe, expect, it, jest } from '@jest/globals'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import * as core from './__fixtures__/core.js'
+import {
+  mlxOldPython,
+  mlxPython,
+  convertPython,
+  realAdapters,
+  realModel,
+  type AdapterKind,
+  type Arch,
+  type Variant
+} from './fixtures/real.js'
+
+jest.unstable_mockModule('@actions/core', () => core)
+const { run } = await import('../src/main.js')
+const { readGgufHeader } = await import('../src/gguf/verify.js')
+
+const LLAMA_CPP_DIR = process.env.LLAMA_CPP_DIR!
+
+interface Case {
+  arch: Arch
+  variant: Variant
+  kind: AdapterKind
+  mlx: 'default' | 'oldest'
+}
+
+const CORE: Case[] = [
+  { arch: 'llama', variant: '4bit', kind: 'lora', mlx: 'default' },
+  { arch: 'llama', variant: 'bf16', kind: 'dora', mlx: 'default' },
+  { arch: 'qwen3_moe', variant: 'bf16', kind: 'lora', mlx: 'default' },
+  { arch: 'gemma3', variant: 'bf16', kind: 'lora', mlx: 'default' },
+  // A 4-bit base made by mlx-lm 0.32.2 carries a transformers v5 tokenizer, which 0.28.3
+  // (transformers 4.x) cannot load: the oldest version fuses a Hub-style bf16 base.
+  { arch: 'llama', variant: 'bf16', kind: 'lora', mlx: 'oldest' }
+]
+const MATRIX: Case[] = [
+  ...(['llama', 'qwen3', 'gemma3', 'phi3', 'mistral', 'qwen3_moe'] as const).flatMap(arch =>
+    (['4bit', 'bf16'] as const).map(variant => ({
+      arch,
+      variant,
+      kind: 'lora' as const,
+      mlx: 'default' as const
+    }))
+  ),
+  { arch: 'llama', variant: 'bf16', kind: 'full', mlx: 'default' },
+  { arch: 'llama', variant: 'bf16', kind: 'lora', mlx: 'oldest' }
+]
+const matrix = process.env.MLX_FUSE_REAL_MATRIX === '1'
+const CASES = matrix
+  ? [...MATRIX, ...CORE.filter(c => !MATRIX.some(m => JSON.stringify(m) === JSON.stringify(c)))]
+  : CORE
+
+/** Where each case's timings are appended, one JSON line per case, for the report table. */
+const RESULTS =
+  process.env.MLX_FUSE_REAL_RESULTS ?? path.join(os.tmpdir(), 'mlx-fuse-real-results.jsonl')
+
+/** The log groups run() opened (one per tool step), with their wall times. */
+function timeGroups(): Array<{ title: string; ms: number; ok: boolean }> {
+  const steps: Array<{ title: string; ms: number; ok: boolean }> = []
+  core.group.mockImplementation(async <T>(title: string, fn: () => Promise<T>): Promise<T> => {
+    const started = Date.now()
+    try {
+      const value = await fn()
+      steps.push({ title, ms: Date.now() - started, ok: true })
+      return value
+    } catch (error) {
+      steps.push({ title, ms: Date.now() - started, ok: false })
+      throw error
+    }
+  })
+  return steps
+}
+
+afterEach(() => {
+  core.reset()
+  process.exitCode = undefined
+})
+
+describe.each(CASES)('$arch $variant + $kind on the $mlx mlx-lm, real tools', c => {
+  it('yields verified, loadable GGUF files', async () => {
+    const started = Date.now()
+    const base = await realModel(c.arch, c.variant)
+    const adapters = await realAdapters(c.arch, c.variant, c.kind)
+    const made = Date.now()
+    const root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), `real-${c.arch}-`)))
+    const out = path.join(root, 'fused-model')
+    Object.assign(core.inputs, {
+      'base-model': base.dir,
+      'adapter-path': adapters.dir,
+      python: c.mlx === 'default' ? mlxPython() : mlxOldPython(),
+      'output-dir': out,
+      gguf: 'F16, Q4_K_M',
+      'llama-cpp-dir': LLAMA_CPP_DIR,
+      'convert-python': convertPython(),
+      'smoke-test': 'true',
+      upload: 'false'
+    })
+    const steps = timeGroups()
+    await run()
+    const failed = core.setFailed.mock.calls.map(call => String(call[0]))
+    await fs.appendFile(
+      RESULTS,
+      `${JSON.stringify({ ...c, steps, failed, ms: Date.now() - made, madeModelMs: made - started, modelSeconds: base.seconds, adapterSeconds: adapters.seconds })}\n`
+    )
+    const config = JSON.parse(await fs.readFile(path.join(base.dir, 'config.json'), 'utf8'))
+    expect(failed).toEqual([])
+    const paths = JSON.parse(core.outputs['gguf-paths']) as Record<string, string>
+    const files = Object.values(paths)
+    expect(files.map(f => path.basename(f)).sort()).toEqual([
+      'fused-model-F16.gguf',
+      'fused-model-Q4_K_M.gguf'
+    ])
+    for (const file of files) {
+      const h = await readGgufHeader(file)
+      const tokens = h.metadata['tokenizer.ggml.tokens'] as string[]
+      expect(tokens).toHaveLength(config.vocab_size)
+      if (c.arch === 'gemma3') expect(h.metadata['tokenizer.ggml.model']).toBe('llama')
+      // The converter recognized GPT-2's pre-tokenizer (it refuses an unknown one).
+      else expect(h.metadata['tokenizer.ggml.pre']).toBe('gpt-2')
+    }
+    // Stacked experts reach the converter split per expert, the names it maps.
+    const logged = core.info.mock.calls.map(call => String(call[0]))
+    expect(logged.some(l => /stacked mixture-of-experts weights/.test(l))).toBe(
+      c.arch === 'qwen3_moe'
+    )
+    // Every GGUF file was loaded by llama.cpp and generated tokens.
+    const smoke = core.info.mock.calls
+      .map(call => String(call[0]))
+      .filter(l => /llama\.cpp loaded/.test(l))
+    expect(smoke.map(l => l.split(':')[0]).sort()).toEqual(['F16', 'Q4_K_M'])
+    // The GGUF path fused again, de-quantized, whenever the MLX output stayed quantized.
+    const fuses = steps.filter(s => /^Fusing/.test(s.title)).length
+    expect(fuses).toBe(c.variant === '4bit' ? 2 : 1)
+    await fs.rm(root, { recursive: true, force: true })
+  }, 1_800_000)
+})
