@@ -165,24 +165,29 @@ export async function prepareExperts(modelDir: string, workDir: string): Promise
   await ensureFreeSpace(workDir, need, "the converter's per-expert copy of the expert weights")
   const dir = owned ? modelDir : path.join(workDir, 'convert-experts', path.basename(modelDir))
   // In an owned folder of links (the tokenizer view) a rewritten shard replaces a link: new bytes.
-  const linked = owned ? await linkedBytes(modelDir, shards) : 0
+  const linked = owned ? await linkedShards(modelDir, shards) : []
   if (!owned) await linkFolder(modelDir, dir)
   const done = await unstackExperts(modelDir, dir)
   return {
     dir,
-    bytes: owned ? linked : done.bytes,
+    bytes: owned ? await fileBytes(dir, linked) : done.bytes,
     changes: [
       `${done.stacked} stacked mixture-of-experts weights (switch_mlp) split into ${done.experts} per-expert tensors, the names the converter maps (${done.shards.length} shard${done.shards.length === 1 ? '' : 's'} rewritten in ${dir})`
     ]
   }
 }
 
-/** The size of those `shards` of `dir` that are symbolic links (their targets' sizes). */
-async function linkedBytes(dir: string, shards: readonly string[]): Promise<number> {
-  let bytes = 0
+/** Those `shards` of `dir` that are symbolic links. */
+async function linkedShards(dir: string, shards: readonly string[]): Promise<string[]> {
+  const linked: string[] = []
   for (const name of shards) {
-    const file = path.join(dir, name)
-    if ((await fs.lstat(file)).isSymbolicLink()) bytes += (await fs.stat(file)).size
+    if ((await fs.lstat(path.join(dir, name))).isSymbolicLink()) linked.push(name)
   }
+  return linked
+}
+
+async function fileBytes(dir: string, names: readonly string[]): Promise<number> {
+  let bytes = 0
+  for (const name of names) bytes += (await fs.stat(path.join(dir, name))).size
   return bytes
 }
