@@ -7,6 +7,7 @@ import { fuseNeeds, logDoctor, type FuseNeeds } from './doctor.js'
 import { checkOutputFolders, type MadeFolders } from './core/folders.js'
 import type { GgufSetup } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
+import { checkBaseTokenizer } from './gguf/source.js'
 import {
   checkCacheOutside,
   fetchHubBase,
@@ -134,6 +135,7 @@ export async function precheckBase(
   if (!config.baseModelDir) return null
   const base = await readModelConfig(config.baseModelDir)
   checkRemoteCode(base, config.baseModel, config.trustRemoteCode)
+  if (config.gguf) await checkBaseTokenizer(config.baseModelDir, config.baseModel, base.modelType)
   const stats = await inspectWeights(config.baseModelDir, base)
   const needs = fuseNeeds(stats, config.dequantize, config.quantizeBits, config.gguf !== null)
   const what = config.gguf ? 'the fused model and its GGUF conversion' : 'the fused model'

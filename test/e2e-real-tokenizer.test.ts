@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {
+  checkBaseTokenizer,
   convertibleTokenizerConfig,
   prepareConversionSource,
   readSourceFacts,
@@ -155,6 +156,23 @@ describe('a SentencePiece gemma3 fused without its tokenizer.model', () => {
         verifyGguf(out, 'F16', undefined, { ...prepared.facts, ...change })
       ).rejects.toThrow(message)
     }
+  }, 1_800_000)
+
+  it('without any tokenizer.model is refused by the converter, so a base without one is refused up front', async () => {
+    // The fused folder as it is, with no tokenizer.model to copy: the real converter refuses it.
+    const r = await convert(fused, path.join(root, 'gemma3-none.gguf'))
+    expect(r.ok).toBe(false)
+    expect(r.text).toMatch(/BPE pre-tokenizer was not recognized/)
+    // So the plan refuses such a base before the first fuse: the 4-bit base that the real
+    // mlx_lm convert -q made has none, the bf16 base has one.
+    const q4 = (await realModel('gemma3', '4bit')).dir
+    await expect(fs.stat(path.join(q4, 'tokenizer.model'))).rejects.toThrow(/ENOENT/)
+    await expect(checkBaseTokenizer(q4, 'tiny-gemma3-4bit', 'gemma3')).rejects.toThrow(
+      'Input base-model "tiny-gemma3-4bit" (model_type gemma3) has no tokenizer.model, which llama.cpp\'s convert_hf_to_gguf.py needs to convert a Gemma vocabulary'
+    )
+    await expect(checkBaseTokenizer(base, 'tiny-gemma3', 'gemma3')).resolves.toBeUndefined()
+    // Other model types convert a tokenizer.json without it.
+    await expect(checkBaseTokenizer(q4, 'x', 'llama')).resolves.toBeUndefined()
   }, 1_800_000)
 
   it('reads the same facts from the fused folder as the converter keeps', async () => {

@@ -26,6 +26,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 
 import { exists, shadowFolder, type ShadowEntry } from '../core/folders.js'
+import { ActionError } from '../core/types.js'
 import { elementCount, listWeightFiles, readSafetensorsHeader } from '../mlx/safetensors.js'
 
 /** What every GGUF file made from a source must keep. */
@@ -54,6 +55,31 @@ export interface ConversionSource {
 }
 
 type Json = Record<string, unknown>
+
+/**
+ * Model types whose converter reads a SentencePiece vocabulary from `tokenizer.model` only:
+ * Gemma and Gemma 2 always; Gemma 3 without it falls back to a GPT-2-style BPE and refuses the
+ * unknown pre-tokenizer of a Gemma tokenizer.json, which no hash in `get_vocab_base_pre` matches
+ * (ggml-org/llama.cpp v0.4.0 conversion/gemma.py `set_vocab`, conversion/base.py).
+ */
+const NEEDS_TOKENIZER_MODEL = new Set(['gemma', 'gemma2', 'gemma3', 'gemma3_text'])
+
+/**
+ * Refuses, before the first fuse, a base the converter cannot take the vocabulary of: a Gemma
+ * model without `tokenizer.model` (a 4-bit base that `mlx_lm convert` re-saved has none, and
+ * fuse cannot copy what the base lacks).
+ */
+export async function checkBaseTokenizer(
+  baseDir: string,
+  baseModel: string,
+  modelType: string | null
+): Promise<void> {
+  if (modelType === null || !NEEDS_TOKENIZER_MODEL.has(modelType)) return
+  if (await exists(path.join(baseDir, 'tokenizer.model'))) return
+  throw new ActionError(
+    `Input base-model "${baseModel}" (model_type ${modelType}) has no tokenizer.model, which llama.cpp's convert_hf_to_gguf.py needs to convert a Gemma vocabulary (without it the converter refuses the vocabulary's pre-tokenizer); use a base that ships tokenizer.model, such as the original Hugging Face model (mlx_lm convert does not copy it), or leave the gguf input empty.`
+  )
+}
 
 async function readJson(file: string): Promise<Json | null> {
   const text = await readFile(file, 'utf8').catch(() => null)
