@@ -24,7 +24,7 @@ const RUNS = 30
 const TARGET_BYTES = 2 * 1024 ** 3
 
 /** The package root (this file runs from bench/ or from .tools-build/bench/). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url))
   while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'test', 'fixtures'))) {
     const up = dirname(dir)

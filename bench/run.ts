@@ -1,10 +1,27 @@
-/** `npm run bench`: speed figures and ratios (speed targets live here, not in timed tests). */
+/**
+ * `npm run bench`: speed figures and ratios (speed targets live here, not in timed tests).
+ * `npm run bench -- startup measure` runs only the named benches.
+ */
 import { benchChecksum } from './checksum.js'
 import { benchGgufHeader } from './gguf-header.js'
 import { benchMeasure } from './measure.js'
+import { benchStartup } from './startup.js'
 import { benchUpload } from './upload.js'
 
-await benchMeasure()
-await benchGgufHeader()
-await benchChecksum()
-await benchUpload()
+const BENCHES: Record<string, () => Promise<void>> = {
+  startup: benchStartup,
+  measure: benchMeasure,
+  'gguf-header': benchGgufHeader,
+  checksum: benchChecksum,
+  upload: benchUpload
+}
+
+const asked = process.argv.slice(2)
+const unknown = asked.filter(name => !(name in BENCHES))
+if (unknown.length > 0) {
+  console.error(
+    `Unknown bench ${unknown.map(n => JSON.stringify(n)).join(', ')}; name some of ${Object.keys(BENCHES).join(', ')}, or none for all.`
+  )
+  process.exit(2)
+}
+for (const name of asked.length > 0 ? asked : Object.keys(BENCHES)) await BENCHES[name]()

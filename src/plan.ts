@@ -1,6 +1,5 @@
 /** The plan: every check that can fail before the output folders change, cheapest first. */
 import os from 'node:os'
-import { checkArtifactNames } from './artifacts/upload.js'
 import { resolveBudgetTypes } from './budget.js'
 import { ensureFreeSpace } from './core/disk.js'
 import { fuseNeeds, logDoctor, type FuseNeeds } from './doctor.js'
@@ -8,14 +7,9 @@ import { checkOutputFolders, type MadeFolders } from './core/folders.js'
 import type { GgufSetup } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { checkBaseTokenizer } from './gguf/source.js'
-import {
-  checkCacheOutside,
-  fetchHubBase,
-  hubSettings,
-  resolveHubBase,
-  type HubBase,
-  type HubPlan
-} from './hub.js'
+// The Hub and artifact clients are loaded with import() where a run uses them, so that they stay
+// out of the entry chunk and a run that stops on its inputs starts quickly.
+import type { HubBase, HubPlan } from './hub.js'
 import { DEFAULT_LLAMA_CPP_REF, toolCacheRoot, type Config } from './core/config.js'
 import { validateAdapters, type AdapterInfo } from './mlx/adapters.js'
 import { checkRemoteCode, readModelConfig } from './mlx/config.js'
@@ -55,6 +49,7 @@ export async function preflight(config: Config): Promise<Plan> {
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
   )
   const folders = await checkOutputFolders(config)
+  const { checkArtifactNames } = await import('./artifacts/upload.js')
   await checkArtifactNames(config.upload, {
     mlx: true,
     // With auto or gguf-split the file names are known only later: any <prefix>-*.gguf clashes.
@@ -69,7 +64,7 @@ export async function preflight(config: Config): Promise<Plan> {
   const gguf = config.gguf ? await prepareGguf(config.gguf) : null
   // Budget targets name types as this checkout's llama-quantize resolves them (Q4_K -> Q4_K_M).
   const budgets = gguf ? resolveBudgetTypes(config.budgets, gguf.llama.types) : config.budgets
-  const hub = hubPlan ? await fetchHubBase(hubPlan) : null
+  const hub = hubPlan ? await (await import('./hub.js')).fetchHubBase(hubPlan) : null
   if (hub) {
     config.baseModelDir = hub.snapshotDir // fuse and every check read the local snapshot
     await validateAdapters(config.adapterPath, hub.snapshotDir) // the adapters fit this base
@@ -82,6 +77,7 @@ export async function preflight(config: Config): Promise<Plan> {
 
 /** The Hub's settings, a cache outside the output folders, and the repo resolved and listed. */
 async function resolveHub(config: Config, folders: MadeFolders): Promise<HubPlan> {
+  const { checkCacheOutside, hubSettings, resolveHubBase } = await import('./hub.js')
   const settings = await hubSettings(config.hfToken)
   await checkCacheOutside(settings, [
     ['output-dir', folders.outputDir],

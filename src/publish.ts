@@ -14,7 +14,7 @@ import {
 } from './report.js'
 import type { UploadConfig } from './artifacts/inputs.js'
 import type { Checksums } from './artifacts/sums.js'
-import { uploadOutputs, UploadError, type ArtifactService } from './artifacts/upload.js'
+import type { ArtifactService } from './artifacts/upload.js'
 
 export async function publishOutputs(
   config: UploadConfig,
@@ -22,6 +22,8 @@ export async function publishOutputs(
   checksums: Checksums,
   client?: ArtifactService
 ): Promise<ArtifactReport> {
+  // The artifact client (Azure blob, Octokit) loads only here and in the plan's name check.
+  const { uploadOutputs, UploadError } = await import('./artifacts/upload.js')
   let result: ArtifactReport
   try {
     result = await uploadOutputs(

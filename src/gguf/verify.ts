@@ -1,5 +1,4 @@
 /** Reads a GGUF file's header (@huggingface/gguf) and checks it is whole before it is reported. */
-import { gguf } from '@huggingface/gguf'
 import { open, stat } from 'node:fs/promises'
 import * as path from 'node:path'
 
@@ -61,6 +60,8 @@ export async function readGgufHeader(file: string): Promise<GgufHeader> {
       `${name} has GGUF version ${version}, not 2 or 3: regenerate it with a current llama.cpp.`
     )
   }
+  // Loaded here, not at start-up: it brings @huggingface/tasks' tables (half a megabyte).
+  const { gguf } = await import('@huggingface/gguf')
   let parsed
   try {
     parsed = await gguf(file, {
