@@ -19,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ggmlTypeById, padTo, tensorBytes } from '../src/gguf/ggml.js'
 import { readGgufHeader, verifyGguf } from '../src/gguf/verify.js'
 import { speedAgainst } from './measure.js'
+import { BenchRefused, runBench } from './refuse.js'
 
 const RUNS = 30
 const TARGET_BYTES = 2 * 1024 ** 3
@@ -34,7 +35,15 @@ export function packageRoot(): string {
   return dir
 }
 
-async function realGguf(work: string): Promise<string> {
+/** What the real GGUF needs: the fixtures' python3 and a llama.cpp checkout's converter. */
+export interface GgufBenchTools {
+  root: string
+  python: string
+  llama: string
+}
+
+/** Finds the fixtures' python3 and llama.cpp, or refuses in one sentence that says how to get them. */
+export async function ggufBenchTools(): Promise<GgufBenchTools> {
   const root = packageRoot()
   // plain JavaScript beside the tests, loaded from the source tree (it is not in .tools-build)
   const machine = (await import(
@@ -42,13 +51,27 @@ async function realGguf(work: string): Promise<string> {
   )) as typeof import('../test/fixtures/machine.js')
   const llama = machine.findLlamaCpp()
   if (llama === null) {
-    throw new Error(
-      `No built llama.cpp in ${machine.cacheFolder()}: set LLAMA_CPP_DIR or run npm test once.`
+    throw new BenchRefused(
+      `npm run bench needs a built llama.cpp checkout: LLAMA_CPP_DIR is not set and ${machine.cacheFolder()} holds none; run \`npm test\` once (its set-up fetches and builds one there), or build a checkout with \`npm run prepare-llama -- <dir>\` and set LLAMA_CPP_DIR=<dir>.`
     )
   }
+  if (!existsSync(join(llama, 'convert_hf_to_gguf.py'))) {
+    throw new BenchRefused(
+      `LLAMA_CPP_DIR is "${llama}", which has no convert_hf_to_gguf.py: set it to a llama.cpp checkout, or unset it to use the one \`npm test\` builds.`
+    )
+  }
+  try {
+    return { root, python: machine.testPython(), llama }
+  } catch (error) {
+    // testPython's message is one sentence that names the packages to install
+    throw new BenchRefused((error as Error).message)
+  }
+}
+
+async function realGguf(work: string, { root, python, llama }: GgufBenchTools): Promise<string> {
   const model = join(work, 'model')
   const file = join(work, 'real-bf16.gguf')
-  execFileSync(machine.testPython(), [
+  execFileSync(python, [
     join(root, 'test', 'fixtures', 'make_tiny_model.py'),
     'model',
     model,
@@ -133,10 +156,11 @@ async function timeBoth(files: string[], type: string): Promise<Timing[]> {
   })
 }
 
-export async function benchGgufHeader(): Promise<void> {
+export async function benchGgufHeader(tools?: GgufBenchTools): Promise<void> {
+  const found = tools ?? (await ggufBenchTools())
   const work = await mkdtemp(join(tmpdir(), 'bench-gguf-'))
   try {
-    const real = await realGguf(work)
+    const real = await realGguf(work, found)
     const realBytes = (await stat(real)).size
     const factor = Math.max(1, Math.round(TARGET_BYTES / realBytes))
     const sparse = join(work, 'sparse-2g.gguf')
@@ -171,5 +195,5 @@ export async function benchGgufHeader(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await benchGgufHeader()
+  await runBench(() => benchGgufHeader())
 }

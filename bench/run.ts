@@ -3,15 +3,16 @@
  * `npm run bench -- startup measure` runs only the named benches.
  */
 import { benchChecksum } from './checksum.js'
-import { benchGgufHeader } from './gguf-header.js'
+import { benchGgufHeader, ggufBenchTools, type GgufBenchTools } from './gguf-header.js'
 import { benchMeasure } from './measure.js'
+import { runBench } from './refuse.js'
 import { benchStartup } from './startup.js'
 import { benchUpload } from './upload.js'
 
-const BENCHES: Record<string, () => Promise<void>> = {
+const BENCHES: Record<string, (tools: GgufBenchTools | null) => Promise<void>> = {
   startup: benchStartup,
   measure: benchMeasure,
-  'gguf-header': benchGgufHeader,
+  'gguf-header': tools => benchGgufHeader(tools ?? undefined),
   checksum: benchChecksum,
   upload: benchUpload
 }
@@ -24,4 +25,9 @@ if (unknown.length > 0) {
   )
   process.exit(2)
 }
-for (const name of asked.length > 0 ? asked : Object.keys(BENCHES)) await BENCHES[name]()
+const chosen = asked.length > 0 ? asked : Object.keys(BENCHES)
+await runBench(async () => {
+  // every prerequisite first, so a missing one stops the bench before minutes of work
+  const tools = chosen.includes('gguf-header') ? await ggufBenchTools() : null
+  for (const name of chosen) await BENCHES[name](tools)
+})

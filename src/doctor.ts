@@ -22,7 +22,7 @@ import { findEnv } from './core/venv.js'
 import { findBinaries, gitCommit, readLlamaCppVersion } from './gguf/toolchain.js'
 import { readModelConfig } from './mlx/config.js'
 import { estimateFullPrecisionBytes } from './mlx/precision.js'
-import { describe, mlxEnvSpec, mlxLmVersion } from './mlx/python.js'
+import { mlxEnvSpec, mlxLmVersion, probeMlxEnv } from './mlx/python.js'
 import { inspectWeights } from './mlx/weights.js'
 import { lastLine, probe } from './core/run.js'
 import * as log from './core/log.js'
@@ -243,7 +243,7 @@ async function mlxPython(opts: DoctorOptions): Promise<DoctorCheck[]> {
   }
   try {
     const source = opts.python ? 'input' : interpreter === python ? 'path' : 'venv'
-    const env = await describe(interpreter, pyVersion, version, source)
+    const env = await probeMlxEnv(interpreter, pyVersion, version, source)
     const entry = env.entry === 'subcommand' ? 'python -m mlx_lm fuse' : 'python -m mlx_lm.fuse'
     return [
       pyCheck,

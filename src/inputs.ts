@@ -18,6 +18,7 @@ import {
 } from './core/config.js'
 import { ActionError } from './core/types.js'
 import { Inputs, type InputName } from './core/constants.js'
+import { parseBooleanInput } from './core/input-values.js'
 
 const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
 /**
@@ -96,11 +97,7 @@ function required(name: InputName): string {
 }
 
 function bool(name: InputName, fallback: boolean): boolean {
-  const value = core.getInput(name).trim().toLowerCase()
-  if (value === '') return fallback
-  if (value === 'true') return true
-  if (value === 'false') return false
-  throw new ActionError(`Input ${name} is "${core.getInput(name)}"; use true or false.`)
+  return parseBooleanInput(name, core.getInput(name), fallback)
 }
 
 function choice<T extends string>(name: InputName, allowed: readonly T[], fallback: T): T {

@@ -622,6 +622,10 @@ describe('readUploadInputs', () => {
     expect(() => readUploadInputs(from({ upload: 'yes' }), '/w/x')).toThrow(
       'Input upload is "yes"; use true or false.'
     )
+    // one parser for every true/false input: the value is quoted as read, blanks trimmed
+    expect(() => readUploadInputs(from({ 'upload-over-budget': ' Yes ' }), '/w/x')).toThrow(
+      new Error('Input upload-over-budget is "Yes"; use true or false.')
+    )
     expect(() => readUploadInputs(from({ 'artifact-name': 'a/b' }), '/w/x')).toThrow(
       /artifact-name is "a\/b", which holds "\/".*choose another artifact-name/
     )

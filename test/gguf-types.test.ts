@@ -181,6 +181,19 @@ describe('validateGgufTypes', () => {
     expect(ftypeOf('NOPE')).toBeUndefined()
     expect(CONVERT_OUTTYPES).toEqual(['F16', 'BF16', 'F32', 'Q8_0'])
   })
+
+  it("names exactly the llama_ftype values of the real checkout's llama.h", () => {
+    // `LLAMA_FTYPE_MOSTLY_Q4_K_M = 15,`; commented-out (removed) lines and GUESSED left out
+    const header = readFileSync(join(realLlamaCpp().dir, 'include', 'llama.h'), 'utf8')
+    const fromHeader = Object.fromEntries(
+      [...header.matchAll(/^\s*LLAMA_FTYPE_(?:ALL|MOSTLY)_(\w+)\s*=\s*(\d+),/gm)].map(m => [
+        m[1],
+        Number(m[2])
+      ])
+    )
+    expect(Object.keys(fromHeader).length).toBeGreaterThan(30)
+    expect(FTYPE_IDS).toEqual(fromHeader)
+  })
 })
 
 describe('convert out types', () => {

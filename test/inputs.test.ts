@@ -2,6 +2,8 @@ import { afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { parse } from 'yaml'
+import type { Config } from '../src/core/config.js'
 import { readInputs } from '../src/inputs.js'
 
 let root: string
@@ -141,5 +143,56 @@ describe('readInputs', () => {
     await expect(readInputs(root)).rejects.toThrow(/has no config\.json/)
     set({ 'base-model': path.join(base, 'config.json') })
     await expect(readInputs(root)).rejects.toThrow(/is a file/)
+  })
+
+  describe('true/false inputs', () => {
+    /** Where each true/false input of action.yml lands in the config. */
+    const FIELDS: Record<string, (c: Config) => boolean | undefined> = {
+      dequantize: c => c.dequantize,
+      overwrite: c => c.overwrite,
+      'trust-remote-code': c => c.trustRemoteCode,
+      'smoke-test': c => c.gguf?.smokeTest,
+      'keep-intermediates': c => c.gguf?.keepIntermediates,
+      upload: c => c.upload.upload,
+      'upload-over-budget': c => c.upload.uploadOverBudget,
+      'remove-after-upload': c => c.upload.removeAfterUpload
+    }
+    let defaults: [string, boolean][]
+    beforeAll(async () => {
+      const action = parse(
+        await fs.readFile(path.join(import.meta.dirname, '..', 'action.yml'), 'utf8')
+      ) as { inputs: Record<string, { default?: string }> }
+      defaults = Object.entries(action.inputs)
+        .filter(([, i]) => i.default === 'true' || i.default === 'false')
+        .map(([name, i]) => [name, i.default === 'true'])
+    })
+    // gguf is set so that the GGUF-only inputs are read too
+    const withGguf = { gguf: 'Q8_0' }
+
+    it('are exactly the inputs whose action.yml default is true or false', () => {
+      expect(defaults.map(([name]) => name).sort()).toEqual(Object.keys(FIELDS).sort())
+    })
+
+    it('each take the default of action.yml when empty and read " TRUE " and "False" alike', async () => {
+      for (const [name, fallback] of defaults) {
+        set({ 'base-model': base, 'adapter-path': adapters, ...withGguf })
+        expect([name, FIELDS[name](await readInputs(root))]).toEqual([name, fallback])
+        set({ [name]: ' TRUE ' })
+        expect([name, FIELDS[name](await readInputs(root))]).toEqual([name, true])
+        set({ [name]: 'False' })
+        expect([name, FIELDS[name](await readInputs(root))]).toEqual([name, false])
+        delete process.env[`INPUT_${name.toUpperCase()}`]
+      }
+    })
+
+    it('each refuse anything else with the same sentence', async () => {
+      for (const [name] of defaults) {
+        set({ 'base-model': base, 'adapter-path': adapters, ...withGguf, [name]: ' yes' })
+        await expect(readInputs(root)).rejects.toThrow(
+          new Error(`Input ${name} is "yes"; use true or false.`)
+        )
+        delete process.env[`INPUT_${name.toUpperCase()}`]
+      }
+    })
   })
 })

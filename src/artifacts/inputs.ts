@@ -3,6 +3,7 @@ import path from 'node:path'
 import type { UploadConfig } from '../core/config.js'
 import { ActionError } from '../core/types.js'
 import { Inputs, type InputName } from '../core/constants.js'
+import { parseBooleanInput } from '../core/input-values.js'
 
 export type { UploadConfig } from '../core/config.js'
 
@@ -27,14 +28,8 @@ export function readUploadInputs(
   getInput: (name: string) => string,
   outputDir: string
 ): UploadConfig {
-  const bool = (name: InputName): boolean => {
-    const raw = getInput(name)
-    const value = raw.trim().toLowerCase()
-    if (value === '') return name === Inputs.Upload
-    if (value === 'true') return true
-    if (value === 'false') return false
-    throw new ActionError(`Input ${name} is "${raw}"; use true or false.`)
-  }
+  const bool = (name: InputName): boolean =>
+    parseBooleanInput(name, getInput(name), name === Inputs.Upload)
   const upload = bool(Inputs.Upload)
   const prefix = getInput(Inputs.ArtifactName).trim() || path.basename(outputDir)
   // The prefix names files whenever there is an upload (the artifacts and their staging folders)

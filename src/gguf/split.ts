@@ -7,6 +7,7 @@
  * larger than the limit either gets a shard of its own (over the limit) or, first in the file,
  * stops the tool. Shards are `<prefix>-00001-of-0000N.gguf` (src/llama.cpp llama_split_path).
  */
+import { parseGgufShardFilename } from '@huggingface/gguf'
 import { readdir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { formatSize } from '../core/size.js'
@@ -94,11 +95,8 @@ export async function splitGguf(opts: {
   const shardsOf = async (): Promise<string[]> => {
     const dir = path.dirname(opts.prefix)
     const base = path.basename(opts.prefix)
-    const re = new RegExp(
-      `^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{5}-of-\\d{5}\\.gguf$`
-    )
     return (await readdir(dir))
-      .filter(n => re.test(n))
+      .filter(n => parseGgufShardFilename(n)?.prefix === base)
       .sort()
       .map(n => path.join(dir, n))
   }

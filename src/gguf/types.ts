@@ -1,4 +1,5 @@
 /** GGUF quantization types: the one alias table, llama-quantize's --help parser, input validation. */
+import { GGMLFileQuantizationType } from '@huggingface/gguf'
 import { ActionError } from '../core/types.js'
 
 /** The quantization types one llama.cpp checkout's `llama-quantize --help` lists. */
@@ -14,47 +15,40 @@ export interface QuantizeTypes {
 }
 
 /**
- * llama_ftype numbers (`general.file_type`) from llama.h; the help of a given checkout wins
- * where it prints its own (38, 40 and 41 are newer than older checkouts' llama.h).
+ * llama_ftype values llama.h no longer has (commented out as removed in ggml-org/llama.cpp
+ * include/llama.h, enum llama_ftype, at commit 80fb11ac73e6, the checkout the tests build);
+ * `GGMLFileQuantizationType` keeps them to name old files.
  */
-export const FTYPE_IDS: Readonly<Record<string, number>> = {
-  F32: 0,
-  F16: 1,
-  Q4_0: 2,
-  Q4_1: 3,
-  Q8_0: 7,
-  Q5_0: 8,
-  Q5_1: 9,
-  Q2_K: 10,
-  Q3_K_S: 11,
-  Q3_K_M: 12,
-  Q3_K_L: 13,
-  Q4_K_S: 14,
-  Q4_K_M: 15,
-  Q5_K_S: 16,
-  Q5_K_M: 17,
-  Q6_K: 18,
-  IQ2_XXS: 19,
-  IQ2_XS: 20,
-  Q2_K_S: 21,
-  IQ3_XS: 22,
-  IQ3_XXS: 23,
-  IQ1_S: 24,
-  IQ4_NL: 25,
-  IQ3_S: 26,
-  IQ3_M: 27,
-  IQ2_S: 28,
-  IQ2_M: 29,
-  IQ4_XS: 30,
-  IQ1_M: 31,
-  BF16: 32,
-  TQ1_0: 36,
-  TQ2_0: 37,
-  MXFP4_MOE: 38,
-  NVFP4: 39,
-  Q1_0: 40,
-  Q2_0: 41
-}
+const REMOVED_FTYPES: ReadonlySet<string> = new Set([
+  'Q4_1_SOME_F16',
+  'Q4_2',
+  'Q4_3',
+  'Q4_0_4_4',
+  'Q4_0_4_8',
+  'Q4_0_8_8'
+])
+
+/**
+ * Values of `GGMLFileQuantizationType` from this number up name other tools' custom mixes
+ * (unsloth's Q4_K_XL and so on: @huggingface/tasks 0.21.54, src/gguf.ts), not llama_ftype values.
+ */
+const FIRST_PSEUDO_FTYPE = 1000
+
+/**
+ * llama_ftype numbers (`general.file_type`) by name: `@huggingface/gguf`'s
+ * `GGMLFileQuantizationType` without its pseudo-types and removed values. The help of a given
+ * checkout wins where it prints its own (38, 40 and 41 are newer than older checkouts' llama.h).
+ */
+export const FTYPE_IDS: Readonly<Record<string, number>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(GGMLFileQuantizationType).filter(
+      (entry): entry is [string, number] =>
+        typeof entry[1] === 'number' &&
+        entry[1] < FIRST_PSEUDO_FTYPE &&
+        !REMOVED_FTYPES.has(entry[0])
+    )
+  )
+)
 
 /** Short names llama-quantize accepts for a K-quant mix. */
 export const TYPE_ALIASES: Readonly<Record<string, string>> = {

@@ -71,13 +71,18 @@ export async function resolveMlxEnv(opts: {
         `Input python "${opts.python}" cannot import mlx_lm; run "${opts.python} -m pip install mlx-lm==${opts.mlxLmVersion}" first, or leave python empty so the action creates an environment.`
       )
     }
-    return describe(python, pyVersion, version, 'input')
+    return probeMlxEnv(python, pyVersion, version, 'input')
   }
   const onPath = await probePython('python3', ['-c', VERSION_CODE])
   if (onPath.code === 0) {
     const version = await mlxLmVersion('python3')
     if (version)
-      return describe('python3', await pythonVersion('python3', 'python3 on PATH'), version, 'path')
+      return probeMlxEnv(
+        'python3',
+        await pythonVersion('python3', 'python3 on PATH'),
+        version,
+        'path'
+      )
   }
   await pythonVersion('python3', 'python3 on PATH')
   const env = await ensureEnv(mlxEnvSpec(opts.mlxLmVersion, 'python3', opts.venvRoot))
@@ -87,7 +92,7 @@ export async function resolveMlxEnv(opts: {
       `The virtual environment ${env.dir} has no mlx_lm after installing mlx-lm==${opts.mlxLmVersion}; delete that folder and run again.`
     )
   }
-  return describe(
+  return probeMlxEnv(
     env.python,
     await pythonVersion(env.python, 'The virtual environment python'),
     version,
@@ -116,7 +121,11 @@ export function mlxEnvSpec(
   }
 }
 
-export async function describe(
+/**
+ * Probes an interpreter that imports mlx_lm: which fuse entry point it has (`python -m mlx_lm fuse`
+ * or `python -m mlx_lm.fuse`) and which flags its --help offers; the environment the run uses.
+ */
+export async function probeMlxEnv(
   python: string,
   pyVersion: string,
   version: string,
