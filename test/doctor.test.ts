@@ -25,10 +25,11 @@ import { readModelConfig } from '../src/mlx/config.js'
 import { estimateFullPrecisionBytes } from '../src/mlx/precision.js'
 import { inspectWeights } from '../src/mlx/weights.js'
 import { formatSize } from '../src/core/size.js'
+import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 import { makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
 
-const LLAMA_CPP_DIR =
-  process.env.LLAMA_CPP_DIR ?? '/root/.cache/mlx-fuse-action/llama.cpp-9336d8aab8f8'
+// $LLAMA_CPP_DIR or the cache folder's build, which jest's global set-up makes; else one sentence.
+const LLAMA_CPP_DIR = realLlamaCpp().dir
 let root: string
 let python: string
 let python0283: string

@@ -11,13 +11,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { runAction, type ActionRun } from './fixtures/action.js'
+import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 import { startResultsService, type ResultsService } from './fixtures/results-service.js'
 import { FIXTURES_DIR, makeAdapters, makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
 
 const exec = promisify(execFile)
-const LLAMA_CPP_DIR =
-  process.env.LLAMA_CPP_DIR ??
-  path.join(os.homedir(), '.cache', 'mlx-fuse-action', 'llama.cpp-9336d8aab8f8')
+const LLAMA_CPP_DIR = realLlamaCpp().dir // $LLAMA_CPP_DIR or the global set-up's build
 const CONVERT_PYTHON = path.join(FIXTURES_DIR, 'llama-stand-in', 'python')
 
 let root: string

@@ -4,21 +4,29 @@
  * file that was there before is still there, byte for byte. The guard logic itself is unit-tested
  * in folders.test.ts; these are the cases that need the whole run (or another user) to show.
  */
-import { beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { runAction, type ActionRun } from './fixtures/action.js'
+import { DIST, runAction, type ActionRun } from './fixtures/action.js'
+import { removeStaged, runtimeFor } from './fixtures/as-user.js'
 import { changedEntries, snapshotTree } from './fixtures/snapshot.js'
 import { makeTinySetup, SYSTEM_PYTHON } from './fixtures/tiny.js'
 
 /**
- * Permissions do not bind root: as root, the permission cases run the action as `nobody`; as any
- * other user (a CI runner, a laptop), as that user.
+ * Permissions do not bind root: as root, the permission cases run the action as `nobody`, with a
+ * Node, bundle and python that user can reach (as-user.ts); as any other user (a CI runner, a
+ * laptop), as that user. When `nobody` cannot reach the temporary folder, they are skipped, and
+ * their names say why.
  */
 const AS_ROOT = process.getuid?.() === 0
 const NOBODY = 65534
-const user = AS_ROOT ? { uid: NOBODY } : {}
+const nobody = AS_ROOT ? runtimeFor(NOBODY, [SYSTEM_PYTHON]) : null
+const user = nobody && 'node' in nobody ? { uid: NOBODY, runtime: nobody } : {}
+const permissionCase =
+  nobody && 'reason' in nobody
+    ? (name: string, fn: () => Promise<void>) => it.skip(`${name} (skipped: ${nobody.reason})`, fn)
+    : it
 let root: string
 let base: string
 let adapters: string
@@ -32,6 +40,7 @@ beforeAll(async () => {
   }))
   await fs.chmod(root, 0o755) // the cases run as another user read the fixtures too
 })
+afterAll(removeStaged)
 
 /** A checked-out repository as the workspace, and a home folder with a key in it. */
 async function scene(): Promise<{ workspace: string; home: string; env: Record<string, string> }> {
@@ -204,7 +213,7 @@ describe('faults in the file system end in one sentence', () => {
     expect(manifest).toMatchObject({ status: 'failed', withinBudget: false })
   })
 
-  it('output-dir in a folder this user cannot write', async () => {
+  permissionCase('output-dir in a folder this user cannot write', async () => {
     const { workspace, env } = await scene()
     await fs.chmod(path.dirname(workspace), 0o755)
     const locked = path.join(workspace, 'read-only')
@@ -221,32 +230,45 @@ describe('faults in the file system end in one sentence', () => {
     )
   })
 
-  it('an unreadable folder in the fuse output: the real error, and no staging folder left', async () => {
+  permissionCase(
+    'an unreadable folder in the fuse output: the real error, and no staging folder left',
+    async () => {
+      const { workspace, env } = await scene()
+      await fs.chmod(path.dirname(workspace), 0o755)
+      if (AS_ROOT) await fs.chown(workspace, NOBODY, NOBODY)
+      // A python that runs the stand-in, then leaves a folder without permissions in --save-path.
+      const wrapper = path.join(path.dirname(workspace), 'python-locked')
+      await fs.writeFile(
+        wrapper,
+        `#!/bin/sh\n"${python}" "$@"; rc=$?\nprev=\nfor a in "$@"; do\n  if [ "$prev" = --save-path ]; then mkdir -p "$a/locked/deep"; echo x > "$a/locked/deep/f"; chmod 000 "$a/locked"; fi\n  prev="$a"\ndone\nexit $rc\n`,
+        { mode: 0o755 }
+      )
+      const run = await runAction(withFixtures({ python: wrapper }), {
+        cwd: workspace,
+        env,
+        ...user
+      })
+      expectRefused(
+        run,
+        /Cannot read the directory .*\.fused-model\..* \(EACCES\), so the output cannot be measured/
+      )
+      expect((await fs.readdir(workspace)).sort()).toEqual([
+        '.git',
+        'README.md',
+        'fused-model.manifest.json',
+        'src'
+      ])
+    }
+  )
+})
+
+describe('the harness', () => {
+  it('fails a test at once when the Node it runs cannot start', async () => {
     const { workspace, env } = await scene()
-    await fs.chmod(path.dirname(workspace), 0o755)
-    if (AS_ROOT) await fs.chown(workspace, NOBODY, NOBODY)
-    // A python that runs the stand-in, then leaves a folder without permissions in --save-path.
-    const wrapper = path.join(path.dirname(workspace), 'python-locked')
-    await fs.writeFile(
-      wrapper,
-      `#!/bin/sh\n"${python}" "$@"; rc=$?\nprev=\nfor a in "$@"; do\n  if [ "$prev" = --save-path ]; then mkdir -p "$a/locked/deep"; echo x > "$a/locked/deep/f"; chmod 000 "$a/locked"; fi\n  prev="$a"\ndone\nexit $rc\n`,
-      { mode: 0o755 }
-    )
-    const run = await runAction(withFixtures({ python: wrapper }), {
-      cwd: workspace,
-      env,
-      ...user
-    })
-    expectRefused(
-      run,
-      /Cannot read the directory .*\.fused-model\..* \(EACCES\), so the output cannot be measured/
-    )
-    expect((await fs.readdir(workspace)).sort()).toEqual([
-      '.git',
-      'README.md',
-      'fused-model.manifest.json',
-      'src'
-    ])
+    const notNode = path.join(workspace, 'README.md') // no execute bit: spawn fails with EACCES
+    await expect(
+      runAction(withFixtures({}), { cwd: workspace, env, runtime: { node: notNode, dist: DIST } })
+    ).rejects.toThrow(/^Could not start .*README\.md .*index\.js: spawn .*README\.md EACCES$/)
   })
 })
 

@@ -11,6 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { readGgufHeader } from '../src/gguf/verify.js'
 import { runAction } from './fixtures/action.js'
+import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 import { startResultsService } from './fixtures/results-service.js'
 import {
   FIXTURES_DIR,
@@ -20,9 +21,7 @@ import {
   run as runCommand
 } from './fixtures/tiny.js'
 
-const LLAMA_CPP_DIR =
-  process.env.LLAMA_CPP_DIR ??
-  path.join(os.homedir(), '.cache', 'mlx-fuse-action', 'llama.cpp-9336d8aab8f8')
+const LLAMA_CPP_DIR = realLlamaCpp().dir // $LLAMA_CPP_DIR or the global set-up's build
 const CONVERT_PYTHON = path.join(FIXTURES_DIR, 'llama-stand-in', 'python')
 const SPLIT = path.join(LLAMA_CPP_DIR, 'build', 'bin', 'llama-gguf-split')
 

@@ -248,7 +248,8 @@ describe('make_tiny_model.py model', () => {
   })
 
   test('packing matches MLX layouts for 2/3/4/5/6/8 bits (numpy and stand-in agree)', async () => {
-    // MLX's affine widths (CONTRACTS.md), named here, not taken from the stand-in's own list
+    // MLX's affine widths (ml-explore/mlx mlx/backend/common/quantized.h, get_pack_factor),
+    // named here, not taken from the stand-in's own list
     const widths = [2, 3, 4, 5, 6, 8]
     const packing = await verify<Record<string, Record<string, unknown>>>(
       'packing',

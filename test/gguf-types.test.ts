@@ -19,25 +19,31 @@ import { directOutType, intermediateOutType } from '../src/gguf/convert.js'
 import { quantizeHint } from '../src/gguf/quantize.js'
 import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 
-/** `llama-quantize --help` of the real checkout (it prints to stdout and exits 1). */
+/**
+ * `llama-quantize --help` of the real checkout (it prints to stdout and exits 1), with the binary's
+ * own path written as `llama-quantize`: usage() prints argv[0] (llama.cpp commit 80fb11ac73e6,
+ * tools/quantize/quantize.cpp), which is wherever this machine built the checkout.
+ */
 function realHelp(): string {
   const { quantize } = realLlamaCpp()
+  let help: string
   try {
-    return execFileSync(quantize, ['--help'], {
+    help = execFileSync(quantize, ['--help'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe']
     })
   } catch (err) {
     const e = err as { stdout?: string; status?: number }
     expect(e.status).toBe(1)
-    return e.stdout ?? ''
+    help = e.stdout ?? ''
   }
+  return help.replace(`usage: ${quantize} `, 'usage: llama-quantize ')
 }
 
 /**
  * The parser's input, kept as a fixture: `llama-quantize --help` of the checkout the tests
- * build (llama.cpp commit 80fb11ac73e6, tools/quantize/quantize.cpp usage()). The last test of
- * this file checks it is still what that binary prints.
+ * build (llama.cpp commit 80fb11ac73e6, tools/quantize/quantize.cpp usage()), with no machine's
+ * path in it. The last test of this file checks it is still what that binary prints.
  */
 const HELP = readFileSync(join(import.meta.dirname, 'fixtures', 'llama-quantize-help.txt'), 'utf8')
 

@@ -65,10 +65,10 @@ describe('launching Python', () => {
   })
 
   it('makes a relative interpreter path absolute, and leaves a command name to PATH', () => {
-    expect(absoluteInterpreter('.venv/bin/python', '/work/checkout')).toBe(
-      '/work/checkout/.venv/bin/python'
+    expect(absoluteInterpreter('.venv/bin/python', '/srv/checkout')).toBe(
+      '/srv/checkout/.venv/bin/python'
     )
-    expect(absoluteInterpreter('python3', '/work/checkout')).toBe('python3')
+    expect(absoluteInterpreter('python3', '/srv/checkout')).toBe('python3')
   })
 })
 
