@@ -503,27 +503,3 @@ export async function fileSize(p: string): Promise<number | null> {
   const stat = await fs.stat(p).catch(() => null)
   return stat?.isFile() ? stat.size : null
 }
-
-/** A file of a shadow folder: new contents, or a copy of another file. */
-export type ShadowEntry = { text: string } | { copy: string }
-
-/**
- * Makes `dst` (new, with its parents) a view of the folder `src` that leaves `src` untouched: a symbolic link to
- * each of its entries, except the names in `replace`, which get their own file (written, or
- * copied from elsewhere). Readers of `dst` see `src` with those files changed.
- */
-export async function shadowFolder(
-  src: string,
-  dst: string,
-  replace: ReadonlyMap<string, ShadowEntry>
-): Promise<void> {
-  await fs.mkdir(dst, { recursive: true })
-  for (const name of await fs.readdir(src)) {
-    if (!replace.has(name)) await fs.symlink(path.resolve(src, name), path.join(dst, name))
-  }
-  for (const [name, entry] of replace) {
-    const file = path.join(dst, name)
-    if ('text' in entry) await fs.writeFile(file, entry.text)
-    else await fs.copyFile(entry.copy, file)
-  }
-}

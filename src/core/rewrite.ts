@@ -44,3 +44,26 @@ export async function linkFolder(src: string, dst: string): Promise<void> {
     await fs.symlink(path.resolve(src, name), path.join(dst, name))
   }
 }
+
+/** A file of a shadow folder: new contents, or a copy of another file. */
+export type ShadowEntry = { text: string } | { copy: string }
+
+/**
+ * {@link linkFolder}, with the names in `replace` given their own file (written, or copied from
+ * elsewhere): readers of `dst` see `src` with those files changed, and `src` stays untouched.
+ */
+export async function shadowFolder(
+  src: string,
+  dst: string,
+  replace: ReadonlyMap<string, ShadowEntry>
+): Promise<void> {
+  await linkFolder(src, dst)
+  for (const [name, entry] of replace) {
+    const file = path.join(dst, name)
+    if ('text' in entry) await replaceWithText(file, entry.text)
+    else {
+      await fs.rm(file, { force: true })
+      await fs.copyFile(entry.copy, file)
+    }
+  }
+}

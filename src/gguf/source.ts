@@ -25,7 +25,8 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 
-import { exists, shadowFolder, type ShadowEntry } from '../core/folders.js'
+import { exists } from '../core/folders.js'
+import { shadowFolder, type ShadowEntry } from '../core/rewrite.js'
 import { ActionError } from '../core/types.js'
 import { elementCount, listWeightFiles, readSafetensorsHeader } from '../mlx/safetensors.js'
 
