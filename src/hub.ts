@@ -17,6 +17,7 @@ import {
   DownloadCutError,
   DownloadSizeError,
   HttpStatusError,
+  networkCause,
   partialPath,
   placeLink,
   writeText
@@ -300,15 +301,7 @@ function hubError(error: unknown, repo: string, revision: string, s: HubSettings
   }
   const cause = error instanceof DownloadCutError ? error.cause : error
   return new ActionError(
-    `Could not reach ${s.endpoint} to fetch base-model "${repo}" (${oneLine(describe(cause))}); check the runner's network, proxy and HF_ENDPOINT, then run again (files already downloaded are kept).`
-  )
-}
-
-function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause
-  return (
-    [cause?.code, cause?.message].filter(Boolean).join(': ') ||
-    ((error as Error)?.message ?? String(error))
+    `Could not reach ${s.endpoint} to fetch base-model "${repo}" (${oneLine(networkCause(cause))}); check the runner's network, proxy and HF_ENDPOINT, then run again (files already downloaded are kept).`
   )
 }
 

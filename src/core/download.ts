@@ -89,7 +89,7 @@ export async function download(d: Download): Promise<void> {
       failures = have > before ? 1 : failures + 1
       if (failures >= d.attempts) throw new DownloadCutError(failures, have, answered, error.cause)
       const delayMs = Math.min(d.delayMs * 2 ** (failures - 1), MAX_DELAY_MS)
-      d.onRetry?.({ attempt: failures, have, delayMs, why: describe(error.cause) })
+      d.onRetry?.({ attempt: failures, have, delayMs, why: networkCause(error.cause) })
       await new Promise(resolve => setTimeout(resolve, delayMs))
     }
   }
@@ -100,7 +100,7 @@ class RetryableError extends Error {
     readonly cause: unknown,
     readonly answered: boolean
   ) {
-    super(describe(cause))
+    super(networkCause(cause))
   }
 }
 
@@ -165,7 +165,8 @@ async function sizeOf(file: string): Promise<number> {
   return (await fs.stat(file).catch(() => null))?.size ?? 0
 }
 
-function describe(error: unknown): string {
+/** A network error's cause in one phrase (`UND_ERR_SOCKET: other side closed`), else its message. */
+export function networkCause(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } })?.cause
   return (
     [cause?.code, cause?.message].filter(Boolean).join(': ') ||
