@@ -1,5 +1,6 @@
 /** The plan: every check that can fail before the output folders change, cheapest first. */
 import os from 'node:os'
+import semver from 'semver'
 import { resolveBudgetTypes } from './budget.js'
 import { ensureFreeSpace } from './core/disk.js'
 import { fuseNeeds, logDoctor, type FuseNeeds } from './doctor.js'
@@ -146,8 +147,9 @@ export async function precheckBase(
 
 /** mlx-lm 0.32 and newer keep the whole fused model in memory while fuse writes it (7283fb34). */
 function keepsWholeModel(mlxLmVersion: string): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(mlxLmVersion)
-  return m === null || Number(m[1]) > 0 || Number(m[2]) >= 32
+  // An unreadable version is taken to keep it: the check then errs on the safe side.
+  const version = semver.coerce(mlxLmVersion)
+  return version === null || semver.gte(version, '0.32.0')
 }
 
 /**
