@@ -121,7 +121,7 @@ async function download(d) {
             if (failures >= d.attempts)
                 throw new DownloadCutError(failures, have, answered, error.cause);
             const delayMs = Math.min(d.delayMs * 2 ** (failures - 1), MAX_DELAY_MS);
-            d.onRetry?.({ attempt: failures, have, delayMs, why: describe(error.cause) });
+            d.onRetry?.({ attempt: failures, have, delayMs, why: networkCause(error.cause) });
             await new Promise(resolve => setTimeout(resolve, delayMs));
         }
     }
@@ -130,7 +130,7 @@ class RetryableError extends Error {
     cause;
     answered;
     constructor(cause, answered) {
-        super(describe(cause));
+        super(networkCause(cause));
         this.cause = cause;
         this.answered = answered;
     }
@@ -195,7 +195,8 @@ async function transfer(d, partial, have) {
 async function sizeOf(file) {
     return (await external_node_fs_.promises.stat(file).catch(() => null))?.size ?? 0;
 }
-function describe(error) {
+/** A network error's cause in one phrase (`UND_ERR_SOCKET: other side closed`), else its message. */
+function networkCause(error) {
     const cause = error?.cause;
     return ([cause?.code, cause?.message].filter(Boolean).join(': ') ||
         (error?.message ?? String(error)));
@@ -442,12 +443,7 @@ function hubError(error, repo, revision, s) {
         return new types/* ActionError */.lZ(`${where} answered HTTP ${status.code} for base-model "${repo}" (${oneLine(status.detail)}); try again later, or download the model and point base-model at its folder.`);
     }
     const cause = error instanceof DownloadCutError ? error.cause : error;
-    return new types/* ActionError */.lZ(`Could not reach ${s.endpoint} to fetch base-model "${repo}" (${oneLine(hub_describe(cause))}); check the runner's network, proxy and HF_ENDPOINT, then run again (files already downloaded are kept).`);
-}
-function hub_describe(error) {
-    const cause = error?.cause;
-    return ([cause?.code, cause?.message].filter(Boolean).join(': ') ||
-        (error?.message ?? String(error)));
+    return new types/* ActionError */.lZ(`Could not reach ${s.endpoint} to fetch base-model "${repo}" (${oneLine(networkCause(cause))}); check the runner's network, proxy and HF_ENDPOINT, then run again (files already downloaded are kept).`);
 }
 function oneLine(text) {
     return text.replace(/\s+/g, ' ').trim().slice(0, 300);
