@@ -63,6 +63,7 @@ async function runAction(state: RunState): Promise<void> {
   setOutputs(report)
   annotate(report)
   await publishOutputs(config.upload, report, checksums)
+  if (config.hub) await publishHub(config, plan)
   const overBudget = overBudgetFailure(report)
   if (overBudget) core.setFailed(redact(overBudget))
 }
@@ -77,6 +78,12 @@ async function ggufFrom(
   const handOff = await handOverFullPrecision(plan.mlx, mlx, setup.config.dir, ledger)
   const gguf = await produceGguf(setup, handOff.source, plan.base.dir, plan.budgets, ledger)
   return { ...mergeStages(handOff, gguf), manifest: gguf.manifest }
+}
+
+/** The Hub client loads only when hub-repo is set. */
+async function publishHub(config: Config, plan: Plan): Promise<void> {
+  const { publishHubStep } = await import('./hub-publish/index.js')
+  await publishHubStep(config, plan.base.dir)
 }
 
 /** From here the output folders change: the manifest says "failed" until the run completes. */

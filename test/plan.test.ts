@@ -74,6 +74,7 @@ function configFor(baseModel: string, baseModelDir: string | null, out: string):
     revision: null,
     trustRemoteCode: false,
     gguf: null,
+    hub: null,
     upload: {
       upload: false,
       prefix: 'fused-model',

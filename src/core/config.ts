@@ -62,6 +62,20 @@ export interface Config {
   readonly trustRemoteCode: boolean
   readonly gguf: GgufConfig | null
   readonly upload: UploadConfig
+  /** Publishing to the Hugging Face Hub, or null without hub-repo (hub-publish/inputs.ts). */
+  readonly hub: HubPublishConfig | null
+}
+
+/** Where the outputs go on the Hugging Face Hub (hub-publish/inputs.ts). */
+export interface HubPublishConfig {
+  /** `hub-repo`: the model repository for the MLX model (and the GGUF files without hub-repo-gguf). */
+  readonly repo: string
+  /** `hub-repo-gguf`: the repository for the GGUF files; null puts them in `repo`. */
+  readonly ggufRepo: string | null
+  /** `hub-private`: a repository the run creates is private. */
+  readonly private: boolean
+  /** `hub-revision`: the branch to commit to, created from main when missing. */
+  readonly revision: string
 }
 
 /** The upload inputs, parsed by artifacts/inputs.ts. */
