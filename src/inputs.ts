@@ -4,6 +4,7 @@ import { addSecret } from './core/redact.js'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { readUploadInputs } from './artifacts/inputs.js'
+import { readBaselineInputs } from './baseline/inputs.js'
 import { parseBudgets } from './budget.js'
 import { checkOutputPlacement } from './core/folders.js'
 import { MIN_SPLIT_BYTES } from './gguf/split.js'
@@ -84,7 +85,8 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     revision,
     trustRemoteCode: bool(Inputs.TrustRemoteCode, false),
     gguf,
-    upload
+    upload,
+    baseline: readBaselineInputs(name => core.getInput(name), upload.prefix)
   }
   await checkOutputPlacement(config, cwd)
   return config

@@ -32,7 +32,10 @@ export const Inputs = {
   ArtifactName: 'artifact-name',
   RetentionDays: 'retention-days',
   UploadOverBudget: 'upload-over-budget',
-  RemoveAfterUpload: 'remove-after-upload'
+  RemoveAfterUpload: 'remove-after-upload',
+  BaselineBranch: 'baseline-branch',
+  SizeDeltaThreshold: 'size-delta-threshold',
+  GithubToken: 'github-token'
 } as const
 
 export const Outputs = {
@@ -45,7 +48,9 @@ export const Outputs = {
   GgufBytes: 'gguf-bytes',
   ArtifactIds: 'artifact-ids',
   ArtifactDigests: 'artifact-digests',
-  ArtifactUrl: 'artifact-url'
+  ArtifactUrl: 'artifact-url',
+  BaselineSha: 'baseline-sha',
+  Deltas: 'deltas'
 } as const
 
 export type InputName = (typeof Inputs)[keyof typeof Inputs]
