@@ -239,6 +239,9 @@ export default async function globalSetup() {
     throw new Error(`The tests need ${missing.join(', ')}: ${installHint(missing)}`)
   }
   process.env.MLX_FUSE_TEST_PYTHON = testPython()
+  // The tests choose the event a run is for: under CI, the job's own push or pull_request event
+  // would make every in-process run() save or compare baselines (test/baseline.test.ts sets it).
+  delete process.env.GITHUB_EVENT_NAME
   process.env.LLAMA_CPP_DIR = await ensureLlamaCpp()
   const envs = Object.keys(TEST_ENVS).every(v => process.env[v])
     ? Object.fromEntries(Object.keys(TEST_ENVS).map(v => [v, process.env[v]]))
