@@ -300,4 +300,28 @@ describe('cache faults: a notice, the run green', () => {
       fs.stat(path.join(process.env.GITHUB_WORKSPACE!, '.mlx-fuse-baseline'))
     ).rejects.toThrow(/ENOENT/)
   })
+
+  it("a folder of the user's at .mlx-fuse-baseline is never written over: a notice, nothing saved", async () => {
+    mainHistory(1)
+    const mine = path.join(process.env.GITHUB_WORKSPACE!, '.mlx-fuse-baseline')
+    await fs.mkdir(mine)
+    await fs.writeFile(path.join(mine, 'baseline.json'), 'my own file\n')
+    await pushRun(c(1))
+    expect(notices().at(-1)).toContain(
+      `"${await fs.realpath(mine)}" already exists and the action never writes over it`
+    )
+    expect(await fs.readFile(path.join(mine, 'baseline.json'), 'utf8')).toBe('my own file\n')
+    expect(cache.calls.map(call => call.method)).not.toContain('CreateCacheEntry')
+  })
+
+  it('no cache service (as on GHES without one): one notice, no compare call', async () => {
+    mainHistory(1)
+    delete process.env.ACTIONS_RESULTS_URL
+    api.parents.set(pr(7), c(1))
+    await pullRun(pr(7))
+    expect(notices()).toEqual([
+      'No baseline is compared: the Actions cache service is not available to this job (no ACTIONS_RESULTS_URL or ACTIONS_CACHE_URL, as on GitHub Enterprise Server without a cache or outside a runner).'
+    ])
+    expect(api.requests).toEqual([])
+  })
 })
