@@ -27,7 +27,9 @@ jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../src/main.js')
 const { restoreBaseline, saveBaseline } = await import('../src/baseline/store.js')
 const { BASELINE_PATH } = await import('../src/baseline/keys.js')
-const { formatSize } = await import('../src/core/size.js')
+const { formatBinary, formatDecimal } = await import('../src/core/size.js')
+/** `+2.10 MB (+2.00 MiB)`, as the report writes a growth of at least 1000 bytes. */
+const grew = (d: number): string => `+${formatDecimal(d)} (+${formatBinary(d)})`
 
 const NAME = 'fused-model'
 const PREFIX = `mlx-fuse-baseline:v1:${NAME}:main:`
@@ -167,7 +169,7 @@ describe('baselines through the Actions cache', () => {
     expect(JSON.parse(core.outputs.deltas)).toEqual({ mlx: prBytes - pushBytes })
     const summary = core.summary.text
     expect(summary).toContain(`vs main@${c(1).slice(0, 7)}`)
-    expect(summary).toContain(`+${formatSize(prBytes - pushBytes)}, +`)
+    expect(summary).toContain(`${grew(prBytes - pushBytes)}, +`)
     expect(summary).toContain(`the merge base of this pull request`)
     expect(notices()).toEqual([])
     // The scratch folder the restore used is gone from the workspace.
@@ -237,9 +239,7 @@ describe('baselines through the Actions cache', () => {
     const prBytes = await pullRun(pr(3), { 'size-delta-threshold': '1GB' })
     expect(prBytes).not.toBe(pushBytes)
     expect(JSON.parse(core.outputs.deltas)).toEqual({ mlx: prBytes - pushBytes })
-    expect(core.summary.text).toContain(
-      `no change (+${formatSize(prBytes - pushBytes)}, under 1GB)`
-    )
+    expect(core.summary.text).toContain(`no change (${grew(prBytes - pushBytes)}, under 1GB)`)
   })
 
   it('without a baseline: one notice saying when one will exist, no deltas, the run green', async () => {

@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {
+  baselineView,
   deltaColumn,
   deltaRows,
   deltasOutput,
@@ -53,8 +54,8 @@ describe('deltas', () => {
       Q8_0: -1_600_000_000
     })
     expect(rows.map(r => renderDelta(r, null))).toEqual([
-      '+500.00 MB (476.84 MiB), +25 %',
-      'new output (+900.00 MB (858.31 MiB))',
+      '+500.00 MB (+476.84 MiB), +25 %',
+      'new output (+900.00 MB (+858.31 MiB))',
       'gone (was 1.60 GB (1.49 GiB))'
     ])
   })
@@ -65,7 +66,7 @@ describe('deltas', () => {
     const pct = deltaRows(outputs, base, parseThreshold('0.5%'))
     expect(pct[0]).toMatchObject({ status: 'no change', delta: 4000 })
     expect(renderDelta(pct[0], parseThreshold('0.5%'))).toBe(
-      'no change (+4.00 kB (3.91 KiB), under 0.5%)'
+      'no change (+4.00 kB (+3.91 KiB), under 0.5%)'
     )
     expect(deltaRows(outputs, base, parseThreshold('0.4%'))[0].status).toBe('changed')
     expect(deltaRows(outputs, base, parseThreshold('4001'))[0].status).toBe('no change')
@@ -224,19 +225,32 @@ describe('the summary column', () => {
       deltas: {
         label: 'main@<b>aaaaa',
         commit: SHA,
+        branch: 'main',
         rows: deltaRows(outputs, { mlx: 2_000_000, Q8_0: 1_500_000 }, null),
         threshold: null,
         history: []
       }
     }
+    // The comment's view: deltas of outputs both runs have, the history as sha and bytes.
+    expect(
+      baselineView({
+        ...report.deltas!,
+        history: [{ commit: SHA, createdAt: 'T', sizes: { mlx: 1 } }]
+      })
+    ).toEqual({
+      baselineSha: SHA,
+      branch: 'main',
+      deltas: { mlx: 1_000_000 },
+      history: [{ sha: SHA, bytes: { mlx: 1 } }]
+    })
     expect(deltaColumn(report.deltas!).gone).toEqual([
       { name: 'Q8_0', cell: 'gone (was 1.50 MB (1.43 MiB))' }
     ])
     await writeSummary(report)
     const summary = await fs.readFile(path.join(runner.dir, 'summary.md'), 'utf8')
     expect(summary).toContain('<th>vs main@&lt;b&gt;aaaaa</th>')
-    expect(summary).toContain('<td>+1.00 MB (976.56 KiB), +50 %</td>')
-    expect(summary).toContain('<td>new output (+1.00 MB (976.56 KiB))</td>')
+    expect(summary).toContain('<td>+1.00 MB (+976.56 KiB), +50 %</td>')
+    expect(summary).toContain('<td>new output (+1.00 MB (+976.56 KiB))</td>')
     expect(summary).toMatch(
       /<td><code>Q8_0<\/code><\/td>(<td>—<\/td>)+<td>gone \(was 1\.50 MB \(1\.43 MiB\)\)<\/td>/
     )

@@ -139,6 +139,7 @@ export function baselineDeltas(
   return {
     label: found.label,
     commit: found.baseline.commit,
+    branch: found.baseline.branch,
     rows: deltaRows(outputs, found.baseline.sizes, config.threshold),
     threshold: config.threshold,
     history: found.baseline.history

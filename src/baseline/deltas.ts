@@ -6,7 +6,7 @@
 import * as core from '@actions/core'
 import type { DeltaThreshold } from '../core/config.js'
 import { Outputs } from '../core/constants.js'
-import { formatSize } from '../core/size.js'
+import { formatBinary, formatDecimal, formatSize } from '../core/size.js'
 import type { HistoryPoint } from './history.js'
 
 export interface DeltaRow {
@@ -25,6 +25,8 @@ export interface Deltas {
   label: string
   /** The baseline's commit (the output `baseline-sha`). */
   commit: string
+  /** The branch it was saved on. */
+  branch: string
   rows: DeltaRow[]
   threshold: DeltaThreshold | null
   /** The last baselines, oldest first (at most 20), for the trend. */
@@ -61,10 +63,16 @@ function underThreshold(delta: number, base: number, t: DeltaThreshold | null): 
   return Math.abs(delta) * 100 < t.percent * base
 }
 
-/** `+412.00 kB (402.34 KiB)`: a signed byte change in both unit forms (`+512 B` under 1000 bytes). */
+/**
+ * `+412.00 kB (+402.34 KiB)`: a signed byte change in both unit forms, `+512 B` under 1000 bytes
+ * (the comment's `deltaText` writes the same).
+ */
 export function signedSize(delta: number): string {
   const sign = delta > 0 ? '+' : delta < 0 ? '−' : '±'
-  return `${sign}${formatSize(Math.abs(delta))}`
+  const abs = Math.abs(delta)
+  return abs < 1000
+    ? `${sign}${formatDecimal(abs)}`
+    : `${sign}${formatDecimal(abs)} (${sign}${formatBinary(abs)})`
 }
 
 /** `+21.0 %`, `−3 %`, `<0.1 %`: one decimal under 10 %. */
@@ -121,5 +129,24 @@ export function deltaColumn(deltas: Deltas): {
       return row ? text(row) : '—'
     },
     gone: deltas.rows.filter(r => r.status === 'gone').map(r => ({ name: r.name, cell: text(r) }))
+  }
+}
+
+/**
+ * The baseline as the pull-request comment takes it (src/comment/body.ts `BaselineView`, on the
+ * h17-comment branch): deltas of the outputs the baseline also had (an output absent there is
+ * new), and the history as commit and sizes, oldest first.
+ */
+export function baselineView(deltas: Deltas): {
+  baselineSha: string
+  branch: string
+  deltas: Record<string, number>
+  history: Array<{ sha: string; bytes: Record<string, number> }>
+} {
+  return {
+    baselineSha: deltas.commit,
+    branch: deltas.branch,
+    deltas: deltasOutput(deltas.rows.filter(r => r.status !== 'new' && r.status !== 'gone')),
+    history: deltas.history.map(p => ({ sha: p.commit, bytes: p.sizes }))
   }
 }
