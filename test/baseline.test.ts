@@ -268,6 +268,16 @@ describe('baselines through the Actions cache', () => {
 })
 
 describe('cache faults: a notice, the run green', () => {
+  it('a re-run of the push that saved a baseline saves none again, and says so in the summary', async () => {
+    mainHistory(1)
+    await pushRun(c(1))
+    cache.calls.length = 0
+    await pushRun(c(1))
+    expect(cache.calls.map(call => call.method)).not.toContain('CreateCacheEntry')
+    expect(notices()).toEqual([])
+    expect(core.summary.text).toContain('which an earlier attempt of this run saved')
+  })
+
   it('a refused reservation leaves the baseline unsaved with a notice', async () => {
     mainHistory(1)
     cache.options.refuseReservation = 'cache entry with the same key is being written'

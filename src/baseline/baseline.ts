@@ -111,7 +111,9 @@ async function whereFrom(
 ): Promise<string> {
   const head = `Deltas are against the baseline of \`${commit}\``
   if (role.kind !== 'compare') {
-    return `${head}, the newest earlier baseline of this branch.`
+    return role.commit === commit
+      ? `${head}, which an earlier attempt of this run saved (this attempt saves none).`
+      : `${head}, the newest earlier baseline of this branch.`
   }
   if (mergeBase === null) {
     return `${head}, the newest baseline of ${role.baseBranch}; the merge base is unknown (${mergeBaseWhy}).`
@@ -157,6 +159,9 @@ export async function keepBaseline(
 ): Promise<void> {
   const role = found.role
   if (role.kind !== 'save' || found.unavailable) return
+  // A re-run of the same push: an earlier attempt saved this commit's baseline (cache entries
+  // cannot be replaced), and the one found was it.
+  if (found.baseline?.commit === role.commit) return
   const text = await fs.readFile(manifestPath, 'utf8').catch(() => '')
   const where = { artifactName: config.name, branch: role.branch, commit: role.commit }
   const baseline = nextBaseline(text, where, found.baseline)
