@@ -111,7 +111,7 @@ async function whereFrom(
 ): Promise<string> {
   const head = `Deltas are against the baseline of \`${commit}\``
   if (role.kind !== 'compare') {
-    return role.commit === commit
+    return role.kind === 'save' && role.commit === commit
       ? `${head}, which an earlier attempt of this run saved (this attempt saves none).`
       : `${head}, the newest earlier baseline of this branch.`
   }

@@ -33,6 +33,10 @@ export const Inputs = {
   RetentionDays: 'retention-days',
   UploadOverBudget: 'upload-over-budget',
   RemoveAfterUpload: 'remove-after-upload',
+  HubRepo: 'hub-repo',
+  HubRepoGguf: 'hub-repo-gguf',
+  HubPrivate: 'hub-private',
+  HubRevision: 'hub-revision',
   BaselineBranch: 'baseline-branch',
   SizeDeltaThreshold: 'size-delta-threshold',
   GithubToken: 'github-token'
@@ -49,6 +53,7 @@ export const Outputs = {
   ArtifactIds: 'artifact-ids',
   ArtifactDigests: 'artifact-digests',
   ArtifactUrl: 'artifact-url',
+  HubCommitUrl: 'hub-commit-url',
   BaselineSha: 'baseline-sha',
   Deltas: 'deltas'
 } as const
