@@ -64,7 +64,7 @@ describe('runInProcess gives what runAction gives', () => {
     }
   }
 
-  it('for a step refused at its inputs: the same exit code, log, commands and summary', async () => {
+  it('for a step refused at its inputs: the same exit code, log, commands and summary (spawns dist/index.js)', async () => {
     const inputs = {
       'base-model': 'org/model',
       'adapter-path': 'adapters',

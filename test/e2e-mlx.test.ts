@@ -292,7 +292,7 @@ describe('the action, end to end (MLX output)', () => {
     expect((await readStandInLog(log)).filter(c => c.command === 'fuse')).toHaveLength(1)
   })
 
-  it('creates a virtual environment with the pinned mlx-lm from a package index', async () => {
+  it('creates a virtual environment with the pinned mlx-lm from a package index (runs pip)', async () => {
     const wheel = await buildStandInWheel(path.join(root, 'wheel'), '0.32.2')
     const index = await startPackageIndex([wheel])
     try {
