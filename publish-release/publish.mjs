@@ -6,6 +6,9 @@
  *   publish.mjs plan     --tag TAG --checksums DIR --name NAME --notes FILE   refuse before any download
  *   publish.mjs release  --tag TAG --checksums DIR --name NAME --notes FILE   draft + notes + sums
  *   publish.mjs attach   --tag TAG --checksums DIR --file PATH    verify one file, attach, delete it
+ *   publish.mjs verify   --tag TAG [--checksums DIR --name NAME] --subjects FILE
+ *                        [--attest auto|true|false --visibility V]
+ *                        verify every asset, write the attestation subjects, change nothing
  *   publish.mjs finalize --tag TAG [--checksums DIR --name NAME]   verify every asset, then publish
  *
  * DIR is the unpacked `<artifact-name>-checksums` artifact: `SHA256SUMS` (sha256sum -c format)
@@ -490,10 +493,11 @@ const sha256 = data => createHash('sha256').update(data).digest('hex')
 /**
  * Checks every model on the release of TAG against its own NAME-SHA256SUMS and NAME-manifest.json
  * assets (each GGUF asset there, its size equal to the manifest's, its digest, where the API gives
- * one, equal to SHA256SUMS), writes every model's notes section again, and publishes the draft.
- * With DIR and NAME, the release's NAME-SHA256SUMS must also be this run's.
+ * one, equal to SHA256SUMS) and returns the notes body with every model's section written again and
+ * every verified GGUF file (`sha256`, `name`). With DIR and NAME, the release's NAME-SHA256SUMS
+ * must also be this run's. Changes nothing.
  */
-export function finalize(tag, dir, name) {
+export function verifyRelease(tag, dir, name) {
   const { release: current } = releaseState(tag)
   if (current === null) {
     fail(`Tag ${tag} has no release to publish; run publish-release for a model first.`)
@@ -531,7 +535,7 @@ export function finalize(tag, dir, name) {
       tag
     ])
     let body = current.body ?? ''
-    let count = 0
+    const verified = []
     for (const model of models) {
       const sumsFile = path.join(tmp, `${model}-SHA256SUMS`)
       const manifestFile = path.join(tmp, `${model}-manifest.json`)
@@ -572,22 +576,53 @@ export function finalize(tag, dir, name) {
             `${f.name} on release ${tag} has digest ${asset.digest}, not the sha256:${f.sha256} of ${model}-SHA256SUMS; run the publication of ${model} again.`
           )
         }
-        count++
+        verified.push({ sha256: f.sha256, name: f.name })
       }
       body = withSection(body, model, notes(manifest, files, model))
     }
-    const bodyFile = path.join(tmp, 'notes.md')
-    writeFileSync(bodyFile, body)
-    const args = ['release', 'edit', '--notes-file', bodyFile]
-    if (current.isDraft) args.push('--draft=false')
-    gh([...args, '--', tag])
-    return { models, count, published: current.isDraft }
+    return { current, models, files: verified, body }
   } finally {
     rmSync(tmp, { recursive: true, force: true })
   }
 }
 
-const OPTIONS = ['checksums', 'name', 'tag', 'notes', 'file']
+/**
+ * The subjects of the release's provenance attestation, in the sha256sum format that actions/attest
+ * reads as `subject-checksums` (actions/attest v4.2.2, action.yml): every verified GGUF file.
+ */
+export function subjects(files) {
+  return files.map(f => `${f.sha256}  ${f.name}\n`).join('')
+}
+
+/**
+ * Whether to attest: `auto` attests in public repositories only (GitHub's plans other than
+ * Enterprise Cloud offer artifact attestations for public repositories only: actions/attest
+ * v4.2.2, README.md); VISIBILITY is the event's `repository.visibility`.
+ */
+export function attestMode(attest, visibility) {
+  if (attest === 'true') return true
+  if (attest === 'false') return false
+  if (attest === 'auto') return visibility === 'public'
+  fail(`Input attest of publish-release.yml must be auto, true or false.`)
+}
+
+/** verifyRelease, then writes every model's notes section again and publishes the draft. */
+export function finalize(tag, dir, name) {
+  const { current, models, files, body } = verifyRelease(tag, dir, name)
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'publish-'))
+  try {
+    const bodyFile = path.join(tmp, 'notes.md')
+    writeFileSync(bodyFile, body)
+    const args = ['release', 'edit', '--notes-file', bodyFile]
+    if (current.isDraft) args.push('--draft=false')
+    gh([...args, '--', tag])
+    return { models, count: files.length, published: current.isDraft }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+const OPTIONS = ['checksums', 'name', 'tag', 'notes', 'file', 'subjects', 'attest', 'visibility']
 
 /** `--key value` or `--key=value` pairs; a value that looks like an option is refused. */
 export function parseOptions(args) {
@@ -644,6 +679,22 @@ function main(argv) {
     const tag = checkTag(option('tag'))
     const { name, bytes } = attach(tag, option('file'), option('checksums'))
     console.log(logSafe(`Attached ${name} (${formatSize(bytes)}), checksum verified.`))
+  } else if (command === 'verify') {
+    const tag = checkTag(option('tag'))
+    const name = values.name ? checkName(values.name) : null
+    const dir = name ? option('checksums') : null
+    const attest = attestMode(values.attest ?? 'auto', values.visibility ?? '')
+    const r = verifyRelease(tag, dir, name)
+    if (attest) writeFileSync(option('subjects'), subjects(r.files))
+    if (out) appendFileSync(out, `attest=${attest}\n`)
+    const count = `${r.files.length} GGUF file${r.files.length === 1 ? '' : 's'}`
+    console.log(
+      logSafe(
+        attest
+          ? `Release ${tag}: ${count} of ${r.models.join(', ')} verified, to be attested.`
+          : `Release ${tag}: ${count} of ${r.models.join(', ')} verified; not attested (attest is ${values.attest ?? 'auto'}${values.attest === 'false' ? '' : ', the repository is not public'}).`
+      )
+    )
   } else if (command === 'finalize') {
     const tag = checkTag(option('tag'))
     const name = values.name ? checkName(values.name) : null
@@ -656,7 +707,7 @@ function main(argv) {
     )
   } else {
     fail(
-      `publish.mjs: unknown command ${quoted(command ?? '')}; use plan, release, attach or finalize.`
+      `publish.mjs: unknown command ${quoted(command ?? '')}; use plan, release, attach, verify or finalize.`
     )
   }
 }

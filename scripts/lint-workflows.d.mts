@@ -7,3 +7,6 @@ export function lintedFiles(root?: string): { workflows: string[]; actions: stri
 export function selfRepositoryPath(
   uses: string
 ): { self: false } | { self: true; path: string | null }
+export const NEWER_SCOPES: string[]
+export function isNewerScopeFinding(finding: LintResult): boolean
+export function withoutNewerScopes(text: string): string

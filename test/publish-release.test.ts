@@ -671,6 +671,104 @@ describe('hostile arguments', () => {
   })
 })
 
+describe('verify: the subjects of the provenance attestation', () => {
+  it('writes every verified GGUF file of every model in sha256sum format, changing nothing', async () => {
+    const a = await artifacts(
+      { 'a-Q4_K_M.gguf': Buffer.from('a4'), 'a-Q8_0.gguf': Buffer.from('a8!') },
+      { name: 'a' }
+    )
+    const b = await artifacts(
+      { 'b-Q4_K_M.gguf': Buffer.from('bbb') },
+      { name: 'b', state: a.state }
+    )
+    for (const [c, name] of [
+      [a, 'a'],
+      [b, 'b']
+    ] as const) {
+      for (const args of [
+        ['plan', '--tag', 'v1', '--notes', notesFile(c), ...model(c, name)],
+        ['release', '--tag', 'v1', '--notes', notesFile(c), ...model(c, name)]
+      ])
+        expect(publish(c, args)).toMatchObject({ code: 0 })
+      for (const f of await fs.readdir(c.gguf))
+        expect(
+          publish(c, [
+            'attach',
+            '--tag',
+            'v1',
+            '--file',
+            path.join(c.gguf, f),
+            '--checksums',
+            c.checksums
+          ])
+        ).toMatchObject({ code: 0 })
+    }
+    const before = (await writes(a)).length
+    const subjectsFile = path.join(a.dir, 'subjects.txt')
+    const r = publish(a, ['verify', '--tag', 'v1', '--subjects', subjectsFile, '--attest', 'true'])
+    expect(r).toEqual({
+      code: 0,
+      out: 'Release v1: 3 GGUF files of a, b verified, to be attested.\n'
+    })
+    expect(readFileSync(subjectsFile, 'utf8')).toBe(
+      `${sha256('a4')}  a-Q4_K_M.gguf\n${sha256('a8!')}  a-Q8_0.gguf\n${sha256('bbb')}  b-Q4_K_M.gguf\n`
+    )
+    expect(readFileSync(a.output, 'utf8')).toMatch(/attest=true\n$/)
+    expect((await writes(a)).length).toBe(before)
+    expect((await releases(a))[0].draft).toBe(true)
+  })
+
+  it('attests in public repositories only when attest is auto, and refuses other values', async () => {
+    const c = await artifacts({ 'model-Q4_K_M.gguf': Buffer.from('q4') })
+    for (const args of [
+      ['plan', '--tag', 'v1', '--notes', notesFile(c), ...model(c)],
+      ['release', '--tag', 'v1', '--notes', notesFile(c), ...model(c)],
+      [
+        'attach',
+        '--tag',
+        'v1',
+        '--file',
+        path.join(c.gguf, 'model-Q4_K_M.gguf'),
+        '--checksums',
+        c.checksums
+      ]
+    ])
+      expect(publish(c, args)).toMatchObject({ code: 0 })
+    const subjectsFile = path.join(c.dir, 'subjects.txt')
+    const verify = (attest: string, visibility: string): { code: number; out: string } =>
+      publish(c, [
+        'verify',
+        '--tag',
+        'v1',
+        ...model(c),
+        '--subjects',
+        subjectsFile,
+        '--attest',
+        attest,
+        '--visibility',
+        visibility
+      ])
+    expect(verify('auto', 'private')).toEqual({
+      code: 0,
+      out: 'Release v1: 1 GGUF file of model verified; not attested (attest is auto, the repository is not public).\n'
+    })
+    await expect(fs.stat(subjectsFile)).rejects.toThrow(/ENOENT/)
+    expect(verify('false', 'public').out).toContain('not attested (attest is false)')
+    await expect(fs.stat(subjectsFile)).rejects.toThrow(/ENOENT/)
+    expect(verify('auto', 'public').code).toBe(0)
+    expect(readFileSync(subjectsFile, 'utf8')).toBe(`${sha256('q4')}  model-Q4_K_M.gguf\n`)
+    expect(readFileSync(c.output, 'utf8').match(/attest=\w+/g)).toEqual([
+      'attest=false',
+      'attest=false',
+      'attest=true'
+    ])
+    expect(verify('yes', 'public')).toEqual({
+      code: 1,
+      out: '::error::Input attest of publish-release.yml must be auto, true or false.\n'
+    })
+  })
+})
+
 describe('the workflow and its examples', () => {
   const ROOT = path.resolve(import.meta.dirname, '..')
   type Yaml = Record<string, unknown>
@@ -685,8 +783,46 @@ describe('the workflow and its examples', () => {
     const finalize = jobs('.github/workflows/publish-release.yml').finalize
     expect(finalize.needs).toEqual(['plan', 'attach'])
     expect(String(finalize.if)).toContain('inputs.finalize')
-    const steps = finalize.steps as Array<{ with?: Yaml }>
+    const steps = finalize.steps as Array<{ id?: string; if?: string; uses?: string; with?: Yaml }>
     expect(steps.at(-1)?.with?.command).toBe('finalize')
+  })
+
+  it('attests the verified files before publishing, with the pinned actions/attest and its permissions', () => {
+    const workflow = read('.github/workflows/publish-release.yml')
+    const inputs = ((workflow.on as Yaml).workflow_call as Yaml).inputs as Record<string, Yaml>
+    expect(inputs.attest).toMatchObject({ type: 'string', default: 'auto' })
+    const finalize = jobs('.github/workflows/publish-release.yml').finalize
+    // actions/attest v4.2.2 README.md, "Usage": the three scopes it needs.
+    expect(finalize.permissions).toEqual({
+      contents: 'write',
+      'id-token': 'write',
+      attestations: 'write',
+      'artifact-metadata': 'write'
+    })
+    const steps = finalize.steps as Array<{
+      id?: string
+      if?: string
+      uses?: string
+      run?: string
+      with?: Yaml
+    }>
+    const at = (pred: (s: (typeof steps)[number]) => boolean): number => steps.findIndex(pred)
+    const verify = at(s => s.with?.command === 'verify')
+    const attest = at(s => s.id === 'attest')
+    const refused = at(s => String(s.if).includes("steps.attest.outcome == 'failure'"))
+    const publishStep = at(s => s.with?.command === 'finalize')
+    expect([verify, attest, refused, publishStep].every(i => i >= 0)).toBe(true)
+    expect(verify < attest && attest < refused && refused < publishStep).toBe(true)
+    expect(steps[verify]).toMatchObject({
+      id: 'verify',
+      with: { subjects: 'subjects.txt', attest: '${{ inputs.attest }}' }
+    })
+    expect(steps[attest]).toMatchObject({
+      if: "steps.verify.outputs.attest == 'true'",
+      uses: 'actions/attest@1e69f48acb82d1966a394da916b4c1698aa569d6',
+      with: { 'subject-checksums': 'subjects.txt' }
+    })
+    expect(steps[refused].run).toContain('need GitHub Enterprise Cloud')
   })
 
   it('triggers the release examples on a pushed tag, and publishes several models once', () => {

@@ -10,10 +10,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse } from 'yaml'
 import {
+  isNewerScopeFinding,
   isSelfReferenceFinding,
   lintedFiles,
   lintWorkflow,
-  selfRepositoryPath
+  selfRepositoryPath,
+  withoutNewerScopes
 } from '../scripts/lint-workflows.mjs'
 import { fuseActionText } from '../scripts/sync-fuse-action.mjs'
 
@@ -100,6 +102,25 @@ describe('lint', () => {
         message: 'specifying action "$/x" in invalid format because ref is missing. x'
       })
     ).toBe(false)
+  })
+})
+
+describe('lint: permission scopes newer than the linters', () => {
+  const workflow = (permissions: string): string =>
+    `on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    permissions:\n${permissions}    steps:\n      - run: echo\n`
+  it('accepts attestations and artifact-metadata with a level GitHub knows, nothing else', () => {
+    const newer =
+      '      contents: write\n      attestations: write\n      artifact-metadata: read\n'
+    expect(lint(workflow(newer), 'w.yml').map(f => isNewerScopeFinding(f))).toEqual([true, true])
+    expect(lintWorkflow(lint, workflow(newer), 'w.yml')).toEqual([])
+    expect(withoutNewerScopes(workflow(newer))).toContain('      contents: write\n    steps:')
+    // An unknown scope, or a newer one with a level GitHub does not have, is still a finding.
+    expect(lintWorkflow(lint, workflow('      attestation: write\n'), 'w.yml')).toEqual(
+      expect.arrayContaining([expect.stringContaining('unknown permission scope "attestation"')])
+    )
+    expect(
+      lintWorkflow(lint, workflow('      attestations: admin\n'), 'w.yml').length
+    ).toBeGreaterThan(0)
   })
 })
 
@@ -254,6 +275,57 @@ describe("GitHub's hardening rules", () => {
       for (const [, job] of jobsOf(file)) {
         if (job.concurrency) expect(job.concurrency.group).toMatch(/^mlx-fuse-/)
         expect(JSON.stringify(job.concurrency ?? {})).not.toContain('github.workflow')
+      }
+    }
+  })
+})
+
+describe('permissions a caller grants to the reusable workflows it calls', () => {
+  const LEVEL: Record<string, number> = { none: 0, read: 1, write: 2 }
+  /** A job's or workflow's permissions as scope -> level (`read-all`/`write-all` spelt out). */
+  const grants = (p: unknown, scopes: string[]): Record<string, number> => {
+    if (p === 'read-all' || p === 'write-all')
+      return Object.fromEntries(scopes.map(s => [s, p === 'write-all' ? 2 : 1]))
+    return Object.fromEntries(
+      Object.entries((p ?? {}) as Record<string, string>).map(([k, v]) => [k, LEVEL[v]])
+    )
+  }
+  /** Every example's job that calls one of this repository's reusable workflows, with what it calls. */
+  const calls = EXAMPLES.flatMap(file =>
+    jobsOf(file)
+      .filter(([, job]) => job.uses?.startsWith('your-org/mlx-fuse-action/.github/workflows/'))
+      .map(([name, job]) => ({
+        file,
+        name,
+        job,
+        called: path.join('.github', 'workflows', path.basename(job.uses!.split('@')[0]))
+      }))
+  )
+
+  it('finds the examples that call fuse.yml and publish-release.yml', () => {
+    const called = new Set(calls.map(c => c.called))
+    expect(called).toEqual(
+      new Set([
+        path.join('.github', 'workflows', 'fuse.yml'),
+        path.join('.github', 'workflows', 'publish-release.yml')
+      ])
+    )
+  })
+
+  it('grants every permission each called job asks for (GitHub refuses the workflow otherwise)', () => {
+    for (const { file, name, job, called } of calls) {
+      expect(existsSync(path.join(ROOT, called))).toBe(true)
+      const asked = jobsOf(called).flatMap(([, j]) => Object.entries(grants(j.permissions, [])))
+      const scopes = asked.map(([s]) => s)
+      const caller = job.permissions ?? (parse(read(file)) as Yaml).permissions
+      const given = grants(caller, scopes)
+      for (const [scope, level] of asked) {
+        expect({ file, job: name, scope, granted: (given[scope] ?? 0) >= level }).toEqual({
+          file,
+          job: name,
+          scope,
+          granted: true
+        })
       }
     }
   })
