@@ -23,6 +23,7 @@ import {
   writeText
 } from './core/download.js'
 import { realish } from './core/folders.js'
+import { isRefName } from './core/input-values.js'
 import { addSecret, redact } from './core/redact.js'
 import { formatSize } from './core/size.js'
 import { ActionError } from './core/types.js'
@@ -184,21 +185,11 @@ export async function checkCacheOutside(
 }
 
 /**
- * A revision is joined into the cache path (refs/<revision>), so it must be a git ref name as
- * git defines one (git/git at b1ac1eb8, Documentation/git-check-ref-format.adoc): no `..`, no
- * component starting with `.` or ending in `.lock`, no empty component, no control character,
- * space, `~ ^ : ? * [ \\`, no `@{`, not `@`, not ending in `/` or `.`.
+ * A revision is joined into the cache path (refs/<revision>), so it must be a git ref name
+ * (isRefName, git check-ref-format's rules).
  */
 export function checkRevision(revision: string): void {
-  const bad =
-    revision === '@' ||
-    revision.endsWith('.') ||
-    revision.includes('..') ||
-    revision.includes('@{') ||
-    // eslint-disable-next-line no-control-regex
-    /[\u0000-\u0020\u007f~^:?*[\\]/.test(revision) ||
-    revision.split('/').some(c => c === '' || c.startsWith('.') || c.endsWith('.lock'))
-  if (bad) {
+  if (!isRefName(revision)) {
     throw new ActionError(
       `Input revision "${log.logSafe(revision)}" is not a valid git branch, tag or commit name (git check-ref-format); give a branch, a tag or a commit id.`
     )

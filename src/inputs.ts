@@ -18,6 +18,7 @@ import {
 } from './core/config.js'
 import { ActionError } from './core/types.js'
 import { Inputs, type InputName } from './core/constants.js'
+import { readHubPublishInputs, requireHubToken } from './hub-publish/inputs.js'
 import { parseBooleanInput } from './core/input-values.js'
 
 const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
@@ -84,8 +85,10 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     revision,
     trustRemoteCode: bool(Inputs.TrustRemoteCode, false),
     gguf,
-    upload
+    upload,
+    hub: readHubPublishInputs(name => core.getInput(name))
   }
+  if (config.hub) await requireHubToken(config.hub, hfToken)
   await checkOutputPlacement(config, cwd)
   return config
 }

@@ -62,8 +62,15 @@ async function runAction(state: RunState): Promise<void> {
   setOutputs(report)
   annotate(report)
   await publishOutputs(config.upload, report, checksums)
+  if (config.hub) await publishHub(config, plan)
   const overBudget = overBudgetFailure(report)
   if (overBudget) core.setFailed(redact(overBudget))
+}
+
+/** The Hub client loads only when hub-repo is set. */
+async function publishHub(config: Config, plan: Plan): Promise<void> {
+  const { publishHubStep } = await import('./hub-publish/index.js')
+  await publishHubStep(config, plan.hub?.snapshotDir ?? config.baseModelDir)
 }
 
 /** From here the output folders change: the manifest says "failed" until the run completes. */

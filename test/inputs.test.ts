@@ -155,7 +155,8 @@ describe('readInputs', () => {
       'keep-intermediates': c => c.gguf?.keepIntermediates,
       upload: c => c.upload.upload,
       'upload-over-budget': c => c.upload.uploadOverBudget,
-      'remove-after-upload': c => c.upload.removeAfterUpload
+      'remove-after-upload': c => c.upload.removeAfterUpload,
+      'hub-private': c => c.hub?.private
     }
     let defaults: [string, boolean][]
     beforeAll(async () => {
@@ -166,8 +167,8 @@ describe('readInputs', () => {
         .filter(([, i]) => i.default === 'true' || i.default === 'false')
         .map(([name, i]) => [name, i.default === 'true'])
     })
-    // gguf is set so that the GGUF-only inputs are read too
-    const withGguf = { gguf: 'Q8_0' }
+    // gguf and hub-repo are set so that the GGUF-only and Hub-only inputs are read too
+    const withGguf = { gguf: 'Q8_0', 'hub-repo': 'acme/x', 'hf-token': 'hf_x' }
 
     it('are exactly the inputs whose action.yml default is true or false', () => {
       expect(defaults.map(([name]) => name).sort()).toEqual(Object.keys(FIELDS).sort())

@@ -61,6 +61,20 @@ export interface Config {
   trustRemoteCode: boolean
   gguf: GgufConfig | null
   upload: UploadConfig
+  /** Publishing to the Hugging Face Hub, or null without hub-repo (hub-publish/inputs.ts). */
+  hub: HubPublishConfig | null
+}
+
+/** Where the outputs go on the Hugging Face Hub (hub-publish/inputs.ts). */
+export interface HubPublishConfig {
+  /** `hub-repo`: the model repository for the MLX model (and the GGUF files without hub-repo-gguf). */
+  repo: string
+  /** `hub-repo-gguf`: the repository for the GGUF files; null puts them in `repo`. */
+  ggufRepo: string | null
+  /** `hub-private`: a repository the run creates is private. */
+  private: boolean
+  /** `hub-revision`: the branch to commit to, created from main when missing. */
+  revision: string
 }
 
 /** The upload inputs, parsed by artifacts/inputs.ts. */

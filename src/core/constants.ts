@@ -32,7 +32,11 @@ export const Inputs = {
   ArtifactName: 'artifact-name',
   RetentionDays: 'retention-days',
   UploadOverBudget: 'upload-over-budget',
-  RemoveAfterUpload: 'remove-after-upload'
+  RemoveAfterUpload: 'remove-after-upload',
+  HubRepo: 'hub-repo',
+  HubRepoGguf: 'hub-repo-gguf',
+  HubPrivate: 'hub-private',
+  HubRevision: 'hub-revision'
 } as const
 
 export const Outputs = {
@@ -45,7 +49,8 @@ export const Outputs = {
   GgufBytes: 'gguf-bytes',
   ArtifactIds: 'artifact-ids',
   ArtifactDigests: 'artifact-digests',
-  ArtifactUrl: 'artifact-url'
+  ArtifactUrl: 'artifact-url',
+  HubCommitUrl: 'hub-commit-url'
 } as const
 
 export type InputName = (typeof Inputs)[keyof typeof Inputs]

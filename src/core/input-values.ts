@@ -1,6 +1,7 @@
 /** Parsers of input values that more than one module reads (src/inputs.ts, src/artifacts/). */
 import { ActionError } from './types.js'
 import type { InputName } from './constants.js'
+import { logSafe } from './log.js'
 
 /**
  * A true/false input: `true` or `false` in any case, surrounding blanks ignored; empty means
@@ -12,4 +13,31 @@ export function parseBooleanInput(name: InputName, raw: string, fallback: boolea
   if (value === 'true') return true
   if (value === 'false') return false
   throw new ActionError(`Input ${name} is "${raw.trim()}"; use true or false.`)
+}
+
+/**
+ * A git ref name as git defines one (git/git at b1ac1eb8, Documentation/git-check-ref-format.adoc):
+ * no `..`, no component starting with `.` or ending in `.lock`, no empty component, no control
+ * character, space, `~ ^ : ? * [ \\`, no `@{`, not `@`, not ending in `/` or `.`.
+ */
+export function isRefName(value: string): boolean {
+  return !(
+    value === '' ||
+    value === '@' ||
+    value.endsWith('.') ||
+    value.includes('..') ||
+    value.includes('@{') ||
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u0020\u007f~^:?*[\\]/.test(value) ||
+    value.split('/').some(c => c === '' || c.startsWith('.') || c.endsWith('.lock'))
+  )
+}
+
+/** Refuses an input that must name a git branch, tag or commit (`revision`, `hub-revision`). */
+export function checkRefInput(name: InputName, value: string, what: string): void {
+  if (!isRefName(value)) {
+    throw new ActionError(
+      `Input ${name} "${logSafe(value)}" is not a valid git ${what} name (git check-ref-format); give a ${what} name such as main.`
+    )
+  }
 }
