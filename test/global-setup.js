@@ -244,6 +244,9 @@ export function unitSetup() {
     throw new Error(`The tests need ${missing.join(', ')}: ${installHint(missing)}`)
   }
   process.env.MLX_FUSE_TEST_PYTHON = testPython()
+  // The tests choose the event a run is for: under CI, the job's own push or pull_request event
+  // would make every in-process run() save or compare baselines (test/baseline.test.ts sets it).
+  delete process.env.GITHUB_EVENT_NAME
 }
 
 export default async function globalSetup() {

@@ -63,6 +63,7 @@ export interface Config {
   upload: UploadConfig
   /** Publishing to the Hugging Face Hub, or null without hub-repo (hub-publish/inputs.ts). */
   hub: HubPublishConfig | null
+  baseline: BaselineConfig
 }
 
 /** Where the outputs go on the Hugging Face Hub (hub-publish/inputs.ts). */
@@ -90,3 +91,20 @@ export interface UploadConfig {
   /** `remove-after-upload`: delete the uploaded outputs from the runner's disk afterwards. */
   removeAfterUpload: boolean
 }
+
+/** The baseline inputs, parsed by baseline/inputs.ts. */
+export interface BaselineConfig {
+  /** `baseline-branch`: the branch whose pushes save baselines; null: the repository's default. */
+  branch: string | null
+  /** `size-delta-threshold`: a change smaller than this reads "no change"; null: any change shows. */
+  threshold: DeltaThreshold | null
+  /** `github-token`: for the compare API (the merge base); empty outside a workflow. */
+  token: string
+  /** The artifact-name prefix: baselines are kept per artifact name. */
+  name: string
+}
+
+/** `0.5%` (of the baseline's size) or `1MB`, as written. */
+export type DeltaThreshold =
+  | { kind: 'percent'; percent: number; text: string }
+  | { kind: 'bytes'; bytes: number; text: string }
