@@ -11,8 +11,8 @@ export default {
   globalSetup: '<rootDir>/test/global-setup.js',
   testTimeout: 120000,
   verbose: false,
-  // Coverage of src/ as the in-process tests run it (the e2e tests run dist/index.js in a child
-  // process, which is not counted): a one-line summary per npm test.
+  // Coverage of src/ as the in-process tests run it, the scenario suites included (the cases that
+  // spawn dist/index.js are not counted): a one-line summary per npm test.
   collectCoverage: true,
   collectCoverageFrom: ['src/**/*.ts'],
   coverageReporters: ['text-summary']

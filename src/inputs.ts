@@ -4,6 +4,7 @@ import { addSecret } from './core/redact.js'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { readUploadInputs } from './artifacts/inputs.js'
+import { readBaselineInputs } from './baseline/inputs.js'
 import { parseBudgets } from './budget.js'
 import { checkOutputPlacement } from './core/folders.js'
 import { MIN_SPLIT_BYTES } from './gguf/split.js'
@@ -86,7 +87,8 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     trustRemoteCode: bool(Inputs.TrustRemoteCode, false),
     gguf,
     upload,
-    hub: readHubPublishInputs(name => core.getInput(name))
+    hub: readHubPublishInputs(name => core.getInput(name)),
+    baseline: readBaselineInputs(name => core.getInput(name), upload.prefix)
   }
   if (config.hub) await requireHubToken(config.hub, hfToken)
   await checkOutputPlacement(config, cwd)

@@ -6,6 +6,12 @@ import * as core from '@actions/core'
 import { publishOutputs } from './publish.js'
 import { checksumOutputs, withChecksums, type Checksums } from './artifacts/sums.js'
 import { judge, unusedBudgetDiagnoses } from './budget.js'
+import {
+  baselineDeltas,
+  findBaseline,
+  keepBaseline,
+  type FoundBaseline
+} from './baseline/baseline.js'
 import { explainGgufOverBudget } from './mlx/diagnose.js'
 import { DiskLedger } from './core/disk.js'
 import { emptyDir, type MadeFolders } from './core/folders.js'
@@ -56,7 +62,9 @@ async function runAction(state: RunState): Promise<void> {
   const stages = mergeStages(made, { diagnoses: unusedBudgetDiagnoses(plan.budgets, made.outputs) })
 
   const checksums = await checksumOutputs(stages.outputs)
-  const report = await measuredReport(config, plan, stages, checksums, ledger.peakBytes)
+  const baseline = await findBaseline(config.baseline)
+  const found = mergeStages(stages, { diagnoses: baseline.diagnoses, notes: baseline.notes })
+  const report = await measuredReport(config, plan, found, checksums, ledger.peakBytes, baseline)
   // The manifest and the summary first: the verdict outputs only once both are written.
   await writeManifest(report, manifestExtra(config, plan, gguf))
   await writeSummary(report)
@@ -64,6 +72,7 @@ async function runAction(state: RunState): Promise<void> {
   annotate(report)
   await publishOutputs(config.upload, report, checksums)
   if (config.hub) await publishHub(config, plan)
+  await keepBaseline(config.baseline, baseline, config.manifestPath)
   const overBudget = overBudgetFailure(report)
   if (overBudget) core.setFailed(redact(overBudget))
 }
@@ -101,7 +110,8 @@ async function measuredReport(
   plan: Plan,
   stages: StageResult,
   checksums: Checksums,
-  peakDiskBytes: number
+  peakDiskBytes: number,
+  baseline: FoundBaseline
 ): Promise<RunReport> {
   const outputs = judge(await withChecksums(stages.outputs, checksums), plan.budgets)
   return {
@@ -122,7 +132,8 @@ async function measuredReport(
     notes: stages.notes,
     onOverBudget: config.onOverBudget,
     manifestPath: config.manifestPath,
-    peakDiskBytes
+    peakDiskBytes,
+    deltas: baselineDeltas(config.baseline, baseline, outputs)
   }
 }
 

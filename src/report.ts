@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs'
 import { GENERATOR, type MadeFolders } from './core/folders.js'
 import { formatDecimal, formatSize } from './core/size.js'
 import { Outputs } from './core/constants.js'
+import { deltaColumn, setDeltaOutputs, type Deltas } from './baseline/deltas.js'
 import {
   ActionError,
   type Diagnosis,
@@ -40,6 +41,8 @@ export interface RunReport {
   manifestPath: string
   /** The most bytes the run held on disk at once (written and not yet removed), measured. */
   peakDiskBytes: number
+  /** Each output's change against the baseline (src/baseline), or null/absent without one. */
+  deltas?: Deltas | null
 }
 
 /** What run() adds to the manifest beside the report. */
@@ -168,6 +171,7 @@ function setEachOutput(report: RunReport): void {
     Outputs.GgufBytes,
     JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.bytes])))
   )
+  if (report.deltas) setDeltaOutputs(report.deltas)
   core.setOutput(Outputs.WithinBudget, String(withinBudget(report.outputs)))
 }
 
@@ -233,6 +237,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
       : report.onOverBudget === 'fail'
         ? 'Over the size budget: this step fails'
         : 'Over the size budget (warn only: this step passes)'
+  const vs = report.deltas ? deltaColumn(report.deltas) : null
   const rows = report.outputs.map(o => {
     const v = o.verdict
     return [
@@ -242,6 +247,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
       },
       { data: sizeCell(o) },
       ...(report.baseBytes ? [{ data: changeCell(o, report.baseBytes) }] : []),
+      ...(vs ? [{ data: html(vs.cell(o.name)) }] : []),
       { data: o.parameters === null ? '—' : o.parameters.toLocaleString('en-US') },
       { data: o.bitsPerWeight === null ? '—' : o.bitsPerWeight.toFixed(2) },
       {
@@ -258,6 +264,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
     'Format',
     'Size',
     ...(report.baseBytes ? ['Change from base'] : []),
+    ...(vs ? [html(vs.header)] : []),
     'Parameters',
     'Bits/weight',
     'Budget',
@@ -265,7 +272,18 @@ export async function writeSummary(report: RunReport): Promise<void> {
     'Status'
   ].map(data => ({ data, header: true }))
   const s = core.summary.addHeading('mlx-fuse-action', 2).addRaw(`<p><b>${headline}</b></p>`, true)
-  s.addTable([header, ...rows])
+  // An output the baseline had and this run has not: its name and the change, dashes elsewhere.
+  const gone = (vs?.gone ?? []).map(g =>
+    header.map(h => ({
+      data:
+        h.data === 'Output'
+          ? `<code>${html(g.name)}</code>`
+          : vs?.header && h.data === html(vs.header)
+            ? html(g.cell)
+            : '—'
+    }))
+  )
+  s.addTable([header, ...rows, ...gone])
   for (const d of report.diagnoses) {
     s.addRaw(
       `<p>${d.level === 'warning' ? '⚠️' : 'ℹ️'} <b>${html(d.title)}.</b> ${html(d.text)}</p>`,

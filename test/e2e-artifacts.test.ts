@@ -1,7 +1,9 @@
 /**
- * End to end through the bundled dist/index.js (the @actions/artifact client as shipped) against
- * the loopback fake of the Actions results service. Replaced: mlx_lm and convert_hf_to_gguf.py
- * (stand-ins); real: llama.cpp, the measurement, the upload, unzip and sha256sum.
+ * The whole run, run() in-process (fixtures/in-process.ts), against the loopback fake of the
+ * Actions results service; the failed uploads spawn the bundled dist/index.js (the
+ * @actions/artifact client as shipped), since what they prove is that the process ends.
+ * Replaced: mlx_lm and convert_hf_to_gguf.py (stand-ins); real: llama.cpp, the measurement, the
+ * upload, unzip and sha256sum.
  */
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
@@ -11,6 +13,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { runAction, type ActionRun } from './fixtures/action.js'
+import { runInProcess } from './fixtures/in-process.js'
 import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 import { startResultsService, type ResultsService } from './fixtures/results-service.js'
 import { FIXTURES_DIR, makeAdapters, makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
@@ -33,13 +36,17 @@ beforeAll(async () => {
   python = await makeStandInPython(path.join(root, 'py'))
 })
 
-/** Fuses the 4-bit base with upload: true in a fresh folder, against the fake service. */
+/**
+ * Fuses the 4-bit base with upload: true in a fresh folder, against the fake service: in-process,
+ * or with `runner` runAction as a process of its own (a failed upload must end the process).
+ */
 async function uploadRun(
   service: ResultsService,
-  env: Record<string, string> = {}
+  env: Record<string, string> = {},
+  runner: typeof runAction = runInProcess
 ): Promise<{ dir: string; run: ActionRun }> {
   const dir = await fs.mkdtemp(path.join(root, 'work-'))
-  const run = await runAction(
+  const run = await runner(
     { 'base-model': q4Base, 'adapter-path': adapters, python, upload: 'true' },
     { cwd: dir, env: { ...service.env, ...env } }
   )
@@ -56,7 +63,7 @@ describe('the action, end to end (artifacts)', () => {
     await fs.access(path.join(LLAMA_CPP_DIR, 'build', 'bin', 'llama-quantize'))
     service = await startResultsService()
     const dir = await fs.mkdtemp(path.join(root, 'work-'))
-    const run = await runAction(
+    const run = await runInProcess(
       {
         'base-model': q4Base,
         'adapter-path': adapters,
@@ -145,7 +152,7 @@ describe('the action, end to end (artifacts)', () => {
     // gguf-dir is <dir>/fused-model-gguf: "../victim" would name <dir>/victim-Q4_K_M.gguf.
     const victim = path.join(dir, 'victim-Q4_K_M.gguf')
     await fs.writeFile(victim, 'the user file\n')
-    const run = await runAction(
+    const run = await runInProcess(
       {
         'base-model': q4Base,
         'adapter-path': adapters,
@@ -170,7 +177,7 @@ describe('the action, end to end (artifacts)', () => {
   it('a 300-character artifact-name is refused before the fuse and before any call to the service', async () => {
     service = await startResultsService()
     const dir = await fs.mkdtemp(path.join(root, 'work-'))
-    const run = await runAction(
+    const run = await runInProcess(
       {
         'base-model': q4Base,
         'adapter-path': adapters,
@@ -210,7 +217,7 @@ describe('the action, end to end (artifacts)', () => {
   it('every output over budget: nothing is published but <prefix>-checksums with the manifest', async () => {
     service = await startResultsService()
     const dir = await fs.mkdtemp(path.join(root, 'work-'))
-    const run = await runAction(
+    const run = await runInProcess(
       {
         'base-model': q4Base,
         'adapter-path': adapters,
@@ -231,9 +238,9 @@ describe('the action, end to end (artifacts)', () => {
     expect(run.summary).toMatch(/<code>mlx<\/code><\/td><td>not uploaded: over its size budget/)
   })
 
-  it('an upload error fails the step after the summary, saying what was uploaded', async () => {
+  it('an upload error fails the step after the summary, saying what was uploaded (spawns dist/index.js)', async () => {
     service = await startResultsService({ finalizeNotOk: true })
-    const { run } = await uploadRun(service)
+    const { run } = await uploadRun(service, {}, runAction)
     expect(run.code).toBe(1)
     const message =
       'Uploading artifact fused-model-mlx failed: FinalizeArtifact: response from backend was not ok. Nothing was uploaded.'
@@ -244,10 +251,14 @@ describe('the action, end to end (artifacts)', () => {
     expect(run.outputs['artifact-ids']).toBe('{}')
   })
 
-  it('a stalled upload fails the step, and the process exits although the block request hangs', async () => {
+  it('a stalled upload fails the step, and the process exits although the block request hangs (spawns dist/index.js)', async () => {
     // The fake never answers the block (it does only when it closes, after the run).
     service = await startResultsService({ stallBlocks: () => true })
-    const { run } = await uploadRun(service, { ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' })
+    const { run } = await uploadRun(
+      service,
+      { ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' },
+      runAction
+    )
     expect(run.code).toBe(1)
     expect(run.annotations).toContain(
       '::error::Uploading artifact fused-model-mlx failed: Upload progress stalled. Nothing was uploaded.'
@@ -258,9 +269,13 @@ describe('the action, end to end (artifacts)', () => {
     expect(service.calls).toEqual(['ListArtifacts', 'CreateArtifact'])
   })
 
-  it('a closed connection fails the step as a stall; the blob client retries do not hold the process', async () => {
+  it('a closed connection fails the step as a stall; the blob client retries do not hold the process (spawns dist/index.js)', async () => {
     service = await startResultsService({ resetBlocks: () => true })
-    const { run } = await uploadRun(service, { ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' })
+    const { run } = await uploadRun(
+      service,
+      { ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS: '1000' },
+      runAction
+    )
     expect(run.code).toBe(1)
     expect(run.annotations.filter(a => a.startsWith('::error::'))).toEqual([
       '::error::Uploading artifact fused-model-mlx failed: Upload progress stalled. Nothing was uploaded.'

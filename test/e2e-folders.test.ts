@@ -1,14 +1,17 @@
 /**
- * Files and folders the action did not make, end to end through the bundled dist/index.js with
- * the mlx_lm stand-in: each case runs in a throw-away workspace with a fake $HOME and proves every
- * file that was there before is still there, byte for byte. The guard logic itself is unit-tested
- * in folders.test.ts; these are the cases that need the whole run (or another user) to show.
+ * Files and folders the action did not make, through the whole run with the mlx_lm stand-in: each
+ * case runs in a throw-away workspace with a fake $HOME and proves every file that was there
+ * before is still there, byte for byte. The guard logic itself is unit-tested in folders.test.ts;
+ * these are the cases that need the whole run to show. run() runs in-process
+ * (fixtures/in-process.ts), except where only a process shows it: another user (the permission
+ * cases), two runs at once (the lock), and the harness itself, which spawn dist/index.js.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { DIST, runAction, type ActionRun } from './fixtures/action.js'
+import { runInProcess } from './fixtures/in-process.js'
 import { removeStaged, runtimeFor } from './fixtures/as-user.js'
 import { changedEntries, snapshotTree } from './fixtures/snapshot.js'
 import { makeTinySetup, SYSTEM_PYTHON } from './fixtures/tiny.js'
@@ -78,7 +81,7 @@ describe('overwrite: true never empties what the action did not make', () => {
   it('refuses output-dir "." (the workspace, a git repository)', async () => {
     const { workspace, home, env } = await scene()
     const before = await snapshotTree(path.dirname(workspace))
-    const run = await runAction(withFixtures({ 'output-dir': '.', overwrite: 'true' }), {
+    const run = await runInProcess(withFixtures({ 'output-dir': '.', overwrite: 'true' }), {
       cwd: workspace,
       env
     })
@@ -90,7 +93,7 @@ describe('overwrite: true never empties what the action did not make', () => {
   it('refuses output-dir = $HOME', async () => {
     const { workspace, home, env } = await scene()
     const before = await snapshotTree(path.dirname(workspace))
-    const run = await runAction(withFixtures({ 'output-dir': home, overwrite: 'true' }), {
+    const run = await runInProcess(withFixtures({ 'output-dir': home, overwrite: 'true' }), {
       cwd: workspace,
       env
     })
@@ -104,7 +107,7 @@ describe('overwrite: true never empties what the action did not make', () => {
     await fs.mkdir(out)
     await fs.writeFile(path.join(out, 'mine.safetensors'), 'my own model')
     const before = await snapshotTree(path.dirname(workspace))
-    const run = await runAction(withFixtures({ 'output-dir': 'models', overwrite: 'true' }), {
+    const run = await runInProcess(withFixtures({ 'output-dir': 'models', overwrite: 'true' }), {
       cwd: workspace,
       env
     })
@@ -127,13 +130,13 @@ describe('overwrite: true never empties what the action did not make', () => {
       outputs: [{ name: 'mlx', kind: 'mlx', path: out, bytes: 15, status: 'within' }]
     }
     await fs.writeFile(`${out}.manifest.json`, JSON.stringify(legacy))
-    const refused = await runAction(withFixtures({}), { cwd: workspace, env })
+    const refused = await runInProcess(withFixtures({}), { cwd: workspace, env })
     expectRefused(
       refused,
       /already holds 1 entries from an earlier run of this action; set overwrite: true/
     )
 
-    const failed = await runAction(withFixtures({ overwrite: 'true', 'size-budget': '5MB' }), {
+    const failed = await runInProcess(withFixtures({ overwrite: 'true', 'size-budget': '5MB' }), {
       cwd: workspace,
       env: { ...env, MLX_STANDIN_FAIL: 'fuse' }
     })
@@ -151,7 +154,7 @@ describe('overwrite: true never empties what the action did not make', () => {
 
     // The failure manifest still names the folder: the next run may use it again.
     await fs.writeFile(path.join(out, 'partial'), 'x')
-    const again = await runAction(withFixtures({ overwrite: 'true', 'size-budget': '5MB' }), {
+    const again = await runInProcess(withFixtures({ overwrite: 'true', 'size-budget': '5MB' }), {
       cwd: workspace,
       env
     })
@@ -167,7 +170,7 @@ describe('overwrite: true never empties what the action did not make', () => {
 describe('faults in the file system end in one sentence', () => {
   it('output-dir under a path that is a file', async () => {
     const { workspace, env } = await scene()
-    const run = await runAction(withFixtures({ 'output-dir': 'README.md/fused' }), {
+    const run = await runInProcess(withFixtures({ 'output-dir': 'README.md/fused' }), {
       cwd: workspace,
       env
     })
@@ -178,7 +181,7 @@ describe('faults in the file system end in one sentence', () => {
     const { workspace, env } = await scene()
     await fs.mkdir(path.join(workspace, 'fused-model.manifest.json'))
     const before = await snapshotTree(workspace)
-    const run = await runAction(withFixtures({}), { cwd: workspace, env })
+    const run = await runInProcess(withFixtures({}), { cwd: workspace, env })
     expectRefused(run, /manifest ".*fused-model.manifest.json" .* is a folder; move it away/)
     expect(await snapshotTree(workspace)).toEqual(before) // nothing was made either
   })
@@ -186,7 +189,7 @@ describe('faults in the file system end in one sentence', () => {
   it('an unwritable job summary fails the run before any verdict output', async () => {
     const { workspace, env } = await scene()
     const summary = path.join(workspace, 'no-such-folder', 'summary.md')
-    const run = await runAction(withFixtures({ 'size-budget': '5MB' }), {
+    const run = await runInProcess(withFixtures({ 'size-budget': '5MB' }), {
       cwd: workspace,
       env: { ...env, GITHUB_STEP_SUMMARY: summary }
     })
@@ -199,7 +202,7 @@ describe('faults in the file system end in one sentence', () => {
 
   it('an unwritable step output file is a sentence too, and within-budget is never set', async () => {
     const { workspace, env } = await scene()
-    const run = await runAction(withFixtures({ 'size-budget': '5MB' }), {
+    const run = await runInProcess(withFixtures({ 'size-budget': '5MB' }), {
       cwd: workspace,
       env: { ...env, GITHUB_OUTPUT: path.join(workspace, 'no-such-folder', 'output') }
     })
@@ -213,25 +216,28 @@ describe('faults in the file system end in one sentence', () => {
     expect(manifest).toMatchObject({ status: 'failed', withinBudget: false })
   })
 
-  permissionCase('output-dir in a folder this user cannot write', async () => {
-    const { workspace, env } = await scene()
-    await fs.chmod(path.dirname(workspace), 0o755)
-    const locked = path.join(workspace, 'read-only')
-    await fs.mkdir(locked)
-    await fs.chmod(locked, 0o555)
-    const run = await runAction(withFixtures({ 'output-dir': 'read-only/fused' }), {
-      cwd: workspace,
-      env,
-      ...user
-    })
-    expectRefused(
-      run,
-      /output-dir ".*read-only\/fused" cannot be created: ".*read-only" is not writable/
-    )
-  })
+  permissionCase(
+    'output-dir in a folder this user cannot write (spawns dist/index.js)',
+    async () => {
+      const { workspace, env } = await scene()
+      await fs.chmod(path.dirname(workspace), 0o755)
+      const locked = path.join(workspace, 'read-only')
+      await fs.mkdir(locked)
+      await fs.chmod(locked, 0o555)
+      const run = await runAction(withFixtures({ 'output-dir': 'read-only/fused' }), {
+        cwd: workspace,
+        env,
+        ...user
+      })
+      expectRefused(
+        run,
+        /output-dir ".*read-only\/fused" cannot be created: ".*read-only" is not writable/
+      )
+    }
+  )
 
   permissionCase(
-    'an unreadable folder in the fuse output: the real error, and no staging folder left',
+    'an unreadable folder in the fuse output: the real error, and no staging folder left (spawns dist/index.js)',
     async () => {
       const { workspace, env } = await scene()
       await fs.chmod(path.dirname(workspace), 0o755)
@@ -263,7 +269,7 @@ describe('faults in the file system end in one sentence', () => {
 })
 
 describe('the harness', () => {
-  it('fails a test at once when the Node it runs cannot start', async () => {
+  it('fails a test at once when the Node it runs cannot start (spawns dist/index.js)', async () => {
     const { workspace, env } = await scene()
     const notNode = path.join(workspace, 'README.md') // no execute bit: spawn fails with EACCES
     await expect(
@@ -294,7 +300,10 @@ async function until(file: string): Promise<void> {
 describe('issue 14: hostile output folders', () => {
   it('overwrite: true on an output-dir that is now a link to another folder empties nothing', async () => {
     const { workspace, env } = await scene()
-    const first = await runAction(withFixtures({ 'size-budget': '5MB' }), { cwd: workspace, env })
+    const first = await runInProcess(withFixtures({ 'size-budget': '5MB' }), {
+      cwd: workspace,
+      env
+    })
     expect(first.code).toBe(0)
     // Someone replaces the fused folder with a link to their own folder; the manifest stays.
     const out = path.join(workspace, 'fused-model')
@@ -304,7 +313,7 @@ describe('issue 14: hostile output folders', () => {
     await fs.rm(out, { recursive: true })
     await fs.symlink(victim, out)
     const before = await snapshotTree(path.dirname(workspace))
-    const run = await runAction(withFixtures({ overwrite: 'true' }), { cwd: workspace, env })
+    const run = await runInProcess(withFixtures({ overwrite: 'true' }), { cwd: workspace, env })
     expectRefused(
       run,
       /Input output-dir ".*fused-model" is a symbolic link \(to ".*victim"\); .*point output-dir at a real folder path/
@@ -312,7 +321,7 @@ describe('issue 14: hostile output folders', () => {
     expect(changedEntries(before, await snapshotTree(path.dirname(workspace)))).toEqual([])
   }, 120_000)
 
-  it('a second run on the same output-dir is refused while the first runs, and leaves its manifest alone', async () => {
+  it('a second run on the same output-dir is refused while the first runs, and leaves its manifest alone (spawns dist/index.js)', async () => {
     const { workspace, env } = await scene()
     const gate = path.join(path.dirname(workspace), 'gate')
     const slow = await gatedPython(path.dirname(workspace), gate)

@@ -1,6 +1,8 @@
 /**
- * End to end through dist/index.js with GGUF outputs. Replaced: mlx_lm and convert_hf_to_gguf.py
- * (stand-ins). Real: the llama.cpp build, llama-quantize, llama-completion, header checks, sizes.
+ * The whole run with GGUF outputs, run() in-process (fixtures/in-process.ts). Replaced: mlx_lm and
+ * convert_hf_to_gguf.py (stand-ins). Real: the llama.cpp build, llama-quantize, llama-completion,
+ * header checks, sizes. (The free-disk cases still spawn dist/index.js with the variable
+ * MLX_FUSE_FREE_BYTES_OVERRIDE until that override is injected.)
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
@@ -8,6 +10,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { runAction } from './fixtures/action.js'
+import { runInProcess } from './fixtures/in-process.js'
 import { MAKE_IMATRIX, realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 import {
   FIXTURES_DIR,
@@ -126,7 +129,7 @@ beforeAll(async () => {
 describe('the action, end to end (GGUF outputs)', () => {
   it('makes Q4_K_M, Q8_0 and F16 from one conversion of a de-quantized fuse', async () => {
     const { dir, env, mlxLog, convertLog } = await setup()
-    const run = await runAction(
+    const run = await runInProcess(
       {
         ...common(),
         'base-model': q4Base,
@@ -201,7 +204,7 @@ describe('the action, end to end (GGUF outputs)', () => {
 
   it('writes a single Q8_0 directly with convert, without llama-quantize', async () => {
     const { dir, env, convertLog } = await setup()
-    const run = await runAction(
+    const run = await runInProcess(
       {
         ...common(),
         'base-model': bf16Base,
@@ -232,7 +235,7 @@ describe('the action, end to end (GGUF outputs)', () => {
   it('removes the de-quantized fuse once converted, before the first llama-quantize, and reports the peak', async () => {
     const { dir, env } = await setup()
     const llama = await watchedLlamaCpp(path.join(root, `${path.basename(dir)}-llama`), dir)
-    const run = await runAction(
+    const run = await runInProcess(
       {
         ...common(),
         'llama-cpp-dir': llama.dir,
@@ -275,7 +278,7 @@ describe('the action, end to end (GGUF outputs)', () => {
 
   it('keeps the de-quantized fuse and the 16-bit GGUF with keep-intermediates', async () => {
     const { dir, env } = await setup()
-    const run = await runAction(
+    const run = await runInProcess(
       {
         ...common(),
         'base-model': q4Base,
@@ -299,7 +302,7 @@ describe('the action, end to end (GGUF outputs)', () => {
 
   it('gguf: auto picks the best type that fits the budget, stepping down the ladder', async () => {
     const { dir, env } = await setup()
-    const run = await runAction(
+    const run = await runInProcess(
       {
         ...common(),
         'base-model': bf16Base,
@@ -329,7 +332,7 @@ describe('the action, end to end (GGUF outputs)', () => {
     [{ gguf: 'IQ2_XS' }, /IQ2_XS needs an importance matrix: set the imatrix input/]
   ])('refuses %j before any fuse', async (inputs, message) => {
     const { dir, env, mlxLog } = await setup()
-    const run = await runAction(
+    const run = await runInProcess(
       { ...common(), 'base-model': bf16Base, ...inputs },
       { cwd: dir, env }
     )
@@ -341,7 +344,7 @@ describe('the action, end to end (GGUF outputs)', () => {
 
   it('catches a truncated GGUF and does not report it', async () => {
     const { dir, env } = await setup()
-    const run = await runAction(
+    const run = await runInProcess(
       { ...common(), 'base-model': bf16Base, gguf: 'Q8_0' },
       { cwd: dir, env: { ...env, CONVERT_STANDIN_TRUNCATE_BYTES: '1000' } }
     )
@@ -356,7 +359,7 @@ describe('the action, end to end (GGUF outputs)', () => {
     // An importance matrix made for a smaller model: --dry-run accepts it, the real quantize
     // opens its output, then stops on the first tensor whose size does not match.
     const imatrix = await mismatchedImatrix(path.join(root, `${path.basename(dir)}-imatrix`))
-    const run = await runAction(
+    const run = await runInProcess(
       { ...common(), 'base-model': bf16Base, gguf: 'Q4_K_M', imatrix },
       { cwd: dir, env }
     )
@@ -394,7 +397,7 @@ describe('the action, end to end (GGUF outputs)', () => {
 
   it('converts the kept 16-bit fuse when quantize-bits re-quantized the MLX output', async () => {
     const { dir, env, mlxLog, convertLog } = await setup()
-    const run = await runAction(
+    const run = await runInProcess(
       {
         ...common(),
         'base-model': bf16Base,
@@ -425,7 +428,7 @@ describe('the action, end to end (GGUF outputs)', () => {
     // Before: the budget target stayed "Q4_K", matched no output, was "ignored" with a warning,
     // and a file hundreds of times over budget passed with within-budget=true and exit 0.
     const { dir, env } = await setup()
-    const run = await runAction(
+    const run = await runInProcess(
       {
         ...common(),
         'base-model': bf16Base,

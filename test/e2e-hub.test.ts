@@ -1,14 +1,15 @@
 /**
- * A Hugging Face repo id as base-model, end to end through the bundled dist/index.js: the real
- * @huggingface/hub client against a loopback fake of the Hub (HF_ENDPOINT) serving the tiny
- * model, the mlx_lm stand-in as the only thing replaced. The repo-id base gets what a local base
+ * A Hugging Face repo id as base-model, through the whole run (run() in-process:
+ * fixtures/in-process.ts): the real @huggingface/hub client against a loopback fake of the Hub
+ * (HF_ENDPOINT) serving the tiny model, the mlx_lm stand-in as the only thing replaced. The repo-id base gets what a local base
  * gets (precision diagnosis, disk check, base size), lands in the Python cache layout, is
  * downloaded once, and the manifest records the commit.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { runAction, type ActionRun } from './fixtures/action.js'
+import type { ActionRun } from './fixtures/action.js'
+import { runInProcess } from './fixtures/in-process.js'
 import { readFolder, startFakeHub, type FakeHub } from './fixtures/hub.js'
 import { makeAdapters, makeTinyModel, makeTinySetup, readStandInLog } from './fixtures/tiny.js'
 
@@ -54,7 +55,7 @@ async function action(
 ): Promise<{ run: ActionRun; dir: string; fuses: string[][] }> {
   const dir = await fs.mkdtemp(path.join(root, 'work-'))
   const log = path.join(dir, 'standin.log')
-  const run = await runAction(
+  const run = await runInProcess(
     {
       'base-model': baseModel,
       'adapter-path': adapters,

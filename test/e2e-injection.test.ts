@@ -1,14 +1,18 @@
 /**
- * Issue 6, forged workflow commands, end to end through the bundled dist/index.js: inputs and
- * folder names that carry `::error::` or `##[error]`, and a tool that prints them, must not reach
- * the runner as commands. `run.commands` reads stdout with a model of the runner's own parser
- * (test/fixtures/action.ts, runnerCommands), stop-commands blocks included.
+ * Issue 6, forged workflow commands, end to end through the bundled dist/index.js under Node 24
+ * (one of the suites that keep spawning it: inputs reach it as INPUT_* variables, the tool's
+ * output through the process's pipes): inputs and folder names that carry `::error::` or
+ * `##[error]`, and a tool that prints them, must not reach the runner as commands. `run.commands`
+ * reads stdout with a model of the runner's own parser (test/fixtures/action.ts, runnerCommands),
+ * stop-commands blocks included. The job-summary cases run run() in-process
+ * (fixtures/in-process.ts).
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { runAction, type ActionRun } from './fixtures/action.js'
+import { runInProcess } from './fixtures/in-process.js'
 import { makeAdapters, makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
 
 let root: string
@@ -45,7 +49,7 @@ const forged = (run: ActionRun): string[] =>
     .filter(c => c.data.startsWith('forged') || c.command.toLowerCase() === 'set-output')
     .map(c => c.line)
 
-describe('forged workflow commands, end to end', () => {
+describe('forged workflow commands, end to end (spawns dist/index.js)', () => {
   it.each([
     ['output-dir', 'out\n::error::forged'],
     ['output-dir', 'out\n##[error]forged'],
@@ -134,7 +138,7 @@ describe('Markdown in any input never reaches the job summary live', () => {
   ])(
     'refuses a line break in %s by name and position, and the summary stays text',
     async (input, value) => {
-      const run = await runAction({
+      const run = await runInProcess({
         'base-model': base,
         'adapter-path': adapters,
         python,
@@ -153,7 +157,7 @@ describe('Markdown in any input never reaches the job summary live', () => {
   )
 
   it('keeps a list input (gguf) that may hold line breaks on one line of HTML when it is quoted', async () => {
-    const run = await runAction({
+    const run = await runInProcess({
       'base-model': base,
       'adapter-path': adapters,
       python,

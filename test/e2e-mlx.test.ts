@@ -1,12 +1,14 @@
 /**
- * End to end through the bundled dist/index.js under Node 24, with `python` pointing at the
- * mlx_lm stand-in (the only thing replaced). Sizes, summary, outputs and manifest are real.
+ * The whole run, in-process (run() with the real @actions/core and the step's environment:
+ * fixtures/in-process.ts), with `python` pointing at the mlx_lm stand-in (the only thing
+ * replaced). Sizes, summary, outputs and manifest are real.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { runAction, type ActionRun } from './fixtures/action.js'
+import type { ActionRun } from './fixtures/action.js'
+import { runInProcess } from './fixtures/in-process.js'
 import { startPackageIndex } from './fixtures/pypi-index.js'
 import {
   buildStandInWheel,
@@ -61,7 +63,7 @@ function expectMeasured(run: ActionRun, bytes: number): void {
 describe('the action, end to end (MLX output)', () => {
   it('keeps a quantized base quantized, measures it exactly and passes its budget', async () => {
     const { dir, log } = await work()
-    const run = await runAction(
+    const run = await runInProcess(
       {
         'base-model': q4Base,
         'adapter-path': adapters,
@@ -121,7 +123,7 @@ describe('the action, end to end (MLX output)', () => {
 
   it('diagnoses a never-quantized base and fails its budget with the figures', async () => {
     const { dir } = await work()
-    const run = await runAction(
+    const run = await runInProcess(
       { 'base-model': bf16Base, 'adapter-path': adapters, python, 'size-budget': 'mlx=1MB' },
       { cwd: dir }
     )
@@ -155,7 +157,7 @@ describe('the action, end to end (MLX output)', () => {
 
   it('only warns in warn mode', async () => {
     const { dir } = await work()
-    const run = await runAction(
+    const run = await runInProcess(
       {
         'base-model': bf16Base,
         'adapter-path': adapters,
@@ -180,7 +182,7 @@ describe('the action, end to end (MLX output)', () => {
   ])('de-quantizes with mlx-lm %s using %s', async (version, flag) => {
     const { dir, log } = await work()
     const py = version === '0.28.3' ? python0283 : python
-    const run = await runAction(
+    const run = await runInProcess(
       { 'base-model': q4Base, 'adapter-path': adapters, python: py, dequantize: 'true' },
       { cwd: dir, env: { MLX_STANDIN_LOG: log } }
     )
@@ -196,7 +198,7 @@ describe('the action, end to end (MLX output)', () => {
 
   it('refuses mlx-lm 0.28.4 with de-quantize before running anything', async () => {
     const { dir, log } = await work()
-    const run = await runAction(
+    const run = await runInProcess(
       { 'base-model': q4Base, 'adapter-path': adapters, python: python0284, dequantize: 'true' },
       { cwd: dir, env: { MLX_STANDIN_LOG: log } }
     )
@@ -208,7 +210,7 @@ describe('the action, end to end (MLX output)', () => {
 
   it('re-quantizes a full-precision fuse with quantize-bits', async () => {
     const { dir, log } = await work()
-    const run = await runAction(
+    const run = await runInProcess(
       {
         'base-model': bf16Base,
         'adapter-path': adapters,
@@ -238,7 +240,7 @@ describe('the action, end to end (MLX output)', () => {
 
   it('fails with the tool exit code when the fuse fails, and leaves no output, only a failure manifest', async () => {
     const { dir } = await work()
-    const run = await runAction(
+    const run = await runInProcess(
       { 'base-model': q4Base, 'adapter-path': adapters, python, 'size-budget': '5MB' },
       { cwd: dir, env: { MLX_STANDIN_FAIL: 'fuse' } }
     )
@@ -258,10 +260,10 @@ describe('the action, end to end (MLX output)', () => {
     const { dir } = await work()
     const out = path.join(dir, 'fused-model')
     const inputs = { 'base-model': q4Base, 'adapter-path': adapters, python }
-    expect((await runAction(inputs, { cwd: dir })).code).toBe(0)
+    expect((await runInProcess(inputs, { cwd: dir })).code).toBe(0)
     await fs.writeFile(path.join(out, 'stale.safetensors'), 'old model')
     const entries = (await fs.readdir(out)).length
-    const refused = await runAction(inputs, { cwd: dir })
+    const refused = await runInProcess(inputs, { cwd: dir })
     expect(refused.code).toBe(1)
     expect(refused.stdout).toMatch(
       new RegExp(
@@ -269,7 +271,7 @@ describe('the action, end to end (MLX output)', () => {
       )
     )
     expect(await fs.readdir(out)).toContain('stale.safetensors')
-    const replaced = await runAction({ ...inputs, overwrite: 'true' }, { cwd: dir })
+    const replaced = await runInProcess({ ...inputs, overwrite: 'true' }, { cwd: dir })
     expect(replaced.code).toBe(0)
     expect(await fs.readdir(out)).not.toContain('stale.safetensors')
     expectMeasured(replaced, await treeBytes(out))
@@ -280,7 +282,7 @@ describe('the action, end to end (MLX output)', () => {
     const bin = path.join(root, 'path-bin')
     await fs.mkdir(bin, { recursive: true })
     await fs.symlink(python, path.join(bin, 'python3')).catch(() => undefined)
-    const run = await runAction(
+    const run = await runInProcess(
       { 'base-model': q4Base, 'adapter-path': adapters },
       { cwd: dir, env: { MLX_STANDIN_LOG: log, PATH: `${bin}:${process.env.PATH}` } }
     )
@@ -290,14 +292,14 @@ describe('the action, end to end (MLX output)', () => {
     expect((await readStandInLog(log)).filter(c => c.command === 'fuse')).toHaveLength(1)
   })
 
-  it('creates a virtual environment with the pinned mlx-lm from a package index', async () => {
+  it('creates a virtual environment with the pinned mlx-lm from a package index (runs pip)', async () => {
     const wheel = await buildStandInWheel(path.join(root, 'wheel'), '0.32.2')
     const index = await startPackageIndex([wheel])
     try {
       const { dir } = await work()
       const inputs = { 'base-model': q4Base, 'adapter-path': adapters, 'mlx-lm-version': '0.32.2' }
       const env = { PIP_INDEX_URL: `${index.url}/simple/`, PIP_CONFIG_FILE: '/dev/null' }
-      const run = await runAction(inputs, { cwd: dir, env })
+      const run = await runInProcess(inputs, { cwd: dir, env })
       expect(run.code).toBe(0)
       expect(index.requests.some(r => r.startsWith('/simple/mlx-lm'))).toBe(true)
       expect(index.requests.some(r => r.endsWith('.whl'))).toBe(true)
@@ -332,7 +334,7 @@ describe('a base model that runs its own code (config.json model_file)', () => {
   })
   it('is refused before fuse unless trusted', async () => {
     const { dir, log } = await work()
-    const run = await runAction(
+    const run = await runInProcess(
       { 'base-model': remoteCodeBase, 'adapter-path': adapters, python },
       { cwd: dir, env: { MLX_STANDIN_LOG: log } }
     )
@@ -346,7 +348,7 @@ describe('a base model that runs its own code (config.json model_file)', () => {
 
   it('passes --trust-remote-code to a fuse that has it when trust-remote-code is true', async () => {
     const { dir, log } = await work()
-    const run = await runAction(
+    const run = await runInProcess(
       {
         'base-model': remoteCodeBase,
         'adapter-path': adapters,
@@ -366,7 +368,7 @@ describe('a base model that runs its own code (config.json model_file)', () => {
 
   it('takes MLX_LM_TRUST_REMOTE_CODE=1, which no released mlx-lm reads, as no consent', async () => {
     const { dir, log } = await work()
-    const run = await runAction(
+    const run = await runInProcess(
       { 'base-model': remoteCodeBase, 'adapter-path': adapters, python },
       { cwd: dir, env: { MLX_STANDIN_LOG: log, MLX_LM_TRUST_REMOTE_CODE: '1' } }
     )
@@ -381,7 +383,7 @@ describe('a base model that runs its own code (config.json model_file)', () => {
 describe('mlx-lm 0.28.3, which leaves a stale quantization_config when de-quantizing', () => {
   it('removes it, so quantize-bits can load the fuse again, and says so', async () => {
     const { dir, log } = await work()
-    const run = await runAction(
+    const run = await runInProcess(
       {
         'base-model': q4Base,
         'adapter-path': adapters,
@@ -408,7 +410,7 @@ describe('mlx-lm 0.28.3, which leaves a stale quantization_config when de-quanti
 
   it('leaves a de-quantized 0.28.3 fuse that mlx_lm can load again', async () => {
     const { dir } = await work()
-    const run = await runAction(
+    const run = await runInProcess(
       { 'base-model': q4Base, 'adapter-path': adapters, python: python0283, dequantize: 'true' },
       { cwd: dir }
     )
@@ -435,7 +437,7 @@ describe('an adapter config without the keys fuse reads', () => {
     const config = JSON.parse(await fs.readFile(configFile, 'utf8')) as Record<string, unknown>
     delete config[key]
     await fs.writeFile(configFile, JSON.stringify(config))
-    const run = await runAction(
+    const run = await runInProcess(
       { 'base-model': q4Base, 'adapter-path': partial, python },
       { cwd: dir, env: { MLX_STANDIN_LOG: log } }
     )

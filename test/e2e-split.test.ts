@@ -1,8 +1,8 @@
 /**
- * gguf-split end to end through dist/index.js with the real llama-gguf-split: shards within the
- * limit, named as llama.cpp names them, each verified, the first loaded by llama.cpp, and their
- * merge holding exactly the tensors of the unsplit file. Replaced: mlx_lm and
- * convert_hf_to_gguf.py (stand-ins), as everywhere.
+ * gguf-split through the whole run (run() in-process: fixtures/in-process.ts) with the real
+ * llama-gguf-split: shards within the limit, named as llama.cpp names them, each verified, the
+ * first loaded by llama.cpp, and their merge holding exactly the tensors of the unsplit file.
+ * Replaced: mlx_lm and convert_hf_to_gguf.py (stand-ins), as everywhere.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { readGgufHeader } from '../src/gguf/verify.js'
-import { runAction } from './fixtures/action.js'
+import { runInProcess } from './fixtures/in-process.js'
 import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 import { startResultsService } from './fixtures/results-service.js'
 import {
@@ -80,20 +80,20 @@ describe('gguf-split', () => {
     const dir = await fs.mkdtemp(path.join(root, 'work-'))
     const whole = await fs.mkdtemp(path.join(root, 'whole-'))
     const service = await startResultsService()
-    const [run, reference] = await Promise.all([
-      runAction(
-        inputs(bf16Base, adapters, {
-          gguf: 'F16 Q8_0',
-          'gguf-split': '2MB',
-          'size-budget': '5MB',
-          upload: 'true'
-        }),
-        { cwd: dir, env: service.env }
-      ),
-      runAction(inputs(bf16Base, adapters, { gguf: 'F16', 'smoke-test': 'false' }), {
-        cwd: whole
-      })
-    ])
+    // In-process runs take turns (one process, one environment): the split run, then the whole.
+    const run = await runInProcess(
+      inputs(bf16Base, adapters, {
+        gguf: 'F16 Q8_0',
+        'gguf-split': '2MB',
+        'size-budget': '5MB',
+        upload: 'true'
+      }),
+      { cwd: dir, env: service.env }
+    )
+    const reference = await runInProcess(
+      inputs(bf16Base, adapters, { gguf: 'F16', 'smoke-test': 'false' }),
+      { cwd: whole }
+    )
     await service.close()
     expect(run.code).toBe(0)
     expect(reference.code).toBe(0)
@@ -174,7 +174,7 @@ describe('gguf-split', () => {
 
   it('names the tensor that alone is larger than a shard can hold', async () => {
     const dir = await fs.mkdtemp(path.join(root, 'work-'))
-    const run = await runAction(
+    const run = await runInProcess(
       inputs(wideBase, wideAdapters, { gguf: 'F16', 'gguf-split': '2MB', 'smoke-test': 'false' }),
       { cwd: dir }
     )
@@ -188,7 +188,7 @@ describe('gguf-split', () => {
 
   it('refuses a limit that can never work before any fuse, and gguf-split without gguf', async () => {
     const dir = await fs.mkdtemp(path.join(root, 'work-'))
-    const tooSmall = await runAction(
+    const tooSmall = await runInProcess(
       inputs(bf16Base, adapters, { gguf: 'F16', 'gguf-split': '600kB' }),
       { cwd: dir }
     )
@@ -196,7 +196,7 @@ describe('gguf-split', () => {
     expect(tooSmall.stdout).toMatch(
       /::error::Input gguf-split is 600\.00 kB \(585\.94 KiB\), but a shard holds at least 1 MB of tensor data/
     )
-    const noGguf = await runAction(inputs(bf16Base, adapters, { 'gguf-split': '1900MB' }), {
+    const noGguf = await runInProcess(inputs(bf16Base, adapters, { 'gguf-split': '1900MB' }), {
       cwd: dir
     })
     expect(noGguf.stdout).toMatch(/::error::Input gguf-split is set but gguf is empty/)

@@ -35,4 +35,7 @@ export function ensureTestEnvs(opts?: {
   everyMs?: number
 }): Promise<Record<string, string>>
 
+/** The set-up of npm run test:unit: the fixtures' packages and python3, nothing built. */
+export function unitSetup(): void
+
 export default function globalSetup(): Promise<void>

@@ -233,12 +233,24 @@ export async function ensureTestEnvs({ cache = cacheFolder(), everyMs = 30_000 }
   )
 }
 
-export default async function globalSetup() {
+/**
+ * The set-up of `npm run test:unit` (jest.unit.config.js): the packages and the python3 the
+ * fixtures and the mlx_lm stand-in need, and nothing that fetches or builds (no llama.cpp, no
+ * Python environments of locks/).
+ */
+export function unitSetup() {
   const missing = missingPackages({ build: false })
   if (missing.length > 0) {
     throw new Error(`The tests need ${missing.join(', ')}: ${installHint(missing)}`)
   }
   process.env.MLX_FUSE_TEST_PYTHON = testPython()
+  // The tests choose the event a run is for: under CI, the job's own push or pull_request event
+  // would make every in-process run() save or compare baselines (test/baseline.test.ts sets it).
+  delete process.env.GITHUB_EVENT_NAME
+}
+
+export default async function globalSetup() {
+  unitSetup()
   process.env.LLAMA_CPP_DIR = await ensureLlamaCpp()
   const envs = Object.keys(TEST_ENVS).every(v => process.env[v])
     ? Object.fromEntries(Object.keys(TEST_ENVS).map(v => [v, process.env[v]]))

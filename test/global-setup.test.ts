@@ -7,11 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { existsSync } from 'node:fs'
 import { createHash } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { ensureLlamaCpp, readyTestEnvs, TEST_ENVS } from './global-setup.js'
+import { ensureLlamaCpp, readyTestEnvs, TEST_ENVS, unitSetup } from './global-setup.js'
+import unitGlobalSetup from './global-setup-unit.js'
 import { ROOT, allOnPath, findLlamaCpp, installHint, missingPackages } from './fixtures/machine.js'
 
 /** A checkout setupLlamaCpp accepts: two tiny programs as llama-quantize and llama-completion. */
@@ -146,5 +147,39 @@ describe('global set-up: the Python environments of locks/', () => {
     await record({ locks, made })
     await rm(join(envs, first, '.mlx-fuse-ready'))
     expect(readyTestEnvs(cache)).toBeNull()
+  })
+})
+
+describe("npm run test:unit's set-up", () => {
+  it('is the one jest.unit.config.js names', async () => {
+    const config = '../jest.unit.config.js' // plain JavaScript outside the typed folders
+    const unitConfig = ((await import(config)) as { default: { globalSetup: string } }).default
+    expect(unitConfig.globalSetup).toBe('<rootDir>/test/global-setup-unit.js')
+    expect(unitGlobalSetup).toBe(unitSetup)
+  })
+
+  it("finds the fixtures' python3 and fetches, builds and records nothing", async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'unit-cache-'))
+    const names = [
+      'MLX_FUSE_CACHE',
+      'LLAMA_CPP_DIR',
+      'MLX_FUSE_TEST_PYTHON',
+      ...Object.keys(TEST_ENVS)
+    ]
+    const saved = Object.fromEntries(names.map(n => [n, process.env[n]]))
+    for (const n of names) delete process.env[n]
+    process.env.MLX_FUSE_CACHE = cache
+    try {
+      unitSetup()
+      expect(process.env.MLX_FUSE_TEST_PYTHON).toMatch(/python3/)
+      expect(process.env.LLAMA_CPP_DIR).toBeUndefined()
+      for (const v of Object.keys(TEST_ENVS)) expect(process.env[v]).toBeUndefined()
+      expect(await readdir(cache)).toEqual([])
+    } finally {
+      for (const n of names) {
+        if (saved[n] === undefined) delete process.env[n]
+        else process.env[n] = saved[n]
+      }
+    }
   })
 })

@@ -75,6 +75,7 @@ function configFor(baseModel: string, baseModelDir: string | null, out: string):
     trustRemoteCode: false,
     gguf: null,
     hub: null,
+    baseline: { branch: null, threshold: null, token: '', name: 'fused-model' },
     upload: {
       upload: false,
       prefix: 'fused-model',

@@ -15,7 +15,7 @@ import ts from 'typescript'
 
 const SRC = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src')
 
-const LAZY = ['@actions/artifact', '@huggingface/hub']
+const LAZY = ['@actions/artifact', '@huggingface/hub', '@actions/cache', '@actions/github']
 
 /** The specifiers a file imports or re-exports at run time (`import type` and type-only names aside). */
 function staticImports(file: string): string[] {

@@ -339,8 +339,13 @@ describe('fuse.yml', () => {
   const call = workflow.on.workflow_call
   const step = stepsOf('.github/workflows/fuse.yml').find(s => s.uses === '$/fuse')!
   /** Action inputs fuse.yml does not offer as inputs, each with its reason. */
-  const NOT_INPUTS: Record<string, string> = {
-    'hf-token': 'a secret of the called workflow (secrets.hf-token), never a plain input'
+  /** Action inputs fuse.yml does not offer as inputs: what it passes instead, and why. */
+  const NOT_INPUTS: Record<string, { value: string; why: string }> = {
+    'hf-token': {
+      value: '${{ secrets.hf-token }}',
+      why: 'a secret of the called workflow, never a plain input'
+    },
+    'github-token': { value: '${{ github.token }}', why: "the job's own token" }
   }
 
   it('offers every action input under the same name and passes it to the action', () => {
@@ -350,8 +355,8 @@ describe('fuse.yml', () => {
     expect(missing).toEqual([])
     expect(Object.keys(call.secrets)).toEqual(['hf-token'])
     for (const name of Object.keys(action.inputs)) {
-      const source = name in NOT_INPUTS ? `secrets.${name}` : `inputs.${name}`
-      expect({ name, value: step.with?.[name] }).toEqual({ name, value: `\${{ ${source} }}` })
+      const value = NOT_INPUTS[name]?.value ?? `\${{ inputs.${name} }}`
+      expect({ name, value: step.with?.[name] }).toEqual({ name, value })
     }
     // And nothing the action does not have.
     expect(Object.keys(step.with ?? {}).filter(n => !(n in action.inputs))).toEqual([])

@@ -64,6 +64,7 @@ export interface Config {
   readonly upload: UploadConfig
   /** Publishing to the Hugging Face Hub, or null without hub-repo (hub-publish/inputs.ts). */
   readonly hub: HubPublishConfig | null
+  readonly baseline: BaselineConfig
 }
 
 /** Where the outputs go on the Hugging Face Hub (hub-publish/inputs.ts). */
@@ -91,3 +92,20 @@ export interface UploadConfig {
   /** `remove-after-upload`: delete the uploaded outputs from the runner's disk afterwards. */
   readonly removeAfterUpload: boolean
 }
+
+/** The baseline inputs, parsed by baseline/inputs.ts. */
+export interface BaselineConfig {
+  /** `baseline-branch`: the branch whose pushes save baselines; null: the repository's default. */
+  readonly branch: string | null
+  /** `size-delta-threshold`: a change smaller than this reads "no change"; null: any change shows. */
+  readonly threshold: DeltaThreshold | null
+  /** `github-token`: for the compare API (the merge base); empty outside a workflow. */
+  readonly token: string
+  /** The artifact-name prefix: baselines are kept per artifact name. */
+  readonly name: string
+}
+
+/** `0.5%` (of the baseline's size) or `1MB`, as written. */
+export type DeltaThreshold =
+  | { kind: 'percent'; percent: number; text: string }
+  | { kind: 'bytes'; bytes: number; text: string }

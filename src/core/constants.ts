@@ -36,7 +36,10 @@ export const Inputs = {
   HubRepo: 'hub-repo',
   HubRepoGguf: 'hub-repo-gguf',
   HubPrivate: 'hub-private',
-  HubRevision: 'hub-revision'
+  HubRevision: 'hub-revision',
+  BaselineBranch: 'baseline-branch',
+  SizeDeltaThreshold: 'size-delta-threshold',
+  GithubToken: 'github-token'
 } as const
 
 export const Outputs = {
@@ -50,7 +53,9 @@ export const Outputs = {
   ArtifactIds: 'artifact-ids',
   ArtifactDigests: 'artifact-digests',
   ArtifactUrl: 'artifact-url',
-  HubCommitUrl: 'hub-commit-url'
+  HubCommitUrl: 'hub-commit-url',
+  BaselineSha: 'baseline-sha',
+  Deltas: 'deltas'
 } as const
 
 export type InputName = (typeof Inputs)[keyof typeof Inputs]

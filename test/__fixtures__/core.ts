@@ -25,6 +25,8 @@ export const info = jest.fn<typeof actionsCore.info>()
 export const notice = jest.fn<typeof actionsCore.notice>()
 export const warning = jest.fn<typeof actionsCore.warning>()
 export const error = jest.fn<typeof actionsCore.error>()
+/** @actions/cache asks before it lists an archive (a debug-only step). */
+export const isDebug = jest.fn<typeof actionsCore.isDebug>(() => false)
 export const group = jest.fn(async <T>(_name: string, fn: () => Promise<T>): Promise<T> => fn())
 
 /** The chainable summary API the action uses, collected as text. */
