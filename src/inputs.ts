@@ -54,8 +54,8 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
 
   const upload = readUploadInputs(name => core.getInput(name), outputDir)
   const ggufText = core.getInput(Inputs.Gguf)
-  const gguf = ggufText.trim() === '' ? null : parseGguf(ggufText, outputDir, cwd)
-  if (gguf) gguf.stem = upload.prefix // GGUF files are named like their artifacts
+  // GGUF files are named like their artifacts: the artifact-name prefix is their stem
+  const gguf = ggufText.trim() === '' ? null : parseGguf(ggufText, outputDir, upload.prefix, cwd)
   if (!gguf && core.getInput(Inputs.GgufSplit).trim() !== '') {
     throw new ActionError(
       'Input gguf-split is set but gguf is empty, so there is no GGUF file to split; list the GGUF types to make (gguf: Q4_K_M), or remove gguf-split.'
@@ -234,7 +234,7 @@ function ggufSplit(): number | null {
   return bytes
 }
 
-function parseGguf(text: string, outputDir: string, cwd: string): GgufConfig {
+function parseGguf(text: string, outputDir: string, stem: string, cwd: string): GgufConfig {
   const items = text
     .split(/[\s,]+/)
     .map(s => s.trim())
@@ -261,7 +261,7 @@ function parseGguf(text: string, outputDir: string, cwd: string): GgufConfig {
     smokeTest: bool(Inputs.SmokeTest, true),
     keepIntermediates: bool(Inputs.KeepIntermediates, false),
     dir: ggufDir ? path.resolve(cwd, ggufDir) : `${outputDir}-gguf`,
-    stem: path.basename(outputDir),
+    stem,
     split: ggufSplit()
   }
 }

@@ -1,4 +1,7 @@
-/** run(): parse inputs -> plan -> fuse -> gguf -> measure -> budget -> report -> upload. */
+/**
+ * run(): parse inputs -> plan -> fuse (the MLX stage hands GGUF a full-precision model) -> gguf ->
+ * measure -> budget -> report -> upload.
+ */
 import * as core from '@actions/core'
 import { publishOutputs } from './publish.js'
 import { checksumOutputs, withChecksums, type Checksums } from './artifacts/sums.js'
@@ -12,11 +15,11 @@ import {
 import { explainGgufOverBudget } from './mlx/diagnose.js'
 import { DiskLedger } from './core/disk.js'
 import { emptyDir, type MadeFolders } from './core/folders.js'
-import { produceGguf, type GgufResult } from './gguf/pipeline.js'
+import { produceGguf, type GgufResult, type GgufSetup } from './gguf/pipeline.js'
 import type { Config } from './core/config.js'
 import { readInputs } from './inputs.js'
-import { produceMlx } from './mlx/produce.js'
-import { mlxPlan, preflight, type Plan } from './plan.js'
+import { handOverFullPrecision, produceMlx, type MlxResult } from './mlx/produce.js'
+import { preflight, type Plan } from './plan.js'
 import {
   annotate,
   overBudgetFailure,
@@ -53,10 +56,8 @@ async function runAction(state: RunState): Promise<void> {
   const ledger = new DiskLedger()
   if (plan.hub) ledger.add('hub download', plan.hub.downloadedBytes)
 
-  const mlx = await produceMlx(plan.fuse, mlxPlan(config, plan), ledger)
-  const gguf = plan.gguf
-    ? await produceGguf(plan.gguf, mlx.source, plan.fuse, plan.budgets, ledger)
-    : null
+  const mlx = await produceMlx(plan.mlx, ledger)
+  const gguf = plan.gguf ? await ggufFrom(mlx, plan, plan.gguf, ledger) : null
   const made = mergeStages(mlx, gguf ?? {})
   const stages = mergeStages(made, { diagnoses: unusedBudgetDiagnoses(plan.budgets, made.outputs) })
 
@@ -76,10 +77,22 @@ async function runAction(state: RunState): Promise<void> {
   if (overBudget) core.setFailed(redact(overBudget))
 }
 
+/** The MLX stage hands over a full-precision model (a second fuse if it must); GGUF converts it. */
+async function ggufFrom(
+  mlx: MlxResult,
+  plan: Plan,
+  setup: GgufSetup,
+  ledger: DiskLedger
+): Promise<GgufResult> {
+  const handOff = await handOverFullPrecision(plan.mlx, mlx, setup.config.dir, ledger)
+  const gguf = await produceGguf(setup, handOff.source, plan.base.dir, plan.budgets, ledger)
+  return { ...mergeStages(handOff, gguf), manifest: gguf.manifest }
+}
+
 /** The Hub client loads only when hub-repo is set. */
 async function publishHub(config: Config, plan: Plan): Promise<void> {
   const { publishHubStep } = await import('./hub-publish/index.js')
-  await publishHubStep(config, plan.hub?.snapshotDir ?? config.baseModelDir)
+  await publishHubStep(config, plan.base.dir)
 }
 
 /** From here the output folders change: the manifest says "failed" until the run completes. */
@@ -103,7 +116,7 @@ async function measuredReport(
   const outputs = judge(await withChecksums(stages.outputs, checksums), plan.budgets)
   return {
     baseModel: config.baseModel,
-    baseBytes: plan.base?.bytes ?? null,
+    baseBytes: plan.base.bytes,
     adapterPath: config.adapterPath,
     mlxLm: { version: plan.env.mlxLmVersion, python: plan.env.python, source: plan.env.source },
     llamaCpp: plan.gguf

@@ -14,7 +14,6 @@ import type { HubBase, HubPlan } from './hub.js'
 import { DEFAULT_LLAMA_CPP_REF, toolCacheRoot, type Config } from './core/config.js'
 import { validateAdapters, type AdapterInfo } from './mlx/adapters.js'
 import { checkRemoteCode, readModelConfig } from './mlx/config.js'
-import type { FuseRequest } from './mlx/fuse.js'
 import type { MlxPlan } from './mlx/produce.js'
 import { checkDequantizeSupport, resolveMlxEnv, type MlxEnv } from './mlx/python.js'
 import { inspectWeights } from './mlx/weights.js'
@@ -23,16 +22,26 @@ import { formatSize } from './core/size.js'
 import { ActionError, type BudgetEntry, type MlxQuantization } from './core/types.js'
 import * as log from './core/log.js'
 
-/** Everything known and checked before the output folders change. */
+/**
+ * The base model as every step after the plan reads it: a local folder (base-model's own, or the
+ * Hub snapshot a repo id resolved to), its precision and its size.
+ */
+export interface ResolvedBase {
+  readonly dir: string
+  readonly quantization: Readonly<MlxQuantization>
+  readonly bytes: number
+}
+
+/** Everything known and checked before the output folders change; no stage changes it. */
 export interface Plan {
-  folders: MadeFolders
-  adapters: AdapterInfo
-  env: MlxEnv
-  fuse: FuseRequest
-  gguf: GgufSetup | null
-  budgets: BudgetEntry[]
-  hub: HubBase | null
-  base: { quantization: MlxQuantization; bytes: number } | null
+  readonly folders: Readonly<MadeFolders>
+  readonly adapters: Readonly<AdapterInfo>
+  readonly env: Readonly<MlxEnv>
+  readonly base: ResolvedBase
+  readonly mlx: MlxPlan
+  readonly gguf: GgufSetup | null
+  readonly budgets: readonly BudgetEntry[]
+  readonly hub: Readonly<HubBase> | null
 }
 
 /** Every check that can fail before any expensive work, cheapest first. */
@@ -66,14 +75,14 @@ export async function preflight(config: Config): Promise<Plan> {
   // Budget targets name types as this checkout's llama-quantize resolves them (Q4_K -> Q4_K_M).
   const budgets = gguf ? resolveBudgetTypes(config.budgets, gguf.llama.types) : config.budgets
   const hub = hubPlan ? await (await import('./hub.js')).fetchHubBase(hubPlan) : null
-  if (hub) {
-    config.baseModelDir = hub.snapshotDir // fuse and every check read the local snapshot
-    await validateAdapters(config.adapterPath, hub.snapshotDir) // the adapters fit this base
-  }
-  const base = await precheckBase(config, hub, env.mlxLmVersion)
-  // The GGUF path re-fuses de-quantized
-  if (gguf && base?.quantization.bits) checkDequantizeSupport(env, true)
-  return { folders, adapters, env, fuse: fuseRequest(config, env), gguf, budgets, hub, base }
+  if (hub) await validateAdapters(config.adapterPath, hub.snapshotDir) // the adapters fit this base
+  // Fuse and every check read a local folder; there is no Hub plan only for a local base-model.
+  const baseDir = hub ? hub.snapshotDir : config.baseModelDir!
+  const base = await precheckBase(config, baseDir, hub, env.mlxLmVersion)
+  // For GGUF the MLX stage fuses a quantized base a second time, de-quantized
+  if (gguf && base.quantization.bits) checkDequantizeSupport(env, true)
+  const mlx = mlxPlan(config, fuseRequest(config, env, baseDir), gguf !== null, base)
+  return { folders, adapters, env, base, mlx, gguf, budgets, hub }
 }
 
 /** The Hub's settings, a cache outside the output folders, and the repo resolved and listed. */
@@ -88,10 +97,10 @@ async function resolveHub(config: Config, folders: MadeFolders): Promise<HubPlan
   return resolveHubBase(config.baseModel, config.revision, settings)
 }
 
-function fuseRequest(config: Config, env: MlxEnv): FuseRequest {
+function fuseRequest(config: Config, env: MlxEnv, baseDir: string): MlxPlan['fuse'] {
   return {
     env,
-    model: config.baseModelDir ?? config.baseModel,
+    model: baseDir,
     adapterPath: config.adapterPath,
     dequantize: config.dequantize,
     hfToken: config.hfToken,
@@ -99,41 +108,42 @@ function fuseRequest(config: Config, env: MlxEnv): FuseRequest {
   }
 }
 
-export function mlxPlan(config: Config, plan: Plan): MlxPlan {
+function mlxPlan(
+  config: Config,
+  fuse: MlxPlan['fuse'],
+  gguf: boolean,
+  base: ResolvedBase
+): MlxPlan {
   return {
+    fuse,
     outputDir: config.outputDir,
     quantizeBits: config.quantizeBits,
     quantizeGroupSize: config.quantizeGroupSize,
-    keepFullPrecision: plan.gguf !== null,
-    baseQuantization: plan.base?.quantization ?? null
+    keepFullPrecision: gguf,
+    baseQuantization: base.quantization
   }
 }
 
 /**
- * Reads a local base's precision and size, and checks the whole run's disk peak will fit (the
- * fuse, and with GGUF outputs the conversion beside it) and the fuse's memory, before any fuse.
- * `totalMemory` is the machine's (injected by the tests).
+ * Reads the base at `baseDir` (base-model's folder or the Hub snapshot): its precision and size,
+ * and checks the whole run's disk peak will fit (the fuse, and with GGUF outputs the conversion
+ * beside it) and the fuse's memory, before any fuse. `totalMemory` is the machine's (injected by
+ * the tests).
  */
 export async function precheckBase(
   config: Pick<
     Config,
-    | 'baseModelDir'
-    | 'baseModel'
-    | 'trustRemoteCode'
-    | 'dequantize'
-    | 'quantizeBits'
-    | 'gguf'
-    | 'outputDir'
+    'baseModel' | 'trustRemoteCode' | 'dequantize' | 'quantizeBits' | 'gguf' | 'outputDir'
   >,
+  baseDir: string,
   hub: HubBase | null,
   mlxLmVersion: string,
   totalMemory: number = os.totalmem()
-): Promise<{ quantization: MlxQuantization; bytes: number } | null> {
-  if (!config.baseModelDir) return null
-  const base = await readModelConfig(config.baseModelDir)
+): Promise<ResolvedBase> {
+  const base = await readModelConfig(baseDir)
   checkRemoteCode(base, config.baseModel, config.trustRemoteCode)
-  if (config.gguf) await checkBaseTokenizer(config.baseModelDir, config.baseModel, base.modelType)
-  const stats = await inspectWeights(config.baseModelDir, base)
+  if (config.gguf) await checkBaseTokenizer(baseDir, config.baseModel, base.modelType)
+  const stats = await inspectWeights(baseDir, base)
   const needs = fuseNeeds(stats, config.dequantize, config.quantizeBits, config.gguf !== null)
   const what = config.gguf ? 'the fused model and its GGUF conversion' : 'the fused model'
   await ensureFreeSpace(config.outputDir, needs.diskBytes, what)
@@ -141,8 +151,8 @@ export async function precheckBase(
   const forGguf = config.gguf !== null && !config.dequantize && stats.quantized
   checkFuseMemory(needs, mlxLmVersion, totalMemory, forGguf)
   // A Hub snapshot holds links into the cache's blobs: its size is the targets', measured by hub.ts.
-  const bytes = hub ? hub.bytes : (await measurePath(config.baseModelDir)).bytes
-  return { quantization: base.quantization, bytes }
+  const bytes = hub ? hub.bytes : (await measurePath(baseDir)).bytes
+  return { dir: baseDir, quantization: base.quantization, bytes }
 }
 
 /** mlx-lm 0.32 and newer keep the whole fused model in memory while fuse writes it (7283fb34). */

@@ -1,6 +1,7 @@
 /**
  * The run's configuration as readInputs returns it, and the action's fixed defaults: the types
  * every stage reads, without the input parser (gguf/ and mlx/ import this, never inputs.ts).
+ * Read-only: no check or stage changes it (what the plan resolves, it returns in the plan).
  */
 import os from 'node:os'
 import path from 'node:path'
@@ -24,84 +25,84 @@ export function toolCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 export interface GgufConfig {
   /** Upper-case type names as written (checked against llama-quantize later), or empty with auto. */
-  types: string[]
-  auto: boolean
-  llamaCppDir: string | null
-  llamaCppRef: string
-  convertPython: string | null
-  imatrix: string | null
-  smokeTest: boolean
-  keepIntermediates: boolean
+  readonly types: readonly string[]
+  readonly auto: boolean
+  readonly llamaCppDir: string | null
+  readonly llamaCppRef: string
+  readonly convertPython: string | null
+  readonly imatrix: string | null
+  readonly smokeTest: boolean
+  readonly keepIntermediates: boolean
   /** Absolute directory for the GGUF files. */
-  dir: string
+  readonly dir: string
   /** File name stem: the artifact-name prefix (default `<basename of output-dir>`). */
-  stem: string
+  readonly stem: string
   /** gguf-split in bytes: GGUF files larger than this are split into shards; null: no split. */
-  split: number | null
+  readonly split: number | null
 }
 
 export interface Config {
-  baseModel: string
+  readonly baseModel: string
   /** Absolute path when base-model is a local directory, else null (a Hugging Face repo id). */
-  baseModelDir: string | null
-  adapterPath: string
-  outputDir: string
-  manifestPath: string
-  dequantize: boolean
-  quantizeBits: number | null
-  quantizeGroupSize: number
-  budgets: BudgetEntry[]
-  onOverBudget: 'fail' | 'warn'
-  python: string | null
-  mlxLmVersion: string
-  overwrite: boolean
-  hfToken: string | null
+  readonly baseModelDir: string | null
+  readonly adapterPath: string
+  readonly outputDir: string
+  readonly manifestPath: string
+  readonly dequantize: boolean
+  readonly quantizeBits: number | null
+  readonly quantizeGroupSize: number
+  readonly budgets: ReadonlyArray<Readonly<BudgetEntry>>
+  readonly onOverBudget: 'fail' | 'warn'
+  readonly python: string | null
+  readonly mlxLmVersion: string
+  readonly overwrite: boolean
+  readonly hfToken: string | null
   /** Input revision: the branch, tag or commit of a repo-id base (null: its default branch). */
-  revision: string | null
-  trustRemoteCode: boolean
-  gguf: GgufConfig | null
-  upload: UploadConfig
+  readonly revision: string | null
+  readonly trustRemoteCode: boolean
+  readonly gguf: GgufConfig | null
+  readonly upload: UploadConfig
   /** Publishing to the Hugging Face Hub, or null without hub-repo (hub-publish/inputs.ts). */
-  hub: HubPublishConfig | null
-  baseline: BaselineConfig
+  readonly hub: HubPublishConfig | null
+  readonly baseline: BaselineConfig
 }
 
 /** Where the outputs go on the Hugging Face Hub (hub-publish/inputs.ts). */
 export interface HubPublishConfig {
   /** `hub-repo`: the model repository for the MLX model (and the GGUF files without hub-repo-gguf). */
-  repo: string
+  readonly repo: string
   /** `hub-repo-gguf`: the repository for the GGUF files; null puts them in `repo`. */
-  ggufRepo: string | null
+  readonly ggufRepo: string | null
   /** `hub-private`: a repository the run creates is private. */
-  private: boolean
+  readonly private: boolean
   /** `hub-revision`: the branch to commit to, created from main when missing. */
-  revision: string
+  readonly revision: string
 }
 
 /** The upload inputs, parsed by artifacts/inputs.ts. */
 export interface UploadConfig {
   /** `upload`: false keeps every output on the runner's disk only. */
-  upload: boolean
+  readonly upload: boolean
   /** `artifact-name`: the prefix of every artifact name; default the basename of output-dir. */
-  prefix: string
+  readonly prefix: string
   /** `retention-days`: 1-400, or null for the repository's default. */
-  retentionDays: number | null
+  readonly retentionDays: number | null
   /** `upload-over-budget`: publish an output that is over its budget anyway. */
-  uploadOverBudget: boolean
+  readonly uploadOverBudget: boolean
   /** `remove-after-upload`: delete the uploaded outputs from the runner's disk afterwards. */
-  removeAfterUpload: boolean
+  readonly removeAfterUpload: boolean
 }
 
 /** The baseline inputs, parsed by baseline/inputs.ts. */
 export interface BaselineConfig {
   /** `baseline-branch`: the branch whose pushes save baselines; null: the repository's default. */
-  branch: string | null
+  readonly branch: string | null
   /** `size-delta-threshold`: a change smaller than this reads "no change"; null: any change shows. */
-  threshold: DeltaThreshold | null
+  readonly threshold: DeltaThreshold | null
   /** `github-token`: for the compare API (the merge base); empty outside a workflow. */
-  token: string
+  readonly token: string
   /** The artifact-name prefix: baselines are kept per artifact name. */
-  name: string
+  readonly name: string
 }
 
 /** `0.5%` (of the baseline's size) or `1MB`, as written. */

@@ -128,17 +128,18 @@ export function mergeStages(...stages: ReadonlyArray<Partial<StageResult>>): Sta
 }
 
 /**
- * The full-precision fuse the GGUF path converts, as the MLX stage leaves it: the MLX output
- * itself (not owned: never removed), a staging copy kept only for the conversion (owned: the GGUF
- * path removes it, or keeps it with keep-intermediates), or none (the GGUF path makes one).
+ * The full-precision model the MLX stage hands the GGUF stage to convert: the MLX output itself
+ * (not owned: never removed), a staging copy a re-quantization was made from, or a de-quantized
+ * fuse made for the conversion (owned: the GGUF stage removes it, or keeps it with the
+ * intermediates).
  */
 export interface FullPrecisionSource {
-  dir: string | null
-  owned: boolean
-  /** The base's bits when the base was quantized (for the quality note), else null. */
-  baseBits: number | null
-  /** What mlx_lm fuse wrote first: the weights of `dir` when that is set. */
-  fusedStats: PackedStats
+  /** The model folder to convert. */
+  readonly dir: string
+  /** The staging folder that is or holds `dir`, owned by the GGUF stage; null for the MLX output. */
+  readonly owned: string | null
+  /** The weights of `dir`. */
+  readonly stats: PackedStats
 }
 
 /** What the MLX stage fused and measured: the facts diagnose() explains. */

@@ -98,7 +98,7 @@ export function intermediateOutType(floatDtype: string | null): 'bf16' | 'f16' |
  * When exactly one GGUF type is asked for and convert_hf_to_gguf.py writes it itself
  * (F16, BF16, F32, Q8_0), the `--outtype` to use; otherwise null (convert, then quantize).
  */
-export function directOutType(types: string[]): ConvertOutType | null {
+export function directOutType(types: readonly string[]): ConvertOutType | null {
   if (types.length !== 1) return null
   const upper = types[0].trim().toUpperCase()
   if (!CONVERT_OUTTYPES.includes(upper)) return null

@@ -8,10 +8,7 @@ import { sha256File } from '../core/checksum.js'
 import { ensureFreeSpace, type DiskLedger } from '../core/disk.js'
 import type { GgufConfig } from '../core/config.js'
 import { makeStaging } from '../core/folders.js'
-import { runFuse, type FuseRequest } from '../mlx/fuse.js'
 import { estimateFullPrecisionBytes } from '../mlx/precision.js'
-import { checkDequantizeSupport } from '../mlx/python.js'
-import { inspectWeights } from '../mlx/weights.js'
 import { formatSize } from '../core/size.js'
 import {
   ActionError,
@@ -33,12 +30,13 @@ import { prepareExperts } from './unstack.js'
 import { verifyGguf, type GgufFacts } from './verify.js'
 import * as log from '../core/log.js'
 
+/** The GGUF stage's plan, checked before any fuse; no stage changes it. */
 export interface GgufSetup {
-  config: GgufConfig
-  llama: LlamaCpp
+  readonly config: GgufConfig
+  readonly llama: Readonly<LlamaCpp>
   /** Canonical type names to make (empty with auto). */
-  types: string[]
-  convertPython: string
+  readonly types: readonly string[]
+  readonly convertPython: string
 }
 
 export interface GgufManifest {
@@ -55,7 +53,7 @@ export interface GgufResult extends StageResult {
   manifest: GgufManifest
 }
 
-/** Where a de-quantized fuse is made, and where a kept one ends up (keep-intermediates). */
+/** Where the converted full-precision model is kept in the intermediates (keep-intermediates). */
 const FULL_PRECISION = 'fused-full-precision'
 
 const fileName = (g: GgufConfig, type: string): string => `${g.stem}-${type}.gguf`
@@ -69,21 +67,22 @@ interface Work {
 }
 
 /**
- * Makes every GGUF output. Owns the full-precision source from here on: it makes one when the
- * MLX stage left none, and removes a source it owns as soon as the conversion succeeded (or keeps
- * it with the intermediates), so a 16-bit fuse and a 16-bit GGUF never outlive the conversion.
+ * Makes every GGUF output from the full-precision model the MLX stage handed over (`baseDir` is
+ * the base model's folder, for its tokenizer). Owns a staged source from here on: removes it as
+ * soon as the conversion succeeded (or keeps it with the intermediates), so a 16-bit fuse and a
+ * 16-bit GGUF never outlive the conversion.
  */
 export async function produceGguf(
   setup: GgufSetup,
   source: FullPrecisionSource,
-  fuseReq: FuseRequest,
+  baseDir: string,
   budgets: readonly BudgetEntry[],
   ledger: DiskLedger
 ): Promise<GgufResult> {
   const g = setup.config
   const dir = await makeStaging(g.dir, 'work')
   const manifest: GgufManifest = {
-    types: setup.types,
+    types: [...setup.types],
     auto: null,
     dir: g.dir,
     intermediates: null,
@@ -95,23 +94,22 @@ export async function produceGguf(
     ledger,
     result: { outputs: [], commands: [], diagnoses: [], notes: [], manifest }
   }
-  let owned = source.owned ? source.dir : null
+  let owned = source.owned
   try {
-    const model = source.dir ?? (owned = await dequantizedFuse(fuseReq, work, source))
-    const stats = source.dir ? source.fusedStats : await inspectWeights(model)
+    const model = source.dir
     // Two views the converter reads instead of the fused model, each made only when needed: a
     // tokenizer transformers 4.x loads, then stacked experts split per expert.
-    const prepared = await prepareConversionSource(model, fuseReq.model, dir)
+    const prepared = await prepareConversionSource(model, baseDir, dir)
     const experts = await prepareExperts(prepared.dir, dir)
     for (const change of [...prepared.changes, ...experts.changes]) {
       log.info(`For the GGUF conversion: ${change}.`)
     }
     if (experts.bytes > 0) ledger.add(path.resolve(experts.dir), experts.bytes)
-    const converted = await convert(work, experts.dir, stats)
+    const converted = await convert(work, experts.dir, source.stats)
     for (const view of new Set([prepared.dir, experts.dir])) {
       if (view !== model) await releaseView(work, view)
     }
-    if (owned) await releaseSource(work, owned)
+    if (owned) await releaseSource(work, model, owned)
     owned = null
     const made = await quantizeAll(work, converted, budgets)
     const checked: MeasuredOutput[] = []
@@ -163,18 +161,20 @@ async function releaseView(work: Work, dir: string): Promise<void> {
   work.ledger.removed(dir)
 }
 
-/** The converted source is no longer needed: removed now, or kept with the intermediates. */
-async function releaseSource(work: Work, dir: string): Promise<void> {
+/**
+ * The converted source `dir` is no longer needed: its staging folder `owned` (which is or holds
+ * it) is removed now, or `dir` is kept with the intermediates.
+ */
+async function releaseSource(work: Work, dir: string, owned: string): Promise<void> {
   if (work.setup.config.keepIntermediates) {
     const kept = path.join(work.dir, FULL_PRECISION)
-    if (dir !== kept) {
-      await fs.rename(dir, kept)
-      work.ledger.moved(dir, kept)
-    }
+    await fs.rename(dir, kept)
+    work.ledger.moved(dir, kept)
+    if (owned !== dir) await fs.rmdir(owned) // the staging folder that held it, empty now
     return
   }
-  await fs.rm(dir, { recursive: true, force: true })
-  work.ledger.removed(dir)
+  await fs.rm(owned, { recursive: true, force: true })
+  work.ledger.removed(owned)
   log.info(`Removed the full-precision fuse ${dir}: the GGUF conversion no longer needs it.`)
 }
 
@@ -231,30 +231,6 @@ async function finishWork(work: Work): Promise<void> {
     await fs.rm(work.dir, { recursive: true, force: true })
     work.ledger.removed(work.dir)
   }
-}
-
-/** A quantized MLX output cannot be converted: fuse again, de-quantized, for the GGUF path only. */
-async function dequantizedFuse(
-  req: FuseRequest,
-  work: Work,
-  source: FullPrecisionSource
-): Promise<string> {
-  checkDequantizeSupport(req.env, true)
-  // The real peak: the 16-bit fuse and its 16-bit GGUF exist together until the conversion ends.
-  const need = 2 * estimateFullPrecisionBytes(source.fusedStats)
-  await ensureFreeSpace(work.dir, need, 'the de-quantized fuse for GGUF and its 16-bit conversion')
-  const dir = path.join(work.dir, FULL_PRECISION)
-  const argv = await runFuse({ ...req, dequantize: true }, dir)
-  work.result.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv })
-  await work.ledger.wrote(dir)
-  if (source.baseBits !== null) {
-    work.result.diagnoses.push({
-      level: 'notice',
-      title: `The GGUF files are re-quantized from ${source.baseBits}-bit weights`,
-      text: `The base model was ${source.baseBits}-bit, so the de-quantized fuse that llama.cpp converts carries ${source.baseBits}-bit rounding, and each GGUF type rounds it again. A full-precision base model gives better GGUF quality.`
-    })
-  }
-  return dir
 }
 
 async function quantizeTo(

@@ -177,7 +177,7 @@ export function closestType(name: string, available: QuantizeTypes): string {
  * and returns their canonical names, in order and without repeats.
  */
 export function validateGgufTypes(
-  requested: string[],
+  requested: readonly string[],
   available: QuantizeTypes,
   hasImatrix: boolean
 ): string[] {

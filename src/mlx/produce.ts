@@ -1,10 +1,15 @@
-/** The MLX output: fuse (and re-quantize when asked) into staging, inspect, then move into place. */
+/**
+ * The MLX stage, which owns every fuse: the MLX output (fuse, and re-quantize when asked, into
+ * staging, inspect, then move into place), and for the GGUF stage a full-precision model.
+ */
 import { promises as fs } from 'node:fs'
+import path from 'node:path'
 import { diagnose } from './diagnose.js'
-import type { DiskLedger } from '../core/disk.js'
+import { ensureFreeSpace, type DiskLedger } from '../core/disk.js'
 import { discard, makeStaging, promote } from '../core/folders.js'
 import { measurePath } from '../core/size.js'
 import type {
+  Diagnosis,
   FullPrecisionSource,
   FuseFacts,
   MeasuredOutput,
@@ -14,23 +19,42 @@ import type {
 } from '../core/types.js'
 import { readModelConfig } from './config.js'
 import { runConvert, runFuse, type FuseRequest } from './fuse.js'
-import { bitsPerWeight, describePrecision } from './precision.js'
+import { bitsPerWeight, describePrecision, estimateFullPrecisionBytes } from './precision.js'
+import { checkDequantizeSupport } from './python.js'
 import { inspectWeights } from './weights.js'
 
 export interface MlxPlan {
-  outputDir: string
-  quantizeBits: number | null
-  quantizeGroupSize: number
-  /** Keep a full-precision copy of the fuse for the GGUF path, when one is made anyway. */
-  keepFullPrecision: boolean
-  baseQuantization: MlxQuantization | null
+  readonly fuse: Readonly<FuseRequest>
+  readonly outputDir: string
+  readonly quantizeBits: number | null
+  readonly quantizeGroupSize: number
+  /** Keep a full-precision copy of the fuse for the GGUF stage, when one is made anyway. */
+  readonly keepFullPrecision: boolean
+  readonly baseQuantization: Readonly<MlxQuantization> | null
 }
 
 export interface MlxResult extends StageResult {
   facts: FuseFacts
-  /** What the GGUF path converts (it owns a kept staging copy from here on). */
+  /**
+   * The full-precision fuse kept for the GGUF stage (keepFullPrecision): the output itself, or
+   * the staging copy a re-quantization was made from; null when the fuse itself is quantized.
+   */
+  kept: FullPrecisionSource | null
+  /** The weights mlx_lm fuse wrote, before any re-quantization. */
+  fusedStats: PackedStats
+}
+
+/** What the MLX stage hands the GGUF stage: the model to convert, and how it was made. */
+export interface HandOff extends StageResult {
   source: FullPrecisionSource
 }
+
+/**
+ * The folder name of the de-quantized fuse made for GGUF, the same in every run: without a name
+ * in the model card the converter names the model after its folder (general.name; ggml-org/llama.cpp
+ * 80fb11ac, conversion/base.py, prepare_metadata).
+ */
+const FULL_PRECISION = 'fused-full-precision'
 
 export interface Inspected {
   quantization: MlxQuantization
@@ -48,11 +72,8 @@ export async function inspectModel(dir: string): Promise<Inspected> {
   return { quantization: config.quantization, stats, precision, bytes, files }
 }
 
-export async function produceMlx(
-  req: FuseRequest,
-  plan: MlxPlan,
-  ledger: DiskLedger
-): Promise<MlxResult> {
+export async function produceMlx(plan: MlxPlan, ledger: DiskLedger): Promise<MlxResult> {
+  const req = plan.fuse
   const commands: MlxResult['commands'] = []
   const fused = await makeStaging(plan.outputDir, 'fuse')
   const staged = [fused]
@@ -62,7 +83,7 @@ export async function produceMlx(
     const first = await inspectModel(fused)
     let final = fused
     let finalInfo = first
-    let fullPrecisionDir: string | null = null
+    let kept: FullPrecisionSource | null = null
     let requantized: FuseFacts['requantized'] = null
     if (plan.quantizeBits && !first.stats.quantized) {
       const converted = await makeStaging(plan.outputDir, 'quantized')
@@ -83,13 +104,14 @@ export async function produceMlx(
         bytes: finalInfo.bytes
       }
       final = converted
-      if (plan.keepFullPrecision) fullPrecisionDir = fused
+      if (plan.keepFullPrecision) kept = { dir: fused, owned: fused, stats: first.stats }
       else {
         await fs.rm(fused, { recursive: true, force: true })
         ledger.removed(fused)
       }
     } else if (plan.keepFullPrecision && !first.stats.quantized) {
-      fullPrecisionDir = plan.outputDir // the output itself is full precision: reuse it
+      // the output itself is full precision: converted as it is, never removed
+      kept = { dir: plan.outputDir, owned: null, stats: first.stats }
     }
     await promote(final, plan.outputDir)
     ledger.moved(final, plan.outputDir)
@@ -108,17 +130,62 @@ export async function produceMlx(
       quantizeBits: plan.quantizeBits,
       quantizeGroupSize: plan.quantizeGroupSize
     }
-    const source: FullPrecisionSource = {
-      dir: fullPrecisionDir,
-      owned: fullPrecisionDir !== null && fullPrecisionDir !== plan.outputDir,
-      baseBits: plan.baseQuantization?.bits ?? first.quantization.bits,
+    return {
+      outputs: [output],
+      commands,
+      diagnoses: diagnose(facts),
+      notes: [],
+      facts,
+      kept,
       fusedStats: first.stats
     }
-    return { outputs: [output], commands, diagnoses: diagnose(facts), notes: [], facts, source }
   } catch (error) {
     await discard(...staged)
     for (const dir of staged) ledger.removed(dir)
     throw error
+  }
+}
+
+/**
+ * The full-precision model the GGUF stage converts: the fuse kept for it, or, when the MLX output
+ * is quantized (the converter reads no MLX-quantized weights), a second fuse, de-quantized, staged
+ * beside `ggufDir` on the file system the conversion writes to. The GGUF stage owns a staged
+ * model from here on.
+ */
+export async function handOverFullPrecision(
+  plan: MlxPlan,
+  mlx: MlxResult,
+  ggufDir: string,
+  ledger: DiskLedger
+): Promise<HandOff> {
+  const made: StageResult = { outputs: [], commands: [], diagnoses: [], notes: [] }
+  if (mlx.kept) return { ...made, source: mlx.kept }
+  checkDequantizeSupport(plan.fuse.env, true)
+  const staging = await makeStaging(ggufDir, 'fuse')
+  try {
+    // The real peak: the 16-bit fuse and its 16-bit GGUF exist together until the conversion ends.
+    const need = 2 * estimateFullPrecisionBytes(mlx.fusedStats)
+    await ensureFreeSpace(staging, need, 'the de-quantized fuse for GGUF and its 16-bit conversion')
+    const dir = path.join(staging, FULL_PRECISION)
+    const argv = await runFuse({ ...plan.fuse, dequantize: true }, dir)
+    made.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv })
+    await ledger.wrote(dir)
+    const bits = plan.baseQuantization?.bits ?? mlx.facts.fused.quantization.bits
+    if (bits !== null) made.diagnoses.push(roundingNote(bits))
+    return { ...made, source: { dir, owned: staging, stats: await inspectWeights(dir) } }
+  } catch (error) {
+    await discard(staging)
+    ledger.removed(staging)
+    throw error
+  }
+}
+
+/** GGUF files made from a quantized base carry its rounding: a full-precision base is better. */
+function roundingNote(bits: number): Diagnosis {
+  return {
+    level: 'notice',
+    title: `The GGUF files are re-quantized from ${bits}-bit weights`,
+    text: `The base model was ${bits}-bit, so the de-quantized fuse that llama.cpp converts carries ${bits}-bit rounding, and each GGUF type rounds it again. A full-precision base model gives better GGUF quality.`
   }
 }
 
