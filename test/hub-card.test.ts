@@ -7,10 +7,13 @@ import { modelCard } from '../src/hub-publish/card.js'
 import { baseLicense } from '../src/hub-publish/license.js'
 import type { ManifestOutputV1, ManifestV1 } from '../src/report.js'
 
+/** A GGUF folder on the runner: the card names files, never the runner's paths. */
+const OUT = path.join(os.tmpdir(), 'gguf-out')
+
 const gguf: ManifestOutputV1 = {
   name: 'Q4_K_M',
   kind: 'gguf',
-  path: '/runner/out/m-Q4_K_M-00001-of-00002.gguf',
+  path: path.join(OUT, 'm-Q4_K_M-00001-of-00002.gguf'),
   bytes: 2_000_000_000,
   files: 2,
   format: 'GGUF Q4_K_M (llama) | <b>x</b>',
@@ -18,11 +21,15 @@ const gguf: ManifestOutputV1 = {
   bitsPerWeight: 5.333,
   shards: [
     {
-      path: '/runner/out/m-Q4_K_M-00001-of-00002.gguf',
+      path: path.join(OUT, 'm-Q4_K_M-00001-of-00002.gguf'),
       bytes: 1_500_000_000,
       sha256: 'a'.repeat(64)
     },
-    { path: '/runner/out/m-Q4_K_M-00002-of-00002.gguf', bytes: 500_000_000, sha256: 'b'.repeat(64) }
+    {
+      path: path.join(OUT, 'm-Q4_K_M-00002-of-00002.gguf'),
+      bytes: 500_000_000,
+      sha256: 'b'.repeat(64)
+    }
   ],
   budgetBytes: 2_200_000_000,
   budget: 'gguf=2.2GB',
@@ -31,7 +38,7 @@ const gguf: ManifestOutputV1 = {
 }
 
 const manifest = {
-  folders: { outputDir: '/runner/work/assistant-3b', ggufDir: '/runner/out', intermediates: null },
+  folders: { outputDir: path.join(os.tmpdir(), 'assistant-3b'), ggufDir: OUT, intermediates: null },
   baseModel: 'meta-llama/Llama-3.2-3B-Instruct',
   baseModelSource: { repo: 'meta-llama/Llama-3.2-3B-Instruct', commit: 'f'.repeat(40) },
   mlxLm: { version: '0.32.2', python: 'p', source: 'input' },
@@ -73,7 +80,7 @@ describe('modelCard', () => {
     expect(card).toContain(
       `${'a'.repeat(64)}  m-Q4_K_M-00001-of-00002.gguf\n${'b'.repeat(64)}  m-Q4_K_M-00002-of-00002.gguf`
     )
-    expect(card).not.toContain('/runner/out')
+    expect(card).not.toContain(OUT)
     expect(card).toContain('- Fuse: `mlx_lm fuse`, de-quantized (16-bit)')
   })
 
