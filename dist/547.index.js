@@ -607,7 +607,6 @@ function oneLine(text) {
 
 
 
-
 /** The Hub step as run() calls it: the manifest just written, the Hub settings as for the base. */
 async function publishHubStep(config, baseDir) {
     if (!config.hub)
@@ -687,8 +686,8 @@ async function publishToHub(req) {
 }
 /** The step's outputs and summary rows for the Hub; a failure fails the step after them. */
 async function reportHub(report) {
-    const main = report.commits.find(c => c.repo === report.commits[0]?.repo);
-    core/* setOutput */.uH(constants/* Outputs */.t.HubCommitUrl, main?.commitUrl ?? '');
+    // hub-repo's commit comes first (the GGUF repository's, when separate, after it).
+    core/* setOutput */.uH(constants/* Outputs */.t.HubCommitUrl, report.commits[0]?.commitUrl ?? '');
     const s = core/* summary */.z.addHeading('Hugging Face Hub', 3);
     const rows = report.commits.map(c => [
         { data: `<code>${(0,src_report/* html */.qy)(c.repo)}</code>@<code>${(0,src_report/* html */.qy)(c.revision)}</code>` },

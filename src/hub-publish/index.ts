@@ -9,12 +9,11 @@ import * as core from '@actions/core'
 import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { sha256File } from '../core/checksum.js'
-import { Outputs } from '../core/constants.js'
+import { Inputs, Outputs } from '../core/constants.js'
 import { writeText } from '../core/download.js'
 import { exists } from '../core/folders.js'
 import { redact } from '../core/redact.js'
 import { formatSize } from '../core/size.js'
-import { Inputs } from '../core/constants.js'
 import type { Config, HubPublishConfig } from '../core/config.js'
 import { html, htmlAttribute, type ManifestOutputV1, type ManifestV1 } from '../report.js'
 import { baseLicense } from './license.js'
@@ -135,8 +134,8 @@ export async function publishToHub(req: HubPublishRequest): Promise<HubPublishRe
 
 /** The step's outputs and summary rows for the Hub; a failure fails the step after them. */
 export async function reportHub(report: HubPublishReport): Promise<void> {
-  const main = report.commits.find(c => c.repo === report.commits[0]?.repo)
-  core.setOutput(Outputs.HubCommitUrl, main?.commitUrl ?? '')
+  // hub-repo's commit comes first (the GGUF repository's, when separate, after it).
+  core.setOutput(Outputs.HubCommitUrl, report.commits[0]?.commitUrl ?? '')
   const s = core.summary.addHeading('Hugging Face Hub', 3)
   const rows = report.commits.map(c => [
     { data: `<code>${html(c.repo)}</code>@<code>${html(c.revision)}</code>` },
