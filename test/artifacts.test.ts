@@ -358,7 +358,9 @@ describe('uploadOutputs against the fake results service', () => {
 
   it('a stalled upload fails after ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS, listing what was uploaded', async () => {
     await fake({ stallBlocks: a => a.name.endsWith('.gguf') })
-    process.env.ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS = '500'
+    // Long enough that the small MLX folder's real upload never looks stalled on a loaded
+    // two-core machine (500 ms did, in CI), short enough to keep the test quick.
+    process.env.ACTIONS_ARTIFACT_UPLOAD_TIMEOUT_MS = '5000'
     const o = await makeOutputs()
     const error = await failure(uploadOutputs(request(o, config())))
     expect(error.message).toMatch(
