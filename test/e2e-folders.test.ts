@@ -15,7 +15,7 @@ import { runInProcess } from './fixtures/in-process.js'
 import { removeStaged, runtimeFor } from './fixtures/as-user.js'
 import { changedEntries, snapshotTree } from './fixtures/snapshot.js'
 import { makeTinySetup, SYSTEM_PYTHON } from './fixtures/tiny.js'
-import { readValidManifest } from './fixtures/manifest.js'
+import { expectValidManifest, readValidManifest } from './fixtures/manifest.js'
 
 /**
  * Permissions do not bind root: as root, the permission cases run the action as `nobody`, with a
@@ -329,6 +329,7 @@ describe('issue 14: hostile output folders', () => {
     await until(`${gate}.started`)
     const manifest = path.join(workspace, 'fused-model.manifest.json')
     const during = await fs.readFile(manifest, 'utf8')
+    expectValidManifest(JSON.parse(during)) // the unfinished run's manifest says "failed"
     const second = await runAction(withFixtures({ overwrite: 'true', 'size-budget': '5MB' }), {
       cwd: workspace,
       env
