@@ -5,14 +5,18 @@
 import * as core from '@actions/core'
 import { publishOutputs } from './publish.js'
 import { checksumOutputs, withChecksums, type Checksums } from './artifacts/sums.js'
-import { judge, unusedBudgetDiagnoses } from './budget.js'
+import {
+  explainGgufOverBudget,
+  judge,
+  overBudgetFailure,
+  unusedBudgetDiagnoses
+} from './budget/index.js'
 import {
   baselineDeltas,
   findBaseline,
   keepBaseline,
   type FoundBaseline
 } from './baseline/baseline.js'
-import { explainGgufOverBudget } from './mlx/diagnose.js'
 import { DiskLedger } from './core/disk.js'
 import { emptyDir, type MadeFolders } from './core/folders.js'
 import { produceGguf, type GgufResult, type GgufSetup } from './gguf/pipeline.js'
@@ -22,7 +26,6 @@ import { handOverFullPrecision, produceMlx, type MlxResult } from './mlx/produce
 import { preflight, type Plan } from './plan.js'
 import {
   annotate,
-  overBudgetFailure,
   setOutputs,
   writeFailureManifest,
   writeFailureSummary,
@@ -30,7 +33,7 @@ import {
   writeSummary,
   type ManifestExtra,
   type RunReport
-} from './report.js'
+} from './report/index.js'
 import { redact } from './core/redact.js'
 import { ActionError, mergeStages, type StageResult } from './core/types.js'
 
@@ -73,7 +76,7 @@ async function runAction(state: RunState): Promise<void> {
   await publishOutputs(config.upload, report, checksums)
   if (config.hub) await publishHub(config, plan)
   await keepBaseline(config.baseline, baseline, config.manifestPath)
-  const overBudget = overBudgetFailure(report)
+  const overBudget = overBudgetFailure(report.outputs, report.onOverBudget)
   if (overBudget) core.setFailed(redact(overBudget))
 }
 

@@ -1,13 +1,14 @@
 /** The plan: every check that can fail before the output folders change, cheapest first. */
 import os from 'node:os'
 import semver from 'semver'
-import { resolveBudgetTypes } from './budget.js'
+import { resolveBudgetTypes } from './budget/index.js'
 import { ensureFreeSpace } from './core/disk.js'
 import { fuseNeeds, logDoctor, type FuseNeeds } from './doctor.js'
 import { checkOutputFolders, type MadeFolders } from './core/folders.js'
 import type { GgufSetup } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { checkBaseTokenizer } from './gguf/source.js'
+import { canonicalType } from './gguf/types.js'
 // The Hub and artifact clients are loaded with import() where a run uses them, so that they stay
 // out of the entry chunk and a run that stops on its inputs starts quickly.
 import type { HubBase, HubPlan } from './hub.js'
@@ -73,7 +74,9 @@ export async function preflight(config: Config): Promise<Plan> {
 
   const gguf = config.gguf ? await prepareGguf(config.gguf) : null
   // Budget targets name types as this checkout's llama-quantize resolves them (Q4_K -> Q4_K_M).
-  const budgets = gguf ? resolveBudgetTypes(config.budgets, gguf.llama.types) : config.budgets
+  const budgets = gguf
+    ? resolveBudgetTypes(config.budgets, t => canonicalType(t, gguf.llama.types))
+    : config.budgets
   const hub = hubPlan ? await (await import('./hub.js')).fetchHubBase(hubPlan) : null
   if (hub) await validateAdapters(config.adapterPath, hub.snapshotDir) // the adapters fit this base
   // Fuse and every check read a local folder; there is no Hub plan only for a local base-model.

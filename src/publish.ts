@@ -6,12 +6,9 @@
  */
 import * as core from '@actions/core'
 import { redact } from './core/redact.js'
-import {
-  setArtifactOutputs,
-  writeArtifactSummary,
-  type ArtifactReport,
-  type RunReport
-} from './report.js'
+import type { RunReport } from './report/index.js'
+import type { ArtifactOutcome } from './artifacts/outcome.js'
+import { setArtifactOutputs, writeArtifactSummary } from './artifacts/report.js'
 import type { UploadConfig } from './artifacts/inputs.js'
 import type { Checksums } from './artifacts/sums.js'
 import type { ArtifactService } from './artifacts/upload.js'
@@ -21,10 +18,10 @@ export async function publishOutputs(
   report: RunReport,
   checksums: Checksums,
   client?: ArtifactService
-): Promise<ArtifactReport> {
+): Promise<ArtifactOutcome> {
   // The artifact client (Azure blob, Octokit) loads only here and in the plan's name check.
   const { uploadOutputs, UploadError } = await import('./artifacts/upload.js')
-  let result: ArtifactReport
+  let result: ArtifactOutcome
   try {
     result = await uploadOutputs(
       {
@@ -37,7 +34,14 @@ export async function publishOutputs(
     )
   } catch (error) {
     if (!(error instanceof UploadError)) throw error
-    result = { status: 'failed', artifacts: error.uploaded, held: [], error: error.message }
+    result = {
+      status: 'failed',
+      artifacts: error.uploaded,
+      held: [],
+      removed: [],
+      superseded: [],
+      error: error.message
+    }
     core.setFailed(redact(error.message))
     exitSoonIfStuck()
   }

@@ -18,10 +18,11 @@ import {
   checkArtifactNames,
   uploadOutputs,
   UploadError,
-  type UploadOutcome,
   type UploadRequest
 } from '../src/artifacts/upload.js'
-import type { JudgedOutput, MeasuredOutput } from '../src/core/types.js'
+import type { MeasuredOutput } from '../src/core/types.js'
+import type { JudgedOutput } from '../src/budget/index.js'
+import type { ArtifactOutcome } from '../src/artifacts/outcome.js'
 import {
   startResultsService,
   type CreatedArtifact,
@@ -300,7 +301,7 @@ describe('uploadOutputs against the fake results service', () => {
     process.env.GITHUB_SERVER_URL = 'https://ghe.example.com'
     const o = await makeOutputs()
     await checkArtifactNames(config(), { mlx: true, gguf: ['Q4_K_M'] })
-    const outcome: UploadOutcome = await uploadOutputs(request(o, config()))
+    const outcome: ArtifactOutcome = await uploadOutputs(request(o, config()))
     expect(outcome.status).toBe('ghes')
     expect(outcome.artifacts).toEqual([])
     expect(s.calls).toEqual([])

@@ -17,6 +17,7 @@ import { runInProcess } from './fixtures/in-process.js'
 import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 import { startResultsService, type ResultsService } from './fixtures/results-service.js'
 import { FIXTURES_DIR, makeAdapters, makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
+import { readValidManifest } from './fixtures/manifest.js'
 
 const exec = promisify(execFile)
 const LLAMA_CPP_DIR = realLlamaCpp().dir // $LLAMA_CPP_DIR or the global set-up's build
@@ -125,7 +126,7 @@ describe('the action, end to end (artifacts)', () => {
     await exec('unzip', ['-q', `${unpacked}.zip`, '-d', unpacked])
     const check = await exec('sha256sum', ['-c', '--strict', 'SHA256SUMS'], { cwd: unpacked })
     expect(check.stdout).toContain('model.safetensors: OK')
-    const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
+    const manifest = await readValidManifest(run.outputs.manifest)
     const mlx = manifest.outputs.find((o: { name: string }) => o.name === 'mlx')
     const sums = await fs.readFile(path.join(unpacked, 'SHA256SUMS'), 'utf8')
     for (const [rel, sum] of Object.entries(mlx.sha256Files as Record<string, string>)) {

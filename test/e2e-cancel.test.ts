@@ -12,6 +12,7 @@ import { readFileSync, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { runAction } from './fixtures/action.js'
 import { makeTinySetup, SYSTEM_PYTHON } from './fixtures/tiny.js'
+import { readValidManifest } from './fixtures/manifest.js'
 
 let root: string
 let base: string
@@ -98,9 +99,7 @@ describe('a cancelled job', () => {
       expect(run.outputs['within-budget']).toBeUndefined()
       // No staging folder (nor anything else) is left but the manifest that says what happened.
       expect(await fs.readdir(workspace)).toEqual(['fused-model.manifest.json'])
-      const manifest = JSON.parse(
-        await fs.readFile(path.join(workspace, 'fused-model.manifest.json'), 'utf8')
-      )
+      const manifest = await readValidManifest(path.join(workspace, 'fused-model.manifest.json'))
       expect(manifest).toMatchObject({ status: 'failed', withinBudget: false, outputs: [] })
       expect(manifest.error).toMatch(/^The job was cancelled/)
       expect(run.summary).toMatch(/❌ Failed:<\/b> The job was cancelled/)

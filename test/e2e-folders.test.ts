@@ -15,6 +15,7 @@ import { runInProcess } from './fixtures/in-process.js'
 import { removeStaged, runtimeFor } from './fixtures/as-user.js'
 import { changedEntries, snapshotTree } from './fixtures/snapshot.js'
 import { makeTinySetup, SYSTEM_PYTHON } from './fixtures/tiny.js'
+import { expectValidManifest, readValidManifest } from './fixtures/manifest.js'
 
 /**
  * Permissions do not bind root: as root, the permission cases run the action as `nobody`, with a
@@ -141,7 +142,7 @@ describe('overwrite: true never empties what the action did not make', () => {
       env: { ...env, MLX_STANDIN_FAIL: 'fuse' }
     })
     expect(failed.code).toBe(3)
-    const manifest = JSON.parse(await fs.readFile(`${out}.manifest.json`, 'utf8'))
+    const manifest = await readValidManifest(`${out}.manifest.json`)
     expect(manifest).toMatchObject({
       generator: 'mlx-fuse-action',
       status: 'failed',
@@ -160,7 +161,7 @@ describe('overwrite: true never empties what the action did not make', () => {
     })
     expect(again.code).toBe(0)
     expect(again.outputs['within-budget']).toBe('true')
-    const fresh = JSON.parse(await fs.readFile(`${out}.manifest.json`, 'utf8'))
+    const fresh = await readValidManifest(`${out}.manifest.json`)
     expect(fresh).toMatchObject({ status: 'complete', withinBudget: true })
     expect(fresh.folders).toEqual({ outputDir: out, ggufDir: null, intermediates: null })
     expect(await fs.readdir(out)).not.toContain('partial')
@@ -194,9 +195,7 @@ describe('faults in the file system end in one sentence', () => {
       env: { ...env, GITHUB_STEP_SUMMARY: summary }
     })
     expectRefused(run, /Could not write the job summary to GITHUB_STEP_SUMMARY ".*summary.md"/)
-    const manifest = JSON.parse(
-      await fs.readFile(path.join(workspace, 'fused-model.manifest.json'), 'utf8')
-    )
+    const manifest = await readValidManifest(path.join(workspace, 'fused-model.manifest.json'))
     expect(manifest).toMatchObject({ status: 'failed', withinBudget: false })
   })
 
@@ -210,9 +209,7 @@ describe('faults in the file system end in one sentence', () => {
       run,
       /Could not write the step outputs to GITHUB_OUTPUT ".*no-such-folder\/output"/
     )
-    const manifest = JSON.parse(
-      await fs.readFile(path.join(workspace, 'fused-model.manifest.json'), 'utf8')
-    )
+    const manifest = await readValidManifest(path.join(workspace, 'fused-model.manifest.json'))
     expect(manifest).toMatchObject({ status: 'failed', withinBudget: false })
   })
 
@@ -332,6 +329,7 @@ describe('issue 14: hostile output folders', () => {
     await until(`${gate}.started`)
     const manifest = path.join(workspace, 'fused-model.manifest.json')
     const during = await fs.readFile(manifest, 'utf8')
+    expectValidManifest(JSON.parse(during)) // the unfinished run's manifest says "failed"
     const second = await runAction(withFixtures({ overwrite: 'true', 'size-budget': '5MB' }), {
       cwd: workspace,
       env
@@ -344,7 +342,7 @@ describe('issue 14: hostile output folders', () => {
     const done = await first
     expect(done.code).toBe(0)
     expect(done.outputs['within-budget']).toBe('true')
-    expect(JSON.parse(await fs.readFile(manifest, 'utf8'))).toMatchObject({ status: 'complete' })
+    expect(await readValidManifest(manifest)).toMatchObject({ status: 'complete' })
     // The lock went with the first run's process.
     expect((await fs.readdir(workspace)).sort()).toEqual([
       '.git',

@@ -21,6 +21,7 @@ import {
   run as runCommand,
   SYSTEM_PYTHON
 } from './fixtures/tiny.js'
+import { readValidManifest } from './fixtures/manifest.js'
 
 const LLAMA_CPP_DIR = realLlamaCpp().dir
 const CONVERT_PYTHON = path.join(FIXTURES_DIR, 'llama-stand-in', 'python')
@@ -153,7 +154,7 @@ describe('the action, end to end (GGUF outputs)', () => {
     const paths = JSON.parse(run.outputs['gguf-paths'])
     const bytes = JSON.parse(run.outputs['gguf-bytes'])
     const sizes = JSON.parse(run.outputs.sizes)
-    const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
+    const manifest = await readValidManifest(run.outputs.manifest)
     for (const type of ['Q4_K_M', 'Q8_0', 'F16']) {
       const file = path.join(ggufDir, `fused-model-${type}.gguf`)
       const size = (await fs.lstat(file)).size
@@ -264,7 +265,7 @@ describe('the action, end to end (GGUF outputs)', () => {
     ])
     expect(first.some(f => f.includes('fused-full-precision'))).toBe(false)
     // The peak is measured: at least what was on disk when llama-quantize started.
-    const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
+    const manifest = await readValidManifest(run.outputs.manifest)
     const sum = (files: Record<string, number>): number =>
       Object.entries(files)
         .filter(([f]) => !f.endsWith('.json') || f.includes('/'))
@@ -313,7 +314,7 @@ describe('the action, end to end (GGUF outputs)', () => {
       { cwd: dir, env }
     )
     expect(run.code).toBe(0)
-    const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
+    const manifest = await readValidManifest(run.outputs.manifest)
     const auto = manifest.gguf.auto
     const chosen = auto.candidates.find((c: { type: string }) => c.type === auto.type)
     // Every better type was predicted over the budget; the chosen one fits, measured.

@@ -12,6 +12,7 @@ import type { ActionRun } from './fixtures/action.js'
 import { runInProcess } from './fixtures/in-process.js'
 import { readFolder, startFakeHub, type FakeHub } from './fixtures/hub.js'
 import { makeAdapters, makeTinyModel, makeTinySetup, readStandInLog } from './fixtures/tiny.js'
+import { readValidManifest } from './fixtures/manifest.js'
 
 const COMMIT = 'c0ffee'.padEnd(40, '0')
 const REPO = 'tiny-org/tiny-q4'
@@ -87,7 +88,7 @@ describe('adapters trained for another model than the repo-id base', () => {
 })
 
 async function manifestOf(run: ActionRun): Promise<Record<string, unknown>> {
-  return JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8')) as Record<string, unknown>
+  return (await readValidManifest(run.outputs.manifest)) as Record<string, unknown>
 }
 
 describe('a Hugging Face repo id as base-model', () => {

@@ -18,6 +18,7 @@ import {
   readSafetensorsHeader,
   readStandInLog
 } from './fixtures/tiny.js'
+import { readValidManifest } from './fixtures/manifest.js'
 
 let root: string
 let q4Base: string
@@ -94,7 +95,7 @@ describe('the action, end to end (MLX output)', () => {
     const header = await readSafetensorsHeader(path.join(fused, 'model.safetensors'))
     expect(header.tensors['model.layers.0.self_attn.q_proj.weight'].dtype).toBe('U32')
     // The manifest sits beside the output and holds the same bytes.
-    const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
+    const manifest = await readValidManifest(run.outputs.manifest)
     expect(run.outputs.manifest).toBe(`${fused}.manifest.json`)
     expect(manifest.schemaVersion).toBe(1)
     expect(manifest.outputs[0]).toMatchObject({
@@ -147,7 +148,7 @@ describe('the action, end to end (MLX output)', () => {
     expect(run.summary).toContain('bfloat16 (not quantized)')
     // Against the bf16 base it was fused into, the size barely changes.
     const baseBytes = await treeBytes(bf16Base)
-    const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
+    const manifest = await readValidManifest(run.outputs.manifest)
     expect(manifest.baseModelBytes).toBe(baseBytes)
     expect(run.summary).toContain('<th>Change from base</th>')
     expect(run.summary).toMatch(
@@ -248,9 +249,7 @@ describe('the action, end to end (MLX output)', () => {
     expect(run.stdout).toMatch(/::error::mlx_lm fuse failed with exit code 3: .*injected failure/)
     // No model; the manifest says the run failed (no sizes), so no gate can read a pass from it.
     expect(await fs.readdir(dir)).toEqual(['fused-model.manifest.json'])
-    const manifest = JSON.parse(
-      await fs.readFile(path.join(dir, 'fused-model.manifest.json'), 'utf8')
-    )
+    const manifest = await readValidManifest(path.join(dir, 'fused-model.manifest.json'))
     expect(manifest).toMatchObject({ status: 'failed', withinBudget: false, outputs: [] })
     expect(run.outputs['within-budget']).toBeUndefined()
     expect(run.summary).toContain('❌ Failed:')

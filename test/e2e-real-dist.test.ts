@@ -11,6 +11,7 @@ import path from 'node:path'
 import { readGgufHeader } from '../src/gguf/verify.js'
 import { runAction } from './fixtures/action.js'
 import { convertPython, mlxOldPython, mlxPython, realAdapters, realModel } from './fixtures/real.js'
+import { readValidManifest } from './fixtures/manifest.js'
 
 const LLAMA_CPP_DIR = process.env.LLAMA_CPP_DIR!
 
@@ -40,9 +41,7 @@ describe.each([
     expect(h.metadata['general.file_type']).toBe(15)
     expect(h.metadata['tokenizer.ggml.pre']).toBe('gpt-2')
     expect(r.stdout).toMatch(/Q4_K_M: llama\.cpp loaded fused-model-Q4_K_M\.gguf and generated/)
-    const manifest = JSON.parse(
-      await fs.readFile(path.join(r.work, 'fused-model.manifest.json'), 'utf8')
-    )
+    const manifest = await readValidManifest(path.join(r.work, 'fused-model.manifest.json'))
     expect(manifest.status).toBe('complete')
     expect(manifest.mlxLm.version).toBe(version)
     await fs.rm(r.work, { recursive: true, force: true })

@@ -20,6 +20,7 @@ import {
   makeTinyModel,
   run as runCommand
 } from './fixtures/tiny.js'
+import { readValidManifest } from './fixtures/manifest.js'
 
 const LLAMA_CPP_DIR = realLlamaCpp().dir // $LLAMA_CPP_DIR or the global set-up's build
 const CONVERT_PYTHON = path.join(FIXTURES_DIR, 'llama-stand-in', 'python')
@@ -123,7 +124,7 @@ describe('gguf-split', () => {
     // Outputs, manifest and budget treat the split type as one output of the shards' total.
     expect(JSON.parse(run.outputs.sizes).F16).toBe(total)
     expect(JSON.parse(run.outputs['gguf-paths']).F16).toBe(shards[0])
-    const manifest = JSON.parse(await fs.readFile(run.outputs.manifest, 'utf8'))
+    const manifest = await readValidManifest(run.outputs.manifest)
     const f16 = manifest.outputs.find((o: { name: string }) => o.name === 'F16')
     expect(f16).toMatchObject({ bytes: total, files: shards.length, status: 'within' })
     expect(f16.shards.map((s: { path: string }) => s.path)).toEqual(shards)

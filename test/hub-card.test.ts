@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { modelCard } from '../src/hub-publish/card.js'
 import { baseLicense } from '../src/hub-publish/license.js'
-import type { ManifestOutputV1, ManifestV1 } from '../src/report.js'
+import type { ManifestOutputV1, ManifestV1 } from '../src/report/index.js'
 
 /** A GGUF folder on the runner: the card names files, never the runner's paths. */
 const OUT = path.join(os.tmpdir(), 'gguf-out')

@@ -12,6 +12,7 @@ import path from 'node:path'
 import * as core from './__fixtures__/core.js'
 import { readFolder, startFakeHub, type FakeHub } from './fixtures/hub.js'
 import { makeTinySetup } from './fixtures/tiny.js'
+import { readValidManifest } from './fixtures/manifest.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../src/main.js')
@@ -116,7 +117,7 @@ describe('hub-repo', () => {
     expect(card).toMatch(
       /^---\nlibrary_name: mlx\nlicense: "apache-2.0"\ntags:\n- mlx\n- lora\n- mlx-fuse-action\n---\n/
     )
-    const manifest = JSON.parse(await fs.readFile(`${out}.manifest.json`, 'utf8'))
+    const manifest = await readValidManifest(`${out}.manifest.json`)
     const mlx = manifest.outputs[0]
     expect(card).toContain(`| \`mlx\` | ${mlx.format} |`)
     expect(card).toContain(`(${mlx.bytes.toLocaleString('en-US')} bytes)`)

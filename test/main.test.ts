@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import * as core from './__fixtures__/core.js'
 import { makeTinySetup } from './fixtures/tiny.js'
+import { readValidManifest } from './fixtures/manifest.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../src/main.js')
@@ -72,7 +73,7 @@ describe('run() in-process', () => {
       }
     )
     expect(core.outputs['within-budget']).toBe('false')
-    const written = JSON.parse(await fs.readFile(manifest, 'utf8'))
+    const written = await readValidManifest(manifest)
     expect(written).toMatchObject({ status: 'complete', withinBudget: false })
     // The peak is the fused model, measured: nothing else was written and kept at once.
     const mlxBytes = Number(JSON.parse(core.outputs.sizes).mlx)

@@ -13,6 +13,7 @@ import path from 'node:path'
 import * as core from './__fixtures__/core.js'
 import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 import { FIXTURES_DIR, makeAdapters, makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
+import { expectValidManifest } from './fixtures/manifest.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../src/main.js')
@@ -80,6 +81,8 @@ async function scenario(
   await run()
   const manifestPath = path.join(work, 'fused-model.manifest.json')
   const manifestText = await fs.readFile(manifestPath, 'utf8').catch(() => null)
+  // Every scenario's manifest, as written (before normalizing), must match the committed schema.
+  if (manifestText !== null) expectValidManifest(JSON.parse(manifestText))
   const n = (t: string): string => normalize(t, work)
   const annotations = [
     ...core.error.mock.calls.map(c => `error: ${String(c[0])} ${JSON.stringify(c[1] ?? {})}`),

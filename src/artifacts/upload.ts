@@ -23,12 +23,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { sha256File } from '../core/checksum.js'
 import { formatSize, measurePath } from '../core/size.js'
-import {
-  ActionError,
-  type JudgedOutput,
-  type MeasuredOutput,
-  type PublishedArtifact
-} from '../core/types.js'
+import { ActionError, type MeasuredOutput } from '../core/types.js'
+import type { JudgedOutput } from '../budget/index.js'
+import type { ArtifactOutcome, PublishedArtifact } from './outcome.js'
 import * as log from '../core/log.js'
 import type { UploadConfig } from './inputs.js'
 import { outputFiles, sumsText, type Checksums } from './sums.js'
@@ -38,18 +35,6 @@ export type ArtifactService = Pick<
   ArtifactClient,
   'uploadArtifact' | 'listArtifacts' | 'deleteArtifact'
 >
-
-export interface UploadOutcome {
-  /** `disabled`: upload is false; `ghes`: GitHub Enterprise Server, nothing uploaded. */
-  status: 'uploaded' | 'disabled' | 'ghes'
-  artifacts: PublishedArtifact[]
-  /** Outputs not published, and why. */
-  held: Array<{ output: string; reason: string }>
-  /** Paths deleted by remove-after-upload. */
-  removed: string[]
-  /** On a re-run: earlier attempts' artifacts of the names this attempt uploaded. */
-  superseded: Array<{ name: string; id: number }>
-}
 
 /** An upload failed; `uploaded` lists what was published before it. */
 export class UploadError extends ActionError {
@@ -147,8 +132,8 @@ export async function checkArtifactNames(
 export async function uploadOutputs(
   req: UploadRequest,
   client: ArtifactService = new DefaultArtifactClient()
-): Promise<UploadOutcome> {
-  const outcome: UploadOutcome = {
+): Promise<ArtifactOutcome> {
+  const outcome: ArtifactOutcome = {
     status: 'uploaded',
     artifacts: [],
     held: [],
@@ -237,7 +222,7 @@ async function earlierArtifacts(
 /** The earlier attempts' artifacts of the names uploaded now: one notice, and the outcome. */
 function reportSuperseded(
   earlier: ReadonlyArray<{ name: string; id: number }>,
-  outcome: UploadOutcome
+  outcome: ArtifactOutcome
 ): void {
   const now = new Set(outcome.artifacts.map(a => a.name.toLowerCase()))
   const mine = new Set(outcome.artifacts.map(a => a.id))
@@ -278,7 +263,7 @@ async function refuseInvalidPaths(publish: readonly MeasuredOutput[]): Promise<v
 }
 
 /** The outputs to upload: an over-budget one only with upload-over-budget, else it is held. */
-function toPublish(req: UploadRequest, outcome: UploadOutcome): MeasuredOutput[] {
+function toPublish(req: UploadRequest, outcome: ArtifactOutcome): MeasuredOutput[] {
   const publish: MeasuredOutput[] = []
   for (const output of req.outputs) {
     if (output.verdict.status !== 'over') publish.push(output)
@@ -297,7 +282,7 @@ function toPublish(req: UploadRequest, outcome: UploadOutcome): MeasuredOutput[]
 }
 
 /** remove-after-upload: deletes each uploaded file (every shard) from the runner. */
-async function removeUploaded(publish: MeasuredOutput[], outcome: UploadOutcome): Promise<void> {
+async function removeUploaded(publish: MeasuredOutput[], outcome: ArtifactOutcome): Promise<void> {
   for (const output of publish) {
     for (const file of output.shards?.map(s => s.path) ?? [output.path]) {
       await fs.rm(file, { recursive: true, force: true })
@@ -474,7 +459,7 @@ async function refuseMismatch(
   client: ArtifactService,
   sent: PublishedArtifact,
   expected: string,
-  outcome: UploadOutcome
+  outcome: ArtifactOutcome
 ): Promise<never> {
   outcome.artifacts.splice(outcome.artifacts.indexOf(sent), 1)
   let fate = 'it was deleted from the run'

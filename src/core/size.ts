@@ -165,6 +165,15 @@ export function formatSize(bytes: number): string {
   return Math.abs(bytes) < 1000 ? decimal : `${decimal} (${formatBinary(bytes)})`
 }
 
+/** `1234567890` -> `1.23 billion`, `2500000` -> `2.50 million`, `900` -> `900`: a count in words. */
+export function formatCount(n: number): string {
+  return n >= 1e9
+    ? `${(n / 1e9).toFixed(2)} billion`
+    : n >= 1e6
+      ? `${(n / 1e6).toFixed(2)} million`
+      : `${n}`
+}
+
 /** `6071234567` -> `6,071,234,567 bytes` (`1 byte`, `-1,024 bytes`). */
 export function formatBytes(bytes: number): string {
   checkBytes(bytes)

@@ -12,7 +12,10 @@ export class ActionError extends Error {
   }
 }
 
-/** One budget entry as the user wrote it, e.g. `gguf=4GB`. */
+/**
+ * One budget entry as the user wrote it, e.g. `gguf=4GB` (here, not in src/budget: the config
+ * holds the parsed entries). Everything else about budgets is in src/budget.
+ */
 export interface BudgetEntry {
   /** `all`, `mlx`, `gguf` or a GGUF type name in upper case. */
   target: string
@@ -78,23 +81,6 @@ export interface MeasuredOutput {
   bytesByDtype?: Record<string, number>
 }
 
-/**
- * An output against its budget. `headroomBytes` is budget - size (negative when over);
- * `overPercent` how far over, in percent of the budget (143 means 2.43x).
- */
-export type Verdict =
-  | { status: 'no-budget'; budget: null; headroomBytes: null; overPercent: null }
-  | { status: 'within'; budget: BudgetEntry; headroomBytes: number; overPercent: null }
-  | { status: 'over'; budget: BudgetEntry; headroomBytes: number; overPercent: number }
-
-export type VerdictStatus = Verdict['status']
-export type OverBudget = Extract<Verdict, { status: 'over' }>
-
-/** A measured output with its verdict attached (never matched up by name). */
-export interface JudgedOutput extends MeasuredOutput {
-  verdict: Verdict
-}
-
 /** A plain-words finding about what the fuse produced and why. */
 export interface Diagnosis {
   level: 'notice' | 'warning'
@@ -154,32 +140,4 @@ export interface FuseFacts {
   dequantize: boolean
   quantizeBits: number | null
   quantizeGroupSize: number
-}
-
-/** One artifact the upload made. */
-export interface PublishedArtifact {
-  name: string
-  /** The output it carries (`mlx`, a GGUF type), or `checksums`. */
-  output: string
-  id: number
-  /** `sha256:<hex>` of the bytes uploaded (the zip's for a zipped artifact). */
-  digest: string
-  /** `<server>/<repo>/actions/runs/<run id>/artifacts/<id>`. */
-  url: string
-  /** Bytes uploaded. */
-  bytes: number
-  seconds: number
-}
-
-/** The most specific budget for an output: its GGUF type, then `gguf` or `mlx`, then `all`. */
-export function budgetFor(
-  entries: readonly BudgetEntry[],
-  output: { name: string; kind: 'mlx' | 'gguf' }
-): BudgetEntry | null {
-  const order = output.kind === 'mlx' ? ['mlx', 'all'] : [output.name.toUpperCase(), 'gguf', 'all']
-  for (const target of order) {
-    const hit = entries.find(e => e.target === target)
-    if (hit) return hit
-  }
-  return null
 }

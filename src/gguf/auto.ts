@@ -1,7 +1,7 @@
 /** `gguf: auto`: the best-quality type of the ladder that fits the GGUF budget. */
 import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
-import { budgetFor } from '../core/types.js'
+import { budgetFor } from '../budget/index.js'
 import { formatSize } from '../core/size.js'
 import { ActionError, type BudgetEntry } from '../core/types.js'
 import { predictQuantizedSize } from './predict.js'

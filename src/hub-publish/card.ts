@@ -6,7 +6,7 @@
  */
 import path from 'node:path'
 import { formatSize } from '../core/size.js'
-import type { ManifestOutputV1, ManifestV1 } from '../report.js'
+import type { ManifestOutputV1, ManifestV1 } from '../report/index.js'
 
 export interface CardFacts {
   manifest: ManifestV1

@@ -1,7 +1,7 @@
 /** Explains in plain words why the fused model has the precision and size it has. */
 import { estimateQuantizedBytes, FLOAT_NAMES } from './precision.js'
-import { formatSize } from '../core/size.js'
-import type { Diagnosis, FuseFacts, JudgedOutput } from '../core/types.js'
+import { formatCount, formatSize } from '../core/size.js'
+import type { Diagnosis, FuseFacts } from '../core/types.js'
 
 const bpw = (bytes: number, params: number): string =>
   params > 0 ? `${((bytes * 8) / params).toFixed(2)} bits per weight` : 'unknown bits per weight'
@@ -9,17 +9,10 @@ const bpw = (bytes: number, params: number): string =>
 const dtypeName = (dtype: string | null): string =>
   (dtype && FLOAT_NAMES[dtype]) || dtype || 'float'
 
-const billions = (n: number): string =>
-  n >= 1e9
-    ? `${(n / 1e9).toFixed(2)} billion`
-    : n >= 1e6
-      ? `${(n / 1e6).toFixed(2)} million`
-      : `${n}`
-
 export function diagnose(f: FuseFacts): Diagnosis[] {
   const { stats, bytes, precision } = f.fused
   const params = stats.parameters
-  const measured = `${formatSize(bytes)}, ${bpw(bytes, params)} for ${billions(params)} parameters`
+  const measured = `${formatSize(bytes)}, ${bpw(bytes, params)} for ${formatCount(params)} parameters`
   const out: Diagnosis[] = []
   const baseBits = f.baseQuantization?.bits ?? null
 
@@ -79,31 +72,4 @@ export function diagnose(f: FuseFacts): Diagnosis[] {
   }
   out.push({ level: 'notice', title: "Kept the base model's quantization", text: lines.join(' ') })
   return out
-}
-
-/** Why a GGUF file is over its budget, and what fits instead, in plain words. */
-export function explainGgufOverBudget(outputs: readonly JudgedOutput[]): Diagnosis[] {
-  const ggufs = outputs.filter(o => o.kind === 'gguf')
-  return ggufs.flatMap(o => {
-    const v = o.verdict
-    if (v.status !== 'over') return []
-    const budget = v.budget
-    const fits = ggufs.filter(g => g.bytes <= budget.bytes)
-    const size =
-      o.parameters && o.bitsPerWeight
-        ? `${o.name} stores ${o.bitsPerWeight.toFixed(2)} bits per weight, so ${billions(o.parameters)} parameters take ${formatSize(o.bytes)}`
-        : `${o.name} takes ${formatSize(o.bytes)}`
-    const others = fits.length
-      ? ` From this run, ${fits.map(g => `${g.name} at ${formatSize(g.bytes)}`).join(', ')} fit${fits.length === 1 ? 's' : ''} that budget.`
-      : ''
-    const diagnosis: Diagnosis = {
-      level: 'warning',
-      output: o.name,
-      title: fits.length
-        ? `${fits[0].name} fits where ${o.name} does not`
-        : `${o.name} needs fewer bits per weight to fit`,
-      text: `${size}, ${v.overPercent.toFixed(0)}% over ${budget.text}.${others} Choose a type with fewer bits per weight (gguf: auto picks the best-quality type that fits the gguf budget), or raise the budget.`
-    }
-    return [diagnosis]
-  })
 }

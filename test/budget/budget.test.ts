@@ -5,9 +5,9 @@ import {
   resolveBudgetTypes,
   unusedTypeBudgets,
   verdictFor
-} from '../src/budget.js'
-import { TYPE_ALIASES, parseQuantizeHelp } from '../src/gguf/types.js'
-import { ActionError, type MeasuredOutput } from '../src/core/types.js'
+} from '../../src/budget/index.js'
+import { TYPE_ALIASES, canonicalType, parseQuantizeHelp } from '../../src/gguf/types.js'
+import { ActionError, type MeasuredOutput } from '../../src/core/types.js'
 
 const TYPES = new Set(['Q4_K_M', 'Q8_0', 'F16', 'Q5_K_M'])
 const output = (name: string, bytes: number): MeasuredOutput => ({
@@ -113,12 +113,14 @@ describe('budget targets resolve like GGUF types (issue 6)', () => {
     const types = parseQuantizeHelp(help)
     const entries = resolveBudgetTypes(
       parseBudgets('Q4_S=3kB, q4_k=2kB, gguf=9kB', new Set([...KNOWN, 'Q4_S']), TYPE_ALIASES),
-      types
+      t => canonicalType(t, types)
     )
     expect(entries.map(e => e.target)).toEqual(['Q4_K_S', 'Q4_K_M', 'gguf'])
     expect(budgetFor(entries, output('Q4_K_S', 1))?.text).toBe('Q4_S=3kB')
     expect(() =>
-      resolveBudgetTypes(parseBudgets('Q4_S=3kB, Q4_K_S=2kB', new Set([...KNOWN, 'Q4_S'])), types)
+      resolveBudgetTypes(parseBudgets('Q4_S=3kB, Q4_K_S=2kB', new Set([...KNOWN, 'Q4_S'])), t =>
+        canonicalType(t, types)
+      )
     ).toThrow(/"Q4_S=3kB" and "Q4_K_S=2kB" both name Q4_K_S/)
   })
 

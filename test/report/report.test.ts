@@ -1,8 +1,8 @@
 import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { judge, parseBudgets } from '../src/budget.js'
-import { diagnose, explainGgufOverBudget } from '../src/mlx/diagnose.js'
+import { judge, parseBudgets } from '../../src/budget/index.js'
+import { diagnose } from '../../src/mlx/diagnose.js'
 import {
   annotate,
   changeFromBase,
@@ -14,10 +14,11 @@ import {
   type ManifestOutputV1,
   type ManifestV1,
   type RunReport
-} from '../src/report.js'
-import type { FuseFacts, MeasuredOutput, WeightStats } from '../src/core/types.js'
-import { decodeCommand } from './fixtures/action.js'
-import { useRunnerFiles } from './fixtures/runner-files.js'
+} from '../../src/report/index.js'
+import type { FuseFacts, MeasuredOutput, WeightStats } from '../../src/core/types.js'
+import { decodeCommand } from '../fixtures/action.js'
+import { useRunnerFiles } from '../fixtures/runner-files.js'
+import { ADAPTERS, readValidManifest } from '../fixtures/manifest.js'
 
 let stdout: string[]
 const spy = jest.spyOn(process.stdout, 'write')
@@ -181,7 +182,7 @@ describe('report', () => {
   it('records the commit the run is for (GITHUB_SHA) as runCommit, and null for anything else', async () => {
     const extra = {
       folders: { outputDir: path.join(runner.dir, 'fused'), ggufDir: null, intermediates: null },
-      fuse: { dequantize: false, quantizeBits: null, quantizeGroupSize: 64, adapters: {} },
+      fuse: { dequantize: false, quantizeBits: null, quantizeGroupSize: 64, adapters: ADAPTERS },
       baseModelSource: null,
       gguf: null
     }
@@ -195,7 +196,7 @@ describe('report', () => {
         process.env.GITHUB_SHA = sha
         const report = reportFor(1_000, 'mlx=2.5GB', 'fail')
         await writeManifest(report, extra)
-        const manifest = JSON.parse(await fs.readFile(report.manifestPath, 'utf8')) as ManifestV1
+        const manifest = await readValidManifest<ManifestV1>(report.manifestPath)
         expect({ sha, runCommit: manifest.runCommit }).toEqual({ sha, runCommit: expected })
       }
     } finally {
@@ -208,11 +209,11 @@ describe('report', () => {
     const report = reportFor(6_070_000_000, 'mlx=2.5GB', 'fail')
     await writeManifest(report, {
       folders: { outputDir: path.join(runner.dir, 'fused'), ggufDir: null, intermediates: null },
-      fuse: { dequantize: false, quantizeBits: null, quantizeGroupSize: 64, adapters: {} },
+      fuse: { dequantize: false, quantizeBits: null, quantizeGroupSize: 64, adapters: ADAPTERS },
       baseModelSource: null,
       gguf: null
     })
-    const manifest = JSON.parse(await fs.readFile(report.manifestPath, 'utf8')) as ManifestV1
+    const manifest = await readValidManifest<ManifestV1>(report.manifestPath)
     // The public contract: exactly the keys ManifestV1 names (the compiler keeps this list whole).
     const keys: Record<keyof ManifestV1, true> = {
       schemaVersion: true,
@@ -256,40 +257,6 @@ describe('report', () => {
         }
       ]
     })
-  })
-})
-
-describe('explainGgufOverBudget', () => {
-  const gguf = (name: string, bytes: number): MeasuredOutput => ({
-    name,
-    kind: 'gguf',
-    path: `/g/${name}.gguf`,
-    bytes,
-    files: 1,
-    format: `GGUF ${name}`,
-    parameters: 1_475_840,
-    bitsPerWeight: (bytes * 8) / 1_475_840
-  })
-
-  it('says how many bits per weight the type stores and which made type fits', () => {
-    const outputs = [gguf('Q4_K_M', 915_360), gguf('Q8_0', 1_580_832)]
-    const budgets = parseBudgets('gguf=1.2MB', new Set())
-    const [d, ...rest] = explainGgufOverBudget(judge(outputs, budgets))
-    expect(rest).toEqual([])
-    expect(d).toMatchObject({
-      level: 'warning',
-      output: 'Q8_0',
-      title: 'Q4_K_M fits where Q8_0 does not'
-    })
-    expect(d.text).toContain(
-      'Q8_0 stores 8.57 bits per weight, so 1.48 million parameters take 1.58 MB (1.51 MiB), 32% over gguf=1.2MB.'
-    )
-    expect(d.text).toContain('From this run, Q4_K_M at 915.36 kB (893.91 KiB) fits that budget.')
-  })
-
-  it('explains nothing when every GGUF fits', () => {
-    const outputs = [gguf('Q4_K_M', 915_360)]
-    expect(explainGgufOverBudget(judge(outputs, []))).toEqual([])
   })
 })
 

@@ -1,9 +1,10 @@
-/** The artifact rows of the job summary and the artifact outputs (src/report.ts). */
+/** The artifact rows of the job summary and the artifact outputs (src/artifacts/report.ts). */
 import { beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { promises as fs } from 'node:fs'
-import { setArtifactOutputs, writeArtifactSummary, type ArtifactReport } from '../src/report.js'
-import { parseOutputFile } from './fixtures/action.js'
-import { useRunnerFiles } from './fixtures/runner-files.js'
+import { setArtifactOutputs, writeArtifactSummary } from '../../src/artifacts/report.js'
+import type { ArtifactOutcome } from '../../src/artifacts/outcome.js'
+import { parseOutputFile } from '../fixtures/action.js'
+import { useRunnerFiles } from '../fixtures/runner-files.js'
 
 useRunnerFiles('artifact-report')
 
@@ -11,7 +12,7 @@ beforeEach(() => {
   jest.spyOn(process.stdout, 'write').mockImplementation(() => true)
 })
 
-const uploaded: ArtifactReport = {
+const uploaded: ArtifactOutcome = {
   status: 'uploaded',
   artifacts: [
     {
@@ -24,7 +25,9 @@ const uploaded: ArtifactReport = {
       seconds: 20
     }
   ],
-  held: [{ output: 'Q8_0', reason: 'over its size budget (set upload-over-budget: true)' }]
+  held: [{ output: 'Q8_0', reason: 'over its size budget (set upload-over-budget: true)' }],
+  removed: [],
+  superseded: []
 }
 
 describe('writeArtifactSummary', () => {
@@ -43,9 +46,28 @@ describe('writeArtifactSummary', () => {
   })
 
   it('says why nothing was uploaded on GHES, with upload: false, and after an error', async () => {
-    await writeArtifactSummary({ status: 'ghes', artifacts: [], held: [] })
-    await writeArtifactSummary({ status: 'disabled', artifacts: [], held: [] })
-    await writeArtifactSummary({ status: 'failed', artifacts: [], held: [], error: 'x <y> failed' })
+    await writeArtifactSummary({
+      status: 'ghes',
+      artifacts: [],
+      held: [],
+      removed: [],
+      superseded: []
+    })
+    await writeArtifactSummary({
+      status: 'disabled',
+      artifacts: [],
+      held: [],
+      removed: [],
+      superseded: []
+    })
+    await writeArtifactSummary({
+      status: 'failed',
+      artifacts: [],
+      held: [],
+      removed: [],
+      superseded: [],
+      error: 'x <y> failed'
+    })
     const summary = await fs.readFile(process.env.GITHUB_STEP_SUMMARY!, 'utf8')
     expect(summary).toContain('Not uploaded: GitHub Enterprise Server')
     expect(summary).toContain('Not uploaded (upload: false).')

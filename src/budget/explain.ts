@@ -1,0 +1,46 @@
+/** Over-budget outputs in words: the per-output message, the step's failure and why it is over. */
+import { formatCount, formatDecimal, formatSize } from '../core/size.js'
+import type { Diagnosis, MeasuredOutput } from '../core/types.js'
+import { withinBudget, type JudgedOutput, type OverBudget } from './verdict.js'
+
+/** One message per output over budget, e.g. `mlx: 6.07 GB (5.65 GiB) is over its budget of 2.50 GB by 143%`. */
+export function overBudgetMessage(output: MeasuredOutput, v: OverBudget): string {
+  return `${output.name}: ${formatSize(output.bytes)} is over its budget of ${formatDecimal(v.budget.bytes)} by ${v.overPercent.toFixed(0)}% (size-budget entry "${v.budget.text}")`
+}
+
+/** The step's failure message when an output is over budget and on-over-budget is fail, else null. */
+export function overBudgetFailure(
+  outputs: readonly JudgedOutput[],
+  onOverBudget: 'fail' | 'warn'
+): string | null {
+  if (withinBudget(outputs) || onOverBudget !== 'fail') return null
+  const over = outputs.filter(o => o.verdict.status === 'over').map(o => o.name)
+  return `${over.join(', ')} ${over.length === 1 ? 'is' : 'are'} over the size budget; see the job summary for sizes and why, then shrink the output or raise size-budget.`
+}
+
+/** Why a GGUF file is over its budget, and what fits instead, in plain words. */
+export function explainGgufOverBudget(outputs: readonly JudgedOutput[]): Diagnosis[] {
+  const ggufs = outputs.filter(o => o.kind === 'gguf')
+  return ggufs.flatMap(o => {
+    const v = o.verdict
+    if (v.status !== 'over') return []
+    const budget = v.budget
+    const fits = ggufs.filter(g => g.bytes <= budget.bytes)
+    const size =
+      o.parameters && o.bitsPerWeight
+        ? `${o.name} stores ${o.bitsPerWeight.toFixed(2)} bits per weight, so ${formatCount(o.parameters)} parameters take ${formatSize(o.bytes)}`
+        : `${o.name} takes ${formatSize(o.bytes)}`
+    const others = fits.length
+      ? ` From this run, ${fits.map(g => `${g.name} at ${formatSize(g.bytes)}`).join(', ')} fit${fits.length === 1 ? 's' : ''} that budget.`
+      : ''
+    const diagnosis: Diagnosis = {
+      level: 'warning',
+      output: o.name,
+      title: fits.length
+        ? `${fits[0].name} fits where ${o.name} does not`
+        : `${o.name} needs fewer bits per weight to fit`,
+      text: `${size}, ${v.overPercent.toFixed(0)}% over ${budget.text}.${others} Choose a type with fewer bits per weight (gguf: auto picks the best-quality type that fits the gguf budget), or raise the budget.`
+    }
+    return [diagnosis]
+  })
+}

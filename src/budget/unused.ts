@@ -1,0 +1,34 @@
+/** Budget entries that gate nothing in this run: a note, not an error. */
+import type { BudgetEntry, Diagnosis, MeasuredOutput } from '../core/types.js'
+import { GENERIC_TARGETS } from './parse.js'
+
+/**
+ * Budget entries for GGUF outputs this run does not produce: a type it does not make, or `gguf`
+ * in a run without GGUF files (a warning, not an error: one list can serve several workflows).
+ */
+export function unusedTypeBudgets(
+  entries: readonly BudgetEntry[],
+  producedTypes: readonly string[]
+): BudgetEntry[] {
+  return entries.filter(e =>
+    e.target === 'gguf'
+      ? producedTypes.length === 0
+      : !GENERIC_TARGETS.includes(e.target) && !producedTypes.includes(e.target)
+  )
+}
+
+/** A warning for each budget entry that gates nothing in this run (see {@link unusedTypeBudgets}). */
+export function unusedBudgetDiagnoses(
+  entries: readonly BudgetEntry[],
+  outputs: readonly MeasuredOutput[]
+): Diagnosis[] {
+  const types = outputs.filter(o => o.kind === 'gguf').map(o => o.name)
+  return unusedTypeBudgets(entries, types).map(unused => ({
+    level: 'warning',
+    title: `size-budget entry "${unused.text}" is ignored`,
+    text:
+      unused.target === 'gguf'
+        ? `size-budget entry "${unused.text}" is for GGUF files and this run makes none; it is ignored here.`
+        : `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`
+  }))
+}

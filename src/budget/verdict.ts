@@ -1,0 +1,54 @@
+/** Picking each output's budget and judging the output against it. */
+import type { BudgetEntry, MeasuredOutput } from '../core/types.js'
+
+/**
+ * An output against its budget. `headroomBytes` is budget - size (negative when over);
+ * `overPercent` how far over, in percent of the budget (143 means 2.43x).
+ */
+export type Verdict =
+  | { status: 'no-budget'; budget: null; headroomBytes: null; overPercent: null }
+  | { status: 'within'; budget: BudgetEntry; headroomBytes: number; overPercent: null }
+  | { status: 'over'; budget: BudgetEntry; headroomBytes: number; overPercent: number }
+
+export type VerdictStatus = Verdict['status']
+export type OverBudget = Extract<Verdict, { status: 'over' }>
+
+/** A measured output with its verdict attached (never matched up by name). */
+export interface JudgedOutput extends MeasuredOutput {
+  verdict: Verdict
+}
+
+/** The most specific budget for an output: its GGUF type, then `gguf` or `mlx`, then `all`. */
+export function budgetFor(
+  entries: readonly BudgetEntry[],
+  output: { name: string; kind: 'mlx' | 'gguf' }
+): BudgetEntry | null {
+  const order = output.kind === 'mlx' ? ['mlx', 'all'] : [output.name.toUpperCase(), 'gguf', 'all']
+  for (const target of order) {
+    const hit = entries.find(e => e.target === target)
+    if (hit) return hit
+  }
+  return null
+}
+
+export function verdictFor(output: MeasuredOutput, entries: readonly BudgetEntry[]): Verdict {
+  const budget = budgetFor(entries, output)
+  if (!budget) return { status: 'no-budget', budget: null, headroomBytes: null, overPercent: null }
+  const headroomBytes = budget.bytes - output.bytes
+  if (headroomBytes >= 0) return { status: 'within', budget, headroomBytes, overPercent: null }
+  const overPercent = ((output.bytes - budget.bytes) / budget.bytes) * 100
+  return { status: 'over', budget, headroomBytes, overPercent }
+}
+
+/** Each output with its verdict attached. */
+export function judge(
+  outputs: readonly MeasuredOutput[],
+  entries: readonly BudgetEntry[]
+): JudgedOutput[] {
+  return outputs.map(o => ({ ...o, verdict: verdictFor(o, entries) }))
+}
+
+/** True when no output is over its budget (an output without a budget passes). */
+export function withinBudget(outputs: ReadonlyArray<{ verdict: Verdict }>): boolean {
+  return outputs.every(o => o.verdict.status !== 'over')
+}
