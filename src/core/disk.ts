@@ -30,6 +30,12 @@ export async function ensureFreeSpace(
   free: FreeBytes
 ): Promise<void> {
   const bytes = await free(target)
+  // Fail closed: `need > NaN` is false, so a figure that is no count of bytes would pass the check.
+  if (!Number.isSafeInteger(bytes) || bytes < 0) {
+    throw new ActionError(
+      `Cannot read the free space of ${path.resolve(target)} (read ${String(bytes)}); check that the path is valid.`
+    )
+  }
   if (needBytes > bytes) {
     throw new ActionError(
       `Not enough disk space for ${what}: it needs about ${formatSize(needBytes)} but ${path.resolve(target)} has ${formatSize(bytes)} free; free some space or point the output inputs at a larger disk.`

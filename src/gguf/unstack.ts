@@ -166,7 +166,12 @@ export async function prepareExperts(
     shards.map(async n => (await fs.stat(path.join(modelDir, n))).size)
   )
   const need = owned ? Math.max(...sizes) : sizes.reduce((a, b) => a + b, 0)
-  await ensureFreeSpace(workDir, need, "the converter's per-expert copy of the expert weights", free)
+  await ensureFreeSpace(
+    workDir,
+    need,
+    "the converter's per-expert copy of the expert weights",
+    free
+  )
   const dir = owned ? modelDir : path.join(workDir, 'convert-experts', path.basename(modelDir))
   // In an owned folder of links (the tokenizer view) a rewritten shard replaces a link: new bytes.
   const linked = owned ? await linkedShards(modelDir, shards) : []
