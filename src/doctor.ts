@@ -9,6 +9,7 @@ import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { toolPaths } from './core/config.js'
 import type { Machine } from './core/machine.js'
 import {
   CONVERT_CANDIDATES,
@@ -63,7 +64,9 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorCheck[]> {
   const needs = await baseNeeds(opts, checks)
   checks.push(...(await resources(opts.outputDir, needs, opts.machine)))
   checks.push(...(await mlxPython(opts)))
-  const llama = await llamaCpp(opts)
+  // The checkout looked at: llama-cpp-dir, else the action's clone of the ref (computed once).
+  const llamaDir = opts.llamaCppDir ?? toolPaths(opts.toolCacheDir).llamaCppClone(opts.llamaCppRef)
+  const llama = await llamaCpp(opts, llamaDir)
   checks.push(llama.check)
   if (opts.skipConvert) {
     checks.push({
@@ -71,7 +74,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorCheck[]> {
       status: 'info',
       detail: 'not needed: gguf is empty'
     })
-  } else checks.push(...(await convertPython(opts, llama.commit)))
+  } else checks.push(...(await convertPython(opts, llamaDir, llama.commit)))
   return checks
 }
 
@@ -218,9 +221,9 @@ async function mlxPython(opts: DoctorOptions): Promise<DoctorCheck[]> {
 }
 
 async function llamaCpp(
-  opts: DoctorOptions
+  opts: DoctorOptions,
+  dir: string
 ): Promise<{ check: DoctorCheck; commit: string | null }> {
-  const dir = opts.llamaCppDir ?? path.join(opts.toolCacheDir, 'llama.cpp', opts.llamaCppRef)
   const isTree = await fs
     .stat(path.join(dir, 'convert_hf_to_gguf.py'))
     .then(s => s.isFile())
@@ -250,7 +253,11 @@ async function llamaCpp(
   }
 }
 
-async function convertPython(opts: DoctorOptions, commit: string | null): Promise<DoctorCheck[]> {
+async function convertPython(
+  opts: DoctorOptions,
+  llamaDir: string,
+  commit: string | null
+): Promise<DoctorCheck[]> {
   if (opts.convertPython) {
     const version = await interpreterVersion(opts.convertPython)
     return [
@@ -268,7 +275,6 @@ async function convertPython(opts: DoctorOptions, commit: string | null): Promis
     return [{ name: 'Python for conversion', status: 'missing', detail: 'no Python 3 on PATH' }]
   }
   const list = found.map(i => `${i.command} ${i.version}`).join(', ')
-  const llamaDir = opts.llamaCppDir ?? path.join(opts.toolCacheDir, 'llama.cpp', opts.llamaCppRef)
   const requirements = commit
     ? await filteredRequirements(path.join(llamaDir, CONVERT_REQUIREMENTS)).catch(() => null)
     : null
