@@ -9,7 +9,8 @@ import * as core from '@actions/core'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { usableFreeBytes } from './core/disk.js'
+import { toolPaths } from './core/config.js'
+import type { Machine } from './core/machine.js'
 import {
   CONVERT_CANDIDATES,
   CONVERT_REQUIREMENTS,
@@ -20,10 +21,8 @@ import {
 } from './gguf/convert-env.js'
 import { findEnv } from './core/venv.js'
 import { findBinaries, gitCommit, readLlamaCppVersion } from './gguf/toolchain.js'
-import { readModelConfig } from './mlx/config.js'
-import { estimateFullPrecisionBytes } from './mlx/precision.js'
 import { mlxEnvSpec, mlxLmVersion, probeMlxEnv } from './mlx/python.js'
-import { inspectWeights } from './mlx/weights.js'
+import type { BaseReading, RunNeeds } from './plan/needs.js'
 import { lastLine, probe } from './core/run.js'
 import * as log from './core/log.js'
 import { formatSize } from './core/size.js'
@@ -48,65 +47,26 @@ export interface DoctorOptions {
   toolCacheDir: string
   /** Where the outputs go: its disk is the one checked. */
   outputDir: string
-  /** A local base model, for the pre-flight estimate; null when unknown or a repo id. */
-  baseModelDir: string | null
-  dequantize: boolean
-  quantizeBits: number | null
+  /**
+   * A local base model being read for the plan (src/plan/needs.ts): the doctor states the needs
+   * the plan refuses on; null when unknown or a repo id (not downloaded yet).
+   */
+  base: { readonly dir: string; readonly reading: Promise<BaseReading> } | null
   /** A run without gguf skips the search for a conversion Python (it probes every python3.x). */
   skipConvert?: boolean
-  /** The machine's memory in bytes (default os.totalmem()); the tests inject a smaller one. */
-  totalMemory?: number
-}
-
-/** What the fuse needs: disk for its outputs and, about, its size in memory. */
-export interface FuseNeeds {
-  fusedBytes: number
-  diskBytes: number
-  /**
-   * About the memory the largest fuse of the run holds: mlx-lm 0.32 keeps the whole fused model
-   * in memory while it writes it (ml-explore/mlx-lm commit 7283fb34: `save` honours the
-   * `donate_model=False` that fuse.py passes). Measured with mlx-lm 0.32.2 (MLX CPU backend) on a
-   * 542M-parameter llama: a de-quantizing fuse of its 4-bit base (dequantize, or the GGUF path's
-   * own fuse) peaked at 2.13 GB resident for a 1.08 GB 16-bit model, so it counts twice the
-   * 16-bit model, read from the base's tensors; a fuse of its bf16 base peaked at 1.24 GB, so a
-   * full-precision base counts the 16-bit model once, and a fuse kept quantized the base's tensors.
-   */
-  memoryBytes: number
-  /** What that fuse is, for messages: `the de-quantized fuse`, `the fuse`. */
-  memoryWhat: string
-}
-
-/**
- * The pre-flight estimate main.ts checks before any fuse: the fused model (full precision when
- * de-quantized or never quantized, else the base's tensors) and, with quantize-bits, room for the
- * re-quantized copy beside it.
- */
-export function fuseNeeds(
-  stats: Parameters<typeof estimateFullPrecisionBytes>[0] & { experts?: boolean },
-  dequantize: boolean,
-  quantizeBits: number | null,
-  gguf = false
-): FuseNeeds {
-  const full = estimateFullPrecisionBytes(stats)
-  const fused = dequantize || !stats.quantized ? full : stats.tensorBytes
-  const mlx = fused + (quantizeBits ? fused : 0)
-  // The GGUF path's peak: its 16-bit GGUF beside the MLX output (and beside a de-quantized fuse
-  // when the fuse stayed quantized); the full-precision source is removed once converted. Stacked
-  // experts read from the MLX output itself are first copied per expert (src/gguf/unstack.ts).
-  const ggufPeak = gguf ? full + (fused === full ? (stats.experts ? full : 0) : full) : 0
-  const dequantizing = stats.quantized && (dequantize || gguf)
-  const memoryBytes = dequantizing ? 2 * full : stats.quantized ? stats.tensorBytes : full
-  const memoryWhat = dequantizing ? 'the de-quantized fuse' : 'the fuse'
-  return { fusedBytes: fused, diskBytes: mlx + ggufPeak, memoryBytes, memoryWhat }
+  /** The free space and memory the doctor reports (the run's, injected by the tests). */
+  machine: Machine
 }
 
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = []
   checks.push(await machine())
   const needs = await baseNeeds(opts, checks)
-  checks.push(...(await resources(opts.outputDir, needs, opts.totalMemory ?? os.totalmem())))
+  checks.push(...(await resources(opts.outputDir, needs, opts.machine)))
   checks.push(...(await mlxPython(opts)))
-  const llama = await llamaCpp(opts)
+  // The checkout looked at: llama-cpp-dir, else the action's clone of the ref (computed once).
+  const llamaDir = opts.llamaCppDir ?? toolPaths(opts.toolCacheDir).llamaCppClone(opts.llamaCppRef)
+  const llama = await llamaCpp(opts, llamaDir)
   checks.push(llama.check)
   if (opts.skipConvert) {
     checks.push({
@@ -114,7 +74,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorCheck[]> {
       status: 'info',
       detail: 'not needed: gguf is empty'
     })
-  } else checks.push(...(await convertPython(opts, llama.commit)))
+  } else checks.push(...(await convertPython(opts, llamaDir, llama.commit)))
   return checks
 }
 
@@ -159,17 +119,15 @@ async function machine(): Promise<DoctorCheck> {
   }
 }
 
-async function baseNeeds(opts: DoctorOptions, checks: DoctorCheck[]): Promise<FuseNeeds | null> {
-  if (!opts.baseModelDir) return null
+async function baseNeeds(opts: DoctorOptions, checks: DoctorCheck[]): Promise<RunNeeds | null> {
+  if (!opts.base) return null
   try {
-    const config = await readModelConfig(opts.baseModelDir)
-    const stats = await inspectWeights(opts.baseModelDir, config)
-    return fuseNeeds(stats, opts.dequantize, opts.quantizeBits, opts.skipConvert === false)
+    return (await opts.base.reading).needs
   } catch (error) {
     checks.push({
       name: 'Pre-flight estimate',
       status: 'missing',
-      detail: `cannot read ${opts.baseModelDir}: ${(error as Error).message}`
+      detail: `cannot read ${opts.base.dir}: ${(error as Error).message}`
     })
     return null
   }
@@ -177,17 +135,18 @@ async function baseNeeds(opts: DoctorOptions, checks: DoctorCheck[]): Promise<Fu
 
 async function resources(
   outputDir: string,
-  needs: FuseNeeds | null,
-  total: number
+  needs: RunNeeds | null,
+  machine: Machine
 ): Promise<DoctorCheck[]> {
-  const free = await usableFreeBytes(outputDir).catch(() => null)
+  const total = machine.totalMemory
+  const free = await machine.freeBytes(outputDir).catch(() => null)
   const disk: DoctorCheck =
     free === null
       ? { name: 'Disk', status: 'missing', detail: `cannot read the free space of ${outputDir}` }
       : {
           name: 'Disk',
           status: needs && needs.diskBytes > free ? 'short' : needs ? 'ok' : 'info',
-          detail: `${formatSize(free)} free at ${outputDir}${needs ? `; the fuse needs about ${formatSize(needs.diskBytes)}` : ''}`
+          detail: `${formatSize(free)} free at ${outputDir}${needs ? `; the run needs about ${formatSize(needs.diskBytes)} for ${needs.diskWhat}` : ''}`
         }
   const available = os.freemem()
   const memory: DoctorCheck = {
@@ -262,9 +221,9 @@ async function mlxPython(opts: DoctorOptions): Promise<DoctorCheck[]> {
 }
 
 async function llamaCpp(
-  opts: DoctorOptions
+  opts: DoctorOptions,
+  dir: string
 ): Promise<{ check: DoctorCheck; commit: string | null }> {
-  const dir = opts.llamaCppDir ?? path.join(opts.toolCacheDir, 'llama.cpp', opts.llamaCppRef)
   const isTree = await fs
     .stat(path.join(dir, 'convert_hf_to_gguf.py'))
     .then(s => s.isFile())
@@ -294,7 +253,11 @@ async function llamaCpp(
   }
 }
 
-async function convertPython(opts: DoctorOptions, commit: string | null): Promise<DoctorCheck[]> {
+async function convertPython(
+  opts: DoctorOptions,
+  llamaDir: string,
+  commit: string | null
+): Promise<DoctorCheck[]> {
   if (opts.convertPython) {
     const version = await interpreterVersion(opts.convertPython)
     return [
@@ -312,7 +275,6 @@ async function convertPython(opts: DoctorOptions, commit: string | null): Promis
     return [{ name: 'Python for conversion', status: 'missing', detail: 'no Python 3 on PATH' }]
   }
   const list = found.map(i => `${i.command} ${i.version}`).join(', ')
-  const llamaDir = opts.llamaCppDir ?? path.join(opts.toolCacheDir, 'llama.cpp', opts.llamaCppRef)
   const requirements = commit
     ? await filteredRequirements(path.join(llamaDir, CONVERT_REQUIREMENTS)).catch(() => null)
     : null

@@ -11,7 +11,7 @@ import { HubApiError, listFiles, modelInfo } from '@huggingface/hub'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { ensureFreeSpace } from './core/disk.js'
+import { ensureFreeSpace, type FreeBytes } from './core/disk.js'
 import {
   download as downloadFile,
   DownloadCutError,
@@ -463,7 +463,7 @@ function fileUrl(s: HubSettings, repo: string, commit: string, file: string): st
  * progress in a log group), records the revision's commit in refs/ and returns the snapshot,
  * measured by the links' targets.
  */
-export async function fetchHubBase(plan: HubPlan): Promise<HubBase> {
+export async function fetchHubBase(plan: HubPlan, free: FreeBytes): Promise<HubBase> {
   const { repo, commit, listed, missing, snapshotDir, settings: s } = plan
   const storage = repoFolder(s.cacheDir, repo)
   const total = sum(listed)
@@ -474,7 +474,7 @@ export async function fetchHubBase(plan: HubPlan): Promise<HubBase> {
       `Base model ${name}: all ${listed.length} files (${formatSize(total)}) are already in ${s.cacheDir}.`
     )
   } else {
-    await ensureFreeSpace(s.cacheDir, toFetch, `downloading base-model "${repo}"`)
+    await ensureFreeSpace(s.cacheDir, toFetch, `downloading base-model "${repo}"`, free)
     await core.group(
       `Downloading base-model ${name} from ${s.endpoint}: ${missing.length} of ${listed.length} files, ${formatSize(toFetch)}`,
       () => download(plan, toFetch)

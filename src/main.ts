@@ -19,6 +19,7 @@ import {
 } from './baseline/baseline.js'
 import { DiskLedger } from './core/disk.js'
 import { emptyDir, type MadeFolders } from './core/folders.js'
+import { thisMachine, type Machine } from './core/machine.js'
 import { produceGguf, type GgufResult, type GgufSetup } from './gguf/pipeline.js'
 import type { Config } from './core/config.js'
 import { readInputs } from './inputs.js'
@@ -42,21 +43,22 @@ interface RunState {
   manifest: { path: string; folders: MadeFolders } | null
 }
 
-export async function run(): Promise<void> {
+/** `machine`: the free space and memory the checks read (a smaller one in the tests). */
+export async function run(machine: Machine = thisMachine()): Promise<void> {
   const state: RunState = { manifest: null }
   try {
-    await runAction(state)
+    await runAction(state, machine)
   } catch (error) {
     await fail(error, state)
   }
 }
 
-async function runAction(state: RunState): Promise<void> {
+async function runAction(state: RunState, machine: Machine): Promise<void> {
   const config = await readInputs()
-  const plan = await preflight(config)
+  const plan = await preflight(config, machine)
   state.manifest = { path: config.manifestPath, folders: plan.folders }
   await startWriting(config, plan.folders)
-  const ledger = new DiskLedger()
+  const ledger = new DiskLedger(machine.freeBytes)
   if (plan.hub) ledger.add('hub download', plan.hub.downloadedBytes)
 
   const mlx = await produceMlx(plan.mlx, ledger)

@@ -1,9 +1,8 @@
 /** The plan: every check that can fail before the output folders change, cheapest first. */
-import os from 'node:os'
 import semver from 'semver'
 import { resolveBudgetTypes } from './budget/index.js'
 import { ensureFreeSpace } from './core/disk.js'
-import { fuseNeeds, logDoctor, type FuseNeeds } from './doctor.js'
+import { logDoctor } from './doctor.js'
 import { checkOutputFolders, type MadeFolders } from './core/folders.js'
 import type { GgufSetup } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
@@ -14,10 +13,17 @@ import { canonicalType } from './gguf/types.js'
 import type { HubBase, HubPlan } from './hub.js'
 import { DEFAULT_LLAMA_CPP_REF, toolCacheRoot, type Config } from './core/config.js'
 import { validateAdapters, type AdapterInfo } from './mlx/adapters.js'
-import { checkRemoteCode, readModelConfig } from './mlx/config.js'
+import type { Machine } from './core/machine.js'
+import { checkRemoteCode } from './mlx/config.js'
 import type { MlxPlan } from './mlx/produce.js'
 import { checkDequantizeSupport, resolveMlxEnv, type MlxEnv } from './mlx/python.js'
-import { inspectWeights } from './mlx/weights.js'
+import {
+  readBase,
+  startReadingBase,
+  type BaseReading,
+  type NeedsInputs,
+  type RunNeeds
+} from './plan/needs.js'
 import { measurePath } from './core/size.js'
 import { formatSize } from './core/size.js'
 import { ActionError, type BudgetEntry, type MlxQuantization } from './core/types.js'
@@ -46,14 +52,20 @@ export interface Plan {
 }
 
 /** Every check that can fail before any expensive work, cheapest first. */
-export async function preflight(config: Config): Promise<Plan> {
+export async function preflight(config: Config, machine: Machine): Promise<Plan> {
+  // A local base's headers are read once: the doctor states the needs the check below refuses on.
+  const local = config.baseModelDir
+    ? startReadingBase(config.baseModelDir, needsInputs(config))
+    : null
   await logDoctor({
     ...config,
     convertPython: config.gguf?.convertPython ?? null,
     llamaCppDir: config.gguf?.llamaCppDir ?? null,
     llamaCppRef: config.gguf?.llamaCppRef ?? DEFAULT_LLAMA_CPP_REF,
     toolCacheDir: toolCacheRoot(),
-    skipConvert: !config.gguf
+    base: local && { dir: config.baseModelDir!, reading: local },
+    skipConvert: !config.gguf,
+    machine
   })
   const adapters = await validateAdapters(config.adapterPath, config.baseModelDir)
   log.info(
@@ -77,15 +89,27 @@ export async function preflight(config: Config): Promise<Plan> {
   const budgets = gguf
     ? resolveBudgetTypes(config.budgets, t => canonicalType(t, gguf.llama.types))
     : config.budgets
-  const hub = hubPlan ? await (await import('./hub.js')).fetchHubBase(hubPlan) : null
+  const hub = hubPlan
+    ? await (await import('./hub.js')).fetchHubBase(hubPlan, machine.freeBytes)
+    : null
   if (hub) await validateAdapters(config.adapterPath, hub.snapshotDir) // the adapters fit this base
   // Fuse and every check read a local folder; there is no Hub plan only for a local base-model.
-  const baseDir = hub ? hub.snapshotDir : config.baseModelDir!
-  const base = await precheckBase(config, baseDir, hub, env.mlxLmVersion)
+  const reading = await (hub ? readBase(hub.snapshotDir, needsInputs(config)) : local!)
+  const baseDir = reading.dir
+  const base = await precheckBase(config, reading, hub, env.mlxLmVersion, machine)
   // For GGUF the MLX stage fuses a quantized base a second time, de-quantized
   if (gguf && base.quantization.bits) checkDequantizeSupport(env, true)
   const mlx = mlxPlan(config, fuseRequest(config, env, baseDir), gguf !== null, base)
   return { folders, adapters, env, base, mlx, gguf, budgets, hub }
+}
+
+/** The inputs the run's disk and memory needs depend on. */
+function needsInputs(config: Config): NeedsInputs {
+  return {
+    dequantize: config.dequantize,
+    quantizeBits: config.quantizeBits,
+    gguf: config.gguf !== null
+  }
 }
 
 /** The Hub's settings, a cache outside the output folders, and the repo resolved and listed. */
@@ -128,34 +152,26 @@ function mlxPlan(
 }
 
 /**
- * Reads the base at `baseDir` (base-model's folder or the Hub snapshot): its precision and size,
- * and checks the whole run's disk peak will fit (the fuse, and with GGUF outputs the conversion
- * beside it) and the fuse's memory, before any fuse. `totalMemory` is the machine's (injected by
- * the tests).
+ * Checks the base as read once (base-model's folder or the Hub snapshot) and returns its
+ * precision and size: its remote code and tokenizer, then that the whole run's disk peak (the
+ * fuse, and with GGUF outputs the conversion beside it) and the fuse's memory fit `machine`,
+ * before any fuse. The figures are the ones the doctor stated (src/plan/needs.ts).
  */
 export async function precheckBase(
-  config: Pick<
-    Config,
-    'baseModel' | 'trustRemoteCode' | 'dequantize' | 'quantizeBits' | 'gguf' | 'outputDir'
-  >,
-  baseDir: string,
+  config: Pick<Config, 'baseModel' | 'trustRemoteCode' | 'gguf' | 'outputDir'>,
+  reading: BaseReading,
   hub: HubBase | null,
   mlxLmVersion: string,
-  totalMemory: number = os.totalmem()
+  machine: Machine
 ): Promise<ResolvedBase> {
-  const base = await readModelConfig(baseDir)
+  const { dir, config: base, needs } = reading
   checkRemoteCode(base, config.baseModel, config.trustRemoteCode)
-  if (config.gguf) await checkBaseTokenizer(baseDir, config.baseModel, base.modelType)
-  const stats = await inspectWeights(baseDir, base)
-  const needs = fuseNeeds(stats, config.dequantize, config.quantizeBits, config.gguf !== null)
-  const what = config.gguf ? 'the fused model and its GGUF conversion' : 'the fused model'
-  await ensureFreeSpace(config.outputDir, needs.diskBytes, what)
-  // Only the GGUF path's own fuse of a quantized base de-quantizes because of gguf.
-  const forGguf = config.gguf !== null && !config.dequantize && stats.quantized
-  checkFuseMemory(needs, mlxLmVersion, totalMemory, forGguf)
+  if (config.gguf) await checkBaseTokenizer(dir, config.baseModel, base.modelType)
+  await ensureFreeSpace(config.outputDir, needs.diskBytes, needs.diskWhat, machine.freeBytes)
+  checkFuseMemory(needs, mlxLmVersion, machine.totalMemory)
   // A Hub snapshot holds links into the cache's blobs: its size is the targets', measured by hub.ts.
-  const bytes = hub ? hub.bytes : (await measurePath(baseDir)).bytes
-  return { dir: baseDir, quantization: base.quantization, bytes }
+  const bytes = hub ? hub.bytes : (await measurePath(dir)).bytes
+  return { dir, quantization: base.quantization, bytes }
 }
 
 /** mlx-lm 0.32 and newer keep the whole fused model in memory while fuse writes it (7283fb34). */
@@ -170,14 +186,9 @@ function keepsWholeModel(mlxLmVersion: string): boolean {
  * holds the whole fused model (16-bit when de-quantizing) until it is written, and a machine
  * without that much memory swaps for hours or kills the fuse.
  */
-export function checkFuseMemory(
-  needs: FuseNeeds,
-  mlxLmVersion: string,
-  totalMemory: number,
-  forGguf: boolean
-): void {
+export function checkFuseMemory(needs: RunNeeds, mlxLmVersion: string, totalMemory: number): void {
   if (!keepsWholeModel(mlxLmVersion) || needs.memoryBytes <= totalMemory) return
-  const fix = forGguf
+  const fix = needs.forGguf
     ? 'use a runner with more memory, or drop the gguf input (its conversion needs that de-quantized fuse)'
     : 'use a runner with more memory, or a smaller or quantized base model without dequantize'
   throw new ActionError(

@@ -1,38 +1,40 @@
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { DiskLedger, ensureFreeSpace, freeBytesOverride } from '../src/core/disk.js'
+import { DiskLedger, ensureFreeSpace, freeBytes } from '../src/core/disk.js'
 import { ActionError } from '../src/core/types.js'
 
-const NAME = 'MLX_FUSE_FREE_BYTES_OVERRIDE'
-afterEach(() => {
-  delete process.env[NAME]
-})
+/** A disk that pretends to have `bytes` free, wherever asked. */
+const pretend = (bytes: number) => async (): Promise<number> => bytes
 
-describe('the test-only free-space override', () => {
-  it('is off when unset and reads whole bytes', () => {
-    expect(freeBytesOverride({})).toBeNull()
-    expect(freeBytesOverride({ [NAME]: '1234' })).toBe(1234)
+describe('the free-space check before a step writes', () => {
+  it('refuses with both figures when the disk is too small, and passes when it fits', async () => {
+    await expect(ensureFreeSpace(os.tmpdir(), 10, 'the fused model', pretend(9))).rejects.toThrow(
+      /Not enough disk space for the fused model: it needs about 10 B but .* has 9 B free/
+    )
+    await expect(
+      ensureFreeSpace(os.tmpdir(), 10, 'the fused model', pretend(10))
+    ).resolves.toBeUndefined()
   })
 
-  it.each(['lots', '1e9', '-5', '12.5', '10GB', ' 7'])(
-    'refuses the malformed value %j instead of skipping the disk check',
-    async value => {
-      // Issue 6: "lots" made Number() NaN, and `need > NaN` is false: the check passed silently.
-      process.env[NAME] = value
-      const promise = ensureFreeSpace(os.tmpdir(), 10, 'the fused model')
+  it.each([Number.NaN, -5, 12.5, Number.POSITIVE_INFINITY])(
+    'fails closed on a free-space figure that is no count of bytes (%d)',
+    async bytes => {
+      // Issue 6: a figure that was NaN made `need > NaN` false: the check passed silently.
+      const promise = ensureFreeSpace(os.tmpdir(), 10, 'the fused model', pretend(bytes))
       await expect(promise).rejects.toThrow(ActionError)
-      await expect(promise).rejects.toThrow(
-        /MLX_FUSE_FREE_BYTES_OVERRIDE is ".*", not a whole number of bytes; it is for the action's own tests only/
-      )
+      await expect(promise).rejects.toThrow(/^Cannot read the free space of .* \(read .*\)/)
     }
   )
 
-  it('still refuses when the pretended disk is too small', async () => {
-    process.env[NAME] = '9'
-    await expect(ensureFreeSpace(os.tmpdir(), 10, 'the fused model')).rejects.toThrow(
-      /Not enough disk space for the fused model: it needs about 10 B but .* has 9 B free/
+  it("reads this machine's real free space, and the ledger checks with the reader it was given", async () => {
+    const real = await freeBytes(os.tmpdir())
+    expect(Number.isSafeInteger(real) && real > 0).toBe(true)
+    const ledger = new DiskLedger(pretend(100))
+    await expect(ledger.ensureRoom(os.tmpdir(), 100, 'a step')).resolves.toBeUndefined()
+    await expect(ledger.ensureRoom(os.tmpdir(), 101, 'a step')).rejects.toThrow(
+      /Not enough disk space for a step: it needs about 101 B .* has 100 B free/
     )
   })
 })
@@ -47,7 +49,7 @@ describe('DiskLedger', () => {
     const gguf = path.join(root, 'work', 'm.gguf')
     await fs.mkdir(path.dirname(gguf))
     await fs.writeFile(gguf, Buffer.alloc(400))
-    const ledger = new DiskLedger()
+    const ledger = new DiskLedger(freeBytes)
     ledger.add('download', 50)
     await ledger.wrote(fuse)
     await ledger.wrote(gguf)

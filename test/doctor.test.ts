@@ -8,22 +8,18 @@ import { execFileSync } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {
-  formatDoctor,
-  fuseNeeds,
-  runDoctor,
-  type DoctorCheck,
-  type DoctorOptions
-} from '../src/doctor.js'
+import { formatDoctor, runDoctor, type DoctorCheck, type DoctorOptions } from '../src/doctor.js'
 import {
   CONVERT_REQUIREMENTS,
   convertEnvSpec,
   filteredRequirements
 } from '../src/gguf/convert-env.js'
 import { envDir, envKey, READY_MARKER } from '../src/core/venv.js'
+import { freeBytes } from '../src/core/disk.js'
 import { readModelConfig } from '../src/mlx/config.js'
 import { estimateFullPrecisionBytes } from '../src/mlx/precision.js'
 import { inspectWeights } from '../src/mlx/weights.js'
+import { fuseNeeds, startReadingBase, type NeedsInputs } from '../src/plan/needs.js'
 import { formatSize } from '../src/core/size.js'
 import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 import { makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
@@ -53,11 +49,16 @@ function options(over: Partial<DoctorOptions> = {}): DoctorOptions {
     llamaCppRef: 'v0.4.0',
     toolCacheDir: path.join(root, 'tool-cache'),
     outputDir: path.join(root, 'out'),
-    baseModelDir: null,
-    dequantize: false,
-    quantizeBits: null,
+    base: null,
+    machine: { freeBytes, totalMemory: os.totalmem() },
     ...over
   }
+}
+
+/** The base at `dir` as a run hands it to the doctor: being read for the plan. */
+function base(dir: string, inputs: Partial<NeedsInputs> = {}): DoctorOptions['base'] {
+  const all = { dequantize: false, quantizeBits: null, gguf: false, ...inputs }
+  return { dir, reading: startReadingBase(dir, all) }
 }
 
 function check(checks: DoctorCheck[], name: string): DoctorCheck {
@@ -113,23 +114,22 @@ describe('npm run doctor', () => {
     const needs = fuseNeeds(stats, true, 4)
     expect(needs.diskBytes).toBe(2 * needs.fusedBytes)
     expect(needs.fusedBytes).toBeGreaterThan(stats.tensorBytes) // de-quantized: larger
-    const roomy = await runDoctor(options({ baseModelDir: q4, dequantize: true, quantizeBits: 4 }))
+    const dequantized = { dequantize: true, quantizeBits: 4 }
+    const roomy = await runDoctor(options({ base: base(q4, dequantized) }))
     expect(check(roomy, 'Disk')).toMatchObject({ status: 'ok' })
     expect(check(roomy, 'Disk').detail).toContain(
-      `the fuse needs about ${formatSize(needs.diskBytes)}`
+      `the run needs about ${formatSize(needs.diskBytes)} for the fused model`
     )
     expect(check(roomy, 'Memory').detail).toContain(formatSize(needs.memoryBytes))
-    process.env.MLX_FUSE_FREE_BYTES_OVERRIDE = String(needs.diskBytes - 1)
-    try {
-      const short = await runDoctor(
-        options({ baseModelDir: q4, dequantize: true, quantizeBits: 4 })
-      )
-      expect(check(short, 'Disk').status).toBe('short')
-    } finally {
-      delete process.env.MLX_FUSE_FREE_BYTES_OVERRIDE
-    }
+    // A disk one byte too small, pretended through the machine the doctor is given.
+    const small = { freeBytes: async () => needs.diskBytes - 1, totalMemory: os.totalmem() }
+    const short = await runDoctor(options({ base: base(q4, dequantized), machine: small }))
+    expect(check(short, 'Disk')).toMatchObject({
+      status: 'short',
+      detail: expect.stringContaining(`${formatSize(needs.diskBytes - 1)} free at`)
+    })
     // Kept quantized, the fuse needs about the base's tensors only.
-    const kept = await runDoctor(options({ baseModelDir: q4 }))
+    const kept = await runDoctor(options({ base: base(q4) }))
     expect(check(kept, 'Disk').detail).toContain(`needs about ${formatSize(stats.tensorBytes)}`)
   })
 
@@ -139,18 +139,19 @@ describe('npm run doctor', () => {
     const needs = fuseNeeds(stats, false, null, true)
     expect(needs.memoryBytes).toBe(2 * estimateFullPrecisionBytes(stats))
     expect(needs.memoryWhat).toBe('the de-quantized fuse')
-    const opts = { baseModelDir: q4, skipConvert: false }
-    const roomy = await runDoctor(options({ ...opts, totalMemory: needs.memoryBytes }))
+    const opts = { base: base(q4, { gguf: true }), skipConvert: false }
+    const memory = (totalMemory: number) => ({ machine: { freeBytes, totalMemory } })
+    const roomy = await runDoctor(options({ ...opts, ...memory(needs.memoryBytes) }))
     expect(check(roomy, 'Memory')).toMatchObject({
       status: 'ok',
       detail: expect.stringContaining(
         `; the de-quantized fuse holds about ${formatSize(needs.memoryBytes)} in memory`
       )
     })
-    const short = await runDoctor(options({ ...opts, totalMemory: needs.memoryBytes - 1 }))
+    const short = await runDoctor(options({ ...opts, ...memory(needs.memoryBytes - 1) }))
     expect(check(short, 'Memory').status).toBe('short')
     // Kept quantized and without gguf, the fuse holds about the base's tensors.
-    const kept = await runDoctor(options({ baseModelDir: q4, totalMemory: stats.tensorBytes }))
+    const kept = await runDoctor(options({ base: base(q4), ...memory(stats.tensorBytes) }))
     expect(check(kept, 'Memory')).toMatchObject({
       status: 'ok',
       detail: expect.stringContaining(`the fuse holds about ${formatSize(stats.tensorBytes)}`)
@@ -163,14 +164,17 @@ describe('npm run doctor', () => {
         python: path.join(root, 'no-such-python'),
         convertPython: path.join(root, 'no-such-convert-python'),
         llamaCppDir: path.join(root, 'no-llama'),
-        baseModelDir: path.join(root, 'no-model')
+        base: base(path.join(root, 'no-model'))
       })
     )
     expect(check(checks, 'Python for mlx-lm')).toMatchObject({ status: 'missing' })
     expect(check(checks, 'Python for mlx-lm').detail).toContain('does not run (input python)')
     expect(check(checks, 'Python for conversion')).toMatchObject({ status: 'missing' })
     expect(check(checks, 'llama.cpp').detail).toContain('is not a llama.cpp checkout')
-    expect(check(checks, 'Pre-flight estimate').status).toBe('missing')
+    expect(check(checks, 'Pre-flight estimate')).toMatchObject({
+      status: 'missing',
+      detail: expect.stringContaining(`cannot read ${path.join(root, 'no-model')}: `)
+    })
   })
 
   it('says when python3 has no mlx_lm and no environment is cached, without creating one', async () => {
@@ -220,24 +224,5 @@ describe('npm run doctor', () => {
     expect(check(input, 'Python for conversion').detail).toMatch(
       /^\/usr\/bin\/python3 \(input convert-python\), Python 3\.\d+\.\d+$/
     )
-  })
-})
-
-describe('fuseNeeds with mixture-of-experts weights', () => {
-  it("counts the converter's per-expert copy of a full-precision MLX output", () => {
-    const stats = {
-      quantized: false,
-      tensorBytes: 1000,
-      packedParameters: 0,
-      packedBytes: 0
-    }
-    // A full-precision fuse is the conversion source: its 16-bit GGUF beside it ...
-    expect(fuseNeeds(stats, false, null, true).diskBytes).toBe(2000)
-    // ... and, with stacked experts, their per-expert copy for the converter (src/gguf/unstack.ts).
-    expect(fuseNeeds({ ...stats, experts: true }, false, null, true).diskBytes).toBe(3000)
-    // A de-quantized fuse made for the GGUF path only is split in place: nothing more.
-    const q = { quantized: true, tensorBytes: 300, packedParameters: 400, packedBytes: 200 }
-    const full = 400 * 2 + 100
-    expect(fuseNeeds({ ...q, experts: true }, false, null, true).diskBytes).toBe(300 + 2 * full)
   })
 })

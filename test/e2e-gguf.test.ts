@@ -1,15 +1,14 @@
 /**
  * The whole run with GGUF outputs, run() in-process (fixtures/in-process.ts). Replaced: mlx_lm and
  * convert_hf_to_gguf.py (stand-ins). Real: the llama.cpp build, llama-quantize, llama-completion,
- * header checks, sizes. (The free-disk cases still spawn dist/index.js with the variable
- * MLX_FUSE_FREE_BYTES_OVERRIDE until that override is injected.)
+ * header checks, sizes. The free-disk cases pretend a smaller disk through the machine run() is
+ * given (fixtures/in-process.ts freeBytes).
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { runAction } from './fixtures/action.js'
 import { runInProcess } from './fixtures/in-process.js'
 import { MAKE_IMATRIX, realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 import {
@@ -373,23 +372,25 @@ describe('the action, end to end (GGUF outputs)', () => {
   it.each([
     // Room for the 4-bit fuse (~0.85 MB) but not for the run's peak: the 16-bit fuse the GGUF
     // path needs (~3 MB) beside its 16-bit GGUF: refused before the first fuse.
-    ['q4', '2000000', 'the fused model and its GGUF conversion', '2.00 MB \\(1.91 MiB\\)'],
+    ['q4', 2000000, 'the fused model and its GGUF conversion', '2.00 MB \\(1.91 MiB\\)'],
     // No room for the 16-bit fuse of a bf16 base (~3 MB) at all.
-    ['bf16', '1000000', 'the fused model and its GGUF conversion', '1.00 MB \\(976.56 KiB\\)']
+    ['bf16', 1000000, 'the fused model and its GGUF conversion', '1.00 MB \\(976.56 KiB\\)']
   ])(
     'refuses before a %s fuse when the disk is too small, with both figures',
     async (base, free, what, shown) => {
       const { dir, env, mlxLog } = await setup()
-      const run = await runAction(
+      const run = await runInProcess(
         { ...common(), 'base-model': base === 'q4' ? q4Base : bf16Base, gguf: 'Q4_K_M' },
-        { cwd: dir, env: { ...env, MLX_FUSE_FREE_BYTES_OVERRIDE: free } }
+        { cwd: dir, env, freeBytes: free }
       )
       expect(run.code).toBe(1)
-      expect(run.stdout).toMatch(
-        new RegExp(
-          `Not enough disk space for ${what}: it needs about [\\d.]+ MB \\([\\d.]+ MiB\\) but .* has ${shown} free`
-        )
-      )
+      const refusal = new RegExp(
+        `Not enough disk space for ${what}: it needs about ([\\d.]+ MB \\([\\d.]+ MiB\\)) but .* has ${shown} free`
+      ).exec(run.stdout)
+      expect(refusal).not.toBeNull()
+      // The doctor's first log group stated the same need, for the same thing, and the same disk.
+      const doctor = /! Disk: (.*) free at .*; the run needs about (.*) for (.*)/.exec(run.stdout)
+      expect(doctor?.slice(1)).toEqual([shown.replaceAll('\\', ''), refusal![1], what])
       const fuses = (await readStandInLog(mlxLog)).filter(c => c.command === 'fuse')
       expect(fuses).toHaveLength(0)
       expect((await fs.readdir(dir)).filter(n => n.includes('gguf'))).toEqual([])

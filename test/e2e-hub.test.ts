@@ -52,7 +52,8 @@ async function action(
   baseModel: string,
   hfHome: string,
   extra: Record<string, string> = {},
-  env: Record<string, string> = {}
+  env: Record<string, string> = {},
+  freeBytes?: number
 ): Promise<{ run: ActionRun; dir: string; fuses: string[][] }> {
   const dir = await fs.mkdtemp(path.join(root, 'work-'))
   const log = path.join(dir, 'standin.log')
@@ -64,7 +65,11 @@ async function action(
       'size-budget': 'mlx=5MB',
       ...extra
     },
-    { cwd: dir, env: { MLX_STANDIN_LOG: log, HF_HOME: hfHome, HF_ENDPOINT: hub.url, ...env } }
+    {
+      cwd: dir,
+      env: { MLX_STANDIN_LOG: log, HF_HOME: hfHome, HF_ENDPOINT: hub.url, ...env },
+      freeBytes
+    }
   )
   const fuses = (await readStandInLog(log).catch(() => []))
     .filter(c => c.command === 'fuse')
@@ -191,14 +196,7 @@ describe('a Hugging Face repo id as base-model', () => {
   it('checks the disk for the download, then for the fuse exactly as for a local base', async () => {
     // Too small for the download itself: refused before any file is fetched.
     hub.requests.length = 0
-    const tiny = await action(
-      REPO,
-      path.join(root, 'hf-small'),
-      {},
-      {
-        MLX_FUSE_FREE_BYTES_OVERRIDE: '100000'
-      }
-    )
+    const tiny = await action(REPO, path.join(root, 'hf-small'), {}, {}, 100000)
     expect(tiny.run.code).toBe(1)
     expect(tiny.run.stdout).toMatch(
       /Not enough disk space for downloading base-model "tiny-org\/tiny-q4": it needs about [\d.]+ kB/
@@ -210,9 +208,9 @@ describe('a Hugging Face repo id as base-model', () => {
 
     // Room for the download (~0.85 MB) but not for the 16-bit fuse (~3 MB): the same refusal
     // a local base gets, before any fuse.
-    const free = { MLX_FUSE_FREE_BYTES_OVERRIDE: '2000000' }
-    const remote = await action(REPO, path.join(root, 'hf-mid'), { dequantize: 'true' }, free)
-    const local = await action(base, path.join(root, 'unused'), { dequantize: 'true' }, free)
+    const free = 2000000
+    const remote = await action(REPO, path.join(root, 'hf-mid'), { dequantize: 'true' }, {}, free)
+    const local = await action(base, path.join(root, 'unused'), { dequantize: 'true' }, {}, free)
     const refusal = (r: { run: ActionRun; dir: string }): string =>
       /Not enough disk space for the fused model[^\n]*/
         .exec(r.run.stdout)?.[0]

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 
 import { ActionError } from '../src/core/types.js'
+import { toolPaths } from '../src/core/config.js'
 import {
   BUILD_GROUP,
   buildLlamaCpp,
@@ -140,7 +141,7 @@ describe('clone and build, on a fake llama.cpp repository', () => {
   it('clones the tag shallowly into <toolCacheDir>/llama.cpp/<ref>, then reuses it', async () => {
     const cache = join(work, 'cache-clone')
     const dir = await cloneLlamaCpp('v9.8.7', url, cache)
-    expect(dir).toBe(join(cache, 'llama.cpp', 'v9.8.7'))
+    expect(dir).toBe(toolPaths(cache).llamaCppClone('v9.8.7'))
     expect(git(dir, 'rev-parse', 'HEAD')).toBe(commit)
     expect(git(dir, 'rev-list', '--count', 'HEAD')).toBe('1')
     expect(existsSync(join(dir, 'later.txt'))).toBe(false)
@@ -158,7 +159,7 @@ describe('clone and build, on a fake llama.cpp repository', () => {
     expect((err as Error).message).toContain(
       'check that llama-cpp-ref names an existing tag or branch'
     )
-    expect(existsSync(join(cache, 'llama.cpp', 'v0.0.0-missing'))).toBe(false)
+    expect(existsSync(toolPaths(cache).llamaCppClone('v0.0.0-missing'))).toBe(false)
     const bad = await cloneLlamaCpp('--upload-pack=x', url, cache).catch((e: unknown) => e)
     expect((bad as Error).message).toContain('Input llama-cpp-ref is "--upload-pack=x"')
   })
@@ -174,14 +175,14 @@ describe('clone and build, on a fake llama.cpp repository', () => {
     expect(message).toContain('set llama-cpp-dir to a local llama.cpp checkout')
     expect(message).toContain(`git clone --depth 1 --branch v9.8.7 ${unreachable}`)
     expect(message).not.toContain('names an existing tag')
-    expect(existsSync(join(cache, 'llama.cpp', 'v9.8.7'))).toBe(false)
+    expect(existsSync(toolPaths(cache).llamaCppClone('v9.8.7'))).toBe(false)
   })
 
   it('setupLlamaCpp clones, builds once with the minimal flags, and then reuses the build', async () => {
     const cache = join(work, 'cache-setup')
     out.clear()
     const cpp = await setupLlamaCpp({ ref: 'v9.8.7', repoUrl: url, toolCacheDir: cache })
-    const dir = join(cache, 'llama.cpp', 'v9.8.7')
+    const dir = toolPaths(cache).llamaCppClone('v9.8.7')
     expect(out.text()).toContain(`::group::${BUILD_GROUP}`)
     expect(cpp).toMatchObject({
       dir,

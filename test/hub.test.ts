@@ -19,6 +19,7 @@ import {
   resolveHubBase,
   type HubSettings
 } from '../src/hub.js'
+import { freeBytes } from '../src/core/disk.js'
 import { readFolder, startFakeHub, type FakeHub } from './fixtures/hub.js'
 import { rejection } from './fixtures/rejection.js'
 import { makeTinyModel } from './fixtures/tiny.js'
@@ -202,7 +203,7 @@ describe('a repo-id base', () => {
     const plan = await resolveHubBase('org/tiny', null, s)
     expect(plan.commit).toBe(C1)
     expect(plan.missing.map(f => f.path)).toEqual(Object.keys(model).sort())
-    const base = await fetchHubBase(plan)
+    const base = await fetchHubBase(plan, freeBytes)
     const storage = path.join(s.cacheDir, 'models--org--tiny')
     expect(base.snapshotDir).toBe(path.join(storage, 'snapshots', C1))
     expect(base.bytes).toBe(Object.values(model).reduce((n, d) => n + d.length, 0))
@@ -225,7 +226,7 @@ describe('a repo-id base', () => {
     hub.requests.length = 0
     const again = await resolveHubBase('org/tiny', null, s)
     expect(again.missing).toEqual([])
-    expect((await fetchHubBase(again)).downloadedBytes).toBe(0)
+    expect((await fetchHubBase(again, freeBytes)).downloadedBytes).toBe(0)
     expect(hub.requests.map(r => r.path)).toEqual([
       '/api/models/org/tiny/revision/main',
       '/api/models/org/tiny/tree/' + C1
@@ -234,9 +235,11 @@ describe('a repo-id base', () => {
 
   it('refuses a cached file of the wrong size instead of fusing it', async () => {
     const s = settings()
-    const base = await fetchHubBase(await resolveHubBase('org/tiny', null, s))
+    const base = await fetchHubBase(await resolveHubBase('org/tiny', null, s), freeBytes)
     await fs.truncate(path.join(base.snapshotDir, 'model.safetensors'), 10) // writes the blob
-    const error = await rejection(fetchHubBase(await resolveHubBase('org/tiny', null, s)))
+    const error = await rejection(
+      fetchHubBase(await resolveHubBase('org/tiny', null, s), freeBytes)
+    )
     expect(error.message).toBe(
       `The cached file ${path.join(base.snapshotDir, 'model.safetensors')} of base-model "org/tiny" is 10 bytes where the Hub lists ${model['model.safetensors'].length}; delete ${path.join(s.cacheDir, 'models--org--tiny')} and run again.`
     )
@@ -244,7 +247,7 @@ describe('a repo-id base', () => {
 
   it('pins a tag to its commit and records it in refs/', async () => {
     const s = settings()
-    const base = await fetchHubBase(await resolveHubBase('org/tiny', 'v1.0', s))
+    const base = await fetchHubBase(await resolveHubBase('org/tiny', 'v1.0', s), freeBytes)
     expect(base.commit).toBe(C2)
     expect(base.revision).toBe('v1.0')
     expect(await fs.readFile(path.join(base.snapshotDir, 'config.json'), 'utf8')).toContain(
@@ -258,13 +261,9 @@ describe('a repo-id base', () => {
   it('refuses before downloading when the cache disk is too small', async () => {
     const s = settings()
     hub.requests.length = 0
-    process.env.MLX_FUSE_FREE_BYTES_OVERRIDE = '1000'
-    try {
-      const error = await rejection(fetchHubBase(await resolveHubBase('org/tiny', null, s)))
-      expect(error.message).toMatch(/^Not enough disk space for downloading base-model "org\/tiny"/)
-    } finally {
-      delete process.env.MLX_FUSE_FREE_BYTES_OVERRIDE
-    }
+    const small = async (): Promise<number> => 1000 // a pretended cache disk with 1000 bytes free
+    const error = await rejection(fetchHubBase(await resolveHubBase('org/tiny', null, s), small))
+    expect(error.message).toMatch(/^Not enough disk space for downloading base-model "org\/tiny"/)
     // Only the one-byte access probe of config.json reached a file.
     const files = hub.requests.filter(r => r.path.includes('/resolve/'))
     expect(files.map(r => r.range)).toEqual(['bytes=0-0'])
@@ -273,7 +272,7 @@ describe('a repo-id base', () => {
   it('sends the token and reads a private repo with it', async () => {
     const s = settings(TOKEN)
     hub.requests.length = 0
-    const base = await fetchHubBase(await resolveHubBase('org/private', null, s))
+    const base = await fetchHubBase(await resolveHubBase('org/private', null, s), freeBytes)
     expect(base.commit).toBe(C1)
     expect(hub.requests.every(r => r.authorized || r.path.startsWith('/cdn/'))).toBe(true)
   })
@@ -285,7 +284,7 @@ describe('a repo-id base', () => {
     )
     try {
       const s = { ...settings('corp-7f3a91'), endpoint: corp.url }
-      const base = await fetchHubBase(await resolveHubBase('org/private', null, s))
+      const base = await fetchHubBase(await resolveHubBase('org/private', null, s), freeBytes)
       expect(base.downloadedFiles).toBe(Object.keys(model).length)
       expect(corp.requests.every(r => r.authorized || r.path.startsWith('/cdn/'))).toBe(true)
     } finally {
@@ -305,7 +304,7 @@ describe('a repo-id base', () => {
     )
     hub.cut = { path: /^\/cdn\//, afterBytes: 1000, times: 1, received: () => grown(partial, 1000) }
     try {
-      const base = await fetchHubBase(await resolveHubBase('org/tiny', null, s))
+      const base = await fetchHubBase(await resolveHubBase('org/tiny', null, s), freeBytes)
       const cdn = hub.requests.filter(r => r.path.startsWith('/cdn/'))
       expect(cdn.map(r => [r.range, r.cutAt])).toEqual([
         [null, 1000],
@@ -328,7 +327,7 @@ describe('a repo-id base', () => {
     await fs.mkdir(blobs, { recursive: true })
     await fs.writeFile(path.join(blobs, `${sha256(weights)}.incomplete`), weights.subarray(0, 4096))
     hub.requests.length = 0
-    const base = await fetchHubBase(await resolveHubBase('org/tiny', null, s))
+    const base = await fetchHubBase(await resolveHubBase('org/tiny', null, s), freeBytes)
     const cdn = hub.requests.filter(r => r.path.startsWith('/cdn/'))
     expect(cdn.map(r => r.range)).toEqual(['bytes=4096-'])
     expect(
@@ -353,7 +352,7 @@ describe('a repo-id base', () => {
     }
     try {
       hub.requests.length = 0
-      const base = await fetchHubBase(await resolveHubBase('org/tiny', null, s))
+      const base = await fetchHubBase(await resolveHubBase('org/tiny', null, s), freeBytes)
       const requests = hub.requests.filter(
         r => r.path.endsWith('/config.json') && r.range !== 'bytes=0-0'
       )
@@ -371,10 +370,10 @@ describe('a repo-id base', () => {
 
   it('with HF_HUB_OFFLINE uses the cached snapshot without a request, and names a missing one', async () => {
     const s = settings()
-    await fetchHubBase(await resolveHubBase('org/tiny', 'v1.0', s))
+    await fetchHubBase(await resolveHubBase('org/tiny', 'v1.0', s), freeBytes)
     hub.requests.length = 0
     const offline = { ...s, offline: true }
-    const base = await fetchHubBase(await resolveHubBase('org/tiny', 'v1.0', offline))
+    const base = await fetchHubBase(await resolveHubBase('org/tiny', 'v1.0', offline), freeBytes)
     expect(base.commit).toBe(C2)
     expect(base.downloadedBytes).toBe(0)
     expect(base.files.map(f => f.path)).toEqual(Object.keys(model).sort())
@@ -427,7 +426,7 @@ describe('a repo-id base that cannot be fetched', () => {
       )
       hub.drop = /^\/cdn\//
       const plan = await resolveHubBase('org/tiny', null, settings())
-      const during = await rejection(fetchHubBase(plan))
+      const during = await rejection(fetchHubBase(plan, freeBytes))
       expect(during.message).toMatch(/^Could not reach .* check the runner's network/)
     } finally {
       hub.drop = null
@@ -481,7 +480,7 @@ describe('a repo-id base that cannot be fetched', () => {
     const size = model['model.safetensors'].length
     hub.cut = { path: /^\/cdn\//, afterBytes: 0, times: 99 }
     try {
-      const error = await rejection(fetchHubBase(plan))
+      const error = await rejection(fetchHubBase(plan, freeBytes))
       const blob = path.join(
         s.cacheDir,
         'models--org--tiny',
@@ -502,7 +501,7 @@ describe('a repo-id base that cannot be fetched', () => {
     const size = model['model.safetensors'].length
     hub.short = { path: /^\/cdn\//, bytes: 100 }
     try {
-      const error = await rejection(fetchHubBase(plan))
+      const error = await rejection(fetchHubBase(plan, freeBytes))
       expect(error.message).toBe(
         `${hub.url} sent 100 bytes for model.safetensors of base-model "org/tiny" where its file list says ${size}; the partial file was removed: run again, and if it repeats, check for a proxy that alters downloads.`
       )

@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Config } from '../src/core/config.js'
+import { thisMachine } from '../src/core/machine.js'
 import * as core from './__fixtures__/core.js'
 import { readFolder, startFakeHub, type FakeHub } from './fixtures/hub.js'
 import { makeAdapters, makeStandInPython, makeTinyModel } from './fixtures/tiny.js'
@@ -91,7 +92,7 @@ describe('preflight', () => {
     const out = path.join(await fs.mkdtemp(path.join(root, 'hub-run-')), 'fused-model')
     const config = deepFreeze(configFor('org/tiny', null, out))
     const before = JSON.stringify(config)
-    const plan = await preflight(config)
+    const plan = await preflight(config, thisMachine())
     const snapshot = path.join(root, 'hf', 'hub', 'models--org--tiny', 'snapshots', COMMIT)
     expect(plan.hub?.snapshotDir).toBe(snapshot)
     // every later step reads the snapshot through the plan: the fuse's --model is that folder
@@ -103,7 +104,7 @@ describe('preflight', () => {
   it('returns a local base-model folder as the base the fuse reads', async () => {
     const out = path.join(await fs.mkdtemp(path.join(root, 'local-run-')), 'fused-model')
     const local = path.join(root, 'tiny')
-    const plan = await preflight(deepFreeze(configFor(local, local, out)))
+    const plan = await preflight(deepFreeze(configFor(local, local, out)), thisMachine())
     expect(plan.hub).toBeNull()
     expect(plan.base).toMatchObject({ dir: local, quantization: { bits: null } })
     expect(plan.mlx.fuse.model).toBe(local)

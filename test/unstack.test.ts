@@ -11,6 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import { prepareExperts } from '../src/gguf/unstack.js'
+import { freeBytes } from '../src/core/disk.js'
 import { writeSafetensors, type TensorSpec } from './fixtures/safetensors.js'
 import { readSafetensorsHeader } from './fixtures/tiny.js'
 
@@ -79,7 +80,7 @@ describe('prepareExperts', () => {
     const model = await stackedModel(block)
     const before = await treeHash(model)
     const work = await fs.mkdtemp(path.join(root, 'work-'))
-    const prepared = await prepareExperts(model, work)
+    const prepared = await prepareExperts(model, work, freeBytes)
 
     expect(prepared.dir).toBe(path.join(work, 'convert-experts', path.basename(model)))
     expect(prepared.changes).toEqual([
@@ -135,7 +136,11 @@ describe('prepareExperts', () => {
   it("names Mixtral's experts w1 (gate), w2 (down) and w3 (up)", async () => {
     const block = 'model.layers.0.block_sparse_moe'
     const model = await stackedModel(block)
-    const prepared = await prepareExperts(model, await fs.mkdtemp(path.join(root, 'work-')))
+    const prepared = await prepareExperts(
+      model,
+      await fs.mkdtemp(path.join(root, 'work-')),
+      freeBytes
+    )
     const names = Object.keys(
       (await readSafetensorsHeader(path.join(prepared.dir, 'model-00001-of-00002.safetensors')))
         .tensors
@@ -154,7 +159,7 @@ describe('prepareExperts', () => {
     for (const name of await fs.readdir(model)) {
       await fs.symlink(path.join(model, name), path.join(view, name))
     }
-    const prepared = await prepareExperts(view, work)
+    const prepared = await prepareExperts(view, work, freeBytes)
     expect(prepared.dir).toBe(view)
     // The rewritten shards replaced links: their bytes are new on disk.
     const rewritten = (await fs.readdir(view)).filter(n => n.endsWith('.safetensors'))
@@ -176,7 +181,11 @@ describe('prepareExperts', () => {
       'model.norm.weight': { dtype: 'BF16', shape: [H] }
     })
     const work2 = await fs.mkdtemp(path.join(root, 'work-'))
-    expect(await prepareExperts(dense, work2)).toEqual({ dir: dense, bytes: 0, changes: [] })
+    expect(await prepareExperts(dense, work2, freeBytes)).toEqual({
+      dir: dense,
+      bytes: 0,
+      changes: []
+    })
     expect(await fs.readdir(work2)).toEqual([])
   })
 })

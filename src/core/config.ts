@@ -23,6 +23,26 @@ export function toolCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.RUNNER_TOOL_CACHE ?? path.join(os.homedir(), '.cache')
 }
 
+/** Every folder the action keeps once per machine, all under one folder of the tool cache. */
+export interface ToolPaths {
+  /** `<tool cache>/mlx-fuse-action`: everything below is the action's own. */
+  readonly actionDir: string
+  /** The Python environments (src/core/venv.ts). */
+  readonly pythonEnvs: string
+  /** The llama.cpp clone of `ref` (src/gguf/toolchain.ts). */
+  llamaCppClone(ref: string): string
+}
+
+/** The one place the action's tool paths are derived, from the tool-cache root. */
+export function toolPaths(root: string = toolCacheRoot()): ToolPaths {
+  const actionDir = path.join(root, 'mlx-fuse-action')
+  return {
+    actionDir,
+    pythonEnvs: path.join(actionDir, 'python-envs'),
+    llamaCppClone: ref => path.join(actionDir, 'llama.cpp', ref)
+  }
+}
+
 export interface GgufConfig {
   /** Upper-case type names as written (checked against llama-quantize later), or empty with auto. */
   readonly types: readonly string[]

@@ -19,39 +19,26 @@ export async function freeBytes(target: string): Promise<number> {
   }
 }
 
-const OVERRIDE = 'MLX_FUSE_FREE_BYTES_OVERRIDE'
+/** Free bytes at a path: {@link freeBytes} on this machine, a pretended figure in the tests. */
+export type FreeBytes = (target: string) => Promise<number>
 
-/** freeBytes, or what the tests' override pretends (see {@link freeBytesOverride}). */
-export async function usableFreeBytes(target: string): Promise<number> {
-  return freeBytesOverride() ?? (await freeBytes(target))
-}
-
-/**
- * The free bytes `MLX_FUSE_FREE_BYTES_OVERRIDE` pretends, or null when it is unset. TEST-ONLY: it
- * lets the tests prove the refusal without filling a real disk, is not an input and is not
- * documented for users. It must hold whole bytes: anything else is an error, never a skipped check.
- */
-export function freeBytesOverride(env: NodeJS.ProcessEnv = process.env): number | null {
-  const value = env[OVERRIDE]
-  if (value === undefined || value === '') return null
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-    throw new ActionError(
-      `The environment variable ${OVERRIDE} is ${JSON.stringify(value.slice(0, 40))}, not a whole number of bytes; it is for the action's own tests only: unset it.`
-    )
-  }
-  return Number(value)
-}
-
-/** Refuses when `needBytes` will not fit (see {@link freeBytesOverride} for the tests' override). */
+/** Refuses when `needBytes` will not fit at `target`, with both figures. */
 export async function ensureFreeSpace(
   target: string,
   needBytes: number,
-  what: string
+  what: string,
+  free: FreeBytes
 ): Promise<void> {
-  const free = await usableFreeBytes(target)
-  if (needBytes > free) {
+  const bytes = await free(target)
+  // Fail closed: `need > NaN` is false, so a figure that is no count of bytes would pass the check.
+  if (!Number.isSafeInteger(bytes) || bytes < 0) {
     throw new ActionError(
-      `Not enough disk space for ${what}: it needs about ${formatSize(needBytes)} but ${path.resolve(target)} has ${formatSize(free)} free; free some space or point the output inputs at a larger disk.`
+      `Cannot read the free space of ${path.resolve(target)} (read ${String(bytes)}); check that the path is valid.`
+    )
+  }
+  if (needBytes > bytes) {
+    throw new ActionError(
+      `Not enough disk space for ${what}: it needs about ${formatSize(needBytes)} but ${path.resolve(target)} has ${formatSize(bytes)} free; free some space or point the output inputs at a larger disk.`
     )
   }
 }
@@ -66,8 +53,16 @@ export class DiskLedger {
   private current = 0
   private peak = 0
 
+  /** `freeBytes`: how the stages read the free space before they write (see ensureRoom). */
+  constructor(readonly freeBytes: FreeBytes) {}
+
   get peakBytes(): number {
     return this.peak
+  }
+
+  /** Refuses when `needBytes` will not fit at `target` (ensureFreeSpace with this run's reader). */
+  async ensureRoom(target: string, needBytes: number, what: string): Promise<void> {
+    await ensureFreeSpace(target, needBytes, what, this.freeBytes)
   }
 
   /** Measures what a step wrote at `target` (a file or a folder) and adds it. */

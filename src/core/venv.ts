@@ -10,7 +10,7 @@ import * as core from '@actions/core'
 import { createHash } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { toolCacheRoot } from './config.js'
+import { toolCacheRoot, toolPaths } from './config.js'
 import { removeTree } from './folders.js'
 import * as log from './log.js'
 import { interpreterVersion, runPythonStep } from './python.js'
@@ -53,7 +53,7 @@ export interface ReadyEnv {
 
 /** Where the action keeps its environments: `<tool cache>/mlx-fuse-action/python-envs`. */
 export function actionEnvRoot(toolCache: string = toolCacheRoot()): string {
-  return path.join(toolCache, 'mlx-fuse-action', 'python-envs')
+  return toolPaths(toolCache).pythonEnvs
 }
 
 const bin = (dir: string): string => path.join(dir, 'bin', 'python')

@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { sha256File } from '../core/checksum.js'
-import { ensureFreeSpace, type DiskLedger } from '../core/disk.js'
+import type { DiskLedger } from '../core/disk.js'
 import type { GgufConfig } from '../core/config.js'
 import { makeStaging } from '../core/folders.js'
 import { estimateFullPrecisionBytes } from '../mlx/precision.js'
@@ -100,7 +100,7 @@ export async function produceGguf(
     // Two views the converter reads instead of the fused model, each made only when needed: a
     // tokenizer transformers 4.x loads, then stacked experts split per expert.
     const prepared = await prepareConversionSource(model, baseDir, dir)
-    const experts = await prepareExperts(prepared.dir, dir)
+    const experts = await prepareExperts(prepared.dir, dir, ledger.freeBytes)
     for (const change of [...prepared.changes, ...experts.changes]) {
       log.info(`For the GGUF conversion: ${change}.`)
     }
@@ -139,7 +139,11 @@ interface Converted {
 /** One conversion to the 16-bit (or the single, directly requested) type. */
 async function convert(work: Work, modelDir: string, stats: PackedStats): Promise<Converted> {
   const { setup } = work
-  await ensureFreeSpace(work.dir, estimateFullPrecisionBytes(stats), 'the 16-bit GGUF conversion')
+  await work.ledger.ensureRoom(
+    work.dir,
+    estimateFullPrecisionBytes(stats),
+    'the 16-bit GGUF conversion'
+  )
   const direct = setup.config.auto ? null : directOutType(setup.types)
   const convertType = direct ?? intermediateOutType(stats.floatDtype)
   const converted = path.join(work.dir, fileName(setup.config, convertType.toUpperCase()))
@@ -240,7 +244,7 @@ async function quantizeTo(
   predictedBytes: number
 ): Promise<string> {
   const { setup } = work
-  await ensureFreeSpace(work.dir, predictedBytes, `the ${type} GGUF file`)
+  await work.ledger.ensureRoom(work.dir, predictedBytes, `the ${type} GGUF file`)
   const output = path.join(work.dir, fileName(setup.config, type))
   const argv = await quantizeGguf({
     bin: setup.llama.quantize,
@@ -328,7 +332,7 @@ async function splitOutput(
 ): Promise<MeasuredOutput> {
   const { setup } = work
   const limit = setup.config.split!
-  await ensureFreeSpace(file, whole.bytes, `the shards of ${path.basename(file)}`)
+  await work.ledger.ensureRoom(file, whole.bytes, `the shards of ${path.basename(file)}`)
   const { shards, argv } = await splitGguf({
     bin: setup.llama.split!,
     file,

@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
+import { toolPaths } from '../core/config.js'
 import { exists } from '../core/folders.js'
 import { ActionError } from '../core/types.js'
 import { parseQuantizeHelp, type QuantizeTypes } from './types.js'
@@ -34,7 +35,7 @@ export interface SetupOptions {
   /** The `llama-cpp-ref` input: a tag or branch. */
   ref: string
   repoUrl: string
-  /** Where clones live: `<toolCacheDir>/llama.cpp/<ref>`. */
+  /** The tool-cache root; clones live in `toolPaths(toolCacheDir).llamaCppClone(ref)`. */
   toolCacheDir: string
 }
 
@@ -91,7 +92,7 @@ const UNREACHABLE =
   /Could not resolve host|unable to access|Failed to connect|Connection (timed out|refused)|Network is unreachable|Could not resolve proxy|Temporary failure in name resolution/i
 
 /**
- * Shallow-clones `ref` of `repoUrl` into `<toolCacheDir>/llama.cpp/<ref>` and returns that
+ * Shallow-clones `ref` of `repoUrl` into `<toolCacheDir>/mlx-fuse-action/llama.cpp/<ref>` and returns that
  * directory; a complete earlier clone there is reused as is.
  */
 export async function cloneLlamaCpp(
@@ -104,7 +105,7 @@ export async function cloneLlamaCpp(
       `Input llama-cpp-ref is "${ref}", which is not a valid tag or branch name: use a llama.cpp tag such as v0.4.0.`
     )
   }
-  const target = path.join(toolCacheDir, 'llama.cpp', ref)
+  const target = toolPaths(toolCacheDir).llamaCppClone(ref)
   if (await isSourceTree(target)) {
     log.info(`Reusing the llama.cpp ${ref} checkout in ${target}`)
     return target

@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 
-import { ensureFreeSpace } from '../core/disk.js'
+import { ensureFreeSpace, type FreeBytes } from '../core/disk.js'
 import { linkFolder, replaceWithText, writeHeadAndTail } from '../core/rewrite.js'
 import { expertModule, stackedProjection } from '../mlx/experts.js'
 import {
@@ -153,7 +153,11 @@ export interface ExpertSource {
  * already such a folder under `workDir`) whose stacked shards are rewritten per expert. Checks the
  * free space for the rewritten shards first.
  */
-export async function prepareExperts(modelDir: string, workDir: string): Promise<ExpertSource> {
+export async function prepareExperts(
+  modelDir: string,
+  workDir: string,
+  free: FreeBytes
+): Promise<ExpertSource> {
   const shards = await stackedShards(modelDir)
   if (shards.length === 0) return { dir: modelDir, bytes: 0, changes: [] }
   const owned = path.resolve(modelDir).startsWith(path.resolve(workDir) + path.sep)
@@ -162,7 +166,12 @@ export async function prepareExperts(modelDir: string, workDir: string): Promise
     shards.map(async n => (await fs.stat(path.join(modelDir, n))).size)
   )
   const need = owned ? Math.max(...sizes) : sizes.reduce((a, b) => a + b, 0)
-  await ensureFreeSpace(workDir, need, "the converter's per-expert copy of the expert weights")
+  await ensureFreeSpace(
+    workDir,
+    need,
+    "the converter's per-expert copy of the expert weights",
+    free
+  )
   const dir = owned ? modelDir : path.join(workDir, 'convert-experts', path.basename(modelDir))
   // In an owned folder of links (the tokenizer view) a rewritten shard replaces a link: new bytes.
   const linked = owned ? await linkedShards(modelDir, shards) : []

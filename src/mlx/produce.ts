@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { diagnose } from './diagnose.js'
-import { ensureFreeSpace, type DiskLedger } from '../core/disk.js'
+import type { DiskLedger } from '../core/disk.js'
 import { discard, makeStaging, promote } from '../core/folders.js'
 import { measurePath } from '../core/size.js'
 import type {
@@ -165,7 +165,11 @@ export async function handOverFullPrecision(
   try {
     // The real peak: the 16-bit fuse and its 16-bit GGUF exist together until the conversion ends.
     const need = 2 * estimateFullPrecisionBytes(mlx.fusedStats)
-    await ensureFreeSpace(staging, need, 'the de-quantized fuse for GGUF and its 16-bit conversion')
+    await ledger.ensureRoom(
+      staging,
+      need,
+      'the de-quantized fuse for GGUF and its 16-bit conversion'
+    )
     const dir = path.join(staging, FULL_PRECISION)
     const argv = await runFuse({ ...plan.fuse, dequantize: true }, dir)
     made.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv })
