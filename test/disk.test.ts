@@ -1,8 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { promises as fs } from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
-import { DiskLedger, ensureFreeSpace, freeBytesOverride } from '../src/core/disk.js'
+import { ensureFreeSpace, freeBytesOverride } from '../src/core/disk.js'
 import { ActionError } from '../src/core/types.js'
 
 const NAME = 'MLX_FUSE_FREE_BYTES_OVERRIDE'
@@ -34,33 +32,5 @@ describe('the test-only free-space override', () => {
     await expect(ensureFreeSpace(os.tmpdir(), 10, 'the fused model')).rejects.toThrow(
       /Not enough disk space for the fused model: it needs about 10 B but .* has 9 B free/
     )
-  })
-})
-
-describe('DiskLedger', () => {
-  it('keeps the most bytes written and not yet removed, measured, through moves and removals', async () => {
-    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ledger-'))
-    const fuse = path.join(root, 'fuse')
-    await fs.mkdir(fuse)
-    await fs.writeFile(path.join(fuse, 'a'), Buffer.alloc(300))
-    await fs.writeFile(path.join(fuse, 'b'), Buffer.alloc(200))
-    const gguf = path.join(root, 'work', 'm.gguf')
-    await fs.mkdir(path.dirname(gguf))
-    await fs.writeFile(gguf, Buffer.alloc(400))
-    const ledger = new DiskLedger()
-    ledger.add('download', 50)
-    await ledger.wrote(fuse)
-    await ledger.wrote(gguf)
-    expect(ledger.peakBytes).toBe(950)
-    ledger.removed(fuse)
-    ledger.moved(path.join(root, 'work'), path.join(root, 'kept'))
-    await fs.writeFile(path.join(root, 'q.gguf'), Buffer.alloc(100))
-    await ledger.wrote(path.join(root, 'q.gguf'))
-    expect(ledger.peakBytes).toBe(950) // 50 + 400 + 100 now: below the peak
-    ledger.removed(path.join(root, 'kept')) // the moved file is forgotten under its new name
-    await fs.writeFile(path.join(root, 'big'), Buffer.alloc(850))
-    await ledger.wrote(path.join(root, 'big'))
-    expect(ledger.peakBytes).toBe(1000) // 50 + 100 + 850
-    await fs.rm(root, { recursive: true, force: true })
   })
 })

@@ -7,7 +7,7 @@
 import { afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { DiskLedger } from '../src/core/disk.js'
+import { Workspace } from '../src/core/workspace.js'
 import type { MlxEnv } from '../src/mlx/python.js'
 import * as core from './__fixtures__/core.js'
 import { makeTinyModel, makeTinySetup } from './fixtures/tiny.js'
@@ -66,7 +66,7 @@ async function planFor(base: string): Promise<{ plan: MlxPlan; dir: string }> {
 describe('the MLX stage hands the GGUF stage a full-precision model', () => {
   it('hands over the MLX output itself when the fuse is full precision: no second fuse', async () => {
     const { plan } = await planFor(bf16)
-    const ledger = new DiskLedger()
+    const ledger = new Workspace()
     const mlx = await produceMlx(plan, ledger)
     const handOff = await handOverFullPrecision(
       plan,
@@ -81,7 +81,7 @@ describe('the MLX stage hands the GGUF stage a full-precision model', () => {
 
   it('fuses a quantized base again, de-quantized, in a staging folder beside gguf-dir', async () => {
     const { plan, dir } = await planFor(q4)
-    const ledger = new DiskLedger()
+    const ledger = new Workspace()
     const mlx = await produceMlx(plan, ledger)
     expect(mlx.kept).toBeNull() // the MLX output is 4-bit: the converter cannot read it
     const afterMlx = ledger.peakBytes
@@ -107,7 +107,7 @@ describe('the MLX stage hands the GGUF stage a full-precision model', () => {
 
   it('a failed second fuse leaves no staging folder, only the MLX output it made first', async () => {
     const { plan, dir } = await planFor(q4)
-    const ledger = new DiskLedger()
+    const ledger = new Workspace()
     const mlx = await produceMlx(plan, ledger)
     const afterMlx = (await fs.readdir(dir)).sort()
     process.env.MLX_STANDIN_FAIL = 'fuse'

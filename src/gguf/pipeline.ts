@@ -2,12 +2,11 @@
  * The GGUF outputs: a full-precision source, one conversion, one llama-quantize per type (or the
  * `auto` choice), each file verified, smoke-tested, measured and moved into gguf-dir.
  */
-import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { sha256File } from '../core/checksum.js'
-import { ensureFreeSpace, type DiskLedger } from '../core/disk.js'
+import { ensureFreeSpace } from '../core/disk.js'
+import type { Workspace } from '../core/workspace.js'
 import type { GgufConfig } from '../core/config.js'
-import { makeStaging } from '../core/folders.js'
 import { estimateFullPrecisionBytes } from '../mlx/precision.js'
 import { formatSize } from '../core/size.js'
 import {
@@ -58,11 +57,11 @@ const FULL_PRECISION = 'fused-full-precision'
 
 const fileName = (g: GgufConfig, type: string): string => `${g.stem}-${type}.gguf`
 
-/** One GGUF run's working state: its staging folder, the disk ledger and what it has made. */
+/** One GGUF run's working state: its staging folder, the workspace and what it has made. */
 interface Work {
   setup: GgufSetup
   dir: string
-  ledger: DiskLedger
+  ws: Workspace
   result: GgufResult
 }
 
@@ -77,10 +76,10 @@ export async function produceGguf(
   source: FullPrecisionSource,
   baseDir: string,
   budgets: readonly BudgetEntry[],
-  ledger: DiskLedger
+  ws: Workspace
 ): Promise<GgufResult> {
   const g = setup.config
-  const dir = await makeStaging(g.dir, 'work')
+  const dir = await ws.stage(g.dir, 'work')
   const manifest: GgufManifest = {
     types: [...setup.types],
     auto: null,
@@ -91,7 +90,7 @@ export async function produceGguf(
   const work: Work = {
     setup,
     dir,
-    ledger,
+    ws,
     result: { outputs: [], commands: [], diagnoses: [], notes: [], manifest }
   }
   let owned = source.owned
@@ -104,7 +103,7 @@ export async function produceGguf(
     for (const change of [...prepared.changes, ...experts.changes]) {
       log.info(`For the GGUF conversion: ${change}.`)
     }
-    if (experts.bytes > 0) ledger.add(path.resolve(experts.dir), experts.bytes)
+    if (experts.bytes > 0) ws.add(path.resolve(experts.dir), experts.bytes)
     const converted = await convert(work, experts.dir, source.stats)
     for (const view of new Set([prepared.dir, experts.dir])) {
       if (view !== model) await releaseView(work, view)
@@ -117,15 +116,12 @@ export async function produceGguf(
       checked.push(await checkOutput(work, made.get(type)!, type, prepared.facts))
     }
     // Only files that passed every check reach gguf-dir.
-    await fs.mkdir(g.dir, { recursive: true })
+    await ws.folder(g.dir)
     for (const output of checked) work.result.outputs.push(await moveInto(work, output))
     await finishWork(work)
     return work.result
   } catch (error) {
-    await fs.rm(dir, { recursive: true, force: true })
-    if (owned) await fs.rm(owned, { recursive: true, force: true })
-    for (const gone of [dir, owned]) if (gone) ledger.removed(gone)
-    throw error
+    return ws.failed(error, dir, owned)
   }
 }
 
@@ -151,14 +147,13 @@ async function convert(work: Work, modelDir: string, stats: PackedStats): Promis
     outType: convertType
   })
   work.result.commands.push({ what: 'Convert', argv })
-  await work.ledger.wrote(converted)
+  await work.ws.wrote(converted)
   return { file: converted, type: convertType.toUpperCase(), direct: direct !== null }
 }
 
 /** A view made for the converter (its tokenizer or per-expert copy) is no longer needed once converted. */
 async function releaseView(work: Work, dir: string): Promise<void> {
-  await fs.rm(path.dirname(dir), { recursive: true, force: true })
-  work.ledger.removed(dir)
+  await work.ws.remove(path.dirname(dir))
 }
 
 /**
@@ -168,13 +163,11 @@ async function releaseView(work: Work, dir: string): Promise<void> {
 async function releaseSource(work: Work, dir: string, owned: string): Promise<void> {
   if (work.setup.config.keepIntermediates) {
     const kept = path.join(work.dir, FULL_PRECISION)
-    await fs.rename(dir, kept)
-    work.ledger.moved(dir, kept)
-    if (owned !== dir) await fs.rmdir(owned) // the staging folder that held it, empty now
+    await work.ws.move(dir, kept)
+    if (owned !== dir) await work.ws.removeEmptyFolder(owned) // the staging folder that held it, empty now
     return
   }
-  await fs.rm(owned, { recursive: true, force: true })
-  work.ledger.removed(owned)
+  await work.ws.remove(owned)
   log.info(`Removed the full-precision fuse ${dir}: the GGUF conversion no longer needs it.`)
 }
 
@@ -222,14 +215,12 @@ async function finishWork(work: Work): Promise<void> {
   const g = work.setup.config
   if (g.keepIntermediates) {
     const kept = `${g.dir}.intermediates`
-    await fs.rm(kept, { recursive: true, force: true })
-    await fs.rename(work.dir, kept)
-    work.ledger.moved(work.dir, kept)
+    await work.ws.remove(kept)
+    await work.ws.move(work.dir, kept)
     work.result.manifest.intermediates = kept
     work.result.notes.push(`Intermediates kept in \`${kept}\` (keep-intermediates: true).`)
   } else {
-    await fs.rm(work.dir, { recursive: true, force: true })
-    work.ledger.removed(work.dir)
+    await work.ws.remove(work.dir)
   }
 }
 
@@ -250,7 +241,7 @@ async function quantizeTo(
     imatrix: setup.config.imatrix ?? undefined
   })
   work.result.commands.push({ what: `Quantize ${type}`, argv })
-  await work.ledger.wrote(output)
+  await work.ws.wrote(output)
   return output
 }
 
@@ -258,8 +249,7 @@ async function quantizeTo(
 async function moveInto(work: Work, output: MeasuredOutput): Promise<MeasuredOutput> {
   const move = async (file: string): Promise<string> => {
     const final = path.join(work.setup.config.dir, path.basename(file))
-    await fs.rename(file, final)
-    work.ledger.moved(file, final)
+    await work.ws.move(file, final)
     return final
   }
   if (!output.shards) return { ...output, path: await move(output.path) }
@@ -310,8 +300,7 @@ async function checkOutput(
       sha256: (await sha256File(file)).sha256
     }
   } catch (error) {
-    await fs.rm(file, { force: true })
-    work.ledger.removed(file)
+    await work.ws.discard(file)
     if (error instanceof ActionError) throw error
     throw new ActionError(
       `Checking ${path.basename(file)} failed (${(error as Error).message}); the file was removed, run again.`
@@ -336,8 +325,8 @@ async function splitOutput(
     prefix: path.join(path.dirname(file), `${setup.config.stem}-${type}`)
   })
   work.result.commands.push({ what: `Split ${type}`, argv })
-  for (const shard of shards) await work.ledger.wrote(shard)
-  work.ledger.removed(file)
+  for (const shard of shards) await work.ws.wrote(shard)
+  await work.ws.remove(file) // the shards replace it
   const checked = []
   let tensors = 0
   let parameters = 0
