@@ -404,6 +404,17 @@ export async function removeTree(target: string): Promise<void> {
   })
 }
 
+/** Readies `file` for a tool to write: its folder made, whatever sits at `file` removed. */
+export async function clearForOutput(file: string): Promise<void> {
+  await removeTree(file)
+  await fs.mkdir(path.dirname(file), { recursive: true })
+}
+
+/** Removes `dir` when it is an empty folder; anything else (missing, not empty) is left as it is. */
+export async function removeIfEmpty(dir: string): Promise<void> {
+  await fs.rmdir(dir).catch(() => undefined)
+}
+
 /** Removes what a failed step made without hiding its error: what cannot be removed is a warning. */
 export async function discard(...targets: string[]): Promise<void> {
   for (const target of targets) {

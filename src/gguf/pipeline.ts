@@ -183,8 +183,13 @@ async function quantizeAll(
   if (direct) {
     made.set(setup.types[0], converted)
   } else if (g.auto) {
-    const choice = await chooseAuto(setup.llama, converted, budgets, g.imatrix, (type, predicted) =>
-      quantizeTo(work, converted, type, predicted)
+    const choice = await chooseAuto(
+      setup.llama,
+      converted,
+      budgets,
+      g.imatrix,
+      (type, predicted) => quantizeTo(work, converted, type, predicted),
+      work.ws
     )
     made.set(choice.type, choice.file)
     result.notes.push(autoNote(choice))

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
-import { exists } from '../core/folders.js'
+import { clearForOutput, exists } from '../core/folders.js'
 import { ActionError } from '../core/types.js'
 import { parseQuantizeHelp, type QuantizeTypes } from './types.js'
 import { probe, runStep } from '../core/run.js'
@@ -109,8 +109,7 @@ export async function cloneLlamaCpp(
     log.info(`Reusing the llama.cpp ${ref} checkout in ${target}`)
     return target
   }
-  await io.rmRF(target)
-  await io.mkdirP(path.dirname(target))
+  await clearForOutput(target)
   const git = await io.which('git', false)
   if (!git) {
     throw new ActionError(

@@ -114,16 +114,6 @@ const NOT_YET_MOVED: string[] = [
   ...Array<string>(2).fill('src/artifacts/upload.ts rm'),
   ...Array<string>(2).fill('src/artifacts/upload.ts symlink'),
   ...Array<string>(2).fill('src/artifacts/upload.ts writeFile'),
-  'src/gguf/auto.ts rm',
-  'src/gguf/convert.ts mkdirP',
-  ...Array<string>(2).fill('src/gguf/convert.ts rmRF'),
-  'src/gguf/quantize.ts mkdirP',
-  ...Array<string>(2).fill('src/gguf/quantize.ts rmRF'),
-  'src/gguf/toolchain.ts mkdirP',
-  'src/gguf/toolchain.ts rmRF',
-  'src/mlx/config.ts writeFile',
-  'src/mlx/fuse.ts rm',
-  'src/mlx/fuse.ts rmdir',
   'src/report.ts writeFile'
 ]
 
