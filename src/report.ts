@@ -1,8 +1,7 @@
 /** The job summary, the step outputs, the budget annotations and the manifest. */
 import * as core from '@actions/core'
 import { redact } from './core/redact.js'
-import { promises as fs } from 'node:fs'
-import { GENERATOR, type MadeFolders } from './core/folders.js'
+import { GENERATOR, writeText, type MadeFolders } from './core/folders.js'
 import { formatDecimal, formatSize } from './core/size.js'
 import { Outputs } from './core/constants.js'
 import { deltaColumn, setDeltaOutputs, type Deltas } from './baseline/deltas.js'
@@ -384,13 +383,11 @@ export async function writeFailureManifest(
 
 async function writeJson(file: string, value: unknown): Promise<void> {
   // Redacted as JSON text: every string in the manifest (errors, endpoints, commands) at once.
-  await fs
-    .writeFile(file, `${redact(JSON.stringify(value, null, 2))}\n`)
-    .catch((error: unknown) => {
-      throw new ActionError(
-        `Could not write the manifest "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); make sure the folder beside output-dir is writable and nothing else sits at that path, then run again.`
-      )
-    })
+  await writeText(file, `${redact(JSON.stringify(value, null, 2))}\n`).catch((error: unknown) => {
+    throw new ActionError(
+      `Could not write the manifest "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); make sure the folder beside output-dir is writable and nothing else sits at that path, then run again.`
+    )
+  })
 }
 
 /** A failed run still leaves a summary that says what went wrong (no outputs are reported). */

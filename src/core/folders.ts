@@ -501,6 +501,11 @@ export async function promote(staging: string, finalDir: string): Promise<void> 
   await fs.rename(staging, finalDir)
 }
 
+/** Writes `text` to `file` (created, or written over: the manifest the action owns). */
+export async function writeText(file: string, text: string): Promise<void> {
+  await fs.writeFile(file, text)
+}
+
 /** True when `p` exists (a file, a folder or a link that resolves). */
 export async function exists(p: string): Promise<boolean> {
   return fs.stat(p).then(

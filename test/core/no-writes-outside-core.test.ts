@@ -34,7 +34,7 @@ const WRITERS = new Set(
 const MODULES = new Set(['fs', 'node:fs', 'fs/promises', 'node:fs/promises', '@actions/io'])
 
 /** Every use of a writing fs/io member in `text`, as `file:line member`. */
-export function writesIn(file: string, text: string): string[] {
+function writesIn(file: string, text: string): string[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true)
   const found: string[] = []
   const at = (node: ts.Node, member: string): void => {
@@ -102,32 +102,6 @@ async function sourceFiles(dir: string): Promise<string[]> {
   return out.sort()
 }
 
-/**
- * Writes still outside core, to be moved into the workspace (issue 16). The list must shrink
- * to empty: a new write fails the test, and so does a listed one that has been moved (remove it
- * from this list).
- */
-const NOT_YET_MOVED: string[] = [
-  ...Array<string>(2).fill('src/artifacts/upload.ts copyFile'),
-  ...Array<string>(4).fill('src/artifacts/upload.ts mkdir'),
-  'src/artifacts/upload.ts mkdtemp',
-  ...Array<string>(2).fill('src/artifacts/upload.ts rm'),
-  ...Array<string>(2).fill('src/artifacts/upload.ts symlink'),
-  ...Array<string>(2).fill('src/artifacts/upload.ts writeFile'),
-  'src/report.ts writeFile'
-]
-
-/** The items of `a` not matched one for one by an item of `b` (`key` maps an `a` item to `b`'s form). */
-function without(a: string[], b: string[], key: (x: string) => string = x => x): string[] {
-  const left = [...b]
-  return a.filter(x => {
-    const i = left.indexOf(key(x))
-    if (i < 0) return true
-    left.splice(i, 1)
-    return false
-  })
-}
-
 describe('no writes outside src/core', () => {
   it('finds named, renamed, namespace, default, promises and destructured writes', () => {
     const snippet = [
@@ -158,7 +132,7 @@ describe('no writes outside src/core', () => {
     ])
   })
 
-  it('finds no writing fs or io call in src outside src/core beyond the listed ones', async () => {
+  it('finds no writing fs or io call in src outside src/core', async () => {
     const root = path.resolve('src')
     const found: string[] = []
     for (const file of await sourceFiles(root)) {
@@ -166,10 +140,7 @@ describe('no writes outside src/core', () => {
       if (rel.startsWith('core/')) continue
       found.push(...writesIn(`src/${rel}`, await fs.readFile(file, 'utf8')))
     }
-    const noLine = (f: string): string => f.replace(/:\d+ /, ' ')
-    // a write not on the list (file:line member): move it into src/core/workspace.ts
-    expect(without(found, NOT_YET_MOVED, noLine)).toEqual([])
-    // a listed write that is gone: take it off the list
-    expect(without(NOT_YET_MOVED, found.map(noLine))).toEqual([])
+    // each one names file:line and member: move it into src/core (the run's Workspace)
+    expect(found).toEqual([])
   })
 })
