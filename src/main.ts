@@ -13,8 +13,8 @@ import {
   type FoundBaseline
 } from './baseline/baseline.js'
 import { explainGgufOverBudget } from './mlx/diagnose.js'
-import { Workspace } from './core/workspace.js'
-import { emptyDir, type MadeFolders } from './core/folders.js'
+import { emptyDir, Workspace } from './core/workspace.js'
+import type { MadeFolders } from './core/folders.js'
 import { produceGguf, type GgufResult, type GgufSetup } from './gguf/pipeline.js'
 import type { Config } from './core/config.js'
 import { readInputs } from './inputs.js'

@@ -1,7 +1,8 @@
 /** The job summary, the step outputs, the budget annotations and the manifest. */
 import * as core from '@actions/core'
 import { redact } from './core/redact.js'
-import { GENERATOR, writeText, type MadeFolders } from './core/folders.js'
+import { GENERATOR, type MadeFolders } from './core/folders.js'
+import { overwriteText } from './core/workspace.js'
 import { formatDecimal, formatSize } from './core/size.js'
 import { Outputs } from './core/constants.js'
 import { deltaColumn, setDeltaOutputs, type Deltas } from './baseline/deltas.js'
@@ -383,11 +384,13 @@ export async function writeFailureManifest(
 
 async function writeJson(file: string, value: unknown): Promise<void> {
   // Redacted as JSON text: every string in the manifest (errors, endpoints, commands) at once.
-  await writeText(file, `${redact(JSON.stringify(value, null, 2))}\n`).catch((error: unknown) => {
-    throw new ActionError(
-      `Could not write the manifest "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); make sure the folder beside output-dir is writable and nothing else sits at that path, then run again.`
-    )
-  })
+  await overwriteText(file, `${redact(JSON.stringify(value, null, 2))}\n`).catch(
+    (error: unknown) => {
+      throw new ActionError(
+        `Could not write the manifest "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); make sure the folder beside output-dir is writable and nothing else sits at that path, then run again.`
+      )
+    }
+  )
 }
 
 /** A failed run still leaves a summary that says what went wrong (no outputs are reported). */

@@ -21,7 +21,7 @@ import {
 import os from 'node:os'
 import path from 'node:path'
 import { sha256File } from '../core/checksum.js'
-import { discard, removeTree } from '../core/folders.js'
+import { discard, removeTree } from '../core/workspace.js'
 import {
   copyIntoScratch,
   linkInScratch,

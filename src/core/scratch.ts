@@ -6,7 +6,7 @@
  */
 import { constants, promises as fs } from 'node:fs'
 import path from 'node:path'
-import { removeTree } from './folders.js'
+import { removeTree } from './workspace.js'
 
 /** A new temporary folder `<prefix>XXXXXX` in `parent` (made with its parents). */
 export async function makeTempFolder(parent: string, prefix: string): Promise<string> {

@@ -1,7 +1,8 @@
 /** Converts a full-precision model folder to one GGUF file with llama.cpp's convert_hf_to_gguf.py. */
 import * as path from 'node:path'
 
-import { clearForOutput, discard, exists, fileSize } from '../core/folders.js'
+import { exists, fileSize } from '../core/folders.js'
+import { clearForOutput, discard } from '../core/workspace.js'
 import { ActionError } from '../core/types.js'
 import { CONVERT_OUTTYPES } from './types.js'
 import { describeExit } from '../core/run.js'

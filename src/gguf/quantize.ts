@@ -1,7 +1,8 @@
 /** Quantizes a converted GGUF with llama-quantize; a failure gets a plain-words hint. */
 import * as path from 'node:path'
 
-import { clearForOutput, discard, exists, fileSize } from '../core/folders.js'
+import { exists, fileSize } from '../core/folders.js'
+import { clearForOutput, discard } from '../core/workspace.js'
 import { ActionError } from '../core/types.js'
 import { needsImatrix } from './types.js'
 import { describeExit, runStep } from '../core/run.js'

@@ -1,7 +1,7 @@
 /** Runs `mlx_lm fuse` and `mlx_lm convert` into staging folders, so no half-written model is left. */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { discard, removeIfEmpty } from '../core/folders.js'
+import { discard, removeIfEmpty } from '../core/workspace.js'
 import { describeExit, type OutputTail } from '../core/run.js'
 import { pythonArgs, runPythonStep } from '../core/python.js'
 import * as log from '../core/log.js'
