@@ -17,9 +17,9 @@ import {
   keepBaseline,
   type FoundBaseline
 } from './baseline/baseline.js'
-import { DiskLedger } from './core/disk.js'
-import { emptyDir, type MadeFolders } from './core/folders.js'
+import type { MadeFolders } from './core/folders.js'
 import { thisMachine, type Machine } from './core/machine.js'
+import { emptyDir, Workspace } from './core/workspace.js'
 import { produceGguf, type GgufResult, type GgufSetup } from './gguf/pipeline.js'
 import type { Config } from './core/config.js'
 import { readInputs } from './inputs.js'
@@ -58,18 +58,18 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   const plan = await preflight(config, machine)
   state.manifest = { path: config.manifestPath, folders: plan.folders }
   await startWriting(config, plan.folders)
-  const ledger = new DiskLedger(machine.freeBytes)
-  if (plan.hub) ledger.add('hub download', plan.hub.downloadedBytes)
+  const ws = new Workspace(machine.freeBytes)
+  if (plan.hub) ws.add('hub download', plan.hub.downloadedBytes)
 
-  const mlx = await produceMlx(plan.mlx, ledger)
-  const gguf = plan.gguf ? await ggufFrom(mlx, plan, plan.gguf, ledger) : null
+  const mlx = await produceMlx(plan.mlx, ws)
+  const gguf = plan.gguf ? await ggufFrom(mlx, plan, plan.gguf, ws) : null
   const made = mergeStages(mlx, gguf ?? {})
   const stages = mergeStages(made, { diagnoses: unusedBudgetDiagnoses(plan.budgets, made.outputs) })
 
   const checksums = await checksumOutputs(stages.outputs)
   const baseline = await findBaseline(config.baseline)
   const found = mergeStages(stages, { diagnoses: baseline.diagnoses, notes: baseline.notes })
-  const report = await measuredReport(config, plan, found, checksums, ledger.peakBytes, baseline)
+  const report = await measuredReport(config, plan, found, checksums, ws.peakBytes, baseline)
   // The manifest and the summary first: the verdict outputs only once both are written.
   await writeManifest(report, manifestExtra(config, plan, gguf))
   await writeSummary(report)
@@ -87,10 +87,10 @@ async function ggufFrom(
   mlx: MlxResult,
   plan: Plan,
   setup: GgufSetup,
-  ledger: DiskLedger
+  ws: Workspace
 ): Promise<GgufResult> {
-  const handOff = await handOverFullPrecision(plan.mlx, mlx, setup.config.dir, ledger)
-  const gguf = await produceGguf(setup, handOff.source, plan.base.dir, plan.budgets, ledger)
+  const handOff = await handOverFullPrecision(plan.mlx, mlx, setup.config.dir, ws)
+  const gguf = await produceGguf(setup, handOff.source, plan.base.dir, plan.budgets, ws)
   return { ...mergeStages(handOff, gguf), manifest: gguf.manifest }
 }
 

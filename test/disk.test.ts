@@ -1,8 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
-import { promises as fs } from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
-import { DiskLedger, ensureFreeSpace, freeBytes } from '../src/core/disk.js'
+import { ensureFreeSpace, freeBytes } from '../src/core/disk.js'
+import { Workspace } from '../src/core/workspace.js'
 import { ActionError } from '../src/core/types.js'
 
 /** A disk that pretends to have `bytes` free, wherever asked. */
@@ -28,41 +27,13 @@ describe('the free-space check before a step writes', () => {
     }
   )
 
-  it("reads this machine's real free space, and the ledger checks with the reader it was given", async () => {
+  it("reads this machine's real free space, and the workspace checks with the reader it was given", async () => {
     const real = await freeBytes(os.tmpdir())
     expect(Number.isSafeInteger(real) && real > 0).toBe(true)
-    const ledger = new DiskLedger(pretend(100))
-    await expect(ledger.ensureRoom(os.tmpdir(), 100, 'a step')).resolves.toBeUndefined()
-    await expect(ledger.ensureRoom(os.tmpdir(), 101, 'a step')).rejects.toThrow(
+    const ws = new Workspace(pretend(100))
+    await expect(ws.ensureRoom(os.tmpdir(), 100, 'a step')).resolves.toBeUndefined()
+    await expect(ws.ensureRoom(os.tmpdir(), 101, 'a step')).rejects.toThrow(
       /Not enough disk space for a step: it needs about 101 B .* has 100 B free/
     )
-  })
-})
-
-describe('DiskLedger', () => {
-  it('keeps the most bytes written and not yet removed, measured, through moves and removals', async () => {
-    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ledger-'))
-    const fuse = path.join(root, 'fuse')
-    await fs.mkdir(fuse)
-    await fs.writeFile(path.join(fuse, 'a'), Buffer.alloc(300))
-    await fs.writeFile(path.join(fuse, 'b'), Buffer.alloc(200))
-    const gguf = path.join(root, 'work', 'm.gguf')
-    await fs.mkdir(path.dirname(gguf))
-    await fs.writeFile(gguf, Buffer.alloc(400))
-    const ledger = new DiskLedger(freeBytes)
-    ledger.add('download', 50)
-    await ledger.wrote(fuse)
-    await ledger.wrote(gguf)
-    expect(ledger.peakBytes).toBe(950)
-    ledger.removed(fuse)
-    ledger.moved(path.join(root, 'work'), path.join(root, 'kept'))
-    await fs.writeFile(path.join(root, 'q.gguf'), Buffer.alloc(100))
-    await ledger.wrote(path.join(root, 'q.gguf'))
-    expect(ledger.peakBytes).toBe(950) // 50 + 400 + 100 now: below the peak
-    ledger.removed(path.join(root, 'kept')) // the moved file is forgotten under its new name
-    await fs.writeFile(path.join(root, 'big'), Buffer.alloc(850))
-    await ledger.wrote(path.join(root, 'big'))
-    expect(ledger.peakBytes).toBe(1000) // 50 + 100 + 850
-    await fs.rm(root, { recursive: true, force: true })
   })
 })

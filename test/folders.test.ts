@@ -12,10 +12,9 @@ import {
   checkManifestPath,
   checkOutputDir,
   checkOutputFolders,
-  lockOutputDir,
-  makeStaging,
-  promote
+  lockOutputDir
 } from '../src/core/folders.js'
+import { makeStaging, promote } from '../src/core/workspace.js'
 import type { Config } from '../src/core/config.js'
 import { readInputs } from '../src/inputs.js'
 

@@ -7,7 +7,8 @@
 import { afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { DiskLedger, freeBytes } from '../src/core/disk.js'
+import { freeBytes } from '../src/core/disk.js'
+import { Workspace } from '../src/core/workspace.js'
 import type { MlxEnv } from '../src/mlx/python.js'
 import * as core from './__fixtures__/core.js'
 import { makeTinyModel, makeTinySetup } from './fixtures/tiny.js'
@@ -66,13 +67,13 @@ async function planFor(base: string): Promise<{ plan: MlxPlan; dir: string }> {
 describe('the MLX stage hands the GGUF stage a full-precision model', () => {
   it('hands over the MLX output itself when the fuse is full precision: no second fuse', async () => {
     const { plan } = await planFor(bf16)
-    const ledger = new DiskLedger(freeBytes)
-    const mlx = await produceMlx(plan, ledger)
+    const ws = new Workspace(freeBytes)
+    const mlx = await produceMlx(plan, ws)
     const handOff = await handOverFullPrecision(
       plan,
       mlx,
       path.join(plan.outputDir, '..', 'gguf'),
-      ledger
+      ws
     )
     expect(handOff.source).toEqual({ dir: plan.outputDir, owned: null, stats: mlx.fusedStats })
     expect(handOff.commands).toEqual([])
@@ -81,11 +82,11 @@ describe('the MLX stage hands the GGUF stage a full-precision model', () => {
 
   it('fuses a quantized base again, de-quantized, in a staging folder beside gguf-dir', async () => {
     const { plan, dir } = await planFor(q4)
-    const ledger = new DiskLedger(freeBytes)
-    const mlx = await produceMlx(plan, ledger)
+    const ws = new Workspace(freeBytes)
+    const mlx = await produceMlx(plan, ws)
     expect(mlx.kept).toBeNull() // the MLX output is 4-bit: the converter cannot read it
-    const afterMlx = ledger.peakBytes
-    const handOff = await handOverFullPrecision(plan, mlx, path.join(dir, 'gguf'), ledger)
+    const afterMlx = ws.peakBytes
+    const handOff = await handOverFullPrecision(plan, mlx, path.join(dir, 'gguf'), ws)
     const { source } = handOff
     expect(path.basename(source.dir)).toBe('fused-full-precision')
     expect(path.dirname(source.dir)).toBe(source.owned)
@@ -100,18 +101,18 @@ describe('the MLX stage hands the GGUF stage a full-precision model', () => {
       'The GGUF files are re-quantized from 4-bit weights'
     ])
     // the 16-bit fuse is on the ledger beside the 4-bit output
-    expect(ledger.peakBytes).toBeGreaterThan(afterMlx)
+    expect(ws.peakBytes).toBeGreaterThan(afterMlx)
     // the MLX output is untouched: the second fuse never writes into it
     expect((await fs.readdir(dir)).sort()).toEqual([path.basename(source.owned!), 'fused-model'])
   })
 
   it('a failed second fuse leaves no staging folder, only the MLX output it made first', async () => {
     const { plan, dir } = await planFor(q4)
-    const ledger = new DiskLedger(freeBytes)
-    const mlx = await produceMlx(plan, ledger)
+    const ws = new Workspace(freeBytes)
+    const mlx = await produceMlx(plan, ws)
     const afterMlx = (await fs.readdir(dir)).sort()
     process.env.MLX_STANDIN_FAIL = 'fuse'
-    await expect(handOverFullPrecision(plan, mlx, path.join(dir, 'gguf'), ledger)).rejects.toThrow(
+    await expect(handOverFullPrecision(plan, mlx, path.join(dir, 'gguf'), ws)).rejects.toThrow(
       /^mlx_lm fuse failed with exit code 3: .*; the partial output was removed/
     )
     expect((await fs.readdir(dir)).sort()).toEqual(afterMlx)

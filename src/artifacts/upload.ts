@@ -18,10 +18,16 @@ import {
   type ArtifactClient,
   type UploadArtifactOptions
 } from '@actions/artifact'
-import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { sha256File } from '../core/checksum.js'
+import { discard, removeTree } from '../core/workspace.js'
+import {
+  copyIntoScratch,
+  linkInScratch,
+  makeTempFolder,
+  writeScratchFile
+} from '../core/scratch.js'
 import { formatSize, measurePath } from '../core/size.js'
 import { ActionError, type MeasuredOutput } from '../core/types.js'
 import type { JudgedOutput } from '../budget/index.js'
@@ -156,8 +162,7 @@ export async function uploadOutputs(
   const earlier = runAttempt() > 1 ? await earlierArtifacts(client) : []
 
   const stagingParent = req.stagingDir ?? process.env.RUNNER_TEMP ?? os.tmpdir()
-  await fs.mkdir(stagingParent, { recursive: true })
-  const staging = await fs.mkdtemp(path.join(stagingParent, 'artifacts-'))
+  const staging = await makeTempFolder(stagingParent, 'artifacts-')
   const send = sender(client, config, outcome.artifacts)
   try {
     const published: Array<[string, string]> = []
@@ -180,7 +185,7 @@ export async function uploadOutputs(
           const name = output.shards ? base : ggufArtifactName(config.prefix, output.name)
           const bytes = output.shards?.find(s => s.path === file)?.bytes ?? output.bytes
           const link = path.join(staging, name)
-          await fs.symlink(file, link)
+          await linkInScratch(file, link)
           const sent = await send(name, output.name, [link], staging, bytes, { skipArchive: true })
           const expected = `sha256:${sumOf(file)}`
           if (sent.digest !== expected) await refuseMismatch(client, sent, expected, outcome)
@@ -191,14 +196,13 @@ export async function uploadOutputs(
     // Always, even when every output is held back: the manifest records what was measured.
     const name = checksumsArtifactName(config.prefix)
     const root = path.join(staging, name)
-    await fs.mkdir(root)
-    await fs.copyFile(req.manifestPath, path.join(root, 'manifest.json'))
+    await copyIntoScratch(req.manifestPath, path.join(root, 'manifest.json'))
     published.push([(await sha256File(req.manifestPath)).sha256, `${name}/manifest.json`])
-    await fs.writeFile(path.join(root, 'SHA256SUMS'), sumsText(published))
+    await writeScratchFile(path.join(root, 'SHA256SUMS'), sumsText(published))
     const staged = [path.join(root, 'SHA256SUMS'), path.join(root, 'manifest.json')]
     await send(name, 'checksums', staged, root, 0, {})
   } finally {
-    await fs.rm(staging, { recursive: true, force: true })
+    await discard(staging) // a failed removal warns: it never replaces the upload's own error
   }
   reportSuperseded(earlier, outcome)
   if (config.removeAfterUpload) await removeUploaded(publish, outcome)
@@ -285,7 +289,7 @@ function toPublish(req: UploadRequest, outcome: ArtifactOutcome): MeasuredOutput
 async function removeUploaded(publish: MeasuredOutput[], outcome: ArtifactOutcome): Promise<void> {
   for (const output of publish) {
     for (const file of output.shards?.map(s => s.path) ?? [output.path]) {
-      await fs.rm(file, { recursive: true, force: true })
+      await removeTree(file)
       outcome.removed.push(file)
       log.info(`remove-after-upload: deleted ${file} from the runner.`)
     }
@@ -437,16 +441,14 @@ async function stageMlx(
   const staged: string[] = []
   for (const [file, rel] of files) {
     const link = path.join(root, rel)
-    await fs.mkdir(path.dirname(link), { recursive: true })
-    await fs.symlink(file, link)
+    await linkInScratch(file, link)
     staged.push(link)
   }
-  await fs.mkdir(root, { recursive: true })
   const manifest = path.join(root, 'manifest.json')
-  await fs.copyFile(manifestPath, manifest)
+  await copyIntoScratch(manifestPath, manifest)
   const lines: Array<[string, string]> = files.map(([file, rel]) => [sumOf(file), rel])
   lines.push([(await sha256File(manifest)).sha256, 'manifest.json'])
-  await fs.writeFile(path.join(root, 'SHA256SUMS'), sumsText(lines))
+  await writeScratchFile(path.join(root, 'SHA256SUMS'), sumsText(lines))
   staged.push(manifest, path.join(root, 'SHA256SUMS'))
   return staged
 }

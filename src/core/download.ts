@@ -7,6 +7,7 @@
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { discard, removeTree } from './workspace.js'
 
 export interface Download {
   url: string
@@ -69,7 +70,7 @@ export async function download(d: Download): Promise<void> {
   let have = await sizeOf(partial)
   for (;;) {
     if (have > d.bytes) {
-      await fs.rm(partial, { force: true })
+      await removeTree(partial)
       have = 0
     }
     const before = have
@@ -77,7 +78,7 @@ export async function download(d: Download): Promise<void> {
       answered = (await transfer(d, partial, have)) || answered
       const got = await sizeOf(partial)
       if (got !== d.bytes) {
-        await fs.rm(partial, { force: true })
+        await discard(partial)
         throw new DownloadSizeError(got, d.bytes)
       }
       await fs.rename(partial, d.file)
@@ -133,7 +134,7 @@ async function transfer(d: Download, partial: string, have: number): Promise<boo
   const append = res.status === 206 && from !== null && Number(from[1]) === have
   if (res.status === 206 && !append) {
     await res.body?.cancel()
-    await fs.rm(partial, { force: true })
+    await discard(partial)
     throw new RetryableError(
       new Error(`the server answered another range than bytes=${have}-`),
       true
@@ -177,7 +178,7 @@ export function networkCause(error: unknown): string {
 /** A relative symbolic link at `link` to `target` (replacing a link there), as huggingface_hub makes. */
 export async function placeLink(target: string, link: string): Promise<void> {
   await fs.mkdir(path.dirname(link), { recursive: true })
-  await fs.rm(link, { force: true })
+  await removeTree(link)
   await fs.symlink(path.relative(path.dirname(link), target), link)
 }
 

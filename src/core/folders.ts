@@ -1,9 +1,9 @@
 /**
- * The output folders: where output-dir and gguf-dir may go, what `overwrite: true` may empty, and
- * removing what the action made. The action never deletes a file it did not make: a folder is
- * emptied only when the manifest beside output-dir (written by this action) names it.
+ * The output folders: where output-dir and gguf-dir may go and what `overwrite: true` may empty
+ * (the emptying and every other removal are in workspace.ts). The action never deletes a file it
+ * did not make: a folder is emptied only when the manifest beside output-dir (written by this
+ * action) names it.
  */
-import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
 import { constants, promises as fs, readFileSync, unlinkSync } from 'node:fs'
 import os from 'node:os'
@@ -380,52 +380,6 @@ async function checkWritableParent(dir: string, input: string): Promise<void> {
   })
 }
 
-/** Empties a folder in place (overwrite: true; checkOutputDir proved the action made it). */
-export async function emptyDir(dir: string): Promise<void> {
-  const entries = await fs.readdir(dir).catch(() => [] as string[])
-  for (const e of entries) await removeTree(path.join(dir, e))
-}
-
-/**
- * Removes a tree the action made, also when a tool left a folder without permissions in it.
- * Throws an ActionError naming the path when it cannot: callers keep their own error first.
- */
-export async function removeTree(target: string): Promise<void> {
-  try {
-    await fs.rm(target, { recursive: true, force: true })
-    return
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code !== 'EACCES' && code !== 'EPERM') throw removeError(target, error)
-  }
-  await unlock(target)
-  await fs.rm(target, { recursive: true, force: true }).catch((error: unknown) => {
-    throw removeError(target, error)
-  })
-}
-
-/** Removes what a failed step made without hiding its error: what cannot be removed is a warning. */
-export async function discard(...targets: string[]): Promise<void> {
-  for (const target of targets) {
-    await removeTree(target).catch((error: unknown) => core.warning((error as Error).message))
-  }
-}
-
-/** Gives the owner rwx on every folder of a tree the action made, so it can be removed. */
-async function unlock(dir: string): Promise<void> {
-  const stat = await fs.lstat(dir).catch(() => null)
-  if (!stat?.isDirectory()) return
-  await fs.chmod(dir, 0o700).catch(() => undefined)
-  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => [])
-  for (const e of entries) if (e.isDirectory()) await unlock(path.join(dir, e.name))
-}
-
-function removeError(target: string, error: unknown): ActionError {
-  return new ActionError(
-    `Could not remove "${target}", which this action made (${(error as NodeJS.ErrnoException).code ?? String(error)}); delete it by hand.`
-  )
-}
-
 /** The real path of `p`'s nearest existing ancestor joined with the rest, so links cannot hide an overlap. */
 export async function realish(p: string): Promise<string> {
   const rest: string[] = []
@@ -451,43 +405,6 @@ function inside(x: string, y: string): boolean {
 
 function overlaps(a: string, b: string): boolean {
   return inside(a, b) || inside(b, a)
-}
-
-/**
- * A fresh staging folder beside `finalDir` (same file system, so the final move is a rename),
- * made with mkdir so the output gets the usual permissions (umask respected), not mkdtemp's 0700.
- */
-export async function makeStaging(finalDir: string, tag: string): Promise<string> {
-  const parent = path.dirname(finalDir)
-  try {
-    await fs.mkdir(parent, { recursive: true })
-    for (;;) {
-      const dir = path.join(
-        parent,
-        `.${path.basename(finalDir)}.${tag}-${randomBytes(4).toString('hex')}`
-      )
-      const made = await fs.mkdir(dir).then(
-        () => true,
-        (error: NodeJS.ErrnoException) => {
-          if (error.code === 'EEXIST') return false
-          throw error
-        }
-      )
-      if (made) return dir
-    }
-  } catch (error) {
-    throw new ActionError(
-      `Cannot create a working folder in "${parent}" for "${finalDir}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose an output folder this runner's user can write in.`
-    )
-  }
-}
-
-/** Moves a finished staging folder into place, replacing an empty (or emptied) final folder. */
-export async function promote(staging: string, finalDir: string): Promise<void> {
-  await fs.rmdir(finalDir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error
-  })
-  await fs.rename(staging, finalDir)
 }
 
 /** True when `p` exists (a file, a folder or a link that resolves). */

@@ -2,6 +2,7 @@
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import { discard, removeTree } from './workspace.js'
 
 /**
  * Writes `dest` as `head` followed by the bytes of `source` from `tailStart` to its end (streamed,
@@ -20,17 +21,17 @@ export async function writeHeadAndTail(
     const out = createWriteStream(temp, { flags: 'wx' })
     out.write(head)
     await pipeline(createReadStream(source, { start: tailStart }), out)
-    await fs.rm(dest, { force: true })
+    await removeTree(dest)
     await fs.rename(temp, dest)
   } catch (error) {
-    await fs.rm(temp, { force: true })
+    await discard(temp) // a failed removal warns: the write's own error is the one thrown
     throw error
   }
 }
 
 /** Writes `text` to `dest`, replacing a file or a symbolic link there (never its target). */
 export async function replaceWithText(dest: string, text: string): Promise<void> {
-  await fs.rm(dest, { force: true })
+  await removeTree(dest)
   await fs.writeFile(dest, text)
 }
 
@@ -62,7 +63,7 @@ export async function shadowFolder(
     const file = path.join(dst, name)
     if ('text' in entry) await replaceWithText(file, entry.text)
     else {
-      await fs.rm(file, { force: true })
+      await removeTree(file)
       await fs.copyFile(entry.copy, file)
     }
   }

@@ -3,7 +3,7 @@ import * as core from '@actions/core'
 import { spawn, type ChildProcess } from 'node:child_process'
 import os from 'node:os'
 import path from 'node:path'
-import { discard } from './folders.js'
+import { discard } from './workspace.js'
 import { CommandsStopped } from './log.js'
 import { ActionError } from './types.js'
 

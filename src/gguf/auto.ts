@@ -6,6 +6,7 @@ import { formatSize } from '../core/size.js'
 import { ActionError, type BudgetEntry } from '../core/types.js'
 import { predictQuantizedSize } from './predict.js'
 import type { LlamaCpp } from './toolchain.js'
+import type { Workspace } from '../core/workspace.js'
 import { AUTO_LADDER } from './types.js'
 import * as log from '../core/log.js'
 
@@ -34,7 +35,8 @@ export async function chooseAuto(
   input: string,
   budgets: readonly BudgetEntry[],
   imatrix: string | null,
-  quantize: (type: string, predictedBytes: number) => Promise<string>
+  quantize: (type: string, predictedBytes: number) => Promise<string>,
+  ws: Workspace
 ): Promise<AutoChoice> {
   const ladder = AUTO_LADDER.filter(t => llama.types.names.includes(t))
   if (ladder.length === 0) {
@@ -84,7 +86,7 @@ export async function chooseAuto(
     log.info(
       `${c.type} measured ${formatSize(c.measuredBytes)}, over ${formatSize(c.budgetBytes)}: stepping down.`
     )
-    await fs.rm(file, { force: true })
+    await ws.remove(file)
   }
   throw new ActionError(
     'gguf: auto ran out of candidates; list GGUF types in the gguf input instead.'

@@ -1,8 +1,8 @@
 /** Converts a full-precision model folder to one GGUF file with llama.cpp's convert_hf_to_gguf.py. */
-import * as io from '@actions/io'
 import * as path from 'node:path'
 
 import { exists, fileSize } from '../core/folders.js'
+import { clearForOutput, discard } from '../core/workspace.js'
 import { ActionError } from '../core/types.js'
 import { CONVERT_OUTTYPES } from './types.js'
 import { describeExit } from '../core/run.js'
@@ -48,8 +48,7 @@ export async function convertToGguf(opts: ConvertOptions): Promise<string[]> {
       `The llama.cpp checkout has no ${opts.script}: set llama-cpp-dir to a llama.cpp source checkout that contains convert_hf_to_gguf.py.`
     )
   }
-  await io.mkdirP(path.dirname(opts.outFile))
-  await io.rmRF(opts.outFile)
+  await clearForOutput(opts.outFile)
   const args = [
     path.resolve(opts.script),
     path.resolve(opts.modelDir),
@@ -73,7 +72,7 @@ export async function convertToGguf(opts: ConvertOptions): Promise<string[]> {
       `(last output: ${r.tail.last()}); ${convertHint(r.tail.text())}.`
   })
   if (!(await fileSize(opts.outFile))) {
-    await io.rmRF(opts.outFile)
+    await discard(opts.outFile)
     throw new ActionError(
       `convert_hf_to_gguf.py exited 0 but wrote no ${opts.outFile} (last output: ${result.tail.last()}); check that convert-python runs llama.cpp's real converter.`
     )

@@ -2,12 +2,10 @@
  * The GGUF outputs: a full-precision source, one conversion, one llama-quantize per type (or the
  * `auto` choice), each file verified, smoke-tested, measured and moved into gguf-dir.
  */
-import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { sha256File } from '../core/checksum.js'
-import type { DiskLedger } from '../core/disk.js'
+import type { Workspace } from '../core/workspace.js'
 import type { GgufConfig } from '../core/config.js'
-import { makeStaging } from '../core/folders.js'
 import { estimateFullPrecisionBytes } from '../mlx/precision.js'
 import { formatSize } from '../core/size.js'
 import {
@@ -58,11 +56,11 @@ const FULL_PRECISION = 'fused-full-precision'
 
 const fileName = (g: GgufConfig, type: string): string => `${g.stem}-${type}.gguf`
 
-/** One GGUF run's working state: its staging folder, the disk ledger and what it has made. */
+/** One GGUF run's working state: its staging folder, the workspace and what it has made. */
 interface Work {
   setup: GgufSetup
   dir: string
-  ledger: DiskLedger
+  ws: Workspace
   result: GgufResult
 }
 
@@ -77,10 +75,10 @@ export async function produceGguf(
   source: FullPrecisionSource,
   baseDir: string,
   budgets: readonly BudgetEntry[],
-  ledger: DiskLedger
+  ws: Workspace
 ): Promise<GgufResult> {
   const g = setup.config
-  const dir = await makeStaging(g.dir, 'work')
+  const dir = await ws.stage(g.dir, 'work')
   const manifest: GgufManifest = {
     types: [...setup.types],
     auto: null,
@@ -91,7 +89,7 @@ export async function produceGguf(
   const work: Work = {
     setup,
     dir,
-    ledger,
+    ws,
     result: { outputs: [], commands: [], diagnoses: [], notes: [], manifest }
   }
   let owned = source.owned
@@ -100,11 +98,11 @@ export async function produceGguf(
     // Two views the converter reads instead of the fused model, each made only when needed: a
     // tokenizer transformers 4.x loads, then stacked experts split per expert.
     const prepared = await prepareConversionSource(model, baseDir, dir)
-    const experts = await prepareExperts(prepared.dir, dir, ledger.freeBytes)
+    const experts = await prepareExperts(prepared.dir, dir, ws.freeBytes)
     for (const change of [...prepared.changes, ...experts.changes]) {
       log.info(`For the GGUF conversion: ${change}.`)
     }
-    if (experts.bytes > 0) ledger.add(path.resolve(experts.dir), experts.bytes)
+    if (experts.bytes > 0) ws.add(path.resolve(experts.dir), experts.bytes)
     const converted = await convert(work, experts.dir, source.stats)
     for (const view of new Set([prepared.dir, experts.dir])) {
       if (view !== model) await releaseView(work, view)
@@ -117,15 +115,12 @@ export async function produceGguf(
       checked.push(await checkOutput(work, made.get(type)!, type, prepared.facts))
     }
     // Only files that passed every check reach gguf-dir.
-    await fs.mkdir(g.dir, { recursive: true })
+    await ws.folder(g.dir)
     for (const output of checked) work.result.outputs.push(await moveInto(work, output))
     await finishWork(work)
     return work.result
   } catch (error) {
-    await fs.rm(dir, { recursive: true, force: true })
-    if (owned) await fs.rm(owned, { recursive: true, force: true })
-    for (const gone of [dir, owned]) if (gone) ledger.removed(gone)
-    throw error
+    return ws.failed(error, dir, owned)
   }
 }
 
@@ -139,7 +134,7 @@ interface Converted {
 /** One conversion to the 16-bit (or the single, directly requested) type. */
 async function convert(work: Work, modelDir: string, stats: PackedStats): Promise<Converted> {
   const { setup } = work
-  await work.ledger.ensureRoom(
+  await work.ws.ensureRoom(
     work.dir,
     estimateFullPrecisionBytes(stats),
     'the 16-bit GGUF conversion'
@@ -155,14 +150,13 @@ async function convert(work: Work, modelDir: string, stats: PackedStats): Promis
     outType: convertType
   })
   work.result.commands.push({ what: 'Convert', argv })
-  await work.ledger.wrote(converted)
+  await work.ws.wrote(converted)
   return { file: converted, type: convertType.toUpperCase(), direct: direct !== null }
 }
 
 /** A view made for the converter (its tokenizer or per-expert copy) is no longer needed once converted. */
 async function releaseView(work: Work, dir: string): Promise<void> {
-  await fs.rm(path.dirname(dir), { recursive: true, force: true })
-  work.ledger.removed(dir)
+  await work.ws.remove(path.dirname(dir))
 }
 
 /**
@@ -172,13 +166,11 @@ async function releaseView(work: Work, dir: string): Promise<void> {
 async function releaseSource(work: Work, dir: string, owned: string): Promise<void> {
   if (work.setup.config.keepIntermediates) {
     const kept = path.join(work.dir, FULL_PRECISION)
-    await fs.rename(dir, kept)
-    work.ledger.moved(dir, kept)
-    if (owned !== dir) await fs.rmdir(owned) // the staging folder that held it, empty now
+    await work.ws.move(dir, kept)
+    if (owned !== dir) await work.ws.removeEmptyFolder(owned) // the staging folder that held it, empty now
     return
   }
-  await fs.rm(owned, { recursive: true, force: true })
-  work.ledger.removed(owned)
+  await work.ws.remove(owned)
   log.info(`Removed the full-precision fuse ${dir}: the GGUF conversion no longer needs it.`)
 }
 
@@ -194,8 +186,13 @@ async function quantizeAll(
   if (direct) {
     made.set(setup.types[0], converted)
   } else if (g.auto) {
-    const choice = await chooseAuto(setup.llama, converted, budgets, g.imatrix, (type, predicted) =>
-      quantizeTo(work, converted, type, predicted)
+    const choice = await chooseAuto(
+      setup.llama,
+      converted,
+      budgets,
+      g.imatrix,
+      (type, predicted) => quantizeTo(work, converted, type, predicted),
+      work.ws
     )
     made.set(choice.type, choice.file)
     result.notes.push(autoNote(choice))
@@ -226,14 +223,12 @@ async function finishWork(work: Work): Promise<void> {
   const g = work.setup.config
   if (g.keepIntermediates) {
     const kept = `${g.dir}.intermediates`
-    await fs.rm(kept, { recursive: true, force: true })
-    await fs.rename(work.dir, kept)
-    work.ledger.moved(work.dir, kept)
+    await work.ws.remove(kept)
+    await work.ws.move(work.dir, kept)
     work.result.manifest.intermediates = kept
     work.result.notes.push(`Intermediates kept in \`${kept}\` (keep-intermediates: true).`)
   } else {
-    await fs.rm(work.dir, { recursive: true, force: true })
-    work.ledger.removed(work.dir)
+    await work.ws.remove(work.dir)
   }
 }
 
@@ -244,7 +239,7 @@ async function quantizeTo(
   predictedBytes: number
 ): Promise<string> {
   const { setup } = work
-  await work.ledger.ensureRoom(work.dir, predictedBytes, `the ${type} GGUF file`)
+  await work.ws.ensureRoom(work.dir, predictedBytes, `the ${type} GGUF file`)
   const output = path.join(work.dir, fileName(setup.config, type))
   const argv = await quantizeGguf({
     bin: setup.llama.quantize,
@@ -254,7 +249,7 @@ async function quantizeTo(
     imatrix: setup.config.imatrix ?? undefined
   })
   work.result.commands.push({ what: `Quantize ${type}`, argv })
-  await work.ledger.wrote(output)
+  await work.ws.wrote(output)
   return output
 }
 
@@ -262,8 +257,7 @@ async function quantizeTo(
 async function moveInto(work: Work, output: MeasuredOutput): Promise<MeasuredOutput> {
   const move = async (file: string): Promise<string> => {
     const final = path.join(work.setup.config.dir, path.basename(file))
-    await fs.rename(file, final)
-    work.ledger.moved(file, final)
+    await work.ws.move(file, final)
     return final
   }
   if (!output.shards) return { ...output, path: await move(output.path) }
@@ -314,8 +308,7 @@ async function checkOutput(
       sha256: (await sha256File(file)).sha256
     }
   } catch (error) {
-    await fs.rm(file, { force: true })
-    work.ledger.removed(file)
+    await work.ws.discard(file)
     if (error instanceof ActionError) throw error
     throw new ActionError(
       `Checking ${path.basename(file)} failed (${(error as Error).message}); the file was removed, run again.`
@@ -332,7 +325,7 @@ async function splitOutput(
 ): Promise<MeasuredOutput> {
   const { setup } = work
   const limit = setup.config.split!
-  await work.ledger.ensureRoom(file, whole.bytes, `the shards of ${path.basename(file)}`)
+  await work.ws.ensureRoom(file, whole.bytes, `the shards of ${path.basename(file)}`)
   const { shards, argv } = await splitGguf({
     bin: setup.llama.split!,
     file,
@@ -340,8 +333,8 @@ async function splitOutput(
     prefix: path.join(path.dirname(file), `${setup.config.stem}-${type}`)
   })
   work.result.commands.push({ what: `Split ${type}`, argv })
-  for (const shard of shards) await work.ledger.wrote(shard)
-  work.ledger.removed(file)
+  for (const shard of shards) await work.ws.wrote(shard)
+  await work.ws.remove(file) // the shards replace it
   const checked = []
   let tensors = 0
   let parameters = 0

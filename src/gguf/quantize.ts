@@ -1,8 +1,8 @@
 /** Quantizes a converted GGUF with llama-quantize; a failure gets a plain-words hint. */
-import * as io from '@actions/io'
 import * as path from 'node:path'
 
 import { exists, fileSize } from '../core/folders.js'
+import { clearForOutput, discard } from '../core/workspace.js'
 import { ActionError } from '../core/types.js'
 import { needsImatrix } from './types.js'
 import { describeExit, runStep } from '../core/run.js'
@@ -50,8 +50,7 @@ export async function quantizeGguf(opts: QuantizeOptions): Promise<string[]> {
   if (opts.imatrix !== undefined && opts.imatrix !== '' && !(await exists(opts.imatrix))) {
     throw new ActionError(`Input imatrix is "${opts.imatrix}", which does not exist: fix the path.`)
   }
-  await io.mkdirP(path.dirname(opts.output))
-  await io.rmRF(opts.output)
+  await clearForOutput(opts.output)
   const args = [
     ...(opts.imatrix ? ['--imatrix', opts.imatrix] : []),
     opts.input,
@@ -72,7 +71,7 @@ export async function quantizeGguf(opts: QuantizeOptions): Promise<string[]> {
       `(last output: ${r.tail.last()}); ${quantizeHint(r.tail.text(), opts.type)}.`
   })
   if (!(await fileSize(opts.output))) {
-    await io.rmRF(opts.output)
+    await discard(opts.output)
     throw new ActionError(
       `llama-quantize exited 0 but wrote no ${opts.output} (last output: ${result.tail.last()}); check the llama.cpp build.`
     )

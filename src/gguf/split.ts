@@ -8,7 +8,7 @@
  * stops the tool. Shards are `<prefix>-00001-of-0000N.gguf` (src/llama.cpp llama_split_path).
  */
 import { parseGgufShardFilename } from '@huggingface/gguf'
-import { readdir, rm, stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { formatSize } from '../core/size.js'
 import { describeExit, runStep } from '../core/run.js'
@@ -69,7 +69,7 @@ export interface SplitResult {
 
 /**
  * Splits `file` into `<prefix>-0000i-of-0000N.gguf` beside it so every shard is within `limit`
- * bytes, then removes `file`. Refuses (before running the tool) when one tensor alone is larger
+ * bytes (the caller removes `file`). Refuses (before running the tool) when one tensor alone is larger
  * than the tensor data a shard may hold, naming it; measures every shard afterwards.
  */
 export async function splitGguf(opts: {
@@ -119,6 +119,5 @@ export async function splitGguf(opts: {
       )
     }
   }
-  await rm(opts.file, { force: true })
   return { shards, argv: [opts.bin, ...args] }
 }

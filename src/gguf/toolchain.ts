@@ -7,6 +7,7 @@ import * as path from 'node:path'
 
 import { toolPaths } from '../core/config.js'
 import { exists } from '../core/folders.js'
+import { clearForOutput } from '../core/workspace.js'
 import { ActionError } from '../core/types.js'
 import { parseQuantizeHelp, type QuantizeTypes } from './types.js'
 import { probe, runStep } from '../core/run.js'
@@ -110,8 +111,7 @@ export async function cloneLlamaCpp(
     log.info(`Reusing the llama.cpp ${ref} checkout in ${target}`)
     return target
   }
-  await io.rmRF(target)
-  await io.mkdirP(path.dirname(target))
+  await clearForOutput(target)
   const git = await io.which('git', false)
   if (!git) {
     throw new ActionError(

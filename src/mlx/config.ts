@@ -2,7 +2,8 @@
  * config.json of an MLX model directory as far as weight precision goes: model type, global
  * quantization settings and per-layer quantization entries.
  */
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { replaceWithText } from '../core/rewrite.js'
 import path from 'node:path'
 
 import { ActionError, type MlxQuantization } from '../core/types.js'
@@ -191,6 +192,6 @@ export async function dropStaleQuantizationConfig(modelDir: string): Promise<boo
   }
   if ('quant_method' in raw.quantization_config) return false
   delete raw.quantization_config
-  await writeFile(file, `${JSON.stringify(raw, null, 4)}\n`)
+  await replaceWithText(file, `${JSON.stringify(raw, null, 4)}\n`)
   return true
 }

@@ -1,6 +1,7 @@
 /** Runs `mlx_lm fuse` and `mlx_lm convert` into staging folders, so no half-written model is left. */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { discard, removeIfEmpty } from '../core/workspace.js'
 import { describeExit, type OutputTail } from '../core/run.js'
 import { pythonArgs, runPythonStep } from '../core/python.js'
 import * as log from '../core/log.js'
@@ -70,7 +71,7 @@ export async function runConvert(
     String(groupSize),
     ...trustFlag(req)
   ]
-  await fs.rmdir(outDir).catch(() => undefined) // mlx_lm convert refuses an existing --mlx-path
+  await removeIfEmpty(outDir) // mlx_lm convert refuses an existing --mlx-path
   await runStep(
     req,
     `Re-quantizing the fused model to ${bits}-bit (mlx_lm convert)`,
@@ -104,7 +105,7 @@ async function runStep(
   })
   const missing = await incompleteModel(outDir)
   if (missing !== null) {
-    await fs.rm(outDir, { recursive: true, force: true })
+    await discard(outDir)
     throw new ActionError(
       `${name} reported success (exit code 0) but wrote no complete model: ${missing}. Its last output lines: ${lastLines(result.tail)}. This is a fault of mlx_lm or of the machine (a full disk?), not of your inputs; the partial output was removed, see the log group "${title}".`
     )

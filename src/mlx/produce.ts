@@ -2,11 +2,9 @@
  * The MLX stage, which owns every fuse: the MLX output (fuse, and re-quantize when asked, into
  * staging, inspect, then move into place), and for the GGUF stage a full-precision model.
  */
-import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { diagnose } from './diagnose.js'
-import type { DiskLedger } from '../core/disk.js'
-import { discard, makeStaging, promote } from '../core/folders.js'
+import type { Workspace } from '../core/workspace.js'
 import { measurePath } from '../core/size.js'
 import type {
   Diagnosis,
@@ -72,21 +70,21 @@ export async function inspectModel(dir: string): Promise<Inspected> {
   return { quantization: config.quantization, stats, precision, bytes, files }
 }
 
-export async function produceMlx(plan: MlxPlan, ledger: DiskLedger): Promise<MlxResult> {
+export async function produceMlx(plan: MlxPlan, ws: Workspace): Promise<MlxResult> {
   const req = plan.fuse
   const commands: MlxResult['commands'] = []
-  const fused = await makeStaging(plan.outputDir, 'fuse')
+  const fused = await ws.stage(plan.outputDir, 'fuse')
   const staged = [fused]
   try {
     commands.push({ what: 'Fuse', argv: await runFuse(req, fused) })
-    await ledger.wrote(fused)
+    await ws.wrote(fused)
     const first = await inspectModel(fused)
     let final = fused
     let finalInfo = first
     let kept: FullPrecisionSource | null = null
     let requantized: FuseFacts['requantized'] = null
     if (plan.quantizeBits && !first.stats.quantized) {
-      const converted = await makeStaging(plan.outputDir, 'quantized')
+      const converted = await ws.stage(plan.outputDir, 'quantized')
       staged.push(converted)
       const argv = await runConvert(
         req,
@@ -96,7 +94,7 @@ export async function produceMlx(plan: MlxPlan, ledger: DiskLedger): Promise<Mlx
         plan.quantizeGroupSize
       )
       commands.push({ what: 'Re-quantize', argv })
-      await ledger.wrote(converted)
+      await ws.wrote(converted)
       finalInfo = await inspectModel(converted)
       requantized = {
         bits: plan.quantizeBits,
@@ -106,15 +104,13 @@ export async function produceMlx(plan: MlxPlan, ledger: DiskLedger): Promise<Mlx
       final = converted
       if (plan.keepFullPrecision) kept = { dir: fused, owned: fused, stats: first.stats }
       else {
-        await fs.rm(fused, { recursive: true, force: true })
-        ledger.removed(fused)
+        await ws.remove(fused)
       }
     } else if (plan.keepFullPrecision && !first.stats.quantized) {
       // the output itself is full precision: converted as it is, never removed
       kept = { dir: plan.outputDir, owned: null, stats: first.stats }
     }
-    await promote(final, plan.outputDir)
-    ledger.moved(final, plan.outputDir)
+    await ws.promote(final, plan.outputDir)
     const output = mlxOutput(plan.outputDir, finalInfo)
     const facts: FuseFacts = {
       baseModel: req.model,
@@ -140,9 +136,7 @@ export async function produceMlx(plan: MlxPlan, ledger: DiskLedger): Promise<Mlx
       fusedStats: first.stats
     }
   } catch (error) {
-    await discard(...staged)
-    for (const dir of staged) ledger.removed(dir)
-    throw error
+    return ws.failed(error, ...staged)
   }
 }
 
@@ -156,31 +150,25 @@ export async function handOverFullPrecision(
   plan: MlxPlan,
   mlx: MlxResult,
   ggufDir: string,
-  ledger: DiskLedger
+  ws: Workspace
 ): Promise<HandOff> {
   const made: StageResult = { outputs: [], commands: [], diagnoses: [], notes: [] }
   if (mlx.kept) return { ...made, source: mlx.kept }
   checkDequantizeSupport(plan.fuse.env, true)
-  const staging = await makeStaging(ggufDir, 'fuse')
+  const staging = await ws.stage(ggufDir, 'fuse')
   try {
     // The real peak: the 16-bit fuse and its 16-bit GGUF exist together until the conversion ends.
     const need = 2 * estimateFullPrecisionBytes(mlx.fusedStats)
-    await ledger.ensureRoom(
-      staging,
-      need,
-      'the de-quantized fuse for GGUF and its 16-bit conversion'
-    )
+    await ws.ensureRoom(staging, need, 'the de-quantized fuse for GGUF and its 16-bit conversion')
     const dir = path.join(staging, FULL_PRECISION)
     const argv = await runFuse({ ...plan.fuse, dequantize: true }, dir)
     made.commands.push({ what: 'Fuse for GGUF (de-quantized)', argv })
-    await ledger.wrote(dir)
+    await ws.wrote(dir)
     const bits = plan.baseQuantization?.bits ?? mlx.facts.fused.quantization.bits
     if (bits !== null) made.diagnoses.push(roundingNote(bits))
     return { ...made, source: { dir, owned: staging, stats: await inspectWeights(dir) } }
   } catch (error) {
-    await discard(staging)
-    ledger.removed(staging)
-    throw error
+    return ws.failed(error, staging)
   }
 }
 

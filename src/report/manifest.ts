@@ -3,10 +3,10 @@
  * Its JSON Schema is `schema/manifest-v1.schema.json`; the tests validate every manifest they
  * produce against it, so a field added or changed here must be added there too.
  */
-import { promises as fs } from 'node:fs'
 import { withinBudget, type VerdictStatus } from '../budget/index.js'
 import { GENERATOR, type MadeFolders } from '../core/folders.js'
 import { redact } from '../core/redact.js'
+import { overwriteText } from '../core/workspace.js'
 import { ActionError, type Command, type Diagnosis, type MeasuredOutput } from '../core/types.js'
 import type { RunReport } from './run-report.js'
 
@@ -176,11 +176,11 @@ export async function writeFailureManifest(
 
 async function writeJson(file: string, value: unknown): Promise<void> {
   // Redacted as JSON text: every string in the manifest (errors, endpoints, commands) at once.
-  await fs
-    .writeFile(file, `${redact(JSON.stringify(value, null, 2))}\n`)
-    .catch((error: unknown) => {
+  await overwriteText(file, `${redact(JSON.stringify(value, null, 2))}\n`).catch(
+    (error: unknown) => {
       throw new ActionError(
         `Could not write the manifest "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); make sure the folder beside output-dir is writable and nothing else sits at that path, then run again.`
       )
-    })
+    }
+  )
 }
