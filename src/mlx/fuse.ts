@@ -134,9 +134,7 @@ export async function incompleteModel(dir: string): Promise<string | null> {
   try {
     for (const file of await listWeightFiles(dir)) await readSafetensorsHeader(file)
   } catch (error) {
-    return error instanceof ActionError
-      ? error.message.replace(/;[^;]*$/, '').replace(/\.$/, '')
-      : String(error)
+    return error instanceof ActionError ? error.problem : String(error)
   }
   return null
 }
