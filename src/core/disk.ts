@@ -12,9 +12,10 @@ export async function freeBytes(target: string): Promise<number> {
     if (stat) return Number(stat.bavail) * Number(stat.bsize)
     const parent = path.dirname(dir)
     if (parent === dir)
-      throw new ActionError(
-        `Cannot read the free space of ${target}; check that the path is valid.`
-      )
+      throw new ActionError({
+        problem: `Cannot read the free space of ${target}`,
+        fix: `check that the path is valid`
+      })
     dir = parent
   }
 }
@@ -35,9 +36,10 @@ export function freeBytesOverride(env: NodeJS.ProcessEnv = process.env): number 
   const value = env[OVERRIDE]
   if (value === undefined || value === '') return null
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-    throw new ActionError(
-      `The environment variable ${OVERRIDE} is ${JSON.stringify(value.slice(0, 40))}, not a whole number of bytes; it is for the action's own tests only: unset it.`
-    )
+    throw new ActionError({
+      problem: `The environment variable ${OVERRIDE} is ${JSON.stringify(value.slice(0, 40))}, not a whole number of bytes`,
+      fix: `it is for the action's own tests only: unset it`
+    })
   }
   return Number(value)
 }
@@ -50,9 +52,10 @@ export async function ensureFreeSpace(
 ): Promise<void> {
   const free = await usableFreeBytes(target)
   if (needBytes > free) {
-    throw new ActionError(
-      `Not enough disk space for ${what}: it needs about ${formatSize(needBytes)} but ${path.resolve(target)} has ${formatSize(free)} free; free some space or point the output inputs at a larger disk.`
-    )
+    throw new ActionError({
+      problem: `Not enough disk space for ${what}: it needs about ${formatSize(needBytes)} but ${path.resolve(target)} has ${formatSize(free)} free`,
+      fix: `free some space or point the output inputs at a larger disk`
+    })
   }
 }
 

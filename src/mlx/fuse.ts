@@ -105,9 +105,10 @@ async function runStep(
   const missing = await incompleteModel(outDir)
   if (missing !== null) {
     await fs.rm(outDir, { recursive: true, force: true })
-    throw new ActionError(
-      `${name} reported success (exit code 0) but wrote no complete model: ${missing}. Its last output lines: ${lastLines(result.tail)}. This is a fault of mlx_lm or of the machine (a full disk?), not of your inputs; the partial output was removed, see the log group "${title}".`
-    )
+    throw new ActionError({
+      problem: `${name} reported success (exit code 0) but wrote no complete model: ${missing}. Its last output lines: ${lastLines(result.tail)}. This is a fault of mlx_lm or of the machine (a full disk?), not of your inputs`,
+      fix: `the partial output was removed, see the log group "${title}"`
+    })
   }
 }
 
