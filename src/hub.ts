@@ -118,9 +118,10 @@ async function tokenFile(file: string): Promise<string | null> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT') return null
-    throw new ActionError(
-      `Could not read the Hugging Face token file "${file}" (HF_TOKEN_PATH, else HF_HOME/token) (${code ?? String(error)}); fix its permissions, or give the token in hf-token or HF_TOKEN.`
-    )
+    throw new ActionError({
+      problem: `Could not read the Hugging Face token file "${file}" (HF_TOKEN_PATH, else HF_HOME/token) (${code ?? String(error)})`,
+      fix: `fix its permissions, or give the token in hf-token or HF_TOKEN`
+    })
   }
 }
 
@@ -152,14 +153,16 @@ function checkEndpoint(endpoint: string): string {
   try {
     url = new URL(endpoint)
   } catch {
-    throw new ActionError(
-      `HF_ENDPOINT "${redact(endpoint)}" is not a URL; set it to the Hub's address, such as ${DEFAULT_ENDPOINT}, or unset it.`
-    )
+    throw new ActionError({
+      problem: `HF_ENDPOINT "${redact(endpoint)}" is not a URL`,
+      fix: `set it to the Hub's address, such as ${DEFAULT_ENDPOINT}, or unset it`
+    })
   }
   if (url.username || url.password) {
-    throw new ActionError(
-      `HF_ENDPOINT "${redact(endpoint)}" holds a user name or password, which this action does not send; remove them from HF_ENDPOINT, and give the Hub token in hf-token or HF_TOKEN.`
-    )
+    throw new ActionError({
+      problem: `HF_ENDPOINT "${redact(endpoint)}" holds a user name or password, which this action does not send`,
+      fix: `remove them from HF_ENDPOINT, and give the Hub token in hf-token or HF_TOKEN`
+    })
   }
   return endpoint
 }
@@ -177,9 +180,10 @@ export async function checkCacheOutside(
     if (!dir) continue
     const rel = path.relative(await realish(dir), cache)
     if (rel === '' || (rel.split(path.sep)[0] !== '..' && !path.isAbsolute(rel))) {
-      throw new ActionError(
-        `The Hugging Face cache "${s.cacheDir}" (HF_HUB_CACHE, else HF_HOME/hub) lies inside ${name} "${dir}", which the action empties and replaces; set HF_HUB_CACHE or HF_HOME to a folder outside output-dir and gguf-dir.`
-      )
+      throw new ActionError({
+        problem: `The Hugging Face cache "${s.cacheDir}" (HF_HUB_CACHE, else HF_HOME/hub) lies inside ${name} "${dir}", which the action empties and replaces`,
+        fix: `set HF_HUB_CACHE or HF_HOME to a folder outside output-dir and gguf-dir`
+      })
     }
   }
 }
@@ -190,9 +194,10 @@ export async function checkCacheOutside(
  */
 export function checkRevision(revision: string): void {
   if (!isRefName(revision)) {
-    throw new ActionError(
-      `Input revision "${log.logSafe(revision)}" is not a valid git branch, tag or commit name (git check-ref-format); give a branch, a tag or a commit id.`
-    )
+    throw new ActionError({
+      problem: `Input revision "${log.logSafe(revision)}" is not a valid git branch, tag or commit name (git check-ref-format)`,
+      fix: `give a branch, a tag or a commit id`
+    })
   }
 }
 
@@ -277,23 +282,27 @@ function hubError(error: unknown, repo: string, revision: string, s: HubSettings
       )
     }
     if (status.code === 403) {
-      return new ActionError(
-        `${where} refused base-model "${repo}" (HTTP 403): it is gated and this token's account has not been granted access, or the token lacks read access; accept the model's terms on its Hub page, or use a token with read access in hf-token.`
-      )
+      return new ActionError({
+        problem: `${where} refused base-model "${repo}" (HTTP 403): it is gated and this token's account has not been granted access, or the token lacks read access`,
+        fix: `accept the model's terms on its Hub page, or use a token with read access in hf-token`
+      })
     }
     if (status.code === 404) {
-      return new ActionError(
-        `${where} has no model "${repo}" at revision "${revision}" (HTTP 404); check the base-model id and the revision input.`
-      )
+      return new ActionError({
+        problem: `${where} has no model "${repo}" at revision "${revision}" (HTTP 404)`,
+        fix: `check the base-model id and the revision input`
+      })
     }
-    return new ActionError(
-      `${where} answered HTTP ${status.code} for base-model "${repo}" (${oneLine(status.detail)}); try again later, or download the model and point base-model at its folder.`
-    )
+    return new ActionError({
+      problem: `${where} answered HTTP ${status.code} for base-model "${repo}" (${oneLine(status.detail)})`,
+      fix: `try again later, or download the model and point base-model at its folder`
+    })
   }
   const cause = error instanceof DownloadCutError ? error.cause : error
-  return new ActionError(
-    `Could not reach ${s.endpoint} to fetch base-model "${repo}" (${oneLine(networkCause(cause))}); check the runner's network, proxy and HF_ENDPOINT, then run again (files already downloaded are kept).`
-  )
+  return new ActionError({
+    problem: `Could not reach ${s.endpoint} to fetch base-model "${repo}" (${oneLine(networkCause(cause))})`,
+    fix: `check the runner's network, proxy and HF_ENDPOINT, then run again (files already downloaded are kept)`
+  })
 }
 
 function oneLine(text: string): string {
@@ -342,9 +351,10 @@ export async function resolveHubBase(
     const info = await modelInfo({ name: repo, revision, additionalFields: ['sha'], ...hub })
     commit = String(info.sha ?? '')
     if (!COMMIT.test(commit)) {
-      throw new ActionError(
-        `${s.endpoint} did not name a commit for base-model "${repo}" at revision "${revision}"; check that HF_ENDPOINT points at a Hugging Face Hub.`
-      )
+      throw new ActionError({
+        problem: `${s.endpoint} did not name a commit for base-model "${repo}" at revision "${revision}"`,
+        fix: `check that HF_ENDPOINT points at a Hugging Face Hub`
+      })
     }
     for await (const entry of listFiles({ repo, revision: commit, recursive: true, ...hub })) {
       if (entry.type === 'file' && mlxLmWants(entry.path)) {
@@ -371,22 +381,25 @@ export async function resolveHubBase(
 /** A listed file whose name or blob name would leave the cache folder is refused. */
 function checkListedFile(file: HubFile, repo: string, commit: string): void {
   if (escapesFolder(file.path)) {
-    throw new ActionError(
-      `The Hub lists a file "${log.logSafe(file.path)}" in base-model "${repo}" (commit ${commit}), a name that would be written outside the cache folder; this action does not download it: use another revision, or ask the repository's owner to rename the file.`
-    )
+    throw new ActionError({
+      problem: `The Hub lists a file "${log.logSafe(file.path)}" in base-model "${repo}" (commit ${commit}), a name that would be written outside the cache folder`,
+      fix: `this action does not download it: use another revision, or ask the repository's owner to rename the file`
+    })
   }
   if (!file.etag || !/^[0-9a-f]{40,64}$/.test(file.etag)) {
-    throw new ActionError(
-      `The Hub lists the file "${log.logSafe(file.path)}" in base-model "${repo}" (commit ${commit}) without a git or LFS hash, so it cannot be cached; check that HF_ENDPOINT points at a Hugging Face Hub.`
-    )
+    throw new ActionError({
+      problem: `The Hub lists the file "${log.logSafe(file.path)}" in base-model "${repo}" (commit ${commit}) without a git or LFS hash, so it cannot be cached`,
+      fix: `check that HF_ENDPOINT points at a Hugging Face Hub`
+    })
   }
 }
 
 function checkConfig(listed: HubFile[], repo: string, commit: string): void {
   if (!listed.some(f => f.path === 'config.json')) {
-    throw new ActionError(
-      `Hugging Face repo "${repo}" (commit ${commit}) has no config.json at its top level; point base-model at an MLX or transformers model repo.`
-    )
+    throw new ActionError({
+      problem: `Hugging Face repo "${repo}" (commit ${commit}) has no config.json at its top level`,
+      fix: `point base-model at an MLX or transformers model repo`
+    })
   }
 }
 
@@ -423,9 +436,10 @@ async function resolveOffline(repo: string, revision: string, s: HubSettings): P
     ? await fs.readdir(snapshotDir, { recursive: true, withFileTypes: true }).catch(() => null)
     : null
   if (!entries) {
-    throw new ActionError(
-      `HF_HUB_OFFLINE is set, and the Hugging Face cache ${s.cacheDir} holds no snapshot of base-model "${repo}" at revision "${revision}"; run once with network access (unset HF_HUB_OFFLINE), or point base-model at a local folder.`
-    )
+    throw new ActionError({
+      problem: `HF_HUB_OFFLINE is set, and the Hugging Face cache ${s.cacheDir} holds no snapshot of base-model "${repo}" at revision "${revision}"`,
+      fix: `run once with network access (unset HF_HUB_OFFLINE), or point base-model at a local folder`
+    })
   }
   const listed: HubFile[] = []
   for (const entry of entries) {
@@ -562,21 +576,24 @@ function fileError(error: unknown, file: HubFile, blob: string, plan: HubPlan): 
   const { repo, settings: s } = plan
   const where = s.endpoint === DEFAULT_ENDPOINT ? 'the Hugging Face Hub' : s.endpoint
   if (error instanceof DownloadCutError && error.answered) {
-    return new ActionError(
-      `The download of ${log.logSafe(file.path)} (base-model "${repo}") was cut off ${error.attempts} times in a row at ${error.have} of ${file.bytes} bytes; the bytes so far stay in ${partialPath(blob)} and the next run resumes from them: check the runner's network, proxy and HF_ENDPOINT, then run again.`
-    )
+    return new ActionError({
+      problem: `The download of ${log.logSafe(file.path)} (base-model "${repo}") was cut off ${error.attempts} times in a row at ${error.have} of ${file.bytes} bytes`,
+      fix: `the bytes so far stay in ${partialPath(blob)} and the next run resumes from them: check the runner's network, proxy and HF_ENDPOINT, then run again`
+    })
   }
   if (error instanceof DownloadSizeError) {
     const got = error.got > error.expected ? `more than ${error.expected}` : String(error.got)
-    return new ActionError(
-      `${where} sent ${got} bytes for ${log.logSafe(file.path)} of base-model "${repo}" where its file list says ${error.expected}; the partial file was removed: run again, and if it repeats, check for a proxy that alters downloads.`
-    )
+    return new ActionError({
+      problem: `${where} sent ${got} bytes for ${log.logSafe(file.path)} of base-model "${repo}" where its file list says ${error.expected}`,
+      fix: `the partial file was removed: run again, and if it repeats, check for a proxy that alters downloads`
+    })
   }
   const code = (error as NodeJS.ErrnoException)?.code
   if (code && (error as NodeJS.ErrnoException).syscall) {
-    return new ActionError(
-      `Could not write ${partialPath(blob)} for base-model "${repo}" (${code}); free space on the cache's disk or set HF_HUB_CACHE to a folder this runner can write, then run again.`
-    )
+    return new ActionError({
+      problem: `Could not write ${partialPath(blob)} for base-model "${repo}" (${code})`,
+      fix: `free space on the cache's disk or set HF_HUB_CACHE to a folder this runner can write, then run again`
+    })
   }
   return hubError(error, repo, plan.revision, s)
 }

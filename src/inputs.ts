@@ -47,9 +47,10 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
   const baseModelDir = await localModelDir(baseModel, cwd)
   const revision = core.getInput(Inputs.Revision).trim() || null
   if (revision && baseModelDir) {
-    throw new ActionError(
-      `Input revision "${revision}" pins a Hugging Face repo id, but base-model "${baseModel}" is a local directory; remove revision or set base-model to a repo id.`
-    )
+    throw new ActionError({
+      problem: `Input revision "${revision}" pins a Hugging Face repo id, but base-model "${baseModel}" is a local directory`,
+      fix: `remove revision or set base-model to a repo id`
+    })
   }
 
   const upload = readUploadInputs(name => core.getInput(name), outputDir)
@@ -57,15 +58,17 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
   // GGUF files are named like their artifacts: the artifact-name prefix is their stem
   const gguf = ggufText.trim() === '' ? null : parseGguf(ggufText, outputDir, upload.prefix, cwd)
   if (!gguf && core.getInput(Inputs.GgufSplit).trim() !== '') {
-    throw new ActionError(
-      'Input gguf-split is set but gguf is empty, so there is no GGUF file to split; list the GGUF types to make (gguf: Q4_K_M), or remove gguf-split.'
-    )
+    throw new ActionError({
+      problem: 'Input gguf-split is set but gguf is empty, so there is no GGUF file to split',
+      fix: 'list the GGUF types to make (gguf: Q4_K_M), or remove gguf-split'
+    })
   }
   const budgets = parseBudgets(core.getInput(Inputs.SizeBudget), KNOWN_GGUF_TYPES, TYPE_ALIASES)
   if (gguf?.auto && !budgets.some(b => b.target === 'gguf' || b.target === 'all')) {
-    throw new ActionError(
-      'Input gguf is "auto" but size-budget has no budget for GGUF files; add one such as "gguf=2GB" (auto picks the best type that fits it), or list the types you want.'
-    )
+    throw new ActionError({
+      problem: 'Input gguf is "auto" but size-budget has no budget for GGUF files',
+      fix: 'add one such as "gguf=2GB" (auto picks the best type that fits it), or list the types you want'
+    })
   }
 
   const config: Config = {
@@ -97,7 +100,11 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
 
 function required(name: InputName): string {
   const value = core.getInput(name).trim()
-  if (!value) throw new ActionError(`Input ${name} is required; set it in the step's "with:".`)
+  if (!value)
+    throw new ActionError({
+      problem: `Input ${name} is required`,
+      fix: `set it in the step's "with:"`
+    })
   return value
 }
 
@@ -109,16 +116,20 @@ function choice<T extends string>(name: InputName, allowed: readonly T[], fallba
   const value = core.getInput(name).trim().toLowerCase()
   if (value === '') return fallback
   if ((allowed as readonly string[]).includes(value)) return value as T
-  throw new ActionError(`Input ${name} is "${core.getInput(name)}"; use ${allowed.join(' or ')}.`)
+  throw new ActionError({
+    problem: `Input ${name} is "${core.getInput(name)}"`,
+    fix: `use ${allowed.join(' or ')}`
+  })
 }
 
 function groupSize(): number {
   const value = core.getInput(Inputs.QuantizeGroupSize).trim()
   if (value === '') return 64
   if (!/^\d+$/.test(value) || !QUANTIZE_GROUP_SIZES.includes(Number(value))) {
-    throw new ActionError(
-      `Input quantize-group-size is "${value}"; MLX's affine quantization supports group sizes ${QUANTIZE_GROUP_SIZES.join(', ')} only (64 is the default).`
-    )
+    throw new ActionError({
+      problem: `Input quantize-group-size is "${value}"`,
+      fix: `MLX's affine quantization supports group sizes ${QUANTIZE_GROUP_SIZES.join(', ')} only (64 is the default)`
+    })
   }
   return Number(value)
 }
@@ -162,9 +173,10 @@ function refuseControlCharacters(): void {
     const value = core.getInput(name)
     const hit = pattern.exec(value)
     if (hit) {
-      throw new ActionError(
-        `Input ${name} holds the control character ${describeCharacter(hit[0])} at position ${hit.index + 1}; remove it (inputs may not hold control characters, which could forge workflow commands in the log or markup in the job summary).`
-      )
+      throw new ActionError({
+        problem: `Input ${name} holds the control character ${describeCharacter(hit[0])} at position ${hit.index + 1}`,
+        fix: `remove it (inputs may not hold control characters, which could forge workflow commands in the log or markup in the job summary)`
+      })
     }
   }
 }
@@ -173,9 +185,10 @@ function quantizeBits(): number | null {
   const value = core.getInput(Inputs.QuantizeBits).trim()
   if (value === '') return null
   if (!QUANTIZE_BITS.includes(Number(value)) || !/^\d$/.test(value)) {
-    throw new ActionError(
-      `Input quantize-bits is "${value}"; use one of ${QUANTIZE_BITS.join(', ')}, or leave it empty to keep the fused model's precision.`
-    )
+    throw new ActionError({
+      problem: `Input quantize-bits is "${value}"`,
+      fix: `use one of ${QUANTIZE_BITS.join(', ')}, or leave it empty to keep the fused model's precision`
+    })
   }
   return Number(value)
 }
@@ -184,7 +197,10 @@ function version(name: InputName, fallback: string): string {
   const value = core.getInput(name).trim()
   if (value === '') return fallback
   if (!/^\d+\.\d+(\.\d+)?([a-z0-9.]*)$/i.test(value)) {
-    throw new ActionError(`Input ${name} is "${value}"; use a release number such as ${fallback}.`)
+    throw new ActionError({
+      problem: `Input ${name} is "${value}"`,
+      fix: `use a release number such as ${fallback}`
+    })
   }
   return value
 }
@@ -199,21 +215,24 @@ async function localModelDir(baseModel: string, cwd: string): Promise<string | n
     baseModel.split('/').length !== 2
   const stat = await fs.stat(candidate).catch(() => null)
   if (!stat && looksLikePath) {
-    throw new ActionError(
-      `Input base-model "${baseModel}" is neither an existing directory nor a Hugging Face repo id (owner/name); fix the path or the repo id.`
-    )
+    throw new ActionError({
+      problem: `Input base-model "${baseModel}" is neither an existing directory nor a Hugging Face repo id (owner/name)`,
+      fix: `fix the path or the repo id`
+    })
   }
   if (!stat) return null
   if (!stat.isDirectory()) {
-    throw new ActionError(
-      `Input base-model "${baseModel}" is a file; point it at the model directory that holds config.json.`
-    )
+    throw new ActionError({
+      problem: `Input base-model "${baseModel}" is a file`,
+      fix: `point it at the model directory that holds config.json`
+    })
   }
   const config = await fs.stat(path.join(candidate, 'config.json')).catch(() => null)
   if (!config?.isFile()) {
-    throw new ActionError(
-      `Input base-model "${baseModel}" has no config.json; point it at the model directory (the folder with config.json and *.safetensors).`
-    )
+    throw new ActionError({
+      problem: `Input base-model "${baseModel}" has no config.json`,
+      fix: `point it at the model directory (the folder with config.json and *.safetensors)`
+    })
   }
   return candidate
 }
@@ -227,9 +246,10 @@ function ggufSplit(): number | null {
   if (text === '') return null
   const bytes = parseSize(text, Inputs.GgufSplit)
   if (bytes < MIN_SPLIT_BYTES) {
-    throw new ActionError(
-      `Input gguf-split is ${formatSize(bytes)}, but a shard holds at least 1 MB of tensor data (llama-gguf-split counts whole megabytes) plus the GGUF header; use a larger size such as 1900MB (under a GitHub release asset's 2 GiB).`
-    )
+    throw new ActionError({
+      problem: `Input gguf-split is ${formatSize(bytes)}, but a shard holds at least 1 MB of tensor data (llama-gguf-split counts whole megabytes) plus the GGUF header`,
+      fix: `use a larger size such as 1900MB (under a GitHub release asset's 2 GiB)`
+    })
   }
   return bytes
 }
@@ -241,13 +261,18 @@ function parseGguf(text: string, outputDir: string, stem: string, cwd: string): 
     .filter(Boolean)
   const auto = items.length === 1 && items[0].toLowerCase() === 'auto'
   if (!auto && items.some(s => s.toLowerCase() === 'auto')) {
-    throw new ActionError(
-      `Input gguf is "${text.trim()}"; "auto" stands alone (it picks one type under the gguf budget), or list types such as "Q4_K_M Q8_0".`
-    )
+    throw new ActionError({
+      problem: `Input gguf is "${text.trim()}"`,
+      fix: `"auto" stands alone (it picks one type under the gguf budget), or list types such as "Q4_K_M Q8_0"`
+    })
   }
   const types = auto ? [] : items.map(s => s.toUpperCase())
   const duplicate = types.find((t, i) => types.indexOf(t) !== i)
-  if (duplicate) throw new ActionError(`Input gguf lists ${duplicate} twice; list each type once.`)
+  if (duplicate)
+    throw new ActionError({
+      problem: `Input gguf lists ${duplicate} twice`,
+      fix: `list each type once`
+    })
   const ggufDir = core.getInput(Inputs.GgufDir)
   const imatrix = core.getInput(Inputs.Imatrix).trim()
   const llamaCppDir = core.getInput(Inputs.LlamaCppDir).trim()

@@ -42,9 +42,10 @@ export function readUploadInputs(
   if (daysText !== '') {
     const days = Number(daysText)
     if (!/^\d+$/.test(daysText) || days < 1 || days > 400) {
-      throw new ActionError(
-        `Input retention-days is "${daysText}"; use a whole number of days from 1 to 400, or leave it empty for the repository's default.`
-      )
+      throw new ActionError({
+        problem: `Input retention-days is "${daysText}"`,
+        fix: `use a whole number of days from 1 to 400, or leave it empty for the repository's default`
+      })
     }
     retentionDays = days
   }
@@ -64,14 +65,16 @@ function checkPrefix(prefix: string, given: boolean): void {
     FORBIDDEN.find(c => prefix.includes(c)) ??
     [...prefix].find(c => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
   if (bad !== undefined) {
-    throw new ActionError(
-      `${which}, which holds ${JSON.stringify(bad)}; artifact names cannot contain any of ${FORBIDDEN.map(c => JSON.stringify(c)).join(' ')} or a control character, and the GGUF files are named after it: choose another artifact-name.`
-    )
+    throw new ActionError({
+      problem: `${which}, which holds ${JSON.stringify(bad)}`,
+      fix: `artifact names cannot contain any of ${FORBIDDEN.map(c => JSON.stringify(c)).join(' ')} or a control character, and the GGUF files are named after it: choose another artifact-name`
+    })
   }
   const bytes = Buffer.byteLength(prefix, 'utf8')
   if (bytes > MAX_PREFIX_BYTES) {
-    throw new ActionError(
-      `Input artifact-name is ${bytes} bytes long${given ? '' : ' (the basename of output-dir)'}; the longest file name it makes (<artifact-name>-<TYPE>-00001-of-00009.gguf for a split GGUF type) must stay within ${NAME_MAX} bytes, so keep artifact-name within ${MAX_PREFIX_BYTES} bytes (UTF-8): choose a shorter artifact-name.`
-    )
+    throw new ActionError({
+      problem: `Input artifact-name is ${bytes} bytes long${given ? '' : ' (the basename of output-dir)'}`,
+      fix: `the longest file name it makes (<artifact-name>-<TYPE>-00001-of-00009.gguf for a split GGUF type) must stay within ${NAME_MAX} bytes, so keep artifact-name within ${MAX_PREFIX_BYTES} bytes (UTF-8): choose a shorter artifact-name`
+    })
   }
 }

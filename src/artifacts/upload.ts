@@ -106,9 +106,10 @@ export async function checkArtifactNames(
   try {
     existing = (await client.listArtifacts()).artifacts.map(a => a.name)
   } catch (error) {
-    throw new ActionError(
-      `Listing this run's artifacts failed (${messageOf(error)}); uploading needs the GitHub Actions artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL, set by the runner): run the step in a workflow job, or set upload: false.`
-    )
+    throw new ActionError({
+      problem: `Listing this run's artifacts failed (${messageOf(error)})`,
+      fix: `uploading needs the GitHub Actions artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL, set by the runner): run the step in a workflow job, or set upload: false`
+    })
   }
   const wanted = [checksumsArtifactName(config.prefix)]
   if (plan.mlx) wanted.push(mlxArtifactName(config.prefix))
@@ -128,9 +129,10 @@ export async function checkArtifactNames(
     return
   }
   if (taken.length > 0) {
-    throw new ActionError(
-      `This workflow run already has ${taken.length === 1 ? 'an artifact' : 'artifacts'} named ${taken.map(n => JSON.stringify(n)).join(', ')} (artifact names are unique per run, across all its jobs and matrix entries); give each job or matrix entry a distinct artifact-name, e.g. artifact-name: my-model-\${{ matrix.name }}, or set upload: false.`
-    )
+    throw new ActionError({
+      problem: `This workflow run already has ${taken.length === 1 ? 'an artifact' : 'artifacts'} named ${taken.map(n => JSON.stringify(n)).join(', ')} (artifact names are unique per run, across all its jobs and matrix entries)`,
+      fix: `give each job or matrix entry a distinct artifact-name, e.g. artifact-name: my-model-\${{ matrix.name }}, or set upload: false`
+    })
   }
 }
 
@@ -170,7 +172,11 @@ export async function uploadOutputs(
       const files = await remeasure(output, outcome.artifacts)
       const sumOf = (file: string): string => {
         const sum = req.checksums.get(file)
-        if (!sum) throw new ActionError(`No checksum was taken of ${file}; this is a bug.`)
+        if (!sum)
+          throw new ActionError({
+            problem: `No checksum was taken of ${file}`,
+            fix: `this is a bug`
+          })
         return sum
       }
       if (output.kind === 'mlx') {
@@ -434,9 +440,10 @@ async function stageMlx(
   const own = new Set(['manifest.json', 'SHA256SUMS'])
   const clash = files.find(([, rel]) => own.has(rel))
   if (clash) {
-    throw new ActionError(
-      `The MLX output holds its own ${clash[1]}, which the artifact adds at its root; remove it from output-dir or set upload: false.`
-    )
+    throw new ActionError({
+      problem: `The MLX output holds its own ${clash[1]}, which the artifact adds at its root`,
+      fix: `remove it from output-dir or set upload: false`
+    })
   }
   const staged: string[] = []
   for (const [file, rel] of files) {

@@ -15,9 +15,10 @@ export function readBaselineInputs(
   const branch = getInput(Inputs.BaselineBranch).trim()
   // Git refuses these in a branch name (git check-ref-format); ':' also separates the cache key.
   if (branch !== '' && /[\s:~^?*[\\]|\.\.|^refs\//.test(branch)) {
-    throw new ActionError(
-      `Input baseline-branch is "${branch}", which is not a branch name; write the branch's short name, such as main.`
-    )
+    throw new ActionError({
+      problem: `Input baseline-branch is "${branch}", which is not a branch name`,
+      fix: `write the branch's short name, such as main`
+    })
   }
   return {
     branch: branch || null,
@@ -35,16 +36,18 @@ export function parseThreshold(raw: string): DeltaThreshold | null {
   if (percent) {
     const value = Number(percent[1])
     if (value <= 0 || value >= 100) {
-      throw new ActionError(
-        `Input size-delta-threshold is "${text}"; a percentage must be above 0 and below 100, such as 0.5%.`
-      )
+      throw new ActionError({
+        problem: `Input size-delta-threshold is "${text}"`,
+        fix: `a percentage must be above 0 and below 100, such as 0.5%`
+      })
     }
     return { kind: 'percent', percent: value, text }
   }
   if (text.includes('%')) {
-    throw new ActionError(
-      `Input size-delta-threshold is "${text}"; write a percentage as a plain number and %, such as 0.5%, or a size such as 1MB.`
-    )
+    throw new ActionError({
+      problem: `Input size-delta-threshold is "${text}"`,
+      fix: `write a percentage as a plain number and %, such as 0.5%, or a size such as 1MB`
+    })
   }
   return { kind: 'bytes', bytes: parseSize(text, Inputs.SizeDeltaThreshold), text }
 }

@@ -12,9 +12,10 @@ export async function freeBytes(target: string): Promise<number> {
     if (stat) return Number(stat.bavail) * Number(stat.bsize)
     const parent = path.dirname(dir)
     if (parent === dir)
-      throw new ActionError(
-        `Cannot read the free space of ${target}; check that the path is valid.`
-      )
+      throw new ActionError({
+        problem: `Cannot read the free space of ${target}`,
+        fix: `check that the path is valid`
+      })
     dir = parent
   }
 }
@@ -32,13 +33,15 @@ export async function ensureFreeSpace(
   const bytes = await free(target)
   // Fail closed: `need > NaN` is false, so a figure that is no count of bytes would pass the check.
   if (!Number.isSafeInteger(bytes) || bytes < 0) {
-    throw new ActionError(
-      `Cannot read the free space of ${path.resolve(target)} (read ${String(bytes)}); check that the path is valid.`
-    )
+    throw new ActionError({
+      problem: `Cannot read the free space of ${path.resolve(target)} (read ${String(bytes)})`,
+      fix: `check that the path is valid`
+    })
   }
   if (needBytes > bytes) {
-    throw new ActionError(
-      `Not enough disk space for ${what}: it needs about ${formatSize(needBytes)} but ${path.resolve(target)} has ${formatSize(bytes)} free; free some space or point the output inputs at a larger disk.`
-    )
+    throw new ActionError({
+      problem: `Not enough disk space for ${what}: it needs about ${formatSize(needBytes)} but ${path.resolve(target)} has ${formatSize(bytes)} free`,
+      fix: `free some space or point the output inputs at a larger disk`
+    })
   }
 }

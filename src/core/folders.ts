@@ -90,9 +90,10 @@ export async function checkOutputPlacement(config: Config, cwd = process.cwd()):
     }
     for (const [input, dir, what] of overlapping) {
       if (dir && overlaps(real, await realish(dir))) {
-        throw new ActionError(
-          `Input ${name} "${out}" overlaps ${input} "${dir}"; choose a separate folder so the action never writes into or deletes your ${what}.`
-        )
+        throw new ActionError({
+          problem: `Input ${name} "${out}" overlaps ${input} "${dir}"`,
+          fix: `choose a separate folder so the action never writes into or deletes your ${what}`
+        })
       }
     }
     const git = await findGitRoot(real)
@@ -101,17 +102,19 @@ export async function checkOutputPlacement(config: Config, cwd = process.cwd()):
   for (const [name, dir] of outputs.slice(1)) {
     if (overlaps(await realish(dir), await realish(config.outputDir))) {
       // keep-intermediates into output-dir deleted the fused model at the end, reported within budget.
-      throw new ActionError(
-        `Input ${name} "${dir}" overlaps output-dir "${config.outputDir}" (the MLX output is measured and uploaded as a whole); choose a separate folder, or leave gguf-dir empty for "${config.outputDir}-gguf".`
-      )
+      throw new ActionError({
+        problem: `Input ${name} "${dir}" overlaps output-dir "${config.outputDir}" (the MLX output is measured and uploaded as a whole)`,
+        fix: `choose a separate folder, or leave gguf-dir empty for "${config.outputDir}-gguf"`
+      })
     }
   }
 }
 
 function placementError(name: string, out: string, why: string): ActionError {
-  return new ActionError(
-    `Input ${name} "${out}" ${why}; the action replaces everything in its output folders, so point ${name} at a new folder of its own (such as "fused-model" in the workspace).`
-  )
+  return new ActionError({
+    problem: `Input ${name} "${out}" ${why}`,
+    fix: `the action replaces everything in its output folders, so point ${name} at a new folder of its own (such as "fused-model" in the workspace)`
+  })
 }
 
 /** The first folder holding `.git` at or below `dir` (up to a few thousand folders), else null. */
@@ -144,34 +147,39 @@ export async function checkOutputDir(
   if (link !== null) {
     // Through a link, overwrite emptied the folder it points to, and the final move of the
     // staging folder failed with ENOTDIR after the whole fuse (dangling or not).
-    throw new ActionError(
-      `Input ${input} "${dir}" is a symbolic link (to "${link}"); the action replaces its output folders, and through a link it would write into or empty another folder, so point ${input} at a real folder path (or remove the link).`
-    )
+    throw new ActionError({
+      problem: `Input ${input} "${dir}" is a symbolic link (to "${link}")`,
+      fix: `the action replaces its output folders, and through a link it would write into or empty another folder, so point ${input} at a real folder path (or remove the link)`
+    })
   }
   const stat = await fs.stat(dir).catch(() => null)
   if (!stat) return
   if (!stat.isDirectory()) {
-    throw new ActionError(
-      `Input ${input} "${dir}" is a file; choose a folder path, or delete the file.`
-    )
+    throw new ActionError({
+      problem: `Input ${input} "${dir}" is a file`,
+      fix: `choose a folder path, or delete the file`
+    })
   }
   const entries = await fs.readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    throw new ActionError(
-      `Input ${input} "${dir}" cannot be read (${error.code}); choose another folder, or fix its permissions.`
-    )
+    throw new ActionError({
+      problem: `Input ${input} "${dir}" cannot be read (${error.code})`,
+      fix: `choose another folder, or fix its permissions`
+    })
   })
   if (entries.length === 0) return
   const made = await foldersNamedBy(manifestPath)
   const ours = made !== null && (await namesFolder(made, dir))
   if (!ours) {
-    throw new ActionError(
-      `Input ${input} "${dir}" already holds ${entries.length} entries that this action did not make (no manifest "${manifestPath}" from mlx-fuse-action names it), so even overwrite: true leaves it alone; choose an empty or new folder, or delete it once by hand.`
-    )
+    throw new ActionError({
+      problem: `Input ${input} "${dir}" already holds ${entries.length} entries that this action did not make (no manifest "${manifestPath}" from mlx-fuse-action names it), so even overwrite: true leaves it alone`,
+      fix: `choose an empty or new folder, or delete it once by hand`
+    })
   }
   if (!overwrite) {
-    throw new ActionError(
-      `Input ${input} "${dir}" already holds ${entries.length} entries from an earlier run of this action; set overwrite: true to replace them, or choose an empty folder.`
-    )
+    throw new ActionError({
+      problem: `Input ${input} "${dir}" already holds ${entries.length} entries from an earlier run of this action`,
+      fix: `set overwrite: true to replace them, or choose an empty folder`
+    })
   }
 }
 
@@ -209,15 +217,17 @@ export async function lockOutputDir(outputDir: string, input = 'output-dir'): Pr
       const holder = readLock(lock)
       if (holder === 'gone') continue // released between our link and our read
       if (holder === null) {
-        throw new ActionError(
-          `The file "${lock}" (where the lock beside ${input} goes) was not written by this action; move it away, or choose another ${input}.`
-        )
+        throw new ActionError({
+          problem: `The file "${lock}" (where the lock beside ${input} goes) was not written by this action`,
+          fix: `move it away, or choose another ${input}`
+        })
       }
       if (holder.host !== os.hostname() || processAlive(holder.pid)) {
         const where = holder.host === os.hostname() ? 'on this machine' : `on ${holder.host}`
-        throw new ActionError(
-          `Another run of this action (process ${holder.pid} ${where}) is writing ${input} "${outputDir}" (lock file "${lock}"); let it finish, or give this run another ${input} (if no such run is going on, delete the lock file).`
-        )
+        throw new ActionError({
+          problem: `Another run of this action (process ${holder.pid} ${where}) is writing ${input} "${outputDir}" (lock file "${lock}")`,
+          fix: `let it finish, or give this run another ${input} (if no such run is going on, delete the lock file)`
+        })
       }
       // Stale: its process is gone. Remove it only if it still names that process (another run
       // may have taken it over meanwhile; the window left is the read and the unlink), then retry.
@@ -231,14 +241,16 @@ export async function lockOutputDir(outputDir: string, input = 'output-dir'): Pr
         await fs.unlink(lock).catch(() => undefined)
       }
     }
-    throw new ActionError(
-      `Could not take the lock "${lock}" beside ${input} "${outputDir}": other runs keep taking it; run one job per ${input} at a time.`
-    )
+    throw new ActionError({
+      problem: `Could not take the lock "${lock}" beside ${input} "${outputDir}": other runs keep taking it`,
+      fix: `run one job per ${input} at a time`
+    })
   } catch (error) {
     if (error instanceof ActionError) throw error
-    throw new ActionError(
-      `Could not make the lock file "${lock}" beside ${input} "${outputDir}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose an ${input} in a folder this runner's user can write in.`
-    )
+    throw new ActionError({
+      problem: `Could not make the lock file "${lock}" beside ${input} "${outputDir}" (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      fix: `choose an ${input} in a folder this runner's user can write in`
+    })
   } finally {
     await fs.unlink(temp).catch(() => undefined)
   }
@@ -303,14 +315,16 @@ export async function checkManifestPath(manifestPath: string): Promise<void> {
   const stat = await fs.lstat(manifestPath).catch(() => null)
   if (!stat) return
   if (!stat.isFile()) {
-    throw new ActionError(
-      `The manifest "${manifestPath}" (written beside output-dir) is ${stat.isDirectory() ? 'a folder' : 'not a regular file'}; move it away, or choose another output-dir.`
-    )
+    throw new ActionError({
+      problem: `The manifest "${manifestPath}" (written beside output-dir) is ${stat.isDirectory() ? 'a folder' : 'not a regular file'}`,
+      fix: `move it away, or choose another output-dir`
+    })
   }
   if ((await foldersNamedBy(manifestPath)) === null) {
-    throw new ActionError(
-      `The file "${manifestPath}" (where the manifest beside output-dir goes) was not written by this action; move it away, or choose another output-dir.`
-    )
+    throw new ActionError({
+      problem: `The file "${manifestPath}" (where the manifest beside output-dir goes) was not written by this action`,
+      fix: `move it away, or choose another output-dir`
+    })
   }
 }
 
@@ -357,9 +371,10 @@ async function checkWritableParent(dir: string, input: string): Promise<void> {
     const stat = await fs.stat(parent).catch((error: NodeJS.ErrnoException) => error)
     if (!(stat instanceof Error)) {
       if (!stat.isDirectory()) {
-        throw new ActionError(
-          `Input ${input} "${dir}" lies under "${parent}", which is a file; choose a folder path that does not pass through a file.`
-        )
+        throw new ActionError({
+          problem: `Input ${input} "${dir}" lies under "${parent}", which is a file`,
+          fix: `choose a folder path that does not pass through a file`
+        })
       }
       break
     }
@@ -369,14 +384,16 @@ async function checkWritableParent(dir: string, input: string): Promise<void> {
       parent = up
       continue
     }
-    throw new ActionError(
-      `Input ${input} "${dir}": "${parent}" cannot be read (${stat.code}); choose a folder this runner's user can write in.`
-    )
+    throw new ActionError({
+      problem: `Input ${input} "${dir}": "${parent}" cannot be read (${stat.code})`,
+      fix: `choose a folder this runner's user can write in`
+    })
   }
   await fs.access(parent, constants.W_OK | constants.X_OK).catch((error: NodeJS.ErrnoException) => {
-    throw new ActionError(
-      `Input ${input} "${dir}" cannot be created: "${parent}" is not writable by this runner's user (${error.code}); choose a folder it can write in, or fix the permissions of "${parent}".`
-    )
+    throw new ActionError({
+      problem: `Input ${input} "${dir}" cannot be created: "${parent}" is not writable by this runner's user (${error.code})`,
+      fix: `choose a folder it can write in, or fix the permissions of "${parent}"`
+    })
   })
 }
 

@@ -12,7 +12,10 @@ export function parseBooleanInput(name: InputName, raw: string, fallback: boolea
   if (value === '') return fallback
   if (value === 'true') return true
   if (value === 'false') return false
-  throw new ActionError(`Input ${name} is "${raw.trim()}"; use true or false.`)
+  throw new ActionError({
+    problem: `Input ${name} is "${raw.trim()}"`,
+    fix: `use true or false`
+  })
 }
 
 /**
@@ -36,8 +39,9 @@ export function isRefName(value: string): boolean {
 /** Refuses an input that must name a git branch, tag or commit (`revision`, `hub-revision`). */
 export function checkRefInput(name: InputName, value: string, what: string): void {
   if (!isRefName(value)) {
-    throw new ActionError(
-      `Input ${name} "${logSafe(value)}" is not a valid git ${what} name (git check-ref-format); give a ${what} name such as main.`
-    )
+    throw new ActionError({
+      problem: `Input ${name} "${logSafe(value)}" is not a valid git ${what} name (git check-ref-format)`,
+      fix: `give a ${what} name such as main`
+    })
   }
 }

@@ -274,16 +274,22 @@ export async function runStep(step: Step): Promise<RunResult> {
       }
       const message = (error as Error).message
       throw new ActionError(
-        step.cannotStart?.(message) ?? `Could not start ${step.bin} (${message}); ${step.hint}.`
+        step.cannotStart?.(message) ?? {
+          problem: `Could not start ${step.bin} (${message})`,
+          fix: step.hint
+        }
       )
     }
     if (result.code === 0 && !result.timedOut) return result
     const partial = typeof step.cleanup === 'function' ? await step.cleanup() : step.cleanup
     await discard(...(partial ?? []))
-    const text =
-      step.failure?.(result) ??
-      `${step.tool} ${describeExit(result)} (last output: ${result.tail.last()}); ${step.hint}.`
-    throw new ActionError(text, result.code)
+    throw new ActionError(
+      step.failure?.(result) ?? {
+        problem: `${step.tool} ${describeExit(result)} (last output: ${result.tail.last()})`,
+        fix: step.hint
+      },
+      result.code
+    )
   }
   return step.title === undefined ? go() : core.group(step.title, go)
 }

@@ -1,16 +1,7 @@
 /** Data that flows forward through run(): each stage adds to it, none reaches back. */
 
-/** A failure the user can fix: one sentence that names the input or file and the fix. */
-export class ActionError extends Error {
-  /** The exit code of the tool that failed, when a tool failed; the step exits with it. */
-  readonly exitCode: number | undefined
-
-  constructor(message: string, exitCode?: number) {
-    super(message)
-    this.name = 'ActionError'
-    this.exitCode = exitCode
-  }
-}
+/** Re-exported so existing imports keep working; the class lives in core/errors.ts. */
+export { ActionError } from './errors.js'
 
 /**
  * One budget entry as the user wrote it, e.g. `gguf=4GB` (here, not in src/budget: the config

@@ -80,9 +80,10 @@ export function envDir(
 async function baseVersion(spec: EnvSpec): Promise<string> {
   const version = await interpreterVersion(spec.base)
   if (!version) {
-    throw new ActionError(
-      `The Python "${spec.base}" that the ${spec.name} environment is made from does not run or does not answer as Python does; ${spec.hint}.`
-    )
+    throw new ActionError({
+      problem: `The Python "${spec.base}" that the ${spec.name} environment is made from does not run or does not answer as Python does`,
+      fix: `${spec.hint}`
+    })
   }
   return version
 }

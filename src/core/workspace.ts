@@ -184,9 +184,10 @@ async function unlock(dir: string): Promise<void> {
 }
 
 function removeError(target: string, error: unknown): ActionError {
-  return new ActionError(
-    `Could not remove "${target}", which this action made (${(error as NodeJS.ErrnoException).code ?? String(error)}); delete it by hand.`
-  )
+  return new ActionError({
+    problem: `Could not remove "${target}", which this action made (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    fix: `delete it by hand`
+  })
 }
 
 /**
@@ -212,9 +213,10 @@ export async function makeStaging(finalDir: string, tag: string): Promise<string
       if (made) return dir
     }
   } catch (error) {
-    throw new ActionError(
-      `Cannot create a working folder in "${parent}" for "${finalDir}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose an output folder this runner's user can write in.`
-    )
+    throw new ActionError({
+      problem: `Cannot create a working folder in "${parent}" for "${finalDir}" (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      fix: `choose an output folder this runner's user can write in`
+    })
   }
 }
 

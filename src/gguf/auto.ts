@@ -40,16 +40,19 @@ export async function chooseAuto(
 ): Promise<AutoChoice> {
   const ladder = AUTO_LADDER.filter(t => llama.types.names.includes(t))
   if (ladder.length === 0) {
-    throw new ActionError(
-      `This llama.cpp's llama-quantize lists none of ${AUTO_LADDER.join(', ')}; list GGUF types in the gguf input instead of auto.`
-    )
+    throw new ActionError({
+      problem: `This llama.cpp's llama-quantize lists none of ${AUTO_LADDER.join(', ')}`,
+      fix: `list GGUF types in the gguf input instead of auto`
+    })
   }
   const candidates: AutoCandidate[] = []
   await core.group(`Predicting GGUF sizes for gguf: auto (${ladder.join(', ')})`, async () => {
     for (const type of ladder) {
       const budget = budgetFor(budgets, { kind: 'gguf', name: type })
       if (!budget)
-        throw new ActionError(`gguf: auto needs a gguf budget in size-budget, such as "gguf=2GB".`)
+        throw new ActionError({
+          problem: `gguf: auto needs a gguf budget in size-budget, such as "gguf=2GB"`
+        })
       const p = await predictQuantizedSize({
         bin: llama.quantize,
         input,
@@ -88,7 +91,8 @@ export async function chooseAuto(
     )
     await ws.remove(file)
   }
-  throw new ActionError(
-    'gguf: auto ran out of candidates; list GGUF types in the gguf input instead.'
-  )
+  throw new ActionError({
+    problem: 'gguf: auto ran out of candidates',
+    fix: 'list GGUF types in the gguf input instead'
+  })
 }

@@ -156,17 +156,19 @@ export async function resolveConvertPython(opts: {
     const python = absoluteInterpreter(opts.convertPython)
     if (!(await interpreterVersion(python))) {
       const r = await probePython(python, ['-c', VERSION_CODE])
-      throw new ActionError(
-        `Input convert-python "${opts.convertPython}" does not answer as a Python interpreter does (${lastLine(r.out)}); point it at a Python that has llama.cpp's ${CONVERT_REQUIREMENTS}, or leave it empty.`
-      )
+      throw new ActionError({
+        problem: `Input convert-python "${opts.convertPython}" does not answer as a Python interpreter does (${lastLine(r.out)})`,
+        fix: `point it at a Python that has llama.cpp's ${CONVERT_REQUIREMENTS}, or leave it empty`
+      })
     }
     return python
   }
   const file = path.join(opts.llamaDir, CONVERT_REQUIREMENTS)
   if (!(await fs.stat(file).catch(() => null))) {
-    throw new ActionError(
-      `The llama.cpp checkout ${opts.llamaDir} has no ${CONVERT_REQUIREMENTS}; set convert-python to an interpreter that can run convert_hf_to_gguf.py.`
-    )
+    throw new ActionError({
+      problem: `The llama.cpp checkout ${opts.llamaDir} has no ${CONVERT_REQUIREMENTS}`,
+      fix: `set convert-python to an interpreter that can run convert_hf_to_gguf.py`
+    })
   }
   const requirements = await filteredRequirements(file)
   const spec = (base: string): EnvSpec =>
@@ -184,7 +186,8 @@ export async function resolveConvertPython(opts: {
     refused.push(`${interpreter.command} ${interpreter.version} (pip: ${why})`)
   }
   const found = refused.length ? `found ${refused.join('; ')}` : 'found no Python 3 on PATH'
-  throw new ActionError(
-    `No Python here can install llama.cpp's ${CONVERT_REQUIREMENTS} from wheels (${found}); install Python 3.12 (macOS: brew install python@3.12; Debian: apt-get install python3 python3-venv) or set convert-python to an interpreter that has those requirements.`
-  )
+  throw new ActionError({
+    problem: `No Python here can install llama.cpp's ${CONVERT_REQUIREMENTS} from wheels (${found})`,
+    fix: `install Python 3.12 (macOS: brew install python@3.12; Debian: apt-get install python3 python3-venv) or set convert-python to an interpreter that has those requirements`
+  })
 }

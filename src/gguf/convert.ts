@@ -44,9 +44,10 @@ function convertHint(output: string): string {
  */
 export async function convertToGguf(opts: ConvertOptions): Promise<string[]> {
   if (!(await exists(opts.script))) {
-    throw new ActionError(
-      `The llama.cpp checkout has no ${opts.script}: set llama-cpp-dir to a llama.cpp source checkout that contains convert_hf_to_gguf.py.`
-    )
+    throw new ActionError({
+      problem: `The llama.cpp checkout has no ${opts.script}`,
+      fix: `set llama-cpp-dir to a llama.cpp source checkout that contains convert_hf_to_gguf.py`
+    })
   }
   await clearForOutput(opts.outFile)
   const args = [
@@ -73,9 +74,10 @@ export async function convertToGguf(opts: ConvertOptions): Promise<string[]> {
   })
   if (!(await fileSize(opts.outFile))) {
     await discard(opts.outFile)
-    throw new ActionError(
-      `convert_hf_to_gguf.py exited 0 but wrote no ${opts.outFile} (last output: ${result.tail.last()}); check that convert-python runs llama.cpp's real converter.`
-    )
+    throw new ActionError({
+      problem: `convert_hf_to_gguf.py exited 0 but wrote no ${opts.outFile} (last output: ${result.tail.last()})`,
+      fix: `check that convert-python runs llama.cpp's real converter`
+    })
   }
   return [opts.python, ...args]
 }

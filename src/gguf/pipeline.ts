@@ -310,9 +310,10 @@ async function checkOutput(
   } catch (error) {
     await work.ws.discard(file)
     if (error instanceof ActionError) throw error
-    throw new ActionError(
-      `Checking ${path.basename(file)} failed (${(error as Error).message}); the file was removed, run again.`
-    )
+    throw new ActionError({
+      problem: `Checking ${path.basename(file)} failed (${(error as Error).message})`,
+      fix: `the file was removed, run again`
+    })
   }
 }
 
@@ -347,9 +348,10 @@ async function splitOutput(
     checked.push({ path: shard, bytes: facts.bytes, sha256: (await sha256File(shard)).sha256 })
   }
   if (tensors !== whole.tensorCount || parameters !== whole.parameters) {
-    throw new ActionError(
-      `The ${shards.length} shards of ${path.basename(file)} hold ${tensors} tensors and ${parameters} parameters, not the ${whole.tensorCount} and ${whole.parameters} of the file they were split from; run again.`
-    )
+    throw new ActionError({
+      problem: `The ${shards.length} shards of ${path.basename(file)} hold ${tensors} tensors and ${parameters} parameters, not the ${whole.tensorCount} and ${whole.parameters} of the file they were split from`,
+      fix: `run again`
+    })
   }
   await smoke(setup, shards[0], type)
   const bytes = checked.reduce((sum, s) => sum + s.bytes, 0)

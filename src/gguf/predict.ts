@@ -138,9 +138,10 @@ export async function predictQuantizedSize(opts: {
 
   const bpw = ESTIMATE_BPW[TYPE_ALIASES[type] ?? type]
   if (bpw === undefined) {
-    throw new ActionError(
-      `No size estimate is known for GGUF type ${type}: budget it from a real run or pick a listed type.`
-    )
+    throw new ActionError({
+      problem: `No size estimate is known for GGUF type ${type}`,
+      fix: `budget it from a real run or pick a listed type`
+    })
   }
   return {
     bytes: Math.ceil(header.tensorDataOffset + (header.parameters * bpw) / 8),

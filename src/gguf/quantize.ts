@@ -43,12 +43,16 @@ export function quantizeHint(output: string, type: string): string {
  */
 export async function quantizeGguf(opts: QuantizeOptions): Promise<string[]> {
   if (!(await exists(opts.input))) {
-    throw new ActionError(
-      `llama-quantize input ${opts.input} does not exist: the conversion to GGUF did not write it.`
-    )
+    throw new ActionError({
+      problem: `llama-quantize input ${opts.input} does not exist`,
+      fix: `the conversion to GGUF did not write it`
+    })
   }
   if (opts.imatrix !== undefined && opts.imatrix !== '' && !(await exists(opts.imatrix))) {
-    throw new ActionError(`Input imatrix is "${opts.imatrix}", which does not exist: fix the path.`)
+    throw new ActionError({
+      problem: `Input imatrix is "${opts.imatrix}", which does not exist`,
+      fix: `fix the path`
+    })
   }
   await clearForOutput(opts.output)
   const args = [
@@ -72,9 +76,10 @@ export async function quantizeGguf(opts: QuantizeOptions): Promise<string[]> {
   })
   if (!(await fileSize(opts.output))) {
     await discard(opts.output)
-    throw new ActionError(
-      `llama-quantize exited 0 but wrote no ${opts.output} (last output: ${result.tail.last()}); check the llama.cpp build.`
-    )
+    throw new ActionError({
+      problem: `llama-quantize exited 0 but wrote no ${opts.output} (last output: ${result.tail.last()})`,
+      fix: `check the llama.cpp build`
+    })
   }
   return [opts.bin, ...args]
 }

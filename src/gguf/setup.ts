@@ -10,9 +10,10 @@ import { validateGgufTypes } from './types.js'
 /** gguf-dir itself is checked with output-dir (folders.ts), before this runs. */
 export async function prepareGguf(g: GgufConfig): Promise<GgufSetup> {
   if (g.imatrix && !(await fs.stat(g.imatrix).catch(() => null))?.isFile()) {
-    throw new ActionError(
-      `Input imatrix "${g.imatrix}" is not a file; point it at an importance matrix made by llama-imatrix.`
-    )
+    throw new ActionError({
+      problem: `Input imatrix "${g.imatrix}" is not a file`,
+      fix: `point it at an importance matrix made by llama-imatrix`
+    })
   }
   // Types need only llama-quantize's --help, but a checkout must be built to run it: set up first.
   const llama = await setupLlamaCpp({
@@ -22,9 +23,10 @@ export async function prepareGguf(g: GgufConfig): Promise<GgufSetup> {
     toolCacheDir: toolCacheRoot()
   })
   if (g.split !== null && llama.split === null) {
-    throw new ActionError(
-      `Input gguf-split is set, but the llama.cpp checkout ${llama.dir} has no llama-gguf-split tool; use a newer llama-cpp-ref, or remove gguf-split.`
-    )
+    throw new ActionError({
+      problem: `Input gguf-split is set, but the llama.cpp checkout ${llama.dir} has no llama-gguf-split tool`,
+      fix: `use a newer llama-cpp-ref, or remove gguf-split`
+    })
   }
   const types = g.auto ? [] : validateGgufTypes(g.types, llama.types, g.imatrix !== null)
   const convertPython = await resolveConvertPython({

@@ -130,9 +130,10 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
   const timeoutMs = opts.timeoutMs ?? 300_000
   const attempts = Math.max(1, opts.attempts ?? 4)
   if (!(await exists(opts.model))) {
-    throw new ActionError(
-      `The smoke test cannot find ${opts.model}: the GGUF file was not written.`
-    )
+    throw new ActionError({
+      problem: `The smoke test cannot find ${opts.model}`,
+      fix: `the GGUF file was not written`
+    })
   }
   const args = ['-m', opts.model, '-p', prompt, '-n', String(tokens), '-no-cnv', '--temp', '0']
   const name = path.basename(opts.model)

@@ -77,9 +77,10 @@ export async function checkBaseTokenizer(
 ): Promise<void> {
   if (modelType === null || !NEEDS_TOKENIZER_MODEL.has(modelType)) return
   if (await exists(path.join(baseDir, 'tokenizer.model'))) return
-  throw new ActionError(
-    `Input base-model "${baseModel}" (model_type ${modelType}) has no tokenizer.model, which llama.cpp's convert_hf_to_gguf.py needs to convert a Gemma vocabulary (without it the converter refuses the vocabulary's pre-tokenizer); use a base that ships tokenizer.model, such as the original Hugging Face model (mlx_lm convert does not copy it), or leave the gguf input empty.`
-  )
+  throw new ActionError({
+    problem: `Input base-model "${baseModel}" (model_type ${modelType}) has no tokenizer.model, which llama.cpp's convert_hf_to_gguf.py needs to convert a Gemma vocabulary (without it the converter refuses the vocabulary's pre-tokenizer)`,
+    fix: `use a base that ships tokenizer.model, such as the original Hugging Face model (mlx_lm convert does not copy it), or leave the gguf input empty`
+  })
 }
 
 async function readJson(file: string): Promise<Json | null> {

@@ -36,9 +36,10 @@ export function splitMegabytes(limit: number, headerBytes: number, input = 'gguf
   const megabytes = Math.floor((limit - headerBytes - SPLIT_HEADER_EXTRA) / MB)
   if (megabytes < 1) {
     const smallest = headerBytes + SPLIT_HEADER_EXTRA + MB
-    throw new ActionError(
-      `Input ${input} is ${formatSize(limit)}, which leaves no room for tensor data: the GGUF header alone takes ${formatSize(headerBytes)} and llama-gguf-split splits by whole megabytes of tensor data; set ${input} to at least ${smallest} (${formatSize(smallest)}).`
-    )
+    throw new ActionError({
+      problem: `Input ${input} is ${formatSize(limit)}, which leaves no room for tensor data: the GGUF header alone takes ${formatSize(headerBytes)} and llama-gguf-split splits by whole megabytes of tensor data`,
+      fix: `set ${input} to at least ${smallest} (${formatSize(smallest)})`
+    })
   }
   return megabytes
 }
@@ -86,9 +87,10 @@ export async function splitGguf(opts: {
   const largest = await largestTensor(opts.file)
   if (largest.bytes > megabytes * MB) {
     const needed = Math.ceil(largest.bytes / MB) * MB + header.tensorDataOffset + SPLIT_HEADER_EXTRA
-    throw new ActionError(
-      `Cannot split ${name} under gguf-split ${formatSize(opts.limit)}: its tensor ${largest.name} (${largest.type}) alone takes ${formatSize(largest.bytes)}, more than the ${megabytes}MB of tensor data a shard can hold, and llama-gguf-split never splits a tensor; raise gguf-split to at least ${formatSize(needed)} or choose a type with fewer bits per weight.`
-    )
+    throw new ActionError({
+      problem: `Cannot split ${name} under gguf-split ${formatSize(opts.limit)}: its tensor ${largest.name} (${largest.type}) alone takes ${formatSize(largest.bytes)}, more than the ${megabytes}MB of tensor data a shard can hold, and llama-gguf-split never splits a tensor`,
+      fix: `raise gguf-split to at least ${formatSize(needed)} or choose a type with fewer bits per weight`
+    })
   }
   const args = ['--split', '--split-max-size', `${megabytes}M`, opts.file, opts.prefix]
   const title = `Splitting ${name} into shards of at most ${formatSize(opts.limit)} (llama-gguf-split)`
@@ -114,9 +116,10 @@ export async function splitGguf(opts: {
   for (const shard of shards) {
     const bytes = (await stat(shard)).size
     if (bytes > opts.limit) {
-      throw new ActionError(
-        `llama-gguf-split wrote ${path.basename(shard)} with ${formatSize(bytes)}, over gguf-split ${formatSize(opts.limit)}; this is a bug in the action's split plan, please report it with this log.`
-      )
+      throw new ActionError({
+        problem: `llama-gguf-split wrote ${path.basename(shard)} with ${formatSize(bytes)}, over gguf-split ${formatSize(opts.limit)}`,
+        fix: `this is a bug in the action's split plan, please report it with this log`
+      })
     }
   }
   return { shards, argv: [opts.bin, ...args] }

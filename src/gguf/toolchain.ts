@@ -102,9 +102,10 @@ export async function cloneLlamaCpp(
   toolCacheDir: string
 ): Promise<string> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(ref) || ref.includes('..')) {
-    throw new ActionError(
-      `Input llama-cpp-ref is "${ref}", which is not a valid tag or branch name: use a llama.cpp tag such as v0.4.0.`
-    )
+    throw new ActionError({
+      problem: `Input llama-cpp-ref is "${ref}", which is not a valid tag or branch name`,
+      fix: `use a llama.cpp tag such as v0.4.0`
+    })
   }
   const target = toolPaths(toolCacheDir).llamaCppClone(ref)
   if (await isSourceTree(target)) {
@@ -114,9 +115,10 @@ export async function cloneLlamaCpp(
   await clearForOutput(target)
   const git = await io.which('git', false)
   if (!git) {
-    throw new ActionError(
-      'git is not on PATH, so llama.cpp cannot be cloned: install git or set llama-cpp-dir to a llama.cpp checkout.'
-    )
+    throw new ActionError({
+      problem: 'git is not on PATH, so llama.cpp cannot be cloned',
+      fix: 'install git or set llama-cpp-dir to a llama.cpp checkout'
+    })
   }
   await runStep({
     title: `Cloning llama.cpp ${ref}`,
@@ -133,9 +135,10 @@ export async function cloneLlamaCpp(
     }
   })
   if (!(await isSourceTree(target))) {
-    throw new ActionError(
-      `The llama.cpp ${ref} clone in ${target} has no convert_hf_to_gguf.py or CMakeLists.txt: set llama-cpp-ref to a llama.cpp release tag.`
-    )
+    throw new ActionError({
+      problem: `The llama.cpp ${ref} clone in ${target} has no convert_hf_to_gguf.py or CMakeLists.txt`,
+      fix: `set llama-cpp-ref to a llama.cpp release tag`
+    })
   }
   return target
 }
@@ -155,9 +158,10 @@ async function hasSplitTool(dir: string): Promise<boolean> {
 export async function buildLlamaCpp(dir: string): Promise<void> {
   const cmake = await io.which('cmake', false)
   if (!cmake) {
-    throw new ActionError(
-      'cmake is not on PATH, so llama.cpp cannot be built: install cmake or set llama-cpp-dir to a built llama.cpp checkout.'
-    )
+    throw new ActionError({
+      problem: 'cmake is not on PATH, so llama.cpp cannot be built',
+      fix: 'install cmake or set llama-cpp-dir to a built llama.cpp checkout'
+    })
   }
   const toolsLayout = await exists(path.join(dir, 'tools', 'quantize'))
   const generator = (await exists(path.join(dir, 'tools', 'completion')))
@@ -213,14 +217,16 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
   if (opts.dir !== undefined && opts.dir.trim() !== '') {
     dir = path.resolve(opts.dir.trim())
     if (!(await fs.stat(dir).catch(() => null))?.isDirectory()) {
-      throw new ActionError(
-        `Input llama-cpp-dir is "${dir}", which is not a directory: set it to a llama.cpp source checkout or leave it empty.`
-      )
+      throw new ActionError({
+        problem: `Input llama-cpp-dir is "${dir}", which is not a directory`,
+        fix: `set it to a llama.cpp source checkout or leave it empty`
+      })
     }
     if (!(await isSourceTree(dir))) {
-      throw new ActionError(
-        `Input llama-cpp-dir is "${dir}", which has no convert_hf_to_gguf.py and CMakeLists.txt: set it to the root of a llama.cpp source checkout.`
-      )
+      throw new ActionError({
+        problem: `Input llama-cpp-dir is "${dir}", which has no convert_hf_to_gguf.py and CMakeLists.txt`,
+        fix: `set it to the root of a llama.cpp source checkout`
+      })
     }
   } else {
     dir = await cloneLlamaCpp(opts.ref, opts.repoUrl, opts.toolCacheDir)
@@ -235,22 +241,25 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
     log.info(`llama.cpp in ${dir} is already built: ${found.quantize}, ${found.generator}`)
   }
   if (found.quantize === null || found.generator === null) {
-    throw new ActionError(
-      `The llama.cpp build in ${dir} produced no ${found.quantize === null ? 'llama-quantize' : 'llama-completion or llama-cli'} in build/bin: set llama-cpp-dir to a checkout that builds, or leave it empty.`
-    )
+    throw new ActionError({
+      problem: `The llama.cpp build in ${dir} produced no ${found.quantize === null ? 'llama-quantize' : 'llama-completion or llama-cli'} in build/bin`,
+      fix: `set llama-cpp-dir to a checkout that builds, or leave it empty`
+    })
   }
 
   const help = await probe(found.quantize, ['--help'])
   if (help.code === -1) {
-    throw new ActionError(
-      `Could not run ${found.quantize} (${help.out}): rebuild llama.cpp by deleting ${path.join(dir, 'build')}.`
-    )
+    throw new ActionError({
+      problem: `Could not run ${found.quantize} (${help.out})`,
+      fix: `rebuild llama.cpp by deleting ${path.join(dir, 'build')}`
+    })
   }
   const types = parseQuantizeHelp(help.out)
   if (types.names.length === 0) {
-    throw new ActionError(
-      `${found.quantize} --help lists no quantization types (exit code ${help.code}): the binary is broken, delete ${path.join(dir, 'build')} so it is rebuilt.`
-    )
+    throw new ActionError({
+      problem: `${found.quantize} --help lists no quantization types (exit code ${help.code})`,
+      fix: `the binary is broken, delete ${path.join(dir, 'build')} so it is rebuilt`
+    })
   }
   return {
     dir,

@@ -187,11 +187,12 @@ export function validateGgufTypes(
     if (name === '') continue
     const canonical = canonicalType(name, available)
     if (canonical === null) {
-      throw new ActionError(
-        `Input gguf has '${name}', which this llama.cpp checkout's llama-quantize does not ` +
-          `know (did you mean ${closestType(name, available)}?): use one of ` +
-          `${available.names.join(', ')}.`
-      )
+      throw new ActionError({
+        problem:
+          `Input gguf has '${name}', which this llama.cpp checkout's llama-quantize does not ` +
+          `know (did you mean ${closestType(name, available)}?)`,
+        fix: `use one of ${available.names.join(', ')}`
+      })
     }
     if (IMATRIX_TYPES.includes(canonical) && !hasImatrix) {
       throw new ActionError(`${needsImatrix(canonical)}.`)

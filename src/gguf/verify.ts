@@ -36,9 +36,10 @@ export interface GgufHeader {
 export async function readGgufHeader(file: string): Promise<GgufHeader> {
   const name = path.basename(file)
   const fh = await open(file, 'r').catch((err: Error) => {
-    throw new ActionError(
-      `Cannot open the GGUF file ${file} (${err.message}): check that it was written.`
-    )
+    throw new ActionError({
+      problem: `Cannot open the GGUF file ${file} (${err.message})`,
+      fix: `check that it was written`
+    })
   })
   let magic: string
   let version: number
@@ -51,14 +52,16 @@ export async function readGgufHeader(file: string): Promise<GgufHeader> {
     await fh.close()
   }
   if (magic !== 'GGUF') {
-    throw new ActionError(
-      `${name} is not a GGUF file (it starts with ${JSON.stringify(magic)}, not "GGUF"): regenerate it.`
-    )
+    throw new ActionError({
+      problem: `${name} is not a GGUF file (it starts with ${JSON.stringify(magic)}, not "GGUF")`,
+      fix: `regenerate it`
+    })
   }
   if (version !== 2 && version !== 3) {
-    throw new ActionError(
-      `${name} has GGUF version ${version}, not 2 or 3: regenerate it with a current llama.cpp.`
-    )
+    throw new ActionError({
+      problem: `${name} has GGUF version ${version}, not 2 or 3`,
+      fix: `regenerate it with a current llama.cpp`
+    })
   }
   // Loaded here, not at start-up: it brings @huggingface/tasks' tables (half a megabyte).
   const { gguf } = await import('@huggingface/gguf')
@@ -70,9 +73,10 @@ export async function readGgufHeader(file: string): Promise<GgufHeader> {
       typedMetadata: true
     })
   } catch (err) {
-    throw new ActionError(
-      `The GGUF header of ${name} cannot be read (${(err as Error).message}): the file is damaged or cut short, regenerate it.`
-    )
+    throw new ActionError({
+      problem: `The GGUF header of ${name} cannot be read (${(err as Error).message})`,
+      fix: `the file is damaged or cut short, regenerate it`
+    })
   }
   const metadata = parsed.metadata as unknown as Record<string, unknown>
   const rawAlign = metadata['general.alignment']
@@ -123,50 +127,56 @@ export async function verifyGguf(
   const name = path.basename(file)
   const expectedFtype = ftypeOf(expectedType)
   if (expectedFtype === undefined) {
-    throw new ActionError(
-      `Cannot verify ${name}: '${expectedType}' is not a llama.cpp GGUF type name.`
-    )
+    throw new ActionError({
+      problem: `Cannot verify ${name}: '${expectedType}' is not a llama.cpp GGUF type name`
+    })
   }
   const h = await readGgufHeader(file)
   const bytes = (await stat(file)).size
 
   if (h.headerEnd > bytes || h.tensorDataOffset > bytes) {
-    throw new ActionError(
-      `${name} is cut short: its header runs to byte ${h.headerEnd} but the file has ${bytes} bytes; regenerate it.`
-    )
+    throw new ActionError({
+      problem: `${name} is cut short: its header runs to byte ${h.headerEnd} but the file has ${bytes} bytes`,
+      fix: `regenerate it`
+    })
   }
   if (
     !Number.isInteger(h.alignment) ||
     h.alignment <= 0 ||
     (h.alignment & (h.alignment - 1)) !== 0
   ) {
-    throw new ActionError(
-      `${name} has an invalid general.alignment ${String(h.metadata['general.alignment'])}: regenerate it.`
-    )
+    throw new ActionError({
+      problem: `${name} has an invalid general.alignment ${String(h.metadata['general.alignment'])}`,
+      fix: `regenerate it`
+    })
   }
   if (shard) checkSplitKeys(name, h, shard)
   const metadataHere = !shard || shard.index === 1
   const architecture = metadataHere ? h.metadata['general.architecture'] : ''
   if (metadataHere && (typeof architecture !== 'string' || architecture === '')) {
-    throw new ActionError(
-      `${name} has no general.architecture in its header: regenerate it with llama.cpp's converter.`
-    )
+    throw new ActionError({
+      problem: `${name} has no general.architecture in its header`,
+      fix: `regenerate it with llama.cpp's converter`
+    })
   }
   const fileType = metadataHere ? h.metadata['general.file_type'] : expectedFtype
   if (fileType === undefined) {
-    throw new ActionError(
-      `${name} has no general.file_type in its header, so its type cannot be checked: regenerate it.`
-    )
+    throw new ActionError({
+      problem: `${name} has no general.file_type in its header, so its type cannot be checked`,
+      fix: `regenerate it`
+    })
   }
   if (Number(fileType) !== expectedFtype) {
-    throw new ActionError(
-      `${name} has general.file_type ${String(fileType)}, not ${expectedFtype} (${expectedType.toUpperCase()}): the file holds another type than its name says, regenerate it.`
-    )
+    throw new ActionError({
+      problem: `${name} has general.file_type ${String(fileType)}, not ${expectedFtype} (${expectedType.toUpperCase()})`,
+      fix: `the file holds another type than its name says, regenerate it`
+    })
   }
   if (h.tensors.length === 0 || h.parameters <= 0) {
-    throw new ActionError(
-      `${name} holds no tensors (${h.tensors.length} tensors, ${h.parameters} parameters): regenerate it.`
-    )
+    throw new ActionError({
+      problem: `${name} holds no tensors (${h.tensors.length} tensors, ${h.parameters} parameters)`,
+      fix: `regenerate it`
+    })
   }
 
   checkTensorLayout(name, h, bytes)
@@ -191,27 +201,31 @@ function checkTensorLayout(name: string, h: GgufHeader, bytes: number): void {
   let dataEnd = 0
   for (const t of sorted) {
     if (t.name === '' || names.has(t.name)) {
-      throw new ActionError(
-        `${name} has a damaged tensor table (empty or repeated tensor name '${t.name}'): regenerate it.`
-      )
+      throw new ActionError({
+        problem: `${name} has a damaged tensor table (empty or repeated tensor name '${t.name}')`,
+        fix: `regenerate it`
+      })
     }
     names.add(t.name)
     const type = ggmlTypeById(t.dtype)
     if (!type) {
-      throw new ActionError(
-        `${name} has tensor ${t.name} of unknown ggml type ${t.dtype}: regenerate it or use a newer llama.cpp.`
-      )
+      throw new ActionError({
+        problem: `${name} has tensor ${t.name} of unknown ggml type ${t.dtype}`,
+        fix: `regenerate it or use a newer llama.cpp`
+      })
     }
     const size = tensorBytes(type, t.shape)
     if (size === null) {
-      throw new ActionError(
-        `${name} has tensor ${t.name} whose shape [${t.shape.join(', ')}] does not fit ${type.name} blocks: regenerate it.`
-      )
+      throw new ActionError({
+        problem: `${name} has tensor ${t.name} whose shape [${t.shape.join(', ')}] does not fit ${type.name} blocks`,
+        fix: `regenerate it`
+      })
     }
     if (t.offset !== expectedOffset) {
-      throw new ActionError(
-        `${name} has tensor ${t.name} at data offset ${t.offset}, expected ${expectedOffset}: the tensor table is damaged, regenerate it.`
-      )
+      throw new ActionError({
+        problem: `${name} has tensor ${t.name} at data offset ${t.offset}, expected ${expectedOffset}`,
+        fix: `the tensor table is damaged, regenerate it`
+      })
     }
     dataEnd = h.tensorDataOffset + t.offset + size
     expectedOffset = padTo(t.offset + size, h.alignment)
@@ -219,9 +233,10 @@ function checkTensorLayout(name: string, h: GgufHeader, bytes: number): void {
   const paddedEnd = h.tensorDataOffset + expectedOffset
   if (bytes !== paddedEnd && bytes !== dataEnd) {
     const how = bytes < dataEnd ? 'is cut short' : 'has trailing bytes'
-    throw new ActionError(
-      `${name} ${how}: its header describes ${paddedEnd} bytes but the file has ${bytes}; regenerate it.`
-    )
+    throw new ActionError({
+      problem: `${name} ${how}: its header describes ${paddedEnd} bytes but the file has ${bytes}`,
+      fix: `regenerate it`
+    })
   }
 }
 
@@ -230,9 +245,10 @@ function checkSplitKeys(name: string, h: GgufHeader, shard: ShardPosition): void
   const no = h.metadata['split.no']
   const count = h.metadata['split.count']
   if (Number(no) !== shard.index - 1 || Number(count) !== shard.count) {
-    throw new ActionError(
-      `${name} says it is shard split.no=${String(no)} of split.count=${String(count)}, not shard ${shard.index - 1} of ${shard.count} as its name says: the split is damaged, run again.`
-    )
+    throw new ActionError({
+      problem: `${name} says it is shard split.no=${String(no)} of split.count=${String(count)}, not shard ${shard.index - 1} of ${shard.count} as its name says`,
+      fix: `the split is damaged, run again`
+    })
   }
 }
 
@@ -246,9 +262,10 @@ function checkSplitKeys(name: string, h: GgufHeader, shard: ShardPosition): void
 export function checkSource(name: string, h: GgufHeader, source: SourceFacts): void {
   const from = `the model it was converted from (${source.dir})`
   const fail = (what: string): never => {
-    throw new ActionError(
-      `${name} ${what} ${from}: the conversion lost or changed it; regenerate it.`
-    )
+    throw new ActionError({
+      problem: `${name} ${what} ${from}: the conversion lost or changed it`,
+      fix: `regenerate it`
+    })
   }
   const shapes = h.tensors.map(t => t.shape.join('x')).sort()
   if (shapes.length !== source.tensorCount) {

@@ -69,9 +69,10 @@ export async function commitFiles(
     accessToken: client.token ?? undefined
   }
   if (!client.token) {
-    throw new ActionError(
-      `Publishing to ${target.input} "${repo}" needs a Hugging Face token with write access; set hf-token (or HF_TOKEN) to one.`
-    )
+    throw new ActionError({
+      problem: `Publishing to ${target.input} "${repo}" needs a Hugging Face token with write access`,
+      fix: `set hf-token (or HF_TOKEN) to one`
+    })
   }
   const head = await call(target, () => ensureRevision(target, common))
   const bytes = files.reduce((n, f) => n + f.bytes, 0)
@@ -222,22 +223,26 @@ export function hubError(target: HubTarget, error: unknown): ActionError {
     'nothing was committed, so the revision is unchanged: run the job again (files the Hub already has are not sent again)'
   if (error instanceof HubApiError) {
     if (error.statusCode === 401) {
-      return new ActionError(
-        `The Hub refused hf-token for ${where} (HTTP 401: invalid or expired); set hf-token (or HF_TOKEN) to a valid token with write access.`
-      )
+      return new ActionError({
+        problem: `The Hub refused hf-token for ${where} (HTTP 401: invalid or expired)`,
+        fix: `set hf-token (or HF_TOKEN) to a valid token with write access`
+      })
     }
     if (error.statusCode === 403) {
-      return new ActionError(
-        `The Hub refused to let this token write to ${where} (HTTP 403); give hf-token a token with write access (a fine-grained token needs write access to this repository, or to create repositories in its namespace).`
-      )
+      return new ActionError({
+        problem: `The Hub refused to let this token write to ${where} (HTTP 403)`,
+        fix: `give hf-token a token with write access (a fine-grained token needs write access to this repository, or to create repositories in its namespace)`
+      })
     }
-    return new ActionError(
-      `Publishing to ${where} failed (HTTP ${error.statusCode}: ${log.logSafe(oneLine(error.message))}); ${rerun}.`
-    )
+    return new ActionError({
+      problem: `Publishing to ${where} failed (HTTP ${error.statusCode}: ${log.logSafe(oneLine(error.message))})`,
+      fix: `${rerun}`
+    })
   }
-  return new ActionError(
-    `Publishing to ${where} failed (${log.logSafe(oneLine(String((error as Error)?.message ?? error)))}); ${rerun}.`
-  )
+  return new ActionError({
+    problem: `Publishing to ${where} failed (${log.logSafe(oneLine(String((error as Error)?.message ?? error)))})`,
+    fix: `${rerun}`
+  })
 }
 
 function oneLine(text: string): string {

@@ -21,9 +21,10 @@ export function readHubPublishInputs(getInput: (name: string) => string): HubPub
   const ggufRepo = getInput(Inputs.HubRepoGguf).trim()
   if (repo === '') {
     if (ggufRepo !== '') {
-      throw new ActionError(
-        'Input hub-repo-gguf is set but hub-repo is empty; set hub-repo to the repository for the MLX model (and the model card), or remove hub-repo-gguf.'
-      )
+      throw new ActionError({
+        problem: 'Input hub-repo-gguf is set but hub-repo is empty',
+        fix: 'set hub-repo to the repository for the MLX model (and the model card), or remove hub-repo-gguf'
+      })
     }
     return null
   }
@@ -41,9 +42,10 @@ export function readHubPublishInputs(getInput: (name: string) => string): HubPub
 
 function checkRepoId(input: string, id: string): void {
   if (!REPO_ID.test(id) || id.includes('--') || id.includes('..') || id.endsWith('.git')) {
-    throw new ActionError(
-      `Input ${input} "${logSafe(id)}" is not a Hub repository id; write it as namespace/name (letters, digits, "-", "_" and "." only, no "--" or "..", such as acme/granite-ft).`
-    )
+    throw new ActionError({
+      problem: `Input ${input} "${logSafe(id)}" is not a Hub repository id`,
+      fix: `write it as namespace/name (letters, digits, "-", "_" and "." only, no "--" or "..", such as acme/granite-ft)`
+    })
   }
 }
 
@@ -57,8 +59,9 @@ export async function requireHubToken(
 ): Promise<void> {
   const { hubSettings } = await import('../hub.js')
   if ((await hubSettings(tokenInput)).token === null) {
-    throw new ActionError(
-      `Input hub-repo "${logSafe(config.repo)}" is set but no Hugging Face token is given; set hf-token (or HF_TOKEN) to a token with write access.`
-    )
+    throw new ActionError({
+      problem: `Input hub-repo "${logSafe(config.repo)}" is set but no Hugging Face token is given`,
+      fix: `set hf-token (or HF_TOKEN) to a token with write access`
+    })
   }
 }

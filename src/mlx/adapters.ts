@@ -37,16 +37,18 @@ export async function validateAdapters(
 ): Promise<AdapterInfo> {
   const stat = await fs.stat(dir).catch(() => null)
   if (!stat?.isDirectory()) {
-    throw new ActionError(
-      `Input adapter-path "${dir}" is not a directory; point it at the folder mlx_lm.lora wrote (its --adapter-path, "adapters" by default).`
-    )
+    throw new ActionError({
+      problem: `Input adapter-path "${dir}" is not a directory`,
+      fix: `point it at the folder mlx_lm.lora wrote (its --adapter-path, "adapters" by default)`
+    })
   }
   const configFile = path.join(dir, 'adapter_config.json')
   const text = await fs.readFile(configFile, 'utf8').catch(() => null)
   if (text === null) {
-    throw new ActionError(
-      `Input adapter-path "${dir}" has no adapter_config.json; point it at the folder mlx_lm.lora wrote, which holds adapter_config.json and adapters.safetensors.`
-    )
+    throw new ActionError({
+      problem: `Input adapter-path "${dir}" has no adapter_config.json`,
+      fix: `point it at the folder mlx_lm.lora wrote, which holds adapter_config.json and adapters.safetensors`
+    })
   }
   let config: Record<string, unknown>
   try {
@@ -54,20 +56,23 @@ export async function validateAdapters(
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error()
     config = parsed as Record<string, unknown>
   } catch {
-    throw new ActionError(
-      `${configFile} is not a JSON object; restore the adapter_config.json that mlx_lm.lora wrote.`
-    )
+    throw new ActionError({
+      problem: `${configFile} is not a JSON object`,
+      fix: `restore the adapter_config.json that mlx_lm.lora wrote`
+    })
   }
   if ('lora_layers' in config || 'use_dora' in config) {
-    throw new ActionError(
-      `${configFile} comes from an old mlx-lm (it uses "lora_layers"/"use_dora"), which current mlx_lm fuse cannot load; rename "lora_layers" to "num_layers" and replace "use_dora" with "fine_tune_type": "lora" or "dora".`
-    )
+    throw new ActionError({
+      problem: `${configFile} comes from an old mlx-lm (it uses "lora_layers"/"use_dora"), which current mlx_lm fuse cannot load`,
+      fix: `rename "lora_layers" to "num_layers" and replace "use_dora" with "fine_tune_type": "lora" or "dora"`
+    })
   }
   const fineTuneType = config.fine_tune_type ?? 'lora'
   if (!FINE_TUNE_TYPES.includes(fineTuneType as (typeof FINE_TUNE_TYPES)[number])) {
-    throw new ActionError(
-      `${configFile} has fine_tune_type ${JSON.stringify(fineTuneType)}; mlx_lm fuse accepts lora, dora or full.`
-    )
+    throw new ActionError({
+      problem: `${configFile} has fine_tune_type ${JSON.stringify(fineTuneType)}`,
+      fix: `mlx_lm fuse accepts lora, dora or full`
+    })
   }
   if (fineTuneType !== 'full') checkLoraKeys(config, configFile)
   const weights = path.join(dir, 'adapters.safetensors')
@@ -84,9 +89,10 @@ export async function validateAdapters(
     'copy a complete checkpoint (NNNNNNN_adapters.safetensors) over it, or train again'
   )
   if (Object.keys(header.tensors).length === 0) {
-    throw new ActionError(
-      `${weights} holds no tensors; copy a complete checkpoint (NNNNNNN_adapters.safetensors) over it, or train again.`
-    )
+    throw new ActionError({
+      problem: `${weights} holds no tensors`,
+      fix: `copy a complete checkpoint (NNNNNNN_adapters.safetensors) over it, or train again`
+    })
   }
   checkLoraPairs(weights, header)
   if (baseDir !== null) await checkAdaptersFitBase(weights, header, baseDir)
@@ -114,23 +120,26 @@ const LORA_PARAMETER_KEYS = ['rank', 'scale', 'dropout'] as const
 function checkLoraKeys(config: Record<string, unknown>, configFile: string): void {
   const written = 'mlx_lm.lora writes it with every other training setting (mlx-lm 0.19 and newer)'
   if (typeof config.num_layers !== 'number') {
-    throw new ActionError(
-      `${configFile} has no numeric "num_layers", which mlx_lm fuse needs to know how many layers were adapted; ${written}: use the adapter_config.json from the training run, or add "num_layers" with the --num-layers value you trained with.`
-    )
+    throw new ActionError({
+      problem: `${configFile} has no numeric "num_layers", which mlx_lm fuse needs to know how many layers were adapted`,
+      fix: `${written}: use the adapter_config.json from the training run, or add "num_layers" with the --num-layers value you trained with`
+    })
   }
   const lora = config.lora_parameters
   if (typeof lora !== 'object' || lora === null || Array.isArray(lora)) {
-    throw new ActionError(
-      `${configFile} has no "lora_parameters" object, which mlx_lm fuse needs for the adapters' rank and scale; ${written}: use the adapter_config.json from the training run.`
-    )
+    throw new ActionError({
+      problem: `${configFile} has no "lora_parameters" object, which mlx_lm fuse needs for the adapters' rank and scale`,
+      fix: `${written}: use the adapter_config.json from the training run`
+    })
   }
   const missing = LORA_PARAMETER_KEYS.find(
     k => typeof (lora as Record<string, unknown>)[k] !== 'number'
   )
   if (missing) {
-    throw new ActionError(
-      `${configFile} has no numeric "lora_parameters.${missing}", which mlx_lm fuse reads; ${written}: use the adapter_config.json from the training run.`
-    )
+    throw new ActionError({
+      problem: `${configFile} has no numeric "lora_parameters.${missing}", which mlx_lm fuse reads`,
+      fix: `${written}: use the adapter_config.json from the training run`
+    })
   }
 }
 
@@ -199,20 +208,25 @@ export async function checkAdaptersFitBase(
     if (!suffix) {
       const twin = base[name] ?? perExpertWeight(name.replace(/\.weight$/, ''), base)
       if (!twin)
-        throw new ActionError(`${adapterFile} holds ${name}, which the base model has not; ${fix}.`)
+        throw new ActionError({
+          problem: `${adapterFile} holds ${name}, which the base model has not`,
+          fix: `${fix}`
+        })
       if (shape(twin.shape) !== shape(info.shape)) {
-        throw new ActionError(
-          `${adapterFile} holds ${name} with shape ${shape(info.shape)} but the base model's is ${shape(twin.shape)}; ${fix}.`
-        )
+        throw new ActionError({
+          problem: `${adapterFile} holds ${name} with shape ${shape(info.shape)} but the base model's is ${shape(twin.shape)}`,
+          fix: `${fix}`
+        })
       }
       continue
     }
     const layer = name.slice(0, suffix.index)
     const weight = base[`${layer}.weight`] ?? perExpertWeight(layer, base)
     if (!weight) {
-      throw new ActionError(
-        `${adapterFile} adapts ${layer}, which the base model ${baseDir} has not (no tensor ${layer}.weight); ${fix}.`
-      )
+      throw new ActionError({
+        problem: `${adapterFile} adapts ${layer}, which the base model ${baseDir} has not (no tensor ${layer}.weight)`,
+        fix: `${fix}`
+      })
     }
     if (weight.shape.length === 3 && suffix[1] !== 'm') {
       checkExpertLora(adapterFile, name, suffix[1], info, layer, weight, base, config, fix)
@@ -235,9 +249,10 @@ export async function checkAdaptersFitBase(
       info.shape.length !== expectedRank ||
       (want.size !== null && info.shape[want.axis] !== want.size)
     ) {
-      throw new ActionError(
-        `${adapterFile} has ${name} with shape ${shape(info.shape)}, but for the base model's ${layer} (${weight.dtype} ${shape(weight.shape)}) it must be ${want.what}; ${fix}.`
-      )
+      throw new ActionError({
+        problem: `${adapterFile} has ${name} with shape ${shape(info.shape)}, but for the base model's ${layer} (${weight.dtype} ${shape(weight.shape)}) it must be ${want.what}`,
+        fix: `${fix}`
+      })
     }
   }
 }
@@ -266,9 +281,10 @@ function checkExpertLora(
     (size !== null && info.shape[axis] !== size)
   ) {
     const s = (shape: readonly number[]): string => `[${shape.join(', ')}]`
-    throw new ActionError(
-      `${adapterFile} has ${name} with shape ${s(info.shape)}, but for the base model's ${layer} (${weight.dtype} ${s(weight.shape)}) it must be ${what}; ${fix}.`
-    )
+    throw new ActionError({
+      problem: `${adapterFile} has ${name} with shape ${s(info.shape)}, but for the base model's ${layer} (${weight.dtype} ${s(weight.shape)}) it must be ${what}`,
+      fix: `${fix}`
+    })
   }
 }
 

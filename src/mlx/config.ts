@@ -60,20 +60,25 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    throw new ActionError(
-      `Cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); point the input at a model directory that has its config.json.`
-    )
+    throw new ActionError({
+      problem: `Cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      fix: `point the input at a model directory that has its config.json`
+    })
   }
   let raw: unknown
   try {
     raw = JSON.parse(text)
   } catch {
-    throw new ActionError(`${file} is not valid JSON; restore the model's original config.json.`)
+    throw new ActionError({
+      problem: `${file} is not valid JSON`,
+      fix: `restore the model's original config.json`
+    })
   }
   if (!isObject(raw)) {
-    throw new ActionError(
-      `${file} does not hold a JSON object; restore the model's original config.json.`
-    )
+    throw new ActionError({
+      problem: `${file} does not hold a JSON object`,
+      fix: `restore the model's original config.json`
+    })
   }
 
   const q = isObject(raw.quantization)
@@ -116,9 +121,10 @@ function globalQuantization(
     // Only MLX's own `quantization` section: other tools' quantization_config use other
     // conventions (GPTQ writes group_size -1).
     if (isObject(raw.quantization) && q !== null && key in q && value === null) {
-      throw new ActionError(
-        `${file} has quantization.${key} ${JSON.stringify(q[key])}, which is not a positive whole number; restore the model's original config.json (MLX writes numbers, e.g. "bits": 4, "group_size": 64).`
-      )
+      throw new ActionError({
+        problem: `${file} has quantization.${key} ${JSON.stringify(q[key])}, which is not a positive whole number`,
+        fix: `restore the model's original config.json (MLX writes numbers, e.g. "bits": 4, "group_size": 64)`
+      })
     }
   }
   const mode =
@@ -172,9 +178,10 @@ export function checkRemoteCode(
     (env.MLX_LM_TRUST_REMOTE_CODE ?? '') === ''
       ? ''
       : ' (MLX_LM_TRUST_REMOTE_CODE is read by no released mlx-lm and is not consent)'
-  throw new ActionError(
-    `Input base-model "${baseModel}" has a config.json that names model_file ${JSON.stringify(modelFile)}, Python code that mlx_lm runs to build the model; set trust-remote-code: true if you trust that code${ignored}, or use a base model without it.`
-  )
+  throw new ActionError({
+    problem: `Input base-model "${baseModel}" has a config.json that names model_file ${JSON.stringify(modelFile)}, Python code that mlx_lm runs to build the model`,
+    fix: `set trust-remote-code: true if you trust that code${ignored}, or use a base model without it`
+  })
 }
 
 /**

@@ -106,9 +106,10 @@ async function runStep(
   const missing = await incompleteModel(outDir)
   if (missing !== null) {
     await discard(outDir)
-    throw new ActionError(
-      `${name} reported success (exit code 0) but wrote no complete model: ${missing}. Its last output lines: ${lastLines(result.tail)}. This is a fault of mlx_lm or of the machine (a full disk?), not of your inputs; the partial output was removed, see the log group "${title}".`
-    )
+    throw new ActionError({
+      problem: `${name} reported success (exit code 0) but wrote no complete model: ${missing}. Its last output lines: ${lastLines(result.tail)}. This is a fault of mlx_lm or of the machine (a full disk?), not of your inputs`,
+      fix: `the partial output was removed, see the log group "${title}"`
+    })
   }
 }
 
@@ -135,9 +136,7 @@ export async function incompleteModel(dir: string): Promise<string | null> {
   try {
     for (const file of await listWeightFiles(dir)) await readSafetensorsHeader(file)
   } catch (error) {
-    return error instanceof ActionError
-      ? error.message.replace(/;[^;]*$/, '').replace(/\.$/, '')
-      : String(error)
+    return error instanceof ActionError ? error.problem : String(error)
   }
   return null
 }

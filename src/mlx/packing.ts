@@ -69,9 +69,10 @@ export function resolvePacked(
     }
   }
   if (options.length === 0) {
-    throw new ActionError(
-      `Cannot tell the bit width of packed weight ${layer}.weight in ${weight.file} (U32 [${weight.info.shape.join(', ')}] with scales [${scales.info.shape.join(', ')}] fit no MLX bit width); set its bits and group_size in config.json quantization or re-convert the model.`
-    )
+    throw new ActionError({
+      problem: `Cannot tell the bit width of packed weight ${layer}.weight in ${weight.file} (U32 [${weight.info.shape.join(', ')}] with scales [${scales.info.shape.join(', ')}] fit no MLX bit width)`,
+      fix: `set its bits and group_size in config.json quantization or re-convert the model`
+    })
   }
   // Config's bits with whatever group size fits (config.json gives no group size): no conflict.
   if (cfgBits !== null && cfgGroup === null) {

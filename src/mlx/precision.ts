@@ -100,7 +100,10 @@ export function describePrecision(
 
 function checkCount(what: string, n: number): void {
   if (!Number.isFinite(n) || n < 0) {
-    throw new ActionError(`Size estimate got ${what} = ${n}; it must be a non-negative number.`)
+    throw new ActionError({
+      problem: `Size estimate got ${what} = ${n}`,
+      fix: `it must be a non-negative number`
+    })
   }
 }
 
@@ -121,12 +124,16 @@ export function estimateQuantizedBytes(
   checkCount('parameters', parameters)
   checkCount('scaleBytes', scaleBytes)
   if (!Number.isFinite(bits) || bits <= 0) {
-    throw new ActionError(`Size estimate got bits = ${bits}; it must be a positive number.`)
+    throw new ActionError({
+      problem: `Size estimate got bits = ${bits}`,
+      fix: `it must be a positive number`
+    })
   }
   if (!Number.isFinite(groupSize) || groupSize <= 0) {
-    throw new ActionError(
-      `Size estimate got group size = ${groupSize}; it must be a positive number.`
-    )
+    throw new ActionError({
+      problem: `Size estimate got group size = ${groupSize}`,
+      fix: `it must be a positive number`
+    })
   }
   const perGroup = mode === null || mode === 'affine' ? 2 * scaleBytes : 1
   return Math.ceil((parameters * bits) / 8) + Math.ceil(parameters / groupSize) * perGroup

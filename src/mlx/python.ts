@@ -28,23 +28,26 @@ const MLX_VERSION_CODE =
 async function pythonVersion(python: string, what: string): Promise<string> {
   const r = await probePython(python, ['-c', VERSION_CODE])
   if (r.code !== 0) {
-    throw new ActionError(
-      `${what} "${python}" does not run (${lastLine(r.out)}); set the python input to a Python 3.10+ interpreter, for example one from actions/setup-python.`
-    )
+    throw new ActionError({
+      problem: `${what} "${python}" does not run (${lastLine(r.out)})`,
+      fix: `set the python input to a Python 3.10+ interpreter, for example one from actions/setup-python`
+    })
   }
   const version = r.out.split('\n').pop()?.trim() ?? ''
   if (!/^\d+\.\d+\.\d+$/.test(version)) {
     // /bin/true prints nothing and /bin/echo prints its arguments: neither is a Python.
     const said =
       version === '' ? 'printed nothing' : `printed ${JSON.stringify(version.slice(0, 80))}`
-    throw new ActionError(
-      `${what} "${python}" did not answer as Python does: asked for its version (-c "${VERSION_CODE}") it exited 0 but ${said}; set the python input to a Python 3.10+ interpreter, for example one from actions/setup-python.`
-    )
+    throw new ActionError({
+      problem: `${what} "${python}" did not answer as Python does: asked for its version (-c "${VERSION_CODE}") it exited 0 but ${said}`,
+      fix: `set the python input to a Python 3.10+ interpreter, for example one from actions/setup-python`
+    })
   }
   if (semver.lt(version, '3.10.0')) {
-    throw new ActionError(
-      `${what} "${python}" is Python ${version}, and mlx-lm needs Python 3.10 or newer; add an actions/setup-python step with python-version "3.12" before this one, or set the python input.`
-    )
+    throw new ActionError({
+      problem: `${what} "${python}" is Python ${version}, and mlx-lm needs Python 3.10 or newer`,
+      fix: `add an actions/setup-python step with python-version "3.12" before this one, or set the python input`
+    })
   }
   return version
 }
@@ -67,9 +70,10 @@ export async function resolveMlxEnv(opts: {
     const pyVersion = await pythonVersion(python, 'Input python')
     const version = await mlxLmVersion(python)
     if (!version) {
-      throw new ActionError(
-        `Input python "${opts.python}" cannot import mlx_lm; run "${opts.python} -m pip install mlx-lm==${opts.mlxLmVersion}" first, or leave python empty so the action creates an environment.`
-      )
+      throw new ActionError({
+        problem: `Input python "${opts.python}" cannot import mlx_lm`,
+        fix: `run "${opts.python} -m pip install mlx-lm==${opts.mlxLmVersion}" first, or leave python empty so the action creates an environment`
+      })
     }
     return probeMlxEnv(python, pyVersion, version, 'input')
   }
@@ -88,9 +92,10 @@ export async function resolveMlxEnv(opts: {
   const env = await ensureEnv(mlxEnvSpec(opts.mlxLmVersion, 'python3', opts.venvRoot))
   const version = await mlxLmVersion(env.python)
   if (!version) {
-    throw new ActionError(
-      `The virtual environment ${env.dir} has no mlx_lm after installing mlx-lm==${opts.mlxLmVersion}; delete that folder and run again.`
-    )
+    throw new ActionError({
+      problem: `The virtual environment ${env.dir} has no mlx_lm after installing mlx-lm==${opts.mlxLmVersion}`,
+      fix: `delete that folder and run again`
+    })
   }
   return probeMlxEnv(
     env.python,
@@ -136,9 +141,10 @@ export async function probeMlxEnv(
   const help =
     entry === 'subcommand' ? sub : await probePython(python, ['-m', 'mlx_lm.fuse', '--help'])
   if (help.code !== 0) {
-    throw new ActionError(
-      `"${python} -m mlx_lm.fuse --help" failed (${lastLine(help.out)}); reinstall mlx-lm in that environment (pip install mlx-lm==${version}).`
-    )
+    throw new ActionError({
+      problem: `"${python} -m mlx_lm.fuse --help" failed (${lastLine(help.out)})`,
+      fix: `reinstall mlx-lm in that environment (pip install mlx-lm==${version})`
+    })
   }
   return {
     python,
@@ -167,13 +173,15 @@ export function mlxCommand(env: MlxEnv, sub: 'fuse' | 'convert'): string[] {
 export function checkDequantizeSupport(env: MlxEnv, dequantize: boolean): void {
   if (!dequantize) return
   if (env.mlxLmVersion === '0.28.4') {
-    throw new ActionError(
-      `mlx-lm 0.28.4 crashes when de-quantizing (NameError: dequantize, fixed in 0.29); set mlx-lm-version to ${'0.29.0'} or newer (or upgrade the python input's mlx-lm), or set dequantize: false.`
-    )
+    throw new ActionError({
+      problem: `mlx-lm 0.28.4 crashes when de-quantizing (NameError: dequantize, fixed in 0.29)`,
+      fix: `set mlx-lm-version to ${'0.29.0'} or newer (or upgrade the python input's mlx-lm), or set dequantize: false`
+    })
   }
   if (!env.dequantizeFlag) {
-    throw new ActionError(
-      `mlx-lm ${env.mlxLmVersion}'s fuse command has no de-quantize flag; upgrade mlx-lm (mlx-lm-version) or set dequantize: false.`
-    )
+    throw new ActionError({
+      problem: `mlx-lm ${env.mlxLmVersion}'s fuse command has no de-quantize flag`,
+      fix: `upgrade mlx-lm (mlx-lm-version) or set dequantize: false`
+    })
   }
 }

@@ -74,7 +74,10 @@ export function elementCount(shape: readonly number[]): number {
 const DEFAULT_FIX = 're-download the model or re-run the step that wrote it'
 
 function notSafetensors(file: string, why: string, fix = DEFAULT_FIX): ActionError {
-  return new ActionError(`${file} is truncated or not a safetensors file (${why}); ${fix}.`)
+  return new ActionError({
+    problem: `${file} is truncated or not a safetensors file (${why})`,
+    fix
+  })
 }
 
 function isNonNegativeInt(v: unknown): v is number {
@@ -95,9 +98,10 @@ export async function readSafetensorsHeader(
   try {
     handle = await open(file, 'r')
   } catch (err) {
-    throw new ActionError(
-      `Cannot open ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check that the model directory holds the weight files.`
-    )
+    throw new ActionError({
+      problem: `Cannot open ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      fix: `check that the model directory holds the weight files`
+    })
   }
   try {
     const { size } = await handle.stat()
@@ -204,9 +208,10 @@ export async function listWeightFiles(modelDir: string): Promise<string[]> {
   try {
     dirents = await readdir(modelDir, { withFileTypes: true })
   } catch (err) {
-    throw new ActionError(
-      `Cannot read model directory ${modelDir} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check the path and that the fuse step wrote it.`
-    )
+    throw new ActionError({
+      problem: `Cannot read model directory ${modelDir} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      fix: `check the path and that the fuse step wrote it`
+    })
   }
 
   const indexName = 'model.safetensors.index.json'
@@ -216,29 +221,33 @@ export async function listWeightFiles(modelDir: string): Promise<string[]> {
     try {
       index = JSON.parse(await readFile(indexFile, 'utf8'))
     } catch {
-      throw new ActionError(
-        `${indexFile} is not valid JSON; delete it or re-run the step that wrote the model.`
-      )
+      throw new ActionError({
+        problem: `${indexFile} is not valid JSON`,
+        fix: `delete it or re-run the step that wrote the model`
+      })
     }
     const weightMap = (index as { weight_map?: unknown } | null)?.weight_map
     if (weightMap === null || typeof weightMap !== 'object' || Array.isArray(weightMap)) {
-      throw new ActionError(
-        `${indexFile} has no weight_map object; delete it or re-run the step that wrote the model.`
-      )
+      throw new ActionError({
+        problem: `${indexFile} has no weight_map object`,
+        fix: `delete it or re-run the step that wrote the model`
+      })
     }
     const names = new Set<string>()
     for (const [tensor, shard] of Object.entries(weightMap as Record<string, unknown>)) {
       if (typeof shard !== 'string' || shard === '') {
-        throw new ActionError(
-          `${indexFile} maps tensor ${tensor} to no file name; re-run the step that wrote the model.`
-        )
+        throw new ActionError({
+          problem: `${indexFile} maps tensor ${tensor} to no file name`,
+          fix: `re-run the step that wrote the model`
+        })
       }
       names.add(shard)
     }
     if (names.size === 0) {
-      throw new ActionError(
-        `${indexFile} lists no weight files; re-run the step that wrote the model.`
-      )
+      throw new ActionError({
+        problem: `${indexFile} lists no weight files`,
+        fix: `re-run the step that wrote the model`
+      })
     }
     const files = [...names].sort().map(n => path.join(modelDir, n))
     for (const file of files) {
@@ -247,9 +256,10 @@ export async function listWeightFiles(modelDir: string): Promise<string[]> {
         () => false
       )
       if (!ok) {
-        throw new ActionError(
-          `Shard ${file} listed in ${indexFile} is missing; copy the complete model or re-run the step that wrote it.`
-        )
+        throw new ActionError({
+          problem: `Shard ${file} listed in ${indexFile} is missing`,
+          fix: `copy the complete model or re-run the step that wrote it`
+        })
       }
     }
     return files
@@ -261,9 +271,10 @@ export async function listWeightFiles(modelDir: string): Promise<string[]> {
     .sort()
     .map(n => path.join(modelDir, n))
   if (files.length === 0) {
-    throw new ActionError(
-      `Model directory ${modelDir} holds no .safetensors files; point the input at an MLX model directory.`
-    )
+    throw new ActionError({
+      problem: `Model directory ${modelDir} holds no .safetensors files`,
+      fix: `point the input at an MLX model directory`
+    })
   }
   return files
 }

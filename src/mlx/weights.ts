@@ -168,9 +168,10 @@ function findBlocks(tensors: Map<string, Located>, cfg: ModelConfig | null): Pen
     const bits = cfg?.quantization.bits ?? MODE_DEFAULTS.mxfp4[1]
     const groupSize = (shape[shape.length - 1] * 8) / bits
     if (!same || shape.length < 2 || !Number.isInteger(groupSize)) {
-      throw new ActionError(
-        `Cannot read the mxfp4 weight ${name} in ${t.file} (U8 [${shape.join(', ')}] with scales [${scales.info.shape.join(', ')}]): the scales must have the blocks' shape without its last axis; restore the model's original weights.`
-      )
+      throw new ActionError({
+        problem: `Cannot read the mxfp4 weight ${name} in ${t.file} (U8 [${shape.join(', ')}] with scales [${scales.info.shape.join(', ')}]): the scales must have the blocks' shape without its last axis`,
+        fix: `restore the model's original weights`
+      })
     }
     const names = { weight: name, scales: `${layer}_scales`, biases: `${layer}_biases` }
     const pick = { bits, groupSize }
