@@ -19,6 +19,7 @@ export const modules = {
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(76760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _workspace_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(28742);
 /**
  * A file fetched over HTTP into a cache: written to `<file>.incomplete`, resumed after a cut with
  * its own `Range: bytes=<have>-` request (a partial file an earlier run left is resumed too),
@@ -26,6 +27,7 @@ export const modules = {
  * size; plus the links and small files around it. (@huggingface/hub 2.17.5 streams each file in
  * one request, src/lib/download-file-to-cache-dir.ts, and starts over after any error.)
  */
+
 
 
 /** The server answered with an HTTP error status (not retried unless 408, 429 or 5xx). */
@@ -76,7 +78,7 @@ async function download(d) {
     let have = await sizeOf(partial);
     for (;;) {
         if (have > d.bytes) {
-            await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rm(partial, { force: true });
+            await (0,_workspace_js__WEBPACK_IMPORTED_MODULE_2__/* .removeTree */ .dM)(partial);
             have = 0;
         }
         const before = have;
@@ -84,7 +86,7 @@ async function download(d) {
             answered = (await transfer(d, partial, have)) || answered;
             const got = await sizeOf(partial);
             if (got !== d.bytes) {
-                await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rm(partial, { force: true });
+                await (0,_workspace_js__WEBPACK_IMPORTED_MODULE_2__/* .discard */ .vf)(partial);
                 throw new DownloadSizeError(got, d.bytes);
             }
             await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rename(partial, d.file);
@@ -144,7 +146,7 @@ async function transfer(d, partial, have) {
     const append = res.status === 206 && from !== null && Number(from[1]) === have;
     if (res.status === 206 && !append) {
         await res.body?.cancel();
-        await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rm(partial, { force: true });
+        await (0,_workspace_js__WEBPACK_IMPORTED_MODULE_2__/* .discard */ .vf)(partial);
         throw new RetryableError(new Error(`the server answered another range than bytes=${have}-`), true);
     }
     const out = await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.open(partial, append ? 'a' : 'w');
@@ -183,7 +185,7 @@ function networkCause(error) {
 /** A relative symbolic link at `link` to `target` (replacing a link there), as huggingface_hub makes. */
 async function placeLink(target, link) {
     await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.mkdir(node_path__WEBPACK_IMPORTED_MODULE_1___default().dirname(link), { recursive: true });
-    await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rm(link, { force: true });
+    await (0,_workspace_js__WEBPACK_IMPORTED_MODULE_2__/* .removeTree */ .dM)(link);
     await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.symlink(node_path__WEBPACK_IMPORTED_MODULE_1___default().relative(node_path__WEBPACK_IMPORTED_MODULE_1___default().dirname(link), target), link);
 }
 /** Writes a small text file (a cache ref), making its folder. */
@@ -225,8 +227,8 @@ var folders = __webpack_require__(73102);
 var redact = __webpack_require__(12258);
 // EXTERNAL MODULE: ./src/core/size.ts
 var core_size = __webpack_require__(53910);
-// EXTERNAL MODULE: ./src/report.ts
-var src_report = __webpack_require__(70665);
+// EXTERNAL MODULE: ./src/core/html.ts
+var html = __webpack_require__(21402);
 ;// CONCATENATED MODULE: ./src/hub-publish/license.ts
 /** The base model's license, as its own model card's front matter (or config) names it. */
 
@@ -399,8 +401,8 @@ var external_node_crypto_ = __webpack_require__(77598);
 var external_node_url_ = __webpack_require__(73136);
 // EXTERNAL MODULE: ./src/core/log.ts
 var log = __webpack_require__(44325);
-// EXTERNAL MODULE: ./src/core/types.ts
-var types = __webpack_require__(73054);
+// EXTERNAL MODULE: ./src/core/types.ts + 1 modules
+var types = __webpack_require__(77478);
 ;// CONCATENATED MODULE: ./src/hub-publish/commit.ts
 /**
  * One commit of files to one Hub repository with @huggingface/hub: the repository and branch made
@@ -425,7 +427,10 @@ async function commitFiles(target, files, title, description, client) {
         accessToken: client.token ?? undefined
     };
     if (!client.token) {
-        throw new types/* ActionError */.lZ(`Publishing to ${target.input} "${repo}" needs a Hugging Face token with write access; set hf-token (or HF_TOKEN) to one.`);
+        throw new types/* ActionError */.l({
+            problem: `Publishing to ${target.input} "${repo}" needs a Hugging Face token with write access`,
+            fix: `set hf-token (or HF_TOKEN) to one`
+        });
     }
     const head = await call(target, () => ensureRevision(target, common));
     const bytes = files.reduce((n, f) => n + f.bytes, 0);
@@ -566,20 +571,32 @@ async function call(target, fn) {
     }
 }
 function hubError(target, error) {
-    if (error instanceof types/* ActionError */.lZ)
+    if (error instanceof types/* ActionError */.l)
         return error;
     const where = `${target.input} "${target.repo}"`;
     const rerun = 'nothing was committed, so the revision is unchanged: run the job again (files the Hub already has are not sent again)';
     if (error instanceof dist/* HubApiError */.yL) {
         if (error.statusCode === 401) {
-            return new types/* ActionError */.lZ(`The Hub refused hf-token for ${where} (HTTP 401: invalid or expired); set hf-token (or HF_TOKEN) to a valid token with write access.`);
+            return new types/* ActionError */.l({
+                problem: `The Hub refused hf-token for ${where} (HTTP 401: invalid or expired)`,
+                fix: `set hf-token (or HF_TOKEN) to a valid token with write access`
+            });
         }
         if (error.statusCode === 403) {
-            return new types/* ActionError */.lZ(`The Hub refused to let this token write to ${where} (HTTP 403); give hf-token a token with write access (a fine-grained token needs write access to this repository, or to create repositories in its namespace).`);
+            return new types/* ActionError */.l({
+                problem: `The Hub refused to let this token write to ${where} (HTTP 403)`,
+                fix: `give hf-token a token with write access (a fine-grained token needs write access to this repository, or to create repositories in its namespace)`
+            });
         }
-        return new types/* ActionError */.lZ(`Publishing to ${where} failed (HTTP ${error.statusCode}: ${log/* logSafe */.sN(oneLine(error.message))}); ${rerun}.`);
+        return new types/* ActionError */.l({
+            problem: `Publishing to ${where} failed (HTTP ${error.statusCode}: ${log/* logSafe */.sN(oneLine(error.message))})`,
+            fix: `${rerun}`
+        });
     }
-    return new types/* ActionError */.lZ(`Publishing to ${where} failed (${log/* logSafe */.sN(oneLine(String(error?.message ?? error)))}); ${rerun}.`);
+    return new types/* ActionError */.l({
+        problem: `Publishing to ${where} failed (${log/* logSafe */.sN(oneLine(String(error?.message ?? error)))})`,
+        fix: `${rerun}`
+    });
 }
 function oneLine(text) {
     const line = text.split('\n')[0].trim();
@@ -690,10 +707,10 @@ async function reportHub(report) {
     core/* setOutput */.uH(constants/* Outputs */.t.HubCommitUrl, report.commits[0]?.commitUrl ?? '');
     const s = core/* summary */.z.addHeading('Hugging Face Hub', 3);
     const rows = report.commits.map(c => [
-        { data: `<code>${(0,src_report/* html */.qy)(c.repo)}</code>@<code>${(0,src_report/* html */.qy)(c.revision)}</code>` },
+        { data: `<code>${(0,html/* html */.q)(c.repo)}</code>@<code>${(0,html/* html */.q)(c.revision)}</code>` },
         {
             data: c.commitUrl
-                ? `<a href="${(0,src_report/* htmlAttribute */._s)(c.commitUrl)}">${c.unchanged ? 'unchanged' : 'commit'}</a>`
+                ? `<a href="${(0,html/* htmlAttribute */._)(c.commitUrl)}">${c.unchanged ? 'unchanged' : 'commit'}</a>`
                 : '—'
         },
         { data: `${c.files} files, ${(0,core_size/* formatSize */.Xq)(c.bytes)}` }
@@ -709,10 +726,10 @@ async function reportHub(report) {
         ]);
     }
     for (const h of report.held)
-        s.addRaw(`<p>Not sent: <code>${(0,src_report/* html */.qy)(h.output)}</code>, ${(0,src_report/* html */.qy)(h.reason)}.</p>`, true);
-    s.addRaw(`<p>Model card: <code>${(0,src_report/* html */.qy)(report.card)}</code></p>`, true);
+        s.addRaw(`<p>Not sent: <code>${(0,html/* html */.q)(h.output)}</code>, ${(0,html/* html */.q)(h.reason)}.</p>`, true);
+    s.addRaw(`<p>Model card: <code>${(0,html/* html */.q)(report.card)}</code></p>`, true);
     if (report.error)
-        s.addRaw(`<p>❌ ${(0,src_report/* html */.qy)(report.error)}</p>`, true);
+        s.addRaw(`<p>❌ ${(0,html/* html */.q)(report.error)}</p>`, true);
     await s.write();
     if (report.error)
         core/* setFailed */.C1((0,redact/* redact */.E)(report.error));

@@ -13,17 +13,17 @@ export const modules = {
 /* unused harmony exports mlxArtifactName, ggufArtifactName, checksumsArtifactName, runAttempt, isGhes, artifactUrl */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(33838);
 /* harmony import */ var _actions_artifact__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(77935);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(73024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(48161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(76760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
-/* harmony import */ var _core_checksum_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(61688);
-/* harmony import */ var _core_size_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(53910);
-/* harmony import */ var _core_types_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(73054);
-/* harmony import */ var _core_log_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(44325);
-/* harmony import */ var _sums_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(37147);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(48161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(76760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var _core_checksum_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(61688);
+/* harmony import */ var _core_workspace_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(28742);
+/* harmony import */ var _core_scratch_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(87365);
+/* harmony import */ var _core_size_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(53910);
+/* harmony import */ var _core_types_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(77478);
+/* harmony import */ var _core_log_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(44325);
+/* harmony import */ var _sums_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(37147);
 /**
  * Publishes the measured outputs as workflow artifacts with `@actions/artifact` 6.2.1
  * (actions/toolkit packages/artifact; the Twirp methods in its generated
@@ -47,8 +47,9 @@ export const modules = {
 
 
 
+
 /** An upload failed; `uploaded` lists what was published before it. */
-class UploadError extends _core_types_js__WEBPACK_IMPORTED_MODULE_7__/* .ActionError */ .lZ {
+class UploadError extends _core_types_js__WEBPACK_IMPORTED_MODULE_8__/* .ActionError */ .l {
     uploaded;
     constructor(message, uploaded) {
         super(message);
@@ -92,7 +93,10 @@ async function checkArtifactNames(config, plan, client = new _actions_artifact__
         existing = (await client.listArtifacts()).artifacts.map(a => a.name);
     }
     catch (error) {
-        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_7__/* .ActionError */ .lZ(`Listing this run's artifacts failed (${messageOf(error)}); uploading needs the GitHub Actions artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL, set by the runner): run the step in a workflow job, or set upload: false.`);
+        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_8__/* .ActionError */ .l({
+            problem: `Listing this run's artifacts failed (${messageOf(error)})`,
+            fix: `uploading needs the GitHub Actions artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL, set by the runner): run the step in a workflow job, or set upload: false`
+        });
     }
     const wanted = [checksumsArtifactName(config.prefix)];
     if (plan.mlx)
@@ -105,11 +109,14 @@ async function checkArtifactNames(config, plan, client = new _actions_artifact__
     const taken = existing.filter(name => wanted.some(w => lower(w) === lower(name)) ||
         (plan.gguf === 'auto' && lower(name).startsWith(autoPrefix) && lower(name).endsWith('.gguf')));
     if (taken.length > 0 && runAttempt() > 1) {
-        _core_log_js__WEBPACK_IMPORTED_MODULE_8__/* .info */ .pq(`This is attempt ${runAttempt()} of the run: ${taken.map(n => JSON.stringify(n)).join(', ')} from an earlier attempt will be superseded by this attempt's uploads.`);
+        _core_log_js__WEBPACK_IMPORTED_MODULE_9__/* .info */ .pq(`This is attempt ${runAttempt()} of the run: ${taken.map(n => JSON.stringify(n)).join(', ')} from an earlier attempt will be superseded by this attempt's uploads.`);
         return;
     }
     if (taken.length > 0) {
-        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_7__/* .ActionError */ .lZ(`This workflow run already has ${taken.length === 1 ? 'an artifact' : 'artifacts'} named ${taken.map(n => JSON.stringify(n)).join(', ')} (artifact names are unique per run, across all its jobs and matrix entries); give each job or matrix entry a distinct artifact-name, e.g. artifact-name: my-model-\${{ matrix.name }}, or set upload: false.`);
+        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_8__/* .ActionError */ .l({
+            problem: `This workflow run already has ${taken.length === 1 ? 'an artifact' : 'artifacts'} named ${taken.map(n => JSON.stringify(n)).join(', ')} (artifact names are unique per run, across all its jobs and matrix entries)`,
+            fix: `give each job or matrix entry a distinct artifact-name, e.g. artifact-name: my-model-\${{ matrix.name }}, or set upload: false`
+        });
     }
 }
 /** Uploads the outputs; throws UploadError (naming what was uploaded) when an upload fails. */
@@ -123,7 +130,7 @@ async function uploadOutputs(req, client = new _actions_artifact__WEBPACK_IMPORT
     };
     const { config } = req;
     if (!config.upload) {
-        _core_log_js__WEBPACK_IMPORTED_MODULE_8__/* .info */ .pq('upload is false: the outputs stay on the runner only.');
+        _core_log_js__WEBPACK_IMPORTED_MODULE_9__/* .info */ .pq('upload is false: the outputs stay on the runner only.');
         return { ...outcome, status: 'disabled' };
     }
     if (isGhes()) {
@@ -133,9 +140,8 @@ async function uploadOutputs(req, client = new _actions_artifact__WEBPACK_IMPORT
     const publish = toPublish(req, outcome);
     await refuseInvalidPaths(publish);
     const earlier = runAttempt() > 1 ? await earlierArtifacts(client) : [];
-    const stagingParent = req.stagingDir ?? process.env.RUNNER_TEMP ?? node_os__WEBPACK_IMPORTED_MODULE_3___default().tmpdir();
-    await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.mkdir(stagingParent, { recursive: true });
-    const staging = await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.mkdtemp(node_path__WEBPACK_IMPORTED_MODULE_4___default().join(stagingParent, 'artifacts-'));
+    const stagingParent = req.stagingDir ?? process.env.RUNNER_TEMP ?? node_os__WEBPACK_IMPORTED_MODULE_2___default().tmpdir();
+    const staging = await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .makeTempFolder */ .Pd)(stagingParent, 'artifacts-');
     const send = sender(client, config, outcome.artifacts);
     try {
         const published = [];
@@ -144,12 +150,15 @@ async function uploadOutputs(req, client = new _actions_artifact__WEBPACK_IMPORT
             const sumOf = (file) => {
                 const sum = req.checksums.get(file);
                 if (!sum)
-                    throw new _core_types_js__WEBPACK_IMPORTED_MODULE_7__/* .ActionError */ .lZ(`No checksum was taken of ${file}; this is a bug.`);
+                    throw new _core_types_js__WEBPACK_IMPORTED_MODULE_8__/* .ActionError */ .l({
+                        problem: `No checksum was taken of ${file}`,
+                        fix: `this is a bug`
+                    });
                 return sum;
             };
             if (output.kind === 'mlx') {
                 const name = mlxArtifactName(config.prefix);
-                const root = node_path__WEBPACK_IMPORTED_MODULE_4___default().join(staging, name);
+                const root = node_path__WEBPACK_IMPORTED_MODULE_3___default().join(staging, name);
                 const staged = await stageMlx(root, files, req.manifestPath, sumOf);
                 await send(name, output.name, staged, root, output.bytes, { compressionLevel: 0 });
                 for (const [file, rel] of files)
@@ -160,8 +169,8 @@ async function uploadOutputs(req, client = new _actions_artifact__WEBPACK_IMPORT
                 for (const [file, base] of files) {
                     const name = output.shards ? base : ggufArtifactName(config.prefix, output.name);
                     const bytes = output.shards?.find(s => s.path === file)?.bytes ?? output.bytes;
-                    const link = node_path__WEBPACK_IMPORTED_MODULE_4___default().join(staging, name);
-                    await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.symlink(file, link);
+                    const link = node_path__WEBPACK_IMPORTED_MODULE_3___default().join(staging, name);
+                    await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .linkInScratch */ .wV)(file, link);
                     const sent = await send(name, output.name, [link], staging, bytes, { skipArchive: true });
                     const expected = `sha256:${sumOf(file)}`;
                     if (sent.digest !== expected)
@@ -172,16 +181,15 @@ async function uploadOutputs(req, client = new _actions_artifact__WEBPACK_IMPORT
         }
         // Always, even when every output is held back: the manifest records what was measured.
         const name = checksumsArtifactName(config.prefix);
-        const root = node_path__WEBPACK_IMPORTED_MODULE_4___default().join(staging, name);
-        await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.mkdir(root);
-        await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.copyFile(req.manifestPath, node_path__WEBPACK_IMPORTED_MODULE_4___default().join(root, 'manifest.json'));
-        published.push([(await (0,_core_checksum_js__WEBPACK_IMPORTED_MODULE_5__/* .sha256File */ .Q)(req.manifestPath)).sha256, `${name}/manifest.json`]);
-        await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.writeFile(node_path__WEBPACK_IMPORTED_MODULE_4___default().join(root, 'SHA256SUMS'), (0,_sums_js__WEBPACK_IMPORTED_MODULE_9__/* .sumsText */ .MW)(published));
-        const staged = [node_path__WEBPACK_IMPORTED_MODULE_4___default().join(root, 'SHA256SUMS'), node_path__WEBPACK_IMPORTED_MODULE_4___default().join(root, 'manifest.json')];
+        const root = node_path__WEBPACK_IMPORTED_MODULE_3___default().join(staging, name);
+        await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .copyIntoScratch */ .Yd)(req.manifestPath, node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'manifest.json'));
+        published.push([(await (0,_core_checksum_js__WEBPACK_IMPORTED_MODULE_4__/* .sha256File */ .Q)(req.manifestPath)).sha256, `${name}/manifest.json`]);
+        await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .writeScratchFile */ .aW)(node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'SHA256SUMS'), (0,_sums_js__WEBPACK_IMPORTED_MODULE_10__/* .sumsText */ .MW)(published));
+        const staged = [node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'SHA256SUMS'), node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'manifest.json')];
         await send(name, 'checksums', staged, root, 0, {});
     }
     finally {
-        await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.rm(staging, { recursive: true, force: true });
+        await (0,_core_workspace_js__WEBPACK_IMPORTED_MODULE_5__/* .discard */ .vf)(staging); // a failed removal warns: it never replaces the upload's own error
     }
     reportSuperseded(earlier, outcome);
     if (config.removeAfterUpload)
@@ -206,7 +214,7 @@ function reportSuperseded(earlier, outcome) {
     if (outcome.superseded.length === 0)
         return;
     const names = [...new Set(outcome.superseded.map(a => a.name))];
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm(_core_log_js__WEBPACK_IMPORTED_MODULE_8__/* .logSafe */ .sN(`This is attempt ${runAttempt()} of the run: its artifacts ${names.join(', ')} supersede the ones of the same names from an earlier attempt (ids ${outcome.superseded.map(a => a.id).join(', ')}), which stay listed in the run; download-artifact and the toolkit take the newest artifact of a name.`));
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm(_core_log_js__WEBPACK_IMPORTED_MODULE_9__/* .logSafe */ .sN(`This is attempt ${runAttempt()} of the run: its artifacts ${names.join(', ')} supersede the ones of the same names from an earlier attempt (ids ${outcome.superseded.map(a => a.id).join(', ')}), which stay listed in the run; download-artifact and the toolkit take the newest artifact of a name.`));
 }
 /**
  * Characters the artifact service refuses in a file path inside an artifact (`@actions/artifact`
@@ -223,7 +231,7 @@ async function refuseInvalidPaths(publish) {
     for (const output of publish) {
         if (output.kind !== 'mlx')
             continue;
-        for (const [, rel] of await (0,_sums_js__WEBPACK_IMPORTED_MODULE_9__/* .outputFiles */ .Lo)(output)) {
+        for (const [, rel] of await (0,_sums_js__WEBPACK_IMPORTED_MODULE_10__/* .outputFiles */ .Lo)(output)) {
             const bad = FORBIDDEN_IN_PATH.find(c => rel.includes(c));
             if (bad === undefined)
                 continue;
@@ -243,7 +251,7 @@ function toPublish(req, outcome) {
         }
         else {
             const reason = 'over its size budget (set upload-over-budget: true to publish it anyway)';
-            _core_log_js__WEBPACK_IMPORTED_MODULE_8__/* .info */ .pq(`${output.name} is not uploaded: ${reason}.`);
+            _core_log_js__WEBPACK_IMPORTED_MODULE_9__/* .info */ .pq(`${output.name} is not uploaded: ${reason}.`);
             outcome.held.push({ output: output.name, reason });
         }
     }
@@ -253,9 +261,9 @@ function toPublish(req, outcome) {
 async function removeUploaded(publish, outcome) {
     for (const output of publish) {
         for (const file of output.shards?.map(s => s.path) ?? [output.path]) {
-            await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.rm(file, { recursive: true, force: true });
+            await (0,_core_workspace_js__WEBPACK_IMPORTED_MODULE_5__/* .removeTree */ .dM)(file);
             outcome.removed.push(file);
-            _core_log_js__WEBPACK_IMPORTED_MODULE_8__/* .info */ .pq(`remove-after-upload: deleted ${file} from the runner.`);
+            _core_log_js__WEBPACK_IMPORTED_MODULE_9__/* .info */ .pq(`remove-after-upload: deleted ${file} from the runner.`);
         }
     }
 }
@@ -265,7 +273,7 @@ function sender(client, config, done) {
         const started = performance.now();
         let result;
         try {
-            result = await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os(`Uploading artifact ${name}${bytes > 0 ? ` (${(0,_core_size_js__WEBPACK_IMPORTED_MODULE_6__/* .formatSize */ .Xq)(bytes)})` : ''}`, () => client.uploadArtifact(name, files, root, {
+            result = await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os(`Uploading artifact ${name}${bytes > 0 ? ` (${(0,_core_size_js__WEBPACK_IMPORTED_MODULE_7__/* .formatSize */ .Xq)(bytes)})` : ''}`, () => client.uploadArtifact(name, files, root, {
                 ...options,
                 ...(config.retentionDays !== null ? { retentionDays: config.retentionDays } : {})
             }));
@@ -298,7 +306,7 @@ function sender(client, config, done) {
             seconds
         };
         done.push(artifact);
-        _core_log_js__WEBPACK_IMPORTED_MODULE_8__/* .info */ .pq(`Uploaded ${name}: ${(0,_core_size_js__WEBPACK_IMPORTED_MODULE_6__/* .formatSize */ .Xq)(sent)} in ${seconds.toFixed(1)} s (${throughput(sent, seconds)}), artifact id ${result.id}, ${artifact.digest}.`);
+        _core_log_js__WEBPACK_IMPORTED_MODULE_9__/* .info */ .pq(`Uploaded ${name}: ${(0,_core_size_js__WEBPACK_IMPORTED_MODULE_7__/* .formatSize */ .Xq)(sent)} in ${seconds.toFixed(1)} s (${throughput(sent, seconds)}), artifact id ${result.id}, ${artifact.digest}.`);
         return artifact;
     };
 }
@@ -342,35 +350,36 @@ function messageOf(error) {
 async function remeasure(output, done) {
     let bytes = 0;
     for (const file of output.shards?.map(sh => sh.path) ?? [output.path]) {
-        bytes += (await (0,_core_size_js__WEBPACK_IMPORTED_MODULE_6__/* .measurePath */ .gl)(file)).bytes;
+        bytes += (await (0,_core_size_js__WEBPACK_IMPORTED_MODULE_7__/* .measurePath */ .gl)(file)).bytes;
     }
     const now = { bytes };
     if (now.bytes !== output.bytes) {
         throw new UploadError(`${output.path} changed on disk after it was measured (${output.bytes.toLocaleString('en-US')} bytes then, ${now.bytes.toLocaleString('en-US')} now), so ${output.name} was not uploaded; make sure nothing else writes to the outputs while the action runs. ${alreadyUploaded(done)}`, [...done]);
     }
-    return (0,_sums_js__WEBPACK_IMPORTED_MODULE_9__/* .outputFiles */ .Lo)(output);
+    return (0,_sums_js__WEBPACK_IMPORTED_MODULE_10__/* .outputFiles */ .Lo)(output);
 }
 /** The MLX artifact's root: links to the model files, manifest.json and SHA256SUMS. */
 async function stageMlx(root, files, manifestPath, sumOf) {
     const own = new Set(['manifest.json', 'SHA256SUMS']);
     const clash = files.find(([, rel]) => own.has(rel));
     if (clash) {
-        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_7__/* .ActionError */ .lZ(`The MLX output holds its own ${clash[1]}, which the artifact adds at its root; remove it from output-dir or set upload: false.`);
+        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_8__/* .ActionError */ .l({
+            problem: `The MLX output holds its own ${clash[1]}, which the artifact adds at its root`,
+            fix: `remove it from output-dir or set upload: false`
+        });
     }
     const staged = [];
     for (const [file, rel] of files) {
-        const link = node_path__WEBPACK_IMPORTED_MODULE_4___default().join(root, rel);
-        await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.mkdir(node_path__WEBPACK_IMPORTED_MODULE_4___default().dirname(link), { recursive: true });
-        await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.symlink(file, link);
+        const link = node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, rel);
+        await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .linkInScratch */ .wV)(file, link);
         staged.push(link);
     }
-    await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.mkdir(root, { recursive: true });
-    const manifest = node_path__WEBPACK_IMPORTED_MODULE_4___default().join(root, 'manifest.json');
-    await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.copyFile(manifestPath, manifest);
+    const manifest = node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'manifest.json');
+    await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .copyIntoScratch */ .Yd)(manifestPath, manifest);
     const lines = files.map(([file, rel]) => [sumOf(file), rel]);
-    lines.push([(await (0,_core_checksum_js__WEBPACK_IMPORTED_MODULE_5__/* .sha256File */ .Q)(manifest)).sha256, 'manifest.json']);
-    await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.writeFile(node_path__WEBPACK_IMPORTED_MODULE_4___default().join(root, 'SHA256SUMS'), (0,_sums_js__WEBPACK_IMPORTED_MODULE_9__/* .sumsText */ .MW)(lines));
-    staged.push(manifest, node_path__WEBPACK_IMPORTED_MODULE_4___default().join(root, 'SHA256SUMS'));
+    lines.push([(await (0,_core_checksum_js__WEBPACK_IMPORTED_MODULE_4__/* .sha256File */ .Q)(manifest)).sha256, 'manifest.json']);
+    await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .writeScratchFile */ .aW)(node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'SHA256SUMS'), (0,_sums_js__WEBPACK_IMPORTED_MODULE_10__/* .sumsText */ .MW)(lines));
+    staged.push(manifest, node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'SHA256SUMS'));
     return staged;
 }
 /**

@@ -19,6 +19,7 @@ export const modules = {
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(76760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _workspace_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(28742);
 /**
  * A file fetched over HTTP into a cache: written to `<file>.incomplete`, resumed after a cut with
  * its own `Range: bytes=<have>-` request (a partial file an earlier run left is resumed too),
@@ -26,6 +27,7 @@ export const modules = {
  * size; plus the links and small files around it. (@huggingface/hub 2.17.5 streams each file in
  * one request, src/lib/download-file-to-cache-dir.ts, and starts over after any error.)
  */
+
 
 
 /** The server answered with an HTTP error status (not retried unless 408, 429 or 5xx). */
@@ -76,7 +78,7 @@ async function download(d) {
     let have = await sizeOf(partial);
     for (;;) {
         if (have > d.bytes) {
-            await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rm(partial, { force: true });
+            await (0,_workspace_js__WEBPACK_IMPORTED_MODULE_2__/* .removeTree */ .dM)(partial);
             have = 0;
         }
         const before = have;
@@ -84,7 +86,7 @@ async function download(d) {
             answered = (await transfer(d, partial, have)) || answered;
             const got = await sizeOf(partial);
             if (got !== d.bytes) {
-                await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rm(partial, { force: true });
+                await (0,_workspace_js__WEBPACK_IMPORTED_MODULE_2__/* .discard */ .vf)(partial);
                 throw new DownloadSizeError(got, d.bytes);
             }
             await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rename(partial, d.file);
@@ -144,7 +146,7 @@ async function transfer(d, partial, have) {
     const append = res.status === 206 && from !== null && Number(from[1]) === have;
     if (res.status === 206 && !append) {
         await res.body?.cancel();
-        await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rm(partial, { force: true });
+        await (0,_workspace_js__WEBPACK_IMPORTED_MODULE_2__/* .discard */ .vf)(partial);
         throw new RetryableError(new Error(`the server answered another range than bytes=${have}-`), true);
     }
     const out = await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.open(partial, append ? 'a' : 'w');
@@ -183,7 +185,7 @@ function networkCause(error) {
 /** A relative symbolic link at `link` to `target` (replacing a link there), as huggingface_hub makes. */
 async function placeLink(target, link) {
     await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.mkdir(node_path__WEBPACK_IMPORTED_MODULE_1___default().dirname(link), { recursive: true });
-    await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.rm(link, { force: true });
+    await (0,_workspace_js__WEBPACK_IMPORTED_MODULE_2__/* .removeTree */ .dM)(link);
     await node_fs__WEBPACK_IMPORTED_MODULE_0__.promises.symlink(node_path__WEBPACK_IMPORTED_MODULE_1___default().relative(node_path__WEBPACK_IMPORTED_MODULE_1___default().dirname(link), target), link);
 }
 /** Writes a small text file (a cache ref), making its folder. */
@@ -228,7 +230,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var _core_input_values_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(92154);
 /* harmony import */ var _core_redact_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(12258);
 /* harmony import */ var _core_size_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(53910);
-/* harmony import */ var _core_types_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(73054);
+/* harmony import */ var _core_types_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(77478);
 /* harmony import */ var _core_log_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(44325);
 /**
  * A Hugging Face repo id as the base model: resolved to a commit and listed with every file's size
@@ -312,7 +314,10 @@ async function tokenFile(file) {
         const code = error.code;
         if (code === 'ENOENT')
             return null;
-        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`Could not read the Hugging Face token file "${file}" (HF_TOKEN_PATH, else HF_HOME/token) (${code ?? String(error)}); fix its permissions, or give the token in hf-token or HF_TOKEN.`);
+        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+            problem: `Could not read the Hugging Face token file "${file}" (HF_TOKEN_PATH, else HF_HOME/token) (${code ?? String(error)})`,
+            fix: `fix its permissions, or give the token in hf-token or HF_TOKEN`
+        });
     }
 }
 function homeOf(env) {
@@ -342,10 +347,16 @@ function checkEndpoint(endpoint) {
         url = new URL(endpoint);
     }
     catch {
-        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`HF_ENDPOINT "${(0,_core_redact_js__WEBPACK_IMPORTED_MODULE_9__/* .redact */ .E)(endpoint)}" is not a URL; set it to the Hub's address, such as ${DEFAULT_ENDPOINT}, or unset it.`);
+        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+            problem: `HF_ENDPOINT "${(0,_core_redact_js__WEBPACK_IMPORTED_MODULE_9__/* .redact */ .E)(endpoint)}" is not a URL`,
+            fix: `set it to the Hub's address, such as ${DEFAULT_ENDPOINT}, or unset it`
+        });
     }
     if (url.username || url.password) {
-        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`HF_ENDPOINT "${(0,_core_redact_js__WEBPACK_IMPORTED_MODULE_9__/* .redact */ .E)(endpoint)}" holds a user name or password, which this action does not send; remove them from HF_ENDPOINT, and give the Hub token in hf-token or HF_TOKEN.`);
+        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+            problem: `HF_ENDPOINT "${(0,_core_redact_js__WEBPACK_IMPORTED_MODULE_9__/* .redact */ .E)(endpoint)}" holds a user name or password, which this action does not send`,
+            fix: `remove them from HF_ENDPOINT, and give the Hub token in hf-token or HF_TOKEN`
+        });
     }
     return endpoint;
 }
@@ -360,7 +371,10 @@ async function checkCacheOutside(s, outputs) {
             continue;
         const rel = node_path__WEBPACK_IMPORTED_MODULE_4___default().relative(await (0,_core_folders_js__WEBPACK_IMPORTED_MODULE_7__/* .realish */ .f8)(dir), cache);
         if (rel === '' || (rel.split((node_path__WEBPACK_IMPORTED_MODULE_4___default().sep))[0] !== '..' && !node_path__WEBPACK_IMPORTED_MODULE_4___default().isAbsolute(rel))) {
-            throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`The Hugging Face cache "${s.cacheDir}" (HF_HUB_CACHE, else HF_HOME/hub) lies inside ${name} "${dir}", which the action empties and replaces; set HF_HUB_CACHE or HF_HOME to a folder outside output-dir and gguf-dir.`);
+            throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+                problem: `The Hugging Face cache "${s.cacheDir}" (HF_HUB_CACHE, else HF_HOME/hub) lies inside ${name} "${dir}", which the action empties and replaces`,
+                fix: `set HF_HUB_CACHE or HF_HOME to a folder outside output-dir and gguf-dir`
+            });
         }
     }
 }
@@ -370,7 +384,10 @@ async function checkCacheOutside(s, outputs) {
  */
 function checkRevision(revision) {
     if (!(0,_core_input_values_js__WEBPACK_IMPORTED_MODULE_8__/* .isRefName */ .pA)(revision)) {
-        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`Input revision "${_core_log_js__WEBPACK_IMPORTED_MODULE_12__/* .logSafe */ .sN(revision)}" is not a valid git branch, tag or commit name (git check-ref-format); give a branch, a tag or a commit id.`);
+        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+            problem: `Input revision "${_core_log_js__WEBPACK_IMPORTED_MODULE_12__/* .logSafe */ .sN(revision)}" is not a valid git branch, tag or commit name (git check-ref-format)`,
+            fix: `give a branch, a tag or a commit id`
+        });
     }
 }
 /**
@@ -418,7 +435,7 @@ function repoFolder(cacheDir, repo) {
 }
 /** One sentence naming the fix for a failed Hub call. */
 function hubError(error, repo, revision, s) {
-    if (error instanceof _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ)
+    if (error instanceof _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l)
         return error;
     const where = s.endpoint === DEFAULT_ENDPOINT ? 'the Hugging Face Hub' : s.endpoint;
     const status = error instanceof _huggingface_hub__WEBPACK_IMPORTED_MODULE_1__/* .HubApiError */ .yL
@@ -428,20 +445,32 @@ function hubError(error, repo, revision, s) {
             : null;
     if (status) {
         if (status.code === 401) {
-            return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(s.token
+            return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l(s.token
                 ? `${where} refused the token for base-model "${repo}" (HTTP 401: invalid or expired); set hf-token (or HF_TOKEN) to a valid token with read access.`
                 : `${where} refused base-model "${repo}" without a token (HTTP 401): it is private or gated, or the id is misspelled; set hf-token (or HF_TOKEN) to a token that can read it, or fix the id.`);
         }
         if (status.code === 403) {
-            return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`${where} refused base-model "${repo}" (HTTP 403): it is gated and this token's account has not been granted access, or the token lacks read access; accept the model's terms on its Hub page, or use a token with read access in hf-token.`);
+            return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+                problem: `${where} refused base-model "${repo}" (HTTP 403): it is gated and this token's account has not been granted access, or the token lacks read access`,
+                fix: `accept the model's terms on its Hub page, or use a token with read access in hf-token`
+            });
         }
         if (status.code === 404) {
-            return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`${where} has no model "${repo}" at revision "${revision}" (HTTP 404); check the base-model id and the revision input.`);
+            return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+                problem: `${where} has no model "${repo}" at revision "${revision}" (HTTP 404)`,
+                fix: `check the base-model id and the revision input`
+            });
         }
-        return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`${where} answered HTTP ${status.code} for base-model "${repo}" (${oneLine(status.detail)}); try again later, or download the model and point base-model at its folder.`);
+        return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+            problem: `${where} answered HTTP ${status.code} for base-model "${repo}" (${oneLine(status.detail)})`,
+            fix: `try again later, or download the model and point base-model at its folder`
+        });
     }
     const cause = error instanceof _core_download_js__WEBPACK_IMPORTED_MODULE_6__/* .DownloadCutError */ .ny ? error.cause : error;
-    return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`Could not reach ${s.endpoint} to fetch base-model "${repo}" (${oneLine((0,_core_download_js__WEBPACK_IMPORTED_MODULE_6__/* .networkCause */ .u6)(cause))}); check the runner's network, proxy and HF_ENDPOINT, then run again (files already downloaded are kept).`);
+    return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+        problem: `Could not reach ${s.endpoint} to fetch base-model "${repo}" (${oneLine((0,_core_download_js__WEBPACK_IMPORTED_MODULE_6__/* .networkCause */ .u6)(cause))})`,
+        fix: `check the runner's network, proxy and HF_ENDPOINT, then run again (files already downloaded are kept)`
+    });
 }
 function oneLine(text) {
     return text.replace(/\s+/g, ' ').trim().slice(0, 300);
@@ -464,7 +493,10 @@ async function resolveHubBase(repo, revisionInput, s) {
         const info = await (0,_huggingface_hub__WEBPACK_IMPORTED_MODULE_1__/* .modelInfo */ .gi)({ name: repo, revision, additionalFields: ['sha'], ...hub });
         commit = String(info.sha ?? '');
         if (!COMMIT.test(commit)) {
-            throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`${s.endpoint} did not name a commit for base-model "${repo}" at revision "${revision}"; check that HF_ENDPOINT points at a Hugging Face Hub.`);
+            throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+                problem: `${s.endpoint} did not name a commit for base-model "${repo}" at revision "${revision}"`,
+                fix: `check that HF_ENDPOINT points at a Hugging Face Hub`
+            });
         }
         for await (const entry of (0,_huggingface_hub__WEBPACK_IMPORTED_MODULE_1__/* .listFiles */ .CS)({ repo, revision: commit, recursive: true, ...hub })) {
             if (entry.type === 'file' && mlxLmWants(entry.path)) {
@@ -494,15 +526,24 @@ async function resolveHubBase(repo, revisionInput, s) {
 /** A listed file whose name or blob name would leave the cache folder is refused. */
 function checkListedFile(file, repo, commit) {
     if (escapesFolder(file.path)) {
-        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`The Hub lists a file "${_core_log_js__WEBPACK_IMPORTED_MODULE_12__/* .logSafe */ .sN(file.path)}" in base-model "${repo}" (commit ${commit}), a name that would be written outside the cache folder; this action does not download it: use another revision, or ask the repository's owner to rename the file.`);
+        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+            problem: `The Hub lists a file "${_core_log_js__WEBPACK_IMPORTED_MODULE_12__/* .logSafe */ .sN(file.path)}" in base-model "${repo}" (commit ${commit}), a name that would be written outside the cache folder`,
+            fix: `this action does not download it: use another revision, or ask the repository's owner to rename the file`
+        });
     }
     if (!file.etag || !/^[0-9a-f]{40,64}$/.test(file.etag)) {
-        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`The Hub lists the file "${_core_log_js__WEBPACK_IMPORTED_MODULE_12__/* .logSafe */ .sN(file.path)}" in base-model "${repo}" (commit ${commit}) without a git or LFS hash, so it cannot be cached; check that HF_ENDPOINT points at a Hugging Face Hub.`);
+        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+            problem: `The Hub lists the file "${_core_log_js__WEBPACK_IMPORTED_MODULE_12__/* .logSafe */ .sN(file.path)}" in base-model "${repo}" (commit ${commit}) without a git or LFS hash, so it cannot be cached`,
+            fix: `check that HF_ENDPOINT points at a Hugging Face Hub`
+        });
     }
 }
 function checkConfig(listed, repo, commit) {
     if (!listed.some(f => f.path === 'config.json')) {
-        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`Hugging Face repo "${repo}" (commit ${commit}) has no config.json at its top level; point base-model at an MLX or transformers model repo.`);
+        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+            problem: `Hugging Face repo "${repo}" (commit ${commit}) has no config.json at its top level`,
+            fix: `point base-model at an MLX or transformers model repo`
+        });
     }
 }
 /**
@@ -534,7 +575,10 @@ async function resolveOffline(repo, revision, s) {
         ? await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.readdir(snapshotDir, { recursive: true, withFileTypes: true }).catch(() => null)
         : null;
     if (!entries) {
-        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`HF_HUB_OFFLINE is set, and the Hugging Face cache ${s.cacheDir} holds no snapshot of base-model "${repo}" at revision "${revision}"; run once with network access (unset HF_HUB_OFFLINE), or point base-model at a local folder.`);
+        throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+            problem: `HF_HUB_OFFLINE is set, and the Hugging Face cache ${s.cacheDir} holds no snapshot of base-model "${repo}" at revision "${revision}"`,
+            fix: `run once with network access (unset HF_HUB_OFFLINE), or point base-model at a local folder`
+        });
     }
     const listed = [];
     for (const entry of entries) {
@@ -572,7 +616,7 @@ function fileUrl(s, repo, commit, file) {
  * progress in a log group), records the revision's commit in refs/ and returns the snapshot,
  * measured by the links' targets.
  */
-async function fetchHubBase(plan) {
+async function fetchHubBase(plan, free) {
     const { repo, commit, listed, missing, snapshotDir, settings: s } = plan;
     const storage = repoFolder(s.cacheDir, repo);
     const total = sum(listed);
@@ -582,7 +626,7 @@ async function fetchHubBase(plan) {
         _core_log_js__WEBPACK_IMPORTED_MODULE_12__/* .info */ .pq(`Base model ${name}: all ${listed.length} files (${(0,_core_size_js__WEBPACK_IMPORTED_MODULE_10__/* .formatSize */ .Xq)(total)}) are already in ${s.cacheDir}.`);
     }
     else {
-        await (0,_core_disk_js__WEBPACK_IMPORTED_MODULE_5__/* .ensureFreeSpace */ .hu)(s.cacheDir, toFetch, `downloading base-model "${repo}"`);
+        await (0,_core_disk_js__WEBPACK_IMPORTED_MODULE_5__/* .ensureFreeSpace */ .h)(s.cacheDir, toFetch, `downloading base-model "${repo}"`, free);
         await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os(`Downloading base-model ${name} from ${s.endpoint}: ${missing.length} of ${listed.length} files, ${(0,_core_size_js__WEBPACK_IMPORTED_MODULE_10__/* .formatSize */ .Xq)(toFetch)}`, () => download(plan, toFetch));
     }
     // huggingface_hub records a branch or tag's commit in refs/<revision> (a valid ref name, so
@@ -596,7 +640,7 @@ async function fetchHubBase(plan) {
         const full = node_path__WEBPACK_IMPORTED_MODULE_4___default().join(snapshotDir, file.path);
         const st = await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.stat(full).catch(() => null);
         if (!st?.isFile() || st.size !== file.bytes) {
-            throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`The cached file ${full} of base-model "${repo}" is ${st?.isFile() ? `${st.size} bytes where the Hub lists ${file.bytes}` : 'missing or not a file'}; delete ${storage} and run again.`);
+            throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l(`The cached file ${full} of base-model "${repo}" is ${st?.isFile() ? `${st.size} bytes where the Hub lists ${file.bytes}` : 'missing or not a file'}; delete ${storage} and run again.`);
         }
         files.push({ path: file.path, bytes: st.size });
     }
@@ -659,15 +703,24 @@ function fileError(error, file, blob, plan) {
     const { repo, settings: s } = plan;
     const where = s.endpoint === DEFAULT_ENDPOINT ? 'the Hugging Face Hub' : s.endpoint;
     if (error instanceof _core_download_js__WEBPACK_IMPORTED_MODULE_6__/* .DownloadCutError */ .ny && error.answered) {
-        return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`The download of ${_core_log_js__WEBPACK_IMPORTED_MODULE_12__/* .logSafe */ .sN(file.path)} (base-model "${repo}") was cut off ${error.attempts} times in a row at ${error.have} of ${file.bytes} bytes; the bytes so far stay in ${(0,_core_download_js__WEBPACK_IMPORTED_MODULE_6__/* .partialPath */ .Dn)(blob)} and the next run resumes from them: check the runner's network, proxy and HF_ENDPOINT, then run again.`);
+        return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+            problem: `The download of ${_core_log_js__WEBPACK_IMPORTED_MODULE_12__/* .logSafe */ .sN(file.path)} (base-model "${repo}") was cut off ${error.attempts} times in a row at ${error.have} of ${file.bytes} bytes`,
+            fix: `the bytes so far stay in ${(0,_core_download_js__WEBPACK_IMPORTED_MODULE_6__/* .partialPath */ .Dn)(blob)} and the next run resumes from them: check the runner's network, proxy and HF_ENDPOINT, then run again`
+        });
     }
     if (error instanceof _core_download_js__WEBPACK_IMPORTED_MODULE_6__/* .DownloadSizeError */ .ax) {
         const got = error.got > error.expected ? `more than ${error.expected}` : String(error.got);
-        return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`${where} sent ${got} bytes for ${_core_log_js__WEBPACK_IMPORTED_MODULE_12__/* .logSafe */ .sN(file.path)} of base-model "${repo}" where its file list says ${error.expected}; the partial file was removed: run again, and if it repeats, check for a proxy that alters downloads.`);
+        return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+            problem: `${where} sent ${got} bytes for ${_core_log_js__WEBPACK_IMPORTED_MODULE_12__/* .logSafe */ .sN(file.path)} of base-model "${repo}" where its file list says ${error.expected}`,
+            fix: `the partial file was removed: run again, and if it repeats, check for a proxy that alters downloads`
+        });
     }
     const code = error?.code;
     if (code && error.syscall) {
-        return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .lZ(`Could not write ${(0,_core_download_js__WEBPACK_IMPORTED_MODULE_6__/* .partialPath */ .Dn)(blob)} for base-model "${repo}" (${code}); free space on the cache's disk or set HF_HUB_CACHE to a folder this runner can write, then run again.`);
+        return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+            problem: `Could not write ${(0,_core_download_js__WEBPACK_IMPORTED_MODULE_6__/* .partialPath */ .Dn)(blob)} for base-model "${repo}" (${code})`,
+            fix: `free space on the cache's disk or set HF_HUB_CACHE to a folder this runner can write, then run again`
+        });
     }
     return hubError(error, repo, plan.revision, s);
 }
