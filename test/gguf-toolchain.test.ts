@@ -104,7 +104,9 @@ describe('setupLlamaCpp on the real checkout (llama-cpp-dir)', () => {
     expect(await findBinaries(llama.dir)).toEqual({
       quantize: llama.quantize,
       generator: llama.completion,
-      split: join(llama.dir, 'build', 'bin', 'llama-gguf-split')
+      split: join(llama.dir, 'build', 'bin', 'llama-gguf-split'),
+      perplexity: join(llama.dir, 'build', 'bin', 'llama-perplexity'),
+      tokenize: join(llama.dir, 'build', 'bin', 'llama-tokenize')
     })
   })
 
@@ -219,7 +221,9 @@ describe('clone and build, on a fake llama.cpp repository', () => {
     expect(await findBinaries(old)).toEqual({
       quantize: join(old, 'build', 'bin', 'llama-quantize'),
       generator: join(old, 'build', 'bin', 'llama-cli'),
-      split: null
+      split: null,
+      perplexity: null,
+      tokenize: null
     })
     expect(await readLlamaCppVersion(old)).toBe('9.8.7')
     expect(await readLlamaCppVersion(join(work, 'nothing'))).toBe('unknown')

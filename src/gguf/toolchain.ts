@@ -25,6 +25,10 @@ export interface LlamaCpp {
   generator: string
   /** llama-gguf-split, or null for a checkout without it (older than the gguf-split tool). */
   split: string | null
+  /** llama-perplexity (the quality measurements), or null for a checkout without its source. */
+  perplexity: string | null
+  /** llama-tokenize (the tokenizer comparison), or null for a checkout without its source. */
+  tokenize: string | null
   convertScript: string
   /** What this checkout's `llama-quantize --help` lists. */
   types: QuantizeTypes
@@ -40,13 +44,16 @@ export interface SetupOptions {
   toolCacheDir: string
 }
 
-export const BUILD_GROUP = 'Building llama.cpp (llama-quantize, llama-completion, llama-gguf-split)'
+export const BUILD_GROUP =
+  'Building llama.cpp (llama-quantize, llama-completion, llama-gguf-split, llama-perplexity, llama-tokenize)'
 
 /** The llama.cpp binaries a checkout's `build/bin` already holds (null when missing). */
 export async function findBinaries(dir: string): Promise<{
   quantize: string | null
   generator: string | null
   split: string | null
+  perplexity: string | null
+  tokenize: string | null
 }> {
   const bin = path.join(dir, 'build', 'bin')
   const exe = process.platform === 'win32' ? '.exe' : ''
@@ -59,7 +66,9 @@ export async function findBinaries(dir: string): Promise<{
   return {
     quantize: await find('llama-quantize'),
     generator: (await find('llama-completion')) ?? (await find('llama-cli')),
-    split: await find('llama-gguf-split')
+    split: await find('llama-gguf-split'),
+    perplexity: await find('llama-perplexity'),
+    tokenize: await find('llama-tokenize')
   }
 }
 
@@ -143,15 +152,28 @@ export async function cloneLlamaCpp(
   return target
 }
 
-/** True when the checkout has the gguf-split tool's source (tools/ or the older examples/ layout). */
-async function hasSplitTool(dir: string): Promise<boolean> {
-  for (const d of ['tools', 'examples'])
-    if (await exists(path.join(dir, d, 'gguf-split'))) return true
+/** True when the checkout has a tool's source (tools/ or the older examples/ layout). */
+async function hasToolSource(dir: string, name: string): Promise<boolean> {
+  for (const d of ['tools', 'examples']) if (await exists(path.join(dir, d, name))) return true
   return false
 }
 
+const hasSplitTool = (dir: string): Promise<boolean> => hasToolSource(dir, 'gguf-split')
+
+/** The optional targets this checkout has the source of: gguf-split, perplexity, tokenize. */
+async function optionalTargets(dir: string): Promise<string[]> {
+  const targets: string[] = []
+  for (const [source, target] of [
+    ['gguf-split', 'llama-gguf-split'],
+    ['perplexity', 'llama-perplexity'],
+    ['tokenize', 'llama-tokenize']
+  ])
+    if (await hasToolSource(dir, source)) targets.push(target)
+  return targets
+}
+
 /**
- * Builds llama-quantize, the generator and llama-gguf-split with CMake (Release, static, GGML_NATIVE off so the
+ * Builds llama-quantize, the generator, llama-gguf-split, llama-perplexity and llama-tokenize with CMake (Release, static, GGML_NATIVE off so the
  * binaries run on any runner of the same OS and arch). Older checkouts kept the tools under
  * examples/ and had llama-cli instead of llama-completion; the targets follow the tree.
  */
@@ -167,7 +189,7 @@ export async function buildLlamaCpp(dir: string): Promise<void> {
   const generator = (await exists(path.join(dir, 'tools', 'completion')))
     ? 'llama-completion'
     : 'llama-cli'
-  const split = (await hasSplitTool(dir)) ? ['llama-gguf-split'] : []
+  const optional = await optionalTargets(dir)
   const configure = [
     '-S',
     dir,
@@ -189,7 +211,7 @@ export async function buildLlamaCpp(dir: string): Promise<void> {
     '--target',
     'llama-quantize',
     generator,
-    ...split,
+    ...optional,
     '-j',
     jobs
   ]
@@ -233,8 +255,12 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
   }
 
   let found = await findBinaries(dir)
-  const splitMissing = found.split === null && (await hasSplitTool(dir))
-  if (found.quantize === null || found.generator === null || splitMissing) {
+  // A cached build from before a tool was added lacks it: build again (cmake builds incrementally).
+  const optionalMissing =
+    (found.split === null && (await hasSplitTool(dir))) ||
+    (found.perplexity === null && (await hasToolSource(dir, 'perplexity'))) ||
+    (found.tokenize === null && (await hasToolSource(dir, 'tokenize')))
+  if (found.quantize === null || found.generator === null || optionalMissing) {
     await buildLlamaCpp(dir)
     found = await findBinaries(dir)
   } else {
@@ -268,6 +294,8 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
     quantize: found.quantize,
     generator: found.generator,
     split: found.split,
+    perplexity: found.perplexity,
+    tokenize: found.tokenize,
     convertScript: path.join(dir, 'convert_hf_to_gguf.py'),
     types
   }
