@@ -1,7 +1,11 @@
 import { describe, expect, it } from '@jest/globals'
-import { planPeft } from '../src/gguf/peft.js'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { planPeft, transpose, writePeftFolder } from '../src/gguf/peft.js'
 import type { AdapterInfo } from '../src/mlx/adapters.js'
-import type { SafetensorsHeader } from '../src/mlx/safetensors.js'
+import { readSafetensorsHeader, type SafetensorsHeader } from '../src/mlx/safetensors.js'
+import { writeSafetensors } from './fixtures/safetensors.js'
 
 const info = (extra: Partial<AdapterInfo> = {}): AdapterInfo => ({
   dir: 'adapters',
@@ -98,5 +102,62 @@ describe('planPeft', () => {
     expect(() =>
       planPeft(info({ rank: null }), header({ 'x.q.lora_a': [4, 2], 'x.q.lora_b': [2, 4] }), 'b')
     ).toThrow(/no numeric lora_parameters\.rank and scale/)
+  })
+})
+
+describe('writePeftFolder', () => {
+  it('transposes a matrix element by element', () => {
+    const m = Buffer.from(new Float32Array([1, 2, 3, 4, 5, 6]).buffer) // 2×3
+    expect([...new Float32Array(transpose(m, 2, 3, 4).buffer)]).toEqual([1, 4, 2, 5, 3, 6])
+  })
+
+  it('writes adapter_model.safetensors with every pair transposed and the plan as adapter_config.json', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'peft-'))
+    const adapters = path.join(dir, 'adapters.safetensors')
+    await writeSafetensors(
+      adapters,
+      {
+        'model.layers.0.self_attn.q_proj.lora_a': { dtype: 'F32', shape: [6, 2] },
+        'model.layers.0.self_attn.q_proj.lora_b': { dtype: 'F16', shape: [2, 3] }
+      },
+      { random: true }
+    )
+    const header = await readSafetensorsHeader(adapters)
+    const plan = planPeft(info({ dir, rank: 2, scale: 10 }), header, 'org/base')
+    const out = path.join(dir, 'peft')
+    await fs.mkdir(out)
+    await writePeftFolder(out, plan, adapters, header)
+
+    expect(JSON.parse(await fs.readFile(path.join(out, 'adapter_config.json'), 'utf8'))).toEqual(
+      plan.config
+    )
+    const written = path.join(out, 'adapter_model.safetensors')
+    const peft = await readSafetensorsHeader(written)
+    const src = await fs.readFile(adapters)
+    const dst = await fs.readFile(written)
+    const bytesOf = (file: Buffer, h: SafetensorsHeader, name: string): Buffer => {
+      const [begin, end] = h.tensors[name].dataOffsets
+      return file.subarray(8 + h.headerBytes + begin, 8 + h.headerBytes + end)
+    }
+    const a = 'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight'
+    const b = 'base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight'
+    expect(peft.tensors[a]).toMatchObject({ dtype: 'F32', shape: [2, 6] })
+    expect(peft.tensors[b]).toMatchObject({ dtype: 'F16', shape: [3, 2] })
+    // Element [i][j] of lora_A is element [j][i] of MLX's lora_a.
+    const mlxA = new Float32Array(
+      Uint8Array.from(bytesOf(src, header, 'model.layers.0.self_attn.q_proj.lora_a')).buffer
+    )
+    const peftA = new Float32Array(Uint8Array.from(bytesOf(dst, peft, a)).buffer)
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 6; j++) expect(peftA[i * 6 + j]).toBe(mlxA[j * 2 + i])
+    const mlxB = bytesOf(src, header, 'model.layers.0.self_attn.q_proj.lora_b')
+    const peftB = bytesOf(dst, peft, b)
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 2; j++) {
+        expect(peftB.readUInt16LE((i * 2 + j) * 2)).toBe(mlxB.readUInt16LE((j * 3 + i) * 2))
+      }
+    }
+    // Never over a file already there.
+    await expect(writePeftFolder(out, plan, adapters, header)).rejects.toThrow(/EEXIST/)
   })
 })

@@ -1,7 +1,7 @@
 /**
  * The plan of a LoRA-only GGUF (`gguf-adapter: true`, issue 19): MLX LoRA adapters mapped to the
  * PEFT layout that llama.cpp's `convert_lora_to_gguf.py` reads. Pure: it names tensors, shapes and
- * the adapter_config.json; writing the folder is left to a `src/core/` helper.
+ * the adapter_config.json, and writes the folder through `src/core/tensor-file.ts`.
  *
  * MLX's LoRALinear stores `<module>.lora_a` [in, r] and `<module>.lora_b` [r, out] under MLX module
  * names and adds `scale * (x @ lora_a) @ lora_b` (ml-explore/mlx-lm v0.31.3 mlx_lm/tuner/lora.py).
@@ -10,9 +10,12 @@
  * (ggml-org/llama.cpp v0.4.0 `convert_lora_to_gguf.py` reads `r`, `lora_alpha`,
  * `target_modules`, `base_model_name_or_path`).
  */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { writeJsonFile, writeTensorFile, type TensorBytes } from '../core/tensor-file.js'
 import { ActionError } from '../core/types.js'
 import type { AdapterInfo } from '../mlx/adapters.js'
-import type { SafetensorsHeader } from '../mlx/safetensors.js'
+import { dtypeBytes, type SafetensorsHeader } from '../mlx/safetensors.js'
 
 export interface PeftTensor {
   /** The MLX tensor name in adapters.safetensors. */
@@ -99,4 +102,47 @@ export function planPeft(
     },
     tensors
   }
+}
+
+/** The rows×cols matrix `data` of `bytes`-wide elements, transposed to cols×rows. */
+export function transpose(data: Buffer, rows: number, cols: number, bytes: number): Buffer {
+  const out = Buffer.alloc(data.length)
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      data.copy(out, (c * rows + r) * bytes, (r * cols + c) * bytes, (r * cols + c + 1) * bytes)
+    }
+  }
+  return out
+}
+
+/**
+ * Writes the PEFT folder of `plan` into `dir` (a new, empty folder this run made): the transposed
+ * pairs read from `adaptersFile` as adapter_model.safetensors, and adapter_config.json.
+ */
+export async function writePeftFolder(
+  dir: string,
+  plan: PeftPlan,
+  adaptersFile: string,
+  header: SafetensorsHeader
+): Promise<void> {
+  const bytes = await fs.readFile(adaptersFile)
+  const start = 8 + header.headerBytes
+  const tensors: TensorBytes[] = plan.tensors.map(t => {
+    const info = header.tensors[t.source]
+    const width = dtypeBytes(info.dtype)
+    if (width === null || !Number.isInteger(width)) {
+      throw new ActionError(
+        `Input gguf-adapter is true but ${adaptersFile} holds ${t.source} as ${info.dtype}, which cannot be transposed to the PEFT layout; save the adapters as float32, float16 or bfloat16.`
+      )
+    }
+    const data = bytes.subarray(start + info.dataOffsets[0], start + info.dataOffsets[1])
+    return {
+      name: t.target,
+      dtype: info.dtype,
+      shape: t.shape,
+      data: transpose(data, info.shape[0], info.shape[1], width)
+    }
+  })
+  await writeTensorFile(path.join(dir, 'adapter_model.safetensors'), tensors)
+  await writeJsonFile(path.join(dir, 'adapter_config.json'), plan.config)
 }
