@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { convertLoraToGguf } from '../src/gguf/convert-lora.js'
 import { planPeft, transpose, writePeftFolder } from '../src/gguf/peft.js'
 import type { AdapterInfo } from '../src/mlx/adapters.js'
 import { readSafetensorsHeader, type SafetensorsHeader } from '../src/mlx/safetensors.js'
@@ -159,5 +160,24 @@ describe('writePeftFolder', () => {
     }
     // Never over a file already there.
     await expect(writePeftFolder(out, plan, adapters, header)).rejects.toThrow(/EEXIST/)
+  })
+})
+
+describe('convertLoraToGguf', () => {
+  it('refuses a llama.cpp checkout without convert_lora_to_gguf.py before starting anything', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'peft-convert-'))
+    const script = path.join(dir, 'convert_lora_to_gguf.py')
+    await expect(
+      convertLoraToGguf({
+        python: 'python3',
+        script,
+        peftDir: dir,
+        baseDir: dir,
+        outFile: path.join(dir, 'adapter.gguf'),
+        outType: 'f16'
+      })
+    ).rejects.toThrow(
+      `The llama.cpp checkout has no ${script}: set llama-cpp-dir to a llama.cpp source checkout that contains convert_lora_to_gguf.py, or set gguf-adapter to false.`
+    )
   })
 })
