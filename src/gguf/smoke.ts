@@ -11,6 +11,8 @@ export interface SmokeOptions {
   /** llama-completion (or the older llama-cli). */
   bin: string
   model: string
+  /** A LoRA-only GGUF to apply to `model` (`--lora`), for the LoRA GGUF of `gguf-adapter`. */
+  lora?: string
   prompt?: string
   /** Tokens to generate (`-n`). */
   tokens?: number
@@ -135,8 +137,17 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
       fix: `the GGUF file was not written`
     })
   }
+  if (opts.lora !== undefined && !(await exists(opts.lora))) {
+    throw new ActionError(
+      `The smoke test cannot find ${opts.lora}: the LoRA GGUF file was not written.`
+    )
+  }
   const args = ['-m', opts.model, '-p', prompt, '-n', String(tokens), '-no-cnv', '--temp', '0']
-  const name = path.basename(opts.model)
+  if (opts.lora !== undefined) args.push('--lora', opts.lora)
+  const name =
+    opts.lora === undefined
+      ? path.basename(opts.model)
+      : `${path.basename(opts.lora)} on ${path.basename(opts.model)}`
   return core.group(`Smoke test: ${name} generates ${tokens} tokens`, async () => {
     for (let i = 1; ; i++) {
       const run = await runStep({
