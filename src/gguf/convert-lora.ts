@@ -6,7 +6,8 @@
  */
 import * as path from 'node:path'
 
-import { exists, fileSize, discard } from '../core/folders.js'
+import { exists, fileSize } from '../core/folders.js'
+import { discard } from '../core/workspace.js'
 import { runPythonStep } from '../core/python.js'
 import { describeExit } from '../core/run.js'
 import { ActionError } from '../core/types.js'
