@@ -150,3 +150,33 @@ test('without the cache service the reason is one sentence', async () => {
   delete process.env.ACTIONS_CACHE_URL
   expect(await toolCacheUnavailable()).toMatch(/^the Actions cache service is not available/)
 })
+
+test('a Python environment is saved after it is made, restored and checked on a new runner, and made again when its check fails', async () => {
+  const { ensureEnv } = await import('../src/core/venv.js')
+  const spec = {
+    name: 'cached-env',
+    base: 'python3',
+    steps: [],
+    root: path.join(root, 'envs'),
+    hint: 'install python3',
+    cache: { check: 'import json' }
+  }
+  const made = await ensureEnv(spec)
+  expect(made.reused).toBe(false)
+  expect(made.restored).toBeUndefined()
+  const created = cache.calls.find(c => c.method === 'CreateCacheEntry')
+  expect(String(created?.body.key)).toMatch(/^mlx-fuse-action-toolchain-env-cached-env-/)
+
+  await fs.rm(made.dir, { recursive: true })
+  const restored = await ensureEnv(spec)
+  expect(restored).toMatchObject({ dir: made.dir, restored: true, key: made.key })
+  await fs.access(restored.python)
+
+  await fs.rm(made.dir, { recursive: true })
+  const again = await ensureEnv({ ...spec, cache: { check: 'import not_a_module_here' } })
+  expect(again.restored).toBeUndefined()
+  expect(core.notice).toHaveBeenCalledWith(
+    expect.stringContaining('The cached Python environment cached-env was not used')
+  )
+  await fs.access(again.python)
+})
