@@ -7,6 +7,7 @@ import { benchGgufHeader, ggufBenchTools, type GgufBenchTools } from './gguf-hea
 import { benchMeasure } from './measure.js'
 import { runBench } from './refuse.js'
 import { benchStartup } from './startup.js'
+import { benchToolchainCache } from './toolchain-cache.js'
 import { benchUpload } from './upload.js'
 
 const BENCHES: Record<string, (tools: GgufBenchTools | null) => Promise<void>> = {
@@ -14,7 +15,8 @@ const BENCHES: Record<string, (tools: GgufBenchTools | null) => Promise<void>> =
   measure: benchMeasure,
   'gguf-header': tools => benchGgufHeader(tools ?? undefined),
   checksum: benchChecksum,
-  upload: benchUpload
+  upload: benchUpload,
+  'toolchain-cache': benchToolchainCache
 }
 
 const asked = process.argv.slice(2)
@@ -28,6 +30,8 @@ if (unknown.length > 0) {
 const chosen = asked.length > 0 ? asked : Object.keys(BENCHES)
 await runBench(async () => {
   // every prerequisite first, so a missing one stops the bench before minutes of work
-  const tools = chosen.includes('gguf-header') ? await ggufBenchTools() : null
+  const tools = chosen.some(n => n === 'gguf-header' || n === 'toolchain-cache')
+    ? await ggufBenchTools()
+    : null
   for (const name of chosen) await BENCHES[name](tools)
 })

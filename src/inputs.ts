@@ -285,6 +285,7 @@ function parseGguf(text: string, outputDir: string, stem: string, cwd: string): 
     imatrix: imatrix ? path.resolve(cwd, imatrix) : null,
     smokeTest: bool(Inputs.SmokeTest, true),
     keepIntermediates: bool(Inputs.KeepIntermediates, false),
+    cacheToolchain: bool(Inputs.CacheToolchain, false),
     dir: ggufDir ? path.resolve(cwd, ggufDir) : `${outputDir}-gguf`,
     stem,
     split: ggufSplit()

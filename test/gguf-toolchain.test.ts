@@ -21,6 +21,7 @@ import {
   readLlamaCppVersion,
   setupLlamaCpp
 } from '../src/gguf/toolchain.js'
+import { startCacheService } from './fixtures/cache-service.js'
 import { captureStdout, realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
 
 const llama = realLlamaCpp()
@@ -178,6 +179,47 @@ describe('clone and build, on a fake llama.cpp repository', () => {
     expect(message).toContain(`git clone --depth 1 --branch v9.8.7 ${unreachable}`)
     expect(message).not.toContain('names an existing tag')
     expect(existsSync(toolPaths(cache).llamaCppClone('v9.8.7'))).toBe(false)
+  })
+
+  it('cache-toolchain: saves the build, restores it instead of building, and rebuilds after a corrupt download', async () => {
+    const service = await startCacheService()
+    const saved = { ...process.env }
+    Object.assign(process.env, service.env, { GITHUB_WORKSPACE: work })
+    try {
+      const cache = join(work, 'cache-toolchain')
+      const dir = toolPaths(cache).llamaCppClone('v9.8.7')
+      const opts = { ref: 'v9.8.7', repoUrl: url, toolCacheDir: cache, cacheToolchain: true }
+      out.clear()
+      await setupLlamaCpp(opts)
+      expect(out.text()).toContain(`::group::${BUILD_GROUP}`)
+      expect(service.entries.filter(e => e.finalized).map(e => e.key)).toEqual([
+        expect.stringMatching(/^mlx-fuse-action-toolchain-llama-cpp-/)
+      ])
+
+      // a new runner: the clone is there, its build is not
+      await rm(join(dir, 'build'), { recursive: true })
+      await rm(join(dir, 'built.log'))
+      out.clear()
+      const cpp = await setupLlamaCpp(opts)
+      expect(out.text()).not.toContain(BUILD_GROUP)
+      expect(out.text()).toContain('llama.cpp build: restored from the Actions cache in')
+      expect(existsSync(join(dir, 'built.log'))).toBe(false)
+      expect(cpp.types.names).toContain('Q4_K_M')
+
+      await rm(join(dir, 'build'), { recursive: true })
+      service.options.corruptDownload = Buffer.from('not an archive')
+      out.clear()
+      await setupLlamaCpp(opts)
+      expect(out.text()).toContain('::notice::The cached llama.cpp build was not used')
+      expect(out.text()).toContain(`::group::${BUILD_GROUP}`)
+      expect(await readFile(join(dir, 'built.log'), 'utf8')).toBe(
+        'llama-quantize\nllama-completion\n'
+      )
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key]
+      Object.assign(process.env, saved)
+      await service.close()
+    }
   })
 
   it('setupLlamaCpp clones, builds once with the minimal flags, and then reuses the build', async () => {

@@ -82,6 +82,7 @@ describe('readInputs', () => {
       stem: 'my-model',
       smokeTest: true,
       keepIntermediates: false,
+      cacheToolchain: false,
       llamaCppRef: 'v0.4.0'
     })
   })
@@ -153,6 +154,7 @@ describe('readInputs', () => {
       'trust-remote-code': c => c.trustRemoteCode,
       'smoke-test': c => c.gguf?.smokeTest,
       'keep-intermediates': c => c.gguf?.keepIntermediates,
+      'cache-toolchain': c => c.gguf?.cacheToolchain,
       upload: c => c.upload.upload,
       'upload-over-budget': c => c.upload.uploadOverBudget,
       'remove-after-upload': c => c.upload.removeAfterUpload,

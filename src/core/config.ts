@@ -53,6 +53,8 @@ export interface GgufConfig {
   readonly imatrix: string | null
   readonly smokeTest: boolean
   readonly keepIntermediates: boolean
+  /** `cache-toolchain`: restore and save a cloned llama.cpp's build through the Actions cache. */
+  readonly cacheToolchain: boolean
   /** Absolute directory for the GGUF files. */
   readonly dir: string
   /** File name stem: the artifact-name prefix (default `<basename of output-dir>`). */

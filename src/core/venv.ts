@@ -7,6 +7,7 @@
  * half-made environment, removed and made again.
  */
 import * as core from '@actions/core'
+import * as io from '@actions/io'
 import { createHash } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -14,6 +15,8 @@ import { toolCacheRoot, toolPaths } from './config.js'
 import { removeTree } from './workspace.js'
 import * as log from './log.js'
 import { interpreterVersion, runPythonStep } from './python.js'
+import { probe } from './run.js'
+import { restoreToolchain, saveToolchain, toolCacheUnavailable } from './tool-cache.js'
 import { ActionError } from './types.js'
 
 export const READY_MARKER = '.mlx-fuse-ready'
@@ -39,6 +42,11 @@ export interface EnvSpec {
   root: string
   /** The fix that ends a failure sentence. */
   hint: string
+  /**
+   * `cache-toolchain`: when the environment is missing, restore it through the Actions cache and
+   * check it by running `python -c <check>` (e.g. `import mlx_lm`); save it after it is made.
+   */
+  cache?: { check: string }
 }
 
 export interface ReadyEnv {
@@ -49,6 +57,8 @@ export interface ReadyEnv {
   key: string
   /** False when it was made by this call. */
   reused: boolean
+  /** True when it was restored from the Actions cache by this call. */
+  restored?: boolean
 }
 
 /** Where the action keeps its environments: `<tool cache>/mlx-fuse-action/python-envs`. */
@@ -115,6 +125,62 @@ export async function ensureEnv(spec: EnvSpec): Promise<ReadyEnv> {
   const dir = envDir(spec, version)
   const key = envKey(spec, version)
   const python = bin(dir)
+  const part = spec.cache ? await cachedEnvPart(spec, spec.cache.check, dir, version, key) : null
+  if (part !== null && !(await fs.lstat(dir).catch(() => null))) {
+    const result = await restoreToolchain(part)
+    const took = `${(result.ms / 1000).toFixed(1)} s`
+    if (result.status === 'restored') {
+      log.info(`Python environment ${spec.name}: restored from the Actions cache in ${took}`)
+      return { dir, python, pythonVersion: version, key, reused: false, restored: true }
+    }
+    if (result.status === 'fault' || result.status === 'rejected') {
+      core.notice(
+        `The cached Python environment ${spec.name} was not used (${result.why}); it is made again.`
+      )
+    }
+  }
+  const start = Date.now()
+  await makeEnv(spec, dir, key, python)
+  log.info(`Python environment ${spec.name}: made in ${((Date.now() - start) / 1000).toFixed(1)} s`)
+  if (part !== null) {
+    const why = await saveToolchain(part)
+    if (why !== null) {
+      core.notice(`The Python environment ${spec.name} was not saved to the Actions cache: ${why}.`)
+    }
+  }
+  return { dir, python, pythonVersion: version, key, reused: false }
+}
+
+/** The environment as a cached toolchain part (key: OS, arch, base's real path and version, lock hash). */
+async function cachedEnvPart(
+  spec: EnvSpec,
+  check: string,
+  dir: string,
+  version: string,
+  key: string
+): Promise<Parameters<typeof restoreToolchain>[0] | null> {
+  const unavailable = await toolCacheUnavailable()
+  if (unavailable !== null) {
+    core.notice(`The Python environment ${spec.name} is not cached: ${unavailable}.`)
+    return null
+  }
+  const found = path.isAbsolute(spec.base) ? spec.base : await io.which(spec.base, false)
+  const base = found ? await fs.realpath(found).catch(() => found) : spec.base
+  return {
+    label: `Python environment ${spec.name}`,
+    kind: `env-${spec.name}`,
+    dir,
+    inputs: { base, python: version, lock: key },
+    check: async d => {
+      const marker = await fs.readFile(path.join(d, READY_MARKER), 'utf8').catch(() => null)
+      if (marker?.trim() !== key) return `it lacks the ready marker ${key.slice(0, 12)}`
+      const r = await probe(bin(d), ['-c', check])
+      return r.code === 0 ? null : `python -c "${check}" exited with code ${r.code}`
+    }
+  }
+}
+
+async function makeEnv(spec: EnvSpec, dir: string, key: string, python: string): Promise<void> {
   const what = spec.steps
     .map(s => ('packages' in s ? s.packages.join(' ') : `-r ${s.fileName}`))
     .join(', then ')
@@ -161,5 +227,4 @@ export async function ensureEnv(spec: EnvSpec): Promise<ReadyEnv> {
     await step('pip check', python, ['-m', 'pip', 'check', '--disable-pip-version-check'])
     await fs.writeFile(path.join(dir, READY_MARKER), `${key}\n`)
   })
-  return { dir, python, pythonVersion: version, key, reused: false }
 }

@@ -20,7 +20,8 @@ export async function prepareGguf(g: GgufConfig): Promise<GgufSetup> {
     dir: g.llamaCppDir ?? undefined,
     ref: g.llamaCppRef,
     repoUrl: LLAMA_CPP_REPO,
-    toolCacheDir: toolCacheRoot()
+    toolCacheDir: toolCacheRoot(),
+    cacheToolchain: g.cacheToolchain
   })
   if (g.split !== null && llama.split === null) {
     throw new ActionError({

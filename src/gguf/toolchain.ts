@@ -12,6 +12,12 @@ import { ActionError } from '../core/types.js'
 import { parseQuantizeHelp, type QuantizeTypes } from './types.js'
 import { probe, runStep } from '../core/run.js'
 import * as log from '../core/log.js'
+import {
+  restoreToolchain,
+  saveToolchain,
+  toolCacheUnavailable,
+  type ToolchainPart
+} from '../core/tool-cache.js'
 
 /** A llama.cpp checkout ready to convert, quantize and run GGUF files. */
 export interface LlamaCpp {
@@ -42,7 +48,21 @@ export interface SetupOptions {
   repoUrl: string
   /** The tool-cache root; clones live in `toolPaths(toolCacheDir).llamaCppClone(ref)`. */
   toolCacheDir: string
+  /**
+   * The `cache-toolchain` input: restore a clone's missing build folder through the Actions cache
+   * and save it after a build. Never for a `llama-cpp-dir` checkout (the user's, not the action's).
+   */
+  cacheToolchain?: boolean
 }
+
+/** The fixed CMake options of every build; part of a cached build's key. */
+export const BUILD_FLAGS: readonly string[] = [
+  '-DCMAKE_BUILD_TYPE=Release',
+  '-DLLAMA_BUILD_TESTS=OFF',
+  '-DLLAMA_BUILD_SERVER=OFF',
+  '-DBUILD_SHARED_LIBS=OFF',
+  '-DGGML_NATIVE=OFF'
+]
 
 export const BUILD_GROUP =
   'Building llama.cpp (llama-quantize, llama-completion, llama-gguf-split, llama-perplexity, llama-tokenize)'
@@ -195,12 +215,8 @@ export async function buildLlamaCpp(dir: string): Promise<void> {
     dir,
     '-B',
     path.join(dir, 'build'),
-    '-DCMAKE_BUILD_TYPE=Release',
-    '-DLLAMA_BUILD_TESTS=OFF',
     `-DLLAMA_BUILD_EXAMPLES=${toolsLayout ? 'OFF' : 'ON'}`,
-    '-DLLAMA_BUILD_SERVER=OFF',
-    '-DBUILD_SHARED_LIBS=OFF',
-    '-DGGML_NATIVE=OFF'
+    ...BUILD_FLAGS
   ]
   const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length))
   const build = [
@@ -229,6 +245,50 @@ export async function buildLlamaCpp(dir: string): Promise<void> {
   })
 }
 
+/** The build folder of a clone as a cached toolchain part, or null when the cache is unavailable. */
+async function cachedBuildPart(dir: string): Promise<ToolchainPart | null> {
+  const unavailable = await toolCacheUnavailable()
+  if (unavailable !== null) {
+    core.notice(`The llama.cpp build is not cached: ${unavailable}.`)
+    return null
+  }
+  return {
+    label: 'llama.cpp build',
+    kind: 'llama-cpp',
+    dir: path.join(dir, 'build'),
+    // The targets too: a build from before a tool was added lacks it.
+    inputs: {
+      commit: await gitCommit(dir),
+      options: BUILD_FLAGS.join(' '),
+      targets: (await optionalTargets(dir)).join(' ')
+    },
+    check: async () => {
+      const found = await findBinaries(dir)
+      if (found.quantize === null || found.generator === null) {
+        return 'it lacks llama-quantize or the generator'
+      }
+      const help = await probe(found.quantize, ['--help'])
+      return parseQuantizeHelp(help.out).names.length > 0
+        ? null
+        : `llama-quantize --help lists no quantization types (exit code ${help.code})`
+    }
+  }
+}
+
+/** Restores a missing build; true when it is there and passed its check. */
+async function restoreBuild(part: ToolchainPart): Promise<boolean> {
+  const result = await restoreToolchain(part)
+  const took = `${(result.ms / 1000).toFixed(1)} s`
+  if (result.status === 'restored') {
+    log.info(`llama.cpp build: restored from the Actions cache in ${took}`)
+    return true
+  }
+  if (result.status === 'fault' || result.status === 'rejected') {
+    core.notice(`The cached llama.cpp build was not used (${result.why}); it is built again.`)
+  }
+  return false
+}
+
 /**
  * Gets a usable llama.cpp: the `llama-cpp-dir` checkout, or a shallow clone of `ref`; builds
  * llama-quantize and the generator only when `build/bin` lacks them; reads the version, the
@@ -236,6 +296,7 @@ export async function buildLlamaCpp(dir: string): Promise<void> {
  */
 export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
   let dir: string
+  let cloned = false
   if (opts.dir !== undefined && opts.dir.trim() !== '') {
     dir = path.resolve(opts.dir.trim())
     if (!(await fs.stat(dir).catch(() => null))?.isDirectory()) {
@@ -252,6 +313,7 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
     }
   } else {
     dir = await cloneLlamaCpp(opts.ref, opts.repoUrl, opts.toolCacheDir)
+    cloned = true
   }
 
   let found = await findBinaries(dir)
@@ -261,7 +323,21 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
     (found.perplexity === null && (await hasToolSource(dir, 'perplexity'))) ||
     (found.tokenize === null && (await hasToolSource(dir, 'tokenize')))
   if (found.quantize === null || found.generator === null || optionalMissing) {
-    await buildLlamaCpp(dir)
+    const part =
+      opts.cacheToolchain === true && cloned && !(await exists(path.join(dir, 'build')))
+        ? await cachedBuildPart(dir)
+        : null
+    if (part === null || !(await restoreBuild(part))) {
+      const start = Date.now()
+      await buildLlamaCpp(dir)
+      found = await findBinaries(dir)
+      log.info(`llama.cpp build: built in ${((Date.now() - start) / 1000).toFixed(1)} s`)
+      if (part !== null && found.quantize !== null && found.generator !== null) {
+        const why = await saveToolchain(part)
+        if (why !== null)
+          core.notice(`The llama.cpp build was not saved to the Actions cache: ${why}.`)
+      }
+    }
     found = await findBinaries(dir)
   } else {
     log.info(`llama.cpp in ${dir} is already built: ${found.quantize}, ${found.generator}`)
