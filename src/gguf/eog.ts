@@ -2,9 +2,9 @@
  * The end-of-generation (EOG) token set llama.cpp computes when it loads a GGUF, reproduced from
  * the GGUF's `tokenizer.ggml.*` metadata and token texts.
  *
- * Source: ggml-org/llama.cpp, `src/llama-vocab.cpp` (`llama_vocab::impl::load`, the blocks
- * "auto-detect special tokens by text" and "maintain a list of tokens that cause
- * end-of-generation"), as of the commit the action builds (the `llama-cpp-ref` input).
+ * Source: ggml-org/llama.cpp tag v0.4.0 `src/llama-vocab.cpp` (`llama_vocab::impl::load`, the
+ * blocks "auto-detect special tokens by text" and "maintain a list of tokens that cause
+ * end-of-generation", with its gpt-oss/solar-open and gemma4/paddleocr exceptions).
  */
 
 /** Texts that make a token the end-of-turn token when `tokenizer.ggml.eot_token_id` is absent. */
