@@ -197,9 +197,21 @@ function ggufFiles(sums, sizes) {
     .map(e => ({ ...e, bytes: sizes.get(e.name) ?? null }))
 }
 
-/** The assets one model adds to a release: its GGUF files, NAME-SHA256SUMS and NAME-manifest.json. */
-const ownAssets = (files, name) => [
+/**
+ * The Ollama Modelfiles of SHA256SUMS: the action sends each published GGUF file's Modelfile in
+ * the checksums artifact, listed as `<artifact>-checksums/<file>.Modelfile`; on the release it is
+ * an asset of its own name, beside the GGUF file its `FROM` line loads.
+ */
+function modelfiles(sums) {
+  return sums
+    .filter(e => /^[^/]+\/[^/]+\.Modelfile$/.test(e.name))
+    .map(e => ({ sha256: e.sha256, name: e.name.slice(e.name.indexOf('/') + 1) }))
+}
+
+/** The assets one model adds to a release: its GGUF files and Modelfiles, NAME-SHA256SUMS and NAME-manifest.json. */
+const ownAssets = (files, name, extras = []) => [
   ...files.map(f => f.name),
+  ...extras.map(f => f.name),
   `${name}-SHA256SUMS`,
   `${name}-manifest.json`
 ]
@@ -218,7 +230,8 @@ export function plan(dir, name, tag) {
       'The run made no GGUF files (SHA256SUMS lists none); set the gguf input of fuse.yml, or do not call publish-release.'
     )
   }
-  for (const f of files) {
+  const extras = modelfiles(sums)
+  for (const f of [...files, ...extras]) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(f.name)) {
       fail(
         `SHA256SUMS lists ${quoted(f.name)}, a name GitHub would change when attaching it; use an artifact-name of letters, digits, ".", "_" and "-" in fuse.yml.`
@@ -243,12 +256,12 @@ export function plan(dir, name, tag) {
       `Release ${tag} is already published and immutable, so no asset can be added to it; publish to a new tag.`
     )
   }
-  const names = new Set(ownAssets(files, name))
+  const names = new Set(ownAssets(files, name, extras))
   const kept = (state.release?.assets ?? []).filter(a => !names.has(a.name)).length
   const assets = kept + names.size
   if (assets > MAX_ASSETS) {
     fail(
-      `Publishing ${files.length} GGUF files plus ${name}-SHA256SUMS and ${name}-manifest.json makes ${assets} assets with the ${kept} already on release ${tag}, over GitHub's ${MAX_ASSETS} per release; publish fewer types, a larger gguf-split so there are fewer shards, or use another tag.`
+      `Publishing ${files.length} GGUF files plus ${extras.length ? `${extras.length} Modelfiles, ` : ''}${name}-SHA256SUMS and ${name}-manifest.json makes ${assets} assets with the ${kept} already on release ${tag}, over GitHub's ${MAX_ASSETS} per release; publish fewer types, a larger gguf-split so there are fewer shards, or use another tag.`
     )
   }
   return { files, manifest, sums }
@@ -391,7 +404,26 @@ export function release(tag, notesFile, dir, name) {
     notesFile,
     'run the plan command first; it writes the notes file release reads.'
   )
-  const { manifest } = readChecksumsDir(dir)
+  const { manifest, sums: checked } = readChecksumsDir(dir)
+  // The Modelfiles, each checked against SHA256SUMS before the release is changed.
+  const extras = []
+  for (const m of modelfiles(checked)) {
+    const file = path.join(dir, m.name)
+    let bytes
+    try {
+      bytes = readFileSync(file)
+    } catch (error) {
+      fail(
+        `${file} cannot be read (${error.code ?? error.message}); download the run's checksums artifact, whole, into ${dir}.`
+      )
+    }
+    if (sha256(bytes) !== m.sha256) {
+      fail(
+        `${m.name} in ${dir} does not match its SHA-256 in SHA256SUMS; download the checksums artifact again.`
+      )
+    }
+    extras.push(file)
+  }
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'publish-'))
   try {
     const bodyFile = path.join(tmp, 'notes.md')
@@ -442,7 +474,7 @@ export function release(tag, notesFile, dir, name) {
     const manifestAsset = path.join(tmp, `${name}-manifest.json`)
     copyFileSync(path.join(dir, 'SHA256SUMS'), sums)
     copyFileSync(path.join(dir, 'manifest.json'), manifestAsset)
-    gh(['release', 'upload', '--clobber', '--', tag, sums, manifestAsset])
+    gh(['release', 'upload', '--clobber', '--', tag, sums, manifestAsset, ...extras])
     return how
   } finally {
     rmSync(tmp, { recursive: true, force: true })

@@ -85,7 +85,9 @@ describe('the action, end to end (artifacts)', () => {
     // The GGUF files are named like their artifacts.
     const ggufDir = path.join(dir, 'fused-model-gguf')
     expect((await fs.readdir(ggufDir)).sort()).toEqual([
+      'tiny-run-Q4_K_M.Modelfile',
       'tiny-run-Q4_K_M.gguf',
+      'tiny-run-Q8_0.Modelfile',
       'tiny-run-Q8_0.gguf'
     ])
     // Q8_0 is over its budget: never sent.

@@ -145,9 +145,13 @@ describe('the action, end to end (GGUF outputs)', () => {
     const fuses = (await readStandInLog(mlxLog)).filter(c => c.command === 'fuse')
     expect(fuses.map(f => f.args.includes('--dequantize'))).toEqual([false, true])
     const ggufDir = path.join(dir, 'fused-model-gguf')
+    // Each GGUF file with its Ollama Modelfile beside it.
     expect((await fs.readdir(ggufDir)).sort()).toEqual([
+      'fused-model-F16.Modelfile',
       'fused-model-F16.gguf',
+      'fused-model-Q4_K_M.Modelfile',
       'fused-model-Q4_K_M.gguf',
+      'fused-model-Q8_0.Modelfile',
       'fused-model-Q8_0.gguf'
     ])
     const paths = JSON.parse(run.outputs['gguf-paths'])
@@ -294,7 +298,8 @@ describe('the action, end to end (GGUF outputs)', () => {
       'fused-full-precision',
       'fused-model-BF16.gguf'
     ])
-    expect(await fs.readdir(path.join(dir, 'fused-model-gguf'))).toEqual([
+    expect((await fs.readdir(path.join(dir, 'fused-model-gguf'))).sort()).toEqual([
+      'fused-model-Q4_K_M.Modelfile',
       'fused-model-Q4_K_M.gguf'
     ])
     expect(run.summary).toContain('Intermediates kept in')

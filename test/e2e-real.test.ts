@@ -26,7 +26,7 @@ import {
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../src/main.js')
-const { readGgufHeader } = await import('../src/gguf/verify.js')
+const { readGgufHeader, chatFacts } = await import('../src/gguf/verify.js')
 
 const LLAMA_CPP_DIR = process.env.LLAMA_CPP_DIR!
 
@@ -138,7 +138,22 @@ describe.each(CASES)('$arch $variant + $kind on the $mlx mlx-lm, real tools', c 
       if (c.arch === 'gemma3') expect(h.metadata['tokenizer.ggml.model']).toBe('llama')
       // The converter recognized GPT-2's pre-tokenizer (it refuses an unknown one).
       else expect(h.metadata['tokenizer.ggml.pre']).toBe('gpt-2')
+      // The model's chat template came through, its end-of-turn token ends generation, and the
+      // Modelfile beside the file stops at exactly the file's end-of-generation set.
+      const chat = chatFacts(h)
+      expect(chat.template).toMatch(/<\|im_start\|>|<start_of_turn>/)
+      expect(chat.eogTexts).toContain(c.arch === 'gemma3' ? '<end_of_turn>' : '<|im_end|>')
+      const modelfile = await fs.readFile(file.replace(/\.gguf$/, '.Modelfile'), 'utf8')
+      expect(modelfile.split('\n')[0]).toBe(`FROM ./${path.basename(file)}`)
+      const stops = modelfile
+        .split('\n')
+        .filter(l => l.startsWith('PARAMETER stop "'))
+        .map(l => l.slice('PARAMETER stop "'.length, -1))
+      expect(stops).toEqual(chat.eogTexts)
     }
+    expect(core.warning.mock.calls.map(call => String(call[0]))).not.toContainEqual(
+      expect.stringMatching(/chat template|end generation/)
+    )
     // Stacked experts reach the converter split per expert, the names it maps.
     const logged = core.info.mock.calls.map(call => String(call[0]))
     expect(logged.some(l => /stacked mixture-of-experts weights/.test(l))).toBe(

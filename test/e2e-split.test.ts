@@ -109,7 +109,15 @@ describe('gguf-split', () => {
       )
     )
     // Q8_0 (about 1.6 MB) is under the limit: one file, not split.
-    expect(names).toEqual([...shardNames, 'fused-model-Q8_0.gguf'])
+    // Each type has one Modelfile, a split one loading its first shard.
+    expect(names).toEqual([
+      ...shardNames,
+      'fused-model-F16.Modelfile',
+      'fused-model-Q8_0.Modelfile',
+      'fused-model-Q8_0.gguf'
+    ])
+    const f16Modelfile = await fs.readFile(path.join(ggufDir, 'fused-model-F16.Modelfile'), 'utf8')
+    expect(f16Modelfile.split('\n')[0]).toBe(`FROM ./${shardNames[0]}`)
 
     const shards = shardNames.map(n => path.join(ggufDir, n))
     let total = 0

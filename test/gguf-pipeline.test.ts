@@ -116,7 +116,9 @@ describe('convert (stand-in) -> verify', () => {
       parameters: TINY_PARAMETERS,
       tensorCount: 21,
       architecture: 'llama',
-      fileType: 32
+      fileType: 32,
+      // The stand-in model has no chat template; llama.cpp's EOG set is its EOS, "</s>".
+      chat: { template: null, eog: [2], eogTexts: ['</s>'] }
     })
   })
 

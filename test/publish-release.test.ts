@@ -329,6 +329,34 @@ describe('release', () => {
     expect(changing[0]).toEqual(expect.arrayContaining(['--draft', '--target', COMMIT]))
   })
 
+  it('attaches the Modelfiles the checksums artifact holds, each checked against SHA256SUMS', async () => {
+    const text = 'FROM ./model-Q4_K_M.gguf\nPARAMETER stop "</s>"\n'
+    const c = await artifacts(
+      { 'model-Q4_K_M.gguf': Buffer.from('q4') },
+      { extraSums: `${sha256(text)}  model-checksums/model-Q4_K_M.Modelfile\n` }
+    )
+    await fs.writeFile(path.join(c.checksums, 'model-Q4_K_M.Modelfile'), text)
+    await fs.writeFile(notesFile(c), 'table\n')
+    expect(publish(c, ['release', '--tag', 'v1', '--notes', notesFile(c), ...model(c)]).code).toBe(
+      0
+    )
+    const [rel] = await releases(c)
+    expect(rel.assets.map(a => a.name).sort()).toEqual([
+      'model-Q4_K_M.Modelfile',
+      'model-SHA256SUMS',
+      'model-manifest.json'
+    ])
+    // A Modelfile changed after the run is refused before the release is changed at all.
+    await fs.writeFile(path.join(c.checksums, 'model-Q4_K_M.Modelfile'), text + '# edited\n')
+    const before = (await writes(c)).length
+    const again = publish(c, ['release', '--tag', 'v1', '--notes', notesFile(c), ...model(c)])
+    expect(again.code).toBe(1)
+    expect((await writes(c)).length).toBe(before)
+    expect(again.out).toContain(
+      'model-Q4_K_M.Modelfile in ' + c.checksums + ' does not match its SHA-256 in SHA256SUMS'
+    )
+  })
+
   it('finds its section again in a body that comes back with CRLF line ends', async () => {
     const c = await artifacts({ 'model-Q4_K_M.gguf': Buffer.from('q4') })
     await seed(c, { body: 'Written on github.com.\r\n' })

@@ -204,8 +204,18 @@ export async function uploadOutputs(
     const root = path.join(staging, name)
     await copyIntoScratch(req.manifestPath, path.join(root, 'manifest.json'))
     published.push([(await sha256File(req.manifestPath)).sha256, `${name}/manifest.json`])
+    // The GGUF files' Ollama Modelfiles (small text files, named like the files they load) ride
+    // with the checksums, so a release step finds them beside SHA256SUMS.
+    const extras: string[] = []
+    for (const output of publish) {
+      if (!output.modelfile) continue
+      const base = path.basename(output.modelfile)
+      await copyIntoScratch(output.modelfile, path.join(root, base))
+      published.push([(await sha256File(output.modelfile)).sha256, `${name}/${base}`])
+      extras.push(path.join(root, base))
+    }
     await writeScratchFile(path.join(root, 'SHA256SUMS'), sumsText(published))
-    const staged = [path.join(root, 'SHA256SUMS'), path.join(root, 'manifest.json')]
+    const staged = [path.join(root, 'SHA256SUMS'), path.join(root, 'manifest.json'), ...extras]
     await send(name, 'checksums', staged, root, 0, {})
   } finally {
     await discard(staging) // a failed removal warns: it never replaces the upload's own error

@@ -68,6 +68,11 @@ export interface MeasuredOutput {
    * llama.cpp loads; `bytes` and `files` are the shards' total and count).
    */
   shards?: Array<{ path: string; bytes: number; sha256: string }>
+  /**
+   * A GGUF output's Ollama Modelfile beside it in gguf-dir (`<stem>-<TYPE>.Modelfile`): a small
+   * text file, listed here but not measured against any budget.
+   */
+  modelfile?: string
   /** Bytes of tensor data per stored dtype (the MLX output's dtype mix), e.g. { U32: 1200, BF16: 80 }. */
   bytesByDtype?: Record<string, number>
 }

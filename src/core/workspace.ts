@@ -50,6 +50,12 @@ export class Workspace {
     this.count(path.resolve(target), bytes)
   }
 
+  /** Writes `text` as a new file (never over one already there) and adds it. */
+  async writeNew(file: string, text: string): Promise<void> {
+    await fs.writeFile(file, text, { flag: 'wx' })
+    await this.wrote(file)
+  }
+
   /** Bytes written elsewhere (a download into a cache), measured by whoever wrote them. */
   add(label: string, bytes: number): void {
     this.count(label, bytes)

@@ -25,7 +25,8 @@ import { prepareConversionSource, type SourceFacts } from './source.js'
 import { splitGguf } from './split.js'
 import type { LlamaCpp } from './toolchain.js'
 import { prepareExperts } from './unstack.js'
-import { verifyGguf, type GgufFacts } from './verify.js'
+import { chatWarnings, verifyGguf, type ChatFacts, type GgufFacts } from './verify.js'
+import { modelfile, modelfileName } from './modelfile.js'
 import * as log from '../core/log.js'
 
 /** The GGUF stage's plan, checked before any fuse; no stage changes it. */
@@ -260,10 +261,11 @@ async function moveInto(work: Work, output: MeasuredOutput): Promise<MeasuredOut
     await work.ws.move(file, final)
     return final
   }
-  if (!output.shards) return { ...output, path: await move(output.path) }
+  const modelfile = output.modelfile ? { modelfile: await move(output.modelfile) } : {}
+  if (!output.shards) return { ...output, path: await move(output.path), ...modelfile }
   const shards = []
   for (const shard of output.shards) shards.push({ ...shard, path: await move(shard.path) })
-  return { ...output, path: shards[0].path, shards }
+  return { ...output, path: shards[0].path, shards, ...modelfile }
 }
 
 async function smoke(setup: GgufSetup, file: string, type: string): Promise<void> {
@@ -291,12 +293,19 @@ async function checkOutput(
   const { setup } = work
   try {
     const facts = await verifyGguf(file, type, undefined, source)
+    const chat = facts.chat!
+    for (const text of chatWarnings(path.basename(file), chat, source)) {
+      if (!work.result.diagnoses.some(d => d.text === text))
+        work.result.diagnoses.push({ level: 'warning', title: 'Chat in GGUF runtimes', text })
+    }
     const limit = setup.config.split
     if (limit !== null && facts.bytes > limit) {
-      return await splitOutput(work, file, type, facts)
+      const split = await splitOutput(work, file, type, facts)
+      return { ...split, modelfile: await writeModelfile(work, split.path, type, chat) }
     }
     await smoke(setup, file, type)
     return {
+      modelfile: await writeModelfile(work, file, type, chat),
       name: type,
       kind: 'gguf',
       path: file,
@@ -315,6 +324,32 @@ async function checkOutput(
       fix: `the file was removed, run again`
     })
   }
+}
+
+/**
+ * The Ollama Modelfile of one GGUF output, written beside its (first) file in the working folder:
+ * its stop tokens are the file's end-of-generation set.
+ */
+async function writeModelfile(
+  work: Work,
+  ggufFile: string,
+  type: string,
+  chat: ChatFacts
+): Promise<string> {
+  const g = work.setup.config
+  const file = path.join(path.dirname(ggufFile), modelfileName(fileName(g, type)))
+  const m = modelfile({
+    ggufName: path.basename(ggufFile),
+    stopTokens: chat.eogTexts,
+    ...(chat.template !== null ? { chatTemplate: chat.template } : {})
+  })
+  for (const token of m.unwritable) {
+    log.info(
+      `${type}: the stop token ${JSON.stringify(token)} cannot be written in an Ollama Modelfile; ${path.basename(file)} leaves it out.`
+    )
+  }
+  await work.ws.writeNew(file, m.text)
+  return file
 }
 
 /** Splits a verified file into shards within gguf-split, each verified and measured. */

@@ -4,6 +4,7 @@ import * as path from 'node:path'
 
 import { ActionError } from '../core/types.js'
 import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, padTo, tensorBytes } from './ggml.js'
+import { eogTokenIds } from './eog.js'
 import type { SourceFacts } from './source.js'
 import { ftypeOf } from './types.js'
 
@@ -14,6 +15,59 @@ export interface GgufFacts {
   architecture: string
   /** `general.file_type` (llama_ftype). */
   fileType: number
+  /** What runtimes chat with (the file that carries the metadata: a whole file or shard 1). */
+  chat?: ChatFacts
+}
+
+/** What a runtime chats with, from a GGUF's metadata. */
+export interface ChatFacts {
+  /** `tokenizer.chat_template`, or null when the file carries none. */
+  template: string | null
+  /** The ids llama.cpp ends generation at (see eog.ts), ascending. */
+  eog: number[]
+  /** Their token texts, in the same order. */
+  eogTexts: string[]
+}
+
+/** The chat template and end-of-generation tokens of a GGUF header. */
+export function chatFacts(h: GgufHeader): ChatFacts {
+  const raw = h.metadata['tokenizer.ggml.tokens']
+  const tokens = Array.isArray(raw) ? raw.map(t => String(t)) : []
+  const eog = eogTokenIds({ tokens, metadata: h.metadata })
+  const template = h.metadata['tokenizer.chat_template']
+  return {
+    template: typeof template === 'string' ? template : null,
+    eog,
+    eogTexts: eog.map(id => tokens[id])
+  }
+}
+
+/** The runtimes that read a GGUF's chat template and stop tokens. */
+const CHAT_RUNTIMES = 'Ollama, LM Studio and the llama.cpp server'
+
+/**
+ * Warnings about chatting with a GGUF made from `source`: no chat template (the model has none,
+ * or the file lost it), or a token the model stops generation at that llama.cpp does not.
+ */
+export function chatWarnings(name: string, chat: ChatFacts, source: SourceFacts): string[] {
+  const warnings: string[] = []
+  if (source.chatTemplate === null) {
+    warnings.push(
+      `The GGUF files have no chat template because the fused model has none (its tokenizer files hold no chat_template.jinja, nor a chat_template in tokenizer_config.json): ${CHAT_RUNTIMES} will format chats with a default the model was not trained on; use a base model whose tokenizer has a chat template, or add chat_template.jinja to the base model's folder.`
+    )
+  } else if (chat.template === null) {
+    warnings.push(
+      `${name} lost the model's chat template in the conversion (no tokenizer.chat_template): ${CHAT_RUNTIMES} will format chats with a default that the model was not trained on; check the converter's output above.`
+    )
+  }
+  const stops = [...new Set([...source.stopIds, ...(source.eos === null ? [] : [source.eos])])]
+  const missing = stops.filter(id => !chat.eog.includes(id))
+  if (missing.length > 0) {
+    warnings.push(
+      `${name} does not end generation at token id ${missing.join(', ')}, where the model stops (its end-of-generation set is ${chat.eog.join(', ') || 'empty'}): ${CHAT_RUNTIMES} may run past the end of a turn; check the model's eos_token_id in generation_config.json.`
+    )
+  }
+  return warnings
 }
 
 /** The header as @huggingface/gguf reads it, with the byte positions verification needs. */
@@ -186,7 +240,8 @@ export async function verifyGguf(
     parameters: h.parameters,
     tensorCount: h.tensors.length,
     architecture: String(architecture),
-    fileType: Number(fileType)
+    fileType: Number(fileType),
+    ...(metadataHere ? { chat: chatFacts(h) } : {})
   }
 }
 
@@ -256,7 +311,7 @@ function checkSplitKeys(name: string, h: GgufHeader, shard: ShardPosition): void
  * The converted file against the model it was converted from: as many tensors with the same
  * shapes (GGUF lists a tensor's dimensions innermost first, safetensors outermost first; the
  * converter renames tensors but keeps each one whole for the architectures tested here), one token
- * per `vocab_size` entry, the chat template byte for byte, the same BOS and EOS ids, and an
+ * per `vocab_size` entry, the chat template byte for byte (when it has one), the same BOS and EOS ids, and an
  * end-of-turn id (when written) among the ids generation stops at.
  */
 export function checkSource(name: string, h: GgufHeader, source: SourceFacts): void {
@@ -283,8 +338,13 @@ export function checkSource(name: string, h: GgufHeader, source: SourceFacts): v
     fail(`has a vocabulary of ${count} tokens, not the vocab_size ${source.vocabSize} of`)
   }
   const template = h.metadata['tokenizer.chat_template']
-  if (source.chatTemplate !== null && template !== source.chatTemplate) {
-    fail(`has ${typeof template === 'string' ? 'another' : 'no'} chat template than`)
+  // A template the file lost is a warning (chatWarnings); one it changed is a broken conversion.
+  if (
+    source.chatTemplate !== null &&
+    typeof template === 'string' &&
+    template !== source.chatTemplate
+  ) {
+    fail('has another chat template than')
   }
   const eot = h.metadata['tokenizer.ggml.eot_token_id']
   for (const [key, want] of [
