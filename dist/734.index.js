@@ -184,8 +184,19 @@ async function uploadOutputs(req, client = new _actions_artifact__WEBPACK_IMPORT
         const root = node_path__WEBPACK_IMPORTED_MODULE_3___default().join(staging, name);
         await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .copyIntoScratch */ .Yd)(req.manifestPath, node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'manifest.json'));
         published.push([(await (0,_core_checksum_js__WEBPACK_IMPORTED_MODULE_4__/* .sha256File */ .Q)(req.manifestPath)).sha256, `${name}/manifest.json`]);
+        // The GGUF files' Ollama Modelfiles (small text files, named like the files they load) ride
+        // with the checksums, so a release step finds them beside SHA256SUMS.
+        const extras = [];
+        for (const output of publish) {
+            if (!output.modelfile)
+                continue;
+            const base = node_path__WEBPACK_IMPORTED_MODULE_3___default().basename(output.modelfile);
+            await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .copyIntoScratch */ .Yd)(output.modelfile, node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, base));
+            published.push([(await (0,_core_checksum_js__WEBPACK_IMPORTED_MODULE_4__/* .sha256File */ .Q)(output.modelfile)).sha256, `${name}/${base}`]);
+            extras.push(node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, base));
+        }
         await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .writeScratchFile */ .aW)(node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'SHA256SUMS'), (0,_sums_js__WEBPACK_IMPORTED_MODULE_10__/* .sumsText */ .MW)(published));
-        const staged = [node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'SHA256SUMS'), node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'manifest.json')];
+        const staged = [node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'SHA256SUMS'), node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'manifest.json'), ...extras];
         await send(name, 'checksums', staged, root, 0, {});
     }
     finally {
