@@ -191,7 +191,8 @@ export function checkFuseMemory(needs: RunNeeds, mlxLmVersion: string, totalMemo
   const fix = needs.forGguf
     ? 'use a runner with more memory, or drop the gguf input (its conversion needs that de-quantized fuse)'
     : 'use a runner with more memory, or a smaller or quantized base model without dequantize'
-  throw new ActionError(
-    `Not enough memory for ${needs.memoryWhat}: mlx-lm ${mlxLmVersion} keeps the whole fused model in memory while it writes it, about ${formatSize(needs.memoryBytes)}, but this machine has ${formatSize(totalMemory)} in all; ${fix}.`
-  )
+  throw new ActionError({
+    problem: `Not enough memory for ${needs.memoryWhat}: mlx-lm ${mlxLmVersion} keeps the whole fused model in memory while it writes it, about ${formatSize(needs.memoryBytes)}, but this machine has ${formatSize(totalMemory)} in all`,
+    fix
+  })
 }

@@ -21,9 +21,10 @@ export function resolveBudgetTypes(
     const target = GENERIC_TARGETS.includes(e.target) ? e.target : (canonical(e.target) ?? e.target)
     const twin = out.find(o => o.target === target)
     if (twin) {
-      throw new ActionError(
-        `Input ${INPUT} entries "${twin.text}" and "${e.text}" both name ${target} in this llama.cpp checkout; keep one.`
-      )
+      throw new ActionError({
+        problem: `Input ${INPUT} entries "${twin.text}" and "${e.text}" both name ${target} in this llama.cpp checkout`,
+        fix: `keep one`
+      })
     }
     out.push({ ...e, target })
   }

@@ -100,8 +100,10 @@ async function runStep(
     env,
     cleanup: [outDir],
     hint: `see the log group "${title}" for the whole output`,
-    failure: r =>
-      `${name} ${describeExit(r)}: ${r.tail.last(3)}; the partial output was removed, see the log group "${title}" for the whole output.`
+    failure: r => ({
+      problem: `${name} ${describeExit(r)}: ${r.tail.last(3)}`,
+      fix: `the partial output was removed, see the log group "${title}" for the whole output`
+    })
   })
   const missing = await incompleteModel(outDir)
   if (missing !== null) {

@@ -98,9 +98,10 @@ export async function writeSummary(report: RunReport): Promise<void> {
   s.addDetails('How this was measured', `<ul>${details.map(d => `<li>${d}</li>`).join('')}</ul>`)
   await s.write().catch((error: unknown) => {
     s.emptyBuffer()
-    throw new ActionError(
-      `Could not write the job summary to GITHUB_STEP_SUMMARY "${process.env.GITHUB_STEP_SUMMARY ?? ''}" (${(error as Error).message}); the outputs were measured but no verdict is given without it, check the runner's summary file, then run again.`
-    )
+    throw new ActionError({
+      problem: `Could not write the job summary to GITHUB_STEP_SUMMARY "${process.env.GITHUB_STEP_SUMMARY ?? ''}" (${(error as Error).message})`,
+      fix: `the outputs were measured but no verdict is given without it, check the runner's summary file, then run again`
+    })
   })
 }
 
