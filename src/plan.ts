@@ -7,14 +7,14 @@ import { checkOutputFolders, type MadeFolders } from './core/folders.js'
 import type { GgufSetup } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { checkBaseTokenizer } from './gguf/source.js'
-import { canonicalType } from './gguf/types.js'
+import { canonicalType } from './gguf/quant-types.js'
 // The Hub and artifact clients are loaded with import() where a run uses them, so that they stay
 // out of the entry chunk and a run that stops on its inputs starts quickly.
 import type { HubBase, HubPlan } from './hub.js'
 import { DEFAULT_LLAMA_CPP_REF, toolCacheRoot, type Config } from './core/config.js'
 import { validateAdapters, type AdapterInfo } from './mlx/adapters.js'
 import type { Machine } from './core/machine.js'
-import { checkRemoteCode } from './mlx/config.js'
+import { checkRemoteCode } from './mlx/model-config.js'
 import type { MlxPlan } from './mlx/produce.js'
 import { checkDequantizeSupport, resolveMlxEnv, type MlxEnv } from './mlx/python.js'
 import {

@@ -4,7 +4,7 @@ import { GENERIC_TARGETS, INPUT } from './parse.js'
 
 /**
  * The checkout's canonical name for a GGUF type name or alias (`Q4_K` -> `Q4_K_M`), or null when
- * it does not know the name (gguf/types `canonicalType` over `llama-quantize --help`).
+ * it does not know the name (gguf/quant-types `canonicalType` over `llama-quantize --help`).
  */
 export type CanonicalType = (name: string) => string | null
 

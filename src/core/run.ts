@@ -155,7 +155,7 @@ export interface RunOptions {
  * child_process.spawn rather than @actions/exec: @actions/exec reports a tool killed by a signal
  * as exit code null without the signal, has no time limit, and echoes argv and streams output
  * unescaped, so a path or a model's text could forge a workflow command. Here the echo is escaped
- * and the output runs inside a stop-commands block (see src/log.ts).
+ * and the output runs inside a stop-commands block (see src/core/log.ts).
  */
 export async function runTool(
   tool: string,

@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import { exists, fileSize } from '../core/folders.js'
 import { clearForOutput, discard } from '../core/workspace.js'
 import { ActionError } from '../core/types.js'
-import { CONVERT_OUTTYPES } from './types.js'
+import { CONVERT_OUTTYPES } from './quant-types.js'
 import { describeExit } from '../core/run.js'
 import { runPythonStep } from '../core/python.js'
 

@@ -9,7 +9,7 @@ import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, ggmlTypeByName, padTo, tensorByte
 import { probe, runStep } from '../core/run.js'
 import { quantizeHint } from './quantize.js'
 import { readGgufHeader, type GgufHeader } from './verify.js'
-import { parseQuantizeHelp, TYPE_ALIASES } from './types.js'
+import { parseQuantizeHelp, TYPE_ALIASES } from './quant-types.js'
 import * as log from '../core/log.js'
 
 /**

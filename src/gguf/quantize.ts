@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import { exists, fileSize } from '../core/folders.js'
 import { clearForOutput, discard } from '../core/workspace.js'
 import { ActionError } from '../core/types.js'
-import { needsImatrix } from './types.js'
+import { needsImatrix } from './quant-types.js'
 import { describeExit, runStep } from '../core/run.js'
 
 export interface QuantizeOptions {

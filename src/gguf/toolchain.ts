@@ -9,7 +9,7 @@ import { toolPaths } from '../core/config.js'
 import { exists } from '../core/folders.js'
 import { clearForOutput } from '../core/workspace.js'
 import { ActionError } from '../core/types.js'
-import { parseQuantizeHelp, type QuantizeTypes } from './types.js'
+import { parseQuantizeHelp, type QuantizeTypes } from './quant-types.js'
 import { probe, runStep } from '../core/run.js'
 import * as log from '../core/log.js'
 import {

@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { ActionError } from '../core/types.js'
-import { readModelConfig, type ModelConfig } from './config.js'
+import { readModelConfig, type ModelConfig } from './model-config.js'
 import { perExpertWeight } from './experts.js'
 import {
   listWeightFiles,

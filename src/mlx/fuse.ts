@@ -6,7 +6,7 @@ import { describeExit, type OutputTail } from '../core/run.js'
 import { pythonArgs, runPythonStep } from '../core/python.js'
 import * as log from '../core/log.js'
 import { ActionError } from '../core/types.js'
-import { dropStaleQuantizationConfig } from './config.js'
+import { dropStaleQuantizationConfig } from './model-config.js'
 import { mlxCommand, type MlxEnv } from './python.js'
 import { listWeightFiles, readSafetensorsHeader } from './safetensors.js'
 
