@@ -29,7 +29,8 @@ export interface ConvertLoraOptions {
 export async function convertLoraToGguf(opts: ConvertLoraOptions): Promise<string[]> {
   if (!(await exists(opts.script))) {
     throw new ActionError({
-      problem: `The llama.cpp checkout has no ${opts.script}: set llama-cpp-dir to a llama.cpp source checkout that contains convert_lora_to_gguf.py, or set gguf-adapter to false`
+      problem: `The llama.cpp checkout has no ${opts.script}`,
+      fix: 'set llama-cpp-dir to a llama.cpp source checkout that contains convert_lora_to_gguf.py, or set gguf-adapter to false'
     })
   }
   const args = [
@@ -52,7 +53,8 @@ export async function convertLoraToGguf(opts: ConvertLoraOptions): Promise<strin
     cleanup: [opts.outFile],
     hint,
     cannotStart: message => ({
-      problem: `Could not start the convert-python interpreter '${opts.python}' (${message}): set convert-python to a Python with llama.cpp's conversion requirements`
+      problem: `Could not start the convert-python interpreter '${opts.python}' (${message})`,
+      fix: "set convert-python to a Python with llama.cpp's conversion requirements"
     }),
     failure: r => ({
       problem: `convert_lora_to_gguf.py ${describeExit(r)} converting ${opts.peftDir} (last output: ${r.tail.last()})`,

@@ -67,7 +67,8 @@ export async function convertToGguf(opts: ConvertOptions): Promise<string[]> {
     cleanup: [opts.outFile],
     hint: convertHint(''),
     cannotStart: message => ({
-      problem: `Could not start the convert-python interpreter '${opts.python}' (${message}): set convert-python to a Python with llama.cpp's conversion requirements`
+      problem: `Could not start the convert-python interpreter '${opts.python}' (${message})`,
+      fix: "set convert-python to a Python with llama.cpp's conversion requirements"
     }),
     failure: r => ({
       problem: `convert_hf_to_gguf.py ${describeExit(r)} converting ${opts.modelDir} (last output: ${r.tail.last()})`,

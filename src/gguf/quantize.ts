@@ -69,7 +69,8 @@ export async function quantizeGguf(opts: QuantizeOptions): Promise<string[]> {
     cleanup: [opts.output],
     hint: 'check the llama.cpp build',
     cannotStart: message => ({
-      problem: `Could not start ${opts.bin} (${message}): the llama.cpp build is missing llama-quantize, set llama-cpp-dir to a built checkout or leave it empty`
+      problem: `Could not start ${opts.bin} (${message}): the llama.cpp build is missing llama-quantize`,
+      fix: 'set llama-cpp-dir to a built checkout or leave it empty'
     }),
     failure: r => ({
       problem: `llama-quantize ${describeExit(r)} making ${opts.type} from ${path.basename(opts.input)} (last output: ${r.tail.last()})`,

@@ -139,7 +139,8 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
   }
   if (opts.lora !== undefined && !(await exists(opts.lora))) {
     throw new ActionError({
-      problem: `The smoke test cannot find ${opts.lora}: the LoRA GGUF file was not written`
+      problem: `The smoke test cannot find ${opts.lora}`,
+      fix: 'the LoRA GGUF file was not written'
     })
   }
   const args = ['-m', opts.model, '-p', prompt, '-n', String(tokens), '-no-cnv', '--temp', '0']
@@ -157,7 +158,8 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
         timeoutMs,
         hint: 'check the llama.cpp build or set smoke-test to false',
         cannotStart: message => ({
-          problem: `Could not start ${opts.bin} for the smoke test (${message}): check the llama.cpp build or set smoke-test to false`
+          problem: `Could not start ${opts.bin} for the smoke test (${message})`,
+          fix: 'check the llama.cpp build or set smoke-test to false'
         }),
         failure: r =>
           r.timedOut

@@ -160,7 +160,8 @@ export async function cloneLlamaCpp(
       const output = result.tail.last()
       return UNREACHABLE.test(output)
         ? {
-            problem: `git clone of llama.cpp ${ref} failed because ${repoUrl} could not be reached (last output: ${output}): give the runner network access, or set llama-cpp-dir to a local llama.cpp checkout (made beforehand with \`git clone --depth 1 --branch ${ref} ${repoUrl}\`)`
+            problem: `git clone of llama.cpp ${ref} failed because ${repoUrl} could not be reached (last output: ${output})`,
+            fix: `give the runner network access, or set llama-cpp-dir to a local llama.cpp checkout (made beforehand with \`git clone --depth 1 --branch ${ref} ${repoUrl}\`)`
           }
         : {
             problem: `git clone of llama.cpp ${ref} from ${repoUrl} failed with exit code ${result.code} (last output: ${output})`,

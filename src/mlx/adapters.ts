@@ -79,10 +79,17 @@ export async function validateAdapters(
   const weightsStat = await fs.stat(weights).catch(() => null)
   if (!weightsStat?.isFile()) {
     const newest = await newestCheckpoint(dir)
-    const hint = newest
-      ? `only numbered checkpoints exist; the newest is ${newest}: copy it to adapters.safetensors to fuse it, or let training finish`
-      : 'let mlx_lm.lora finish training, which writes it'
-    throw new ActionError({ problem: `${weights} does not exist: ${hint}` })
+    throw new ActionError(
+      newest
+        ? {
+            problem: `${weights} does not exist, only numbered checkpoints (the newest is ${newest})`,
+            fix: `copy ${newest} to adapters.safetensors to fuse it, or let training finish`
+          }
+        : {
+            problem: `${weights} does not exist`,
+            fix: 'let mlx_lm.lora finish training, which writes it'
+          }
+    )
   }
   const header = await readSafetensorsHeader(
     weights,

@@ -87,14 +87,16 @@ export async function readEvalData(file: string, input = 'eval-data'): Promise<E
   const stat = await fs.stat(target).catch(() => null)
   if (stat === null) {
     throw new ActionError({
-      problem: `Input ${input} is "${file}", which does not exist: set it to a text file or an mlx-lm dataset file (JSONL), e.g. the valid.jsonl of training`
+      problem: `Input ${input} is "${file}", which does not exist`,
+      fix: 'set it to a text file or an mlx-lm dataset file (JSONL), e.g. the valid.jsonl of training'
     })
   }
   if (stat.isDirectory()) {
     const valid = path.join(target, 'valid.jsonl')
     if (!(await fs.stat(valid).catch(() => null))?.isFile()) {
       throw new ActionError({
-        problem: `Input ${input} is the folder "${file}", which has no valid.jsonl: name a text file or a JSONL dataset file instead`
+        problem: `Input ${input} is the folder "${file}", which has no valid.jsonl`,
+        fix: 'name a text file or a JSONL dataset file instead'
       })
     }
     target = valid
@@ -103,7 +105,8 @@ export async function readEvalData(file: string, input = 'eval-data'): Promise<E
   if (!target.toLowerCase().endsWith('.jsonl')) {
     if (text.trim() === '') {
       throw new ActionError({
-        problem: `Input ${input} names ${target}, which is empty: give it the text to evaluate on`
+        problem: `Input ${input} names ${target}, which is empty`,
+        fix: 'give it the text to evaluate on'
       })
     }
     return { file: target, format: 'text', documents: [{ text }] }
@@ -136,7 +139,8 @@ export async function readEvalData(file: string, input = 'eval-data'): Promise<E
   }
   if (format === null) {
     throw new ActionError({
-      problem: `Input ${input} names ${target}, which holds no lines: give it at least one document`
+      problem: `Input ${input} names ${target}, which holds no lines`,
+      fix: 'give it at least one document'
     })
   }
   return { file: target, format, documents }
@@ -179,12 +183,14 @@ export function evalChunking(opts: {
   const ctx = Math.min(wanted, opts.modelContext ?? wanted)
   if (ctx < MIN_EVAL_CONTEXT) {
     throw new ActionError({
-      problem: `The model's context is ${ctx} tokens, under the ${MIN_EVAL_CONTEXT} the quality measurements need to score a chunk: leave eval-data empty for this model`
+      problem: `The model's context is ${ctx} tokens, under the ${MIN_EVAL_CONTEXT} the quality measurements need to score a chunk`,
+      fix: 'leave eval-data empty for this model'
     })
   }
   if (!Number.isInteger(evalTokens) || evalTokens < ctx) {
     throw new ActionError({
-      problem: `Input ${opts.input ?? 'eval-tokens'} is ${evalTokens}, less than one chunk of ${ctx} tokens: set it to ${ctx} or more (default ${DEFAULT_EVAL_TOKENS})`
+      problem: `Input ${opts.input ?? 'eval-tokens'} is ${evalTokens}, less than one chunk of ${ctx} tokens`,
+      fix: `set it to ${ctx} or more (default ${DEFAULT_EVAL_TOKENS})`
     })
   }
   return { ctx, evalTokens, maxChunks: Math.floor(evalTokens / ctx) }

@@ -34,7 +34,8 @@ export function qualityHelperPath(from = path.dirname(fileURLToPath(import.meta.
     if (path.dirname(dir) === dir) break
   }
   throw new ActionError({
-    problem: `The action's python/${HELPER_NAME} is missing next to ${from}: the action's checkout is incomplete, use a released tag of the action`
+    problem: `The action's python/${HELPER_NAME} is missing next to ${from}: the action's checkout is incomplete`,
+    fix: 'use a released tag of the action'
   })
 }
 
