@@ -3,7 +3,7 @@
  * measure -> budget -> report -> upload.
  */
 import * as core from '@actions/core'
-import { publishOutputs } from './publish.js'
+import { uploadArtifacts } from './artifacts/upload-step.js'
 import { checksumOutputs, withChecksums, type Checksums } from './artifacts/sums.js'
 import {
   explainGgufOverBudget,
@@ -75,7 +75,7 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   await writeSummary(report)
   setOutputs(report)
   annotate(report)
-  await publishOutputs(config.upload, report, checksums)
+  await uploadArtifacts(config.upload, report, checksums)
   if (config.hub) await publishHub(config, plan)
   await keepBaseline(config.baseline, baseline, config.manifestPath)
   const overBudget = overBudgetFailure(report.outputs, report.onOverBudget)

@@ -27,25 +27,28 @@ export function parseBudgets(
   for (const item of items) {
     const colon = /^([A-Za-z][A-Za-z0-9_]*)[ \t]*:[ \t]*([^=]+)$/.exec(item)
     if (colon) {
-      throw new ActionError(
-        `Input ${INPUT} entry "${item}" separates target and size with a colon; write it as ${colon[1]}=${colon[2].trim()}.`
-      )
+      throw new ActionError({
+        problem: `Input ${INPUT} entry "${item}" separates target and size with a colon`,
+        fix: `write it as ${colon[1]}=${colon[2].trim()}`
+      })
     }
   }
   const withTarget = items.filter(s => s.includes('='))
   if (withTarget.length === 0) {
     if (items.length > 1) {
-      throw new ActionError(
-        `Input ${INPUT} has ${items.length} bare sizes (${items.join(', ')}); give one size for every output, or TARGET=SIZE entries such as "mlx=2.5GB, gguf=2GB".`
-      )
+      throw new ActionError({
+        problem: `Input ${INPUT} has ${items.length} bare sizes (${items.join(', ')})`,
+        fix: `give one size for every output, or TARGET=SIZE entries such as "mlx=2.5GB, gguf=2GB"`
+      })
     }
     return [{ target: 'all', bytes: parseSize(items[0], INPUT), text: items[0] }]
   }
   if (withTarget.length !== items.length) {
     const bare = items.find(s => !s.includes('='))
-    throw new ActionError(
-      `Input ${INPUT} mixes a bare size "${bare}" with TARGET=SIZE entries; write it as "all=${bare}" so every entry names its target.`
-    )
+    throw new ActionError({
+      problem: `Input ${INPUT} mixes a bare size "${bare}" with TARGET=SIZE entries`,
+      fix: `write it as "all=${bare}" so every entry names its target`
+    })
   }
   const entries: BudgetEntry[] = []
   for (const item of items) {
@@ -54,14 +57,16 @@ export function parseBudgets(
     const written = normaliseTarget(rawTarget)
     const target = aliases[written] ?? written
     if (!GENERIC_TARGETS.includes(target) && !ggufTypeNames.has(target)) {
-      throw new ActionError(
-        `Input ${INPUT} has an unknown target "${rawTarget}" in "${item}"; targets are all, mlx, gguf or a GGUF type such as Q4_K_M or Q8_0.`
-      )
+      throw new ActionError({
+        problem: `Input ${INPUT} has an unknown target "${rawTarget}" in "${item}"`,
+        fix: `targets are all, mlx, gguf or a GGUF type such as Q4_K_M or Q8_0`
+      })
     }
     if (entries.some(e => e.target === target)) {
-      throw new ActionError(
-        `Input ${INPUT} gives target "${rawTarget}" more than once${target === written ? '' : ` (it is ${target})`}; keep one entry per target.`
-      )
+      throw new ActionError({
+        problem: `Input ${INPUT} gives target "${rawTarget}" more than once${target === written ? '' : ` (it is ${target})`}`,
+        fix: `keep one entry per target`
+      })
     }
     const bytes = parseSize(item.slice(eq + 1).trim(), `${INPUT} entry "${item}"`)
     entries.push({ target, bytes, text: item })
