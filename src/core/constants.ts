@@ -1,6 +1,6 @@
 /**
  * The action's input and output names, each written once (as actions/cache keeps its
- * src/constants.ts). action.yml declares the same names; test/constants.test.ts checks that the
+ * src/constants.ts). action.yml declares the same names; test/core/constants.test.ts checks that the
  * two agree exactly.
  */
 
