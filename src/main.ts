@@ -8,12 +8,14 @@ import { checksumOutputs, withChecksums, type Checksums } from './artifacts/sums
 import {
   explainGgufOverBudget,
   judge,
+  judgeGrowth,
   overBudgetFailure,
   unusedBudgetDiagnoses
 } from './budget/index.js'
 import {
   baselineDeltas,
   findBaseline,
+  growthBaseline,
   keepBaseline,
   type FoundBaseline
 } from './baseline/baseline.js'
@@ -64,7 +66,8 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   const mlx = await produceMlx(plan.mlx, ws)
   const gguf = plan.gguf ? await ggufFrom(mlx, plan, plan.gguf, ws) : null
   const made = mergeStages(mlx, gguf ?? {})
-  const stages = mergeStages(made, { diagnoses: unusedBudgetDiagnoses(plan.budgets, made.outputs) })
+  const budgets = [...plan.budgets, ...plan.growthBudgets]
+  const stages = mergeStages(made, { diagnoses: unusedBudgetDiagnoses(budgets, made.outputs) })
 
   const checksums = await checksumOutputs(stages.outputs)
   const baseline = await findBaseline(config.baseline)
@@ -118,7 +121,8 @@ async function measuredReport(
   peakDiskBytes: number,
   baseline: FoundBaseline
 ): Promise<RunReport> {
-  const outputs = judge(await withChecksums(stages.outputs, checksums), plan.budgets)
+  const absolute = judge(await withChecksums(stages.outputs, checksums), plan.budgets)
+  const { outputs, diagnoses } = judgeGrowth(absolute, plan.growthBudgets, growthBaseline(baseline))
   return {
     baseModel: config.baseModel,
     baseBytes: plan.base.bytes,
@@ -133,7 +137,7 @@ async function measuredReport(
       : null,
     commands: stages.commands,
     outputs,
-    diagnoses: [...stages.diagnoses, ...explainGgufOverBudget(outputs)],
+    diagnoses: [...stages.diagnoses, ...diagnoses, ...explainGgufOverBudget(outputs)],
     notes: stages.notes,
     onOverBudget: config.onOverBudget,
     manifestPath: config.manifestPath,

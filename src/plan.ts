@@ -26,7 +26,12 @@ import {
 } from './plan/needs.js'
 import { measurePath } from './core/size.js'
 import { formatSize } from './core/size.js'
-import { ActionError, type BudgetEntry, type MlxQuantization } from './core/types.js'
+import {
+  ActionError,
+  type BudgetEntry,
+  type GrowthEntry,
+  type MlxQuantization
+} from './core/types.js'
 import * as log from './core/log.js'
 
 /**
@@ -48,6 +53,8 @@ export interface Plan {
   readonly mlx: MlxPlan
   readonly gguf: GgufSetup | null
   readonly budgets: readonly BudgetEntry[]
+  /** Growth limits against the baseline, their types resolved as the budgets'. */
+  readonly growthBudgets: readonly GrowthEntry[]
   readonly hub: Readonly<HubBase> | null
 }
 
@@ -89,6 +96,9 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   const budgets = gguf
     ? resolveBudgetTypes(config.budgets, t => canonicalType(t, gguf.llama.types))
     : config.budgets
+  const growthBudgets = gguf
+    ? resolveBudgetTypes(config.growthBudgets, t => canonicalType(t, gguf.llama.types))
+    : config.growthBudgets
   const hub = hubPlan
     ? await (await import('./hub.js')).fetchHubBase(hubPlan, machine.freeBytes)
     : null
@@ -100,7 +110,7 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   // For GGUF the MLX stage fuses a quantized base a second time, de-quantized
   if (gguf && base.quantization.bits) checkDequantizeSupport(env, true)
   const mlx = mlxPlan(config, fuseRequest(config, env, baseDir), gguf !== null, base)
-  return { folders, adapters, env, base, mlx, gguf, budgets, hub }
+  return { folders, adapters, env, base, mlx, gguf, budgets, growthBudgets, hub }
 }
 
 /** The inputs the run's disk and memory needs depend on. */

@@ -27,7 +27,7 @@ jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../src/main.js')
 const { restoreBaseline, saveBaseline } = await import('../src/baseline/store.js')
 const { BASELINE_PATH } = await import('../src/baseline/keys.js')
-const { formatBinary, formatDecimal } = await import('../src/core/size.js')
+const { formatBinary, formatDecimal, formatSize } = await import('../src/core/size.js')
 /** `+2.10 MB (+2.00 MiB)`, as the report writes a growth of at least 1000 bytes. */
 const grew = (d: number): string => `+${formatDecimal(d)} (+${formatBinary(d)})`
 
@@ -100,7 +100,11 @@ async function pushRun(commit: string, extra: Record<string, string> = {}): Prom
 }
 
 /** A pull request into main whose head is `head`; returns the mlx output's bytes. */
-async function pullRun(head: string, extra: Record<string, string> = {}): Promise<number> {
+async function pullRun(
+  head: string,
+  extra: Record<string, string> = {},
+  fails = false
+): Promise<number> {
   await event('pull_request', {
     repository: { default_branch: 'main' },
     pull_request: { base: { ref: 'main', sha: api.branches.get('main') }, head: { sha: head } }
@@ -108,10 +112,10 @@ async function pullRun(head: string, extra: Record<string, string> = {}): Promis
   process.env.GITHUB_REF = 'refs/pull/7/merge'
   process.env.GITHUB_SHA = 'f'.repeat(40)
   process.env.GITHUB_BASE_REF = 'main'
-  return mlxRun(extra)
+  return mlxRun(extra, fails)
 }
 
-async function mlxRun(extra: Record<string, string>): Promise<number> {
+async function mlxRun(extra: Record<string, string>, fails = false): Promise<number> {
   core.reset()
   const dir = await fs.mkdtemp(path.join(root, 'run-'))
   Object.assign(core.inputs, {
@@ -124,7 +128,8 @@ async function mlxRun(extra: Record<string, string>): Promise<number> {
     ...extra
   })
   await run()
-  expect(core.setFailed).not.toHaveBeenCalled()
+  if (fails) expect(core.setFailed).toHaveBeenCalledTimes(1)
+  else expect(core.setFailed).not.toHaveBeenCalled()
   return Number(JSON.parse(core.outputs.sizes).mlx)
 }
 
@@ -240,6 +245,46 @@ describe('baselines through the Actions cache', () => {
     expect(prBytes).not.toBe(pushBytes)
     expect(JSON.parse(core.outputs.deltas)).toEqual({ mlx: prBytes - pushBytes })
     expect(core.summary.text).toContain(`no change (${grew(prBytes - pushBytes)}, under 1GB)`)
+  })
+
+  it('a growth limit fails the pull request that grew the model where the absolute budget passes', async () => {
+    mainHistory(1)
+    const pushBytes = await pushRun(c(1), { 'quantize-bits': '4', 'size-budget': 'mlx=+5%' })
+    // The push had nothing to compare with: the growth limit is skipped, the run green.
+    expect(
+      core.notice.mock.calls.filter(call => call[1]?.title === 'Growth limit skipped')
+    ).toEqual([
+      [
+        'There is no baseline to compare with, so the growth limit "mlx=+5%" for mlx is skipped; absolute budgets still apply.',
+        { title: 'Growth limit skipped' }
+      ]
+    ])
+    api.parents.set(pr(6), c(1))
+    const budget = `mlx=${pushBytes * 10}, mlx=+5%`
+    const prBytes = await pullRun(pr(6), { 'size-budget': budget }, true)
+    expect(prBytes).toBeGreaterThan(Math.floor(pushBytes * 1.05)) // bf16 against 4-bit
+    expect(core.outputs['within-budget']).toBe('false')
+    const message = String(core.setFailed.mock.calls[0][0])
+    expect(message).toMatch(/^mlx is over the size budget/)
+    const limit = pushBytes + Math.floor(pushBytes / 20)
+    const manifest = JSON.parse(await fs.readFile(core.outputs.manifest, 'utf8')) as {
+      outputs: Array<{ budgetBytes: number; budget: string; headroomBytes: number }>
+    }
+    expect(manifest.outputs[0]).toMatchObject({
+      budgetBytes: limit,
+      budget: 'mlx=+5%',
+      headroomBytes: limit - prBytes
+    })
+    const errors = core.error.mock.calls.map(call => String(call[0]))
+    expect(errors).toEqual([
+      expect.stringContaining(
+        `mlx: ${formatSize(prBytes)} grew by ${formatSize(prBytes - pushBytes)} (+`
+      )
+    ])
+    expect(errors[0]).toContain(`against main@${c(1).slice(0, 7)}, over its growth limit`)
+    // The absolute budget alone passes the same pull request.
+    await pullRun(pr(6), { 'size-budget': `mlx=${pushBytes * 10}` })
+    expect(core.outputs['within-budget']).toBe('true')
   })
 
   it('without a baseline: one notice saying when one will exist, no deltas, the run green', async () => {

@@ -67,6 +67,7 @@ function configFor(baseModel: string, baseModelDir: string | null, out: string):
     quantizeBits: null,
     quantizeGroupSize: 64,
     budgets: [],
+    growthBudgets: [],
     onOverBudget: 'fail',
     python,
     mlxLmVersion: '0.32.2',
