@@ -29,6 +29,7 @@ import { handOverFullPrecision, produceMlx, type MlxResult } from './mlx/produce
 import { preflight, type Plan } from './plan.js'
 import {
   annotate,
+  logSizes,
   setOutputs,
   writeFailureManifest,
   writeFailureSummary,
@@ -77,6 +78,7 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   await writeManifest(report, manifestExtra(config, plan, gguf))
   await writeSummary(report)
   setOutputs(report)
+  logSizes(report)
   annotate(report)
   await publishOutputs(config.upload, report, checksums)
   if (config.hub) await publishHub(config, plan)

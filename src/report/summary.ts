@@ -14,6 +14,7 @@ import {
   sizeCell,
   statusCell
 } from './format.js'
+import { verdictBar } from './bar.js'
 import type { RunReport } from './run-report.js'
 
 export async function writeSummary(report: RunReport): Promise<void> {
@@ -45,7 +46,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
           : '—'
       },
       { data: headroomCell(v) },
-      { data: statusCell(v, report.onOverBudget) }
+      { data: statusCell(v, report.onOverBudget) + barLine(o.bytes, v) }
     ]
   })
   const header = [
@@ -102,6 +103,12 @@ export async function writeSummary(report: RunReport): Promise<void> {
       `Could not write the job summary to GITHUB_STEP_SUMMARY "${process.env.GITHUB_STEP_SUMMARY ?? ''}" (${(error as Error).message}); the outputs were measured but no verdict is given without it, check the runner's summary file, then run again.`
     )
   })
+}
+
+/** The bar under the status, `<br><code>██████░░░░ 61 %</code>`; nothing without a budget. */
+function barLine(bytes: number, v: Parameters<typeof verdictBar>[1]): string {
+  const bar = verdictBar(bytes, v)
+  return bar ? `<br><code>${html(bar)}</code>` : ''
 }
 
 /** A failed run still leaves a summary that says what went wrong (no outputs are reported). */
