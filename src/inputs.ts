@@ -97,7 +97,12 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     gguf,
     upload,
     hub: readHubPublishInputs(name => core.getInput(name)),
-    baseline: readBaselineInputs(name => core.getInput(name), upload.prefix)
+    baseline: readBaselineInputs(name => core.getInput(name), upload.prefix),
+    comment: {
+      mode: choice(Inputs.Comment, ['auto', 'true', 'false'], 'auto'),
+      token: core.getInput(Inputs.GithubToken).trim(),
+      artifactName: upload.prefix
+    }
   }
   if (config.hub) await requireHubToken(config.hub, hfToken)
   await checkOutputPlacement(config, cwd)

@@ -1,6 +1,6 @@
 /**
  * run(): parse inputs -> plan -> fuse (the MLX stage hands GGUF a full-precision model) -> gguf ->
- * measure -> budget -> report -> upload.
+ * measure -> budget -> report -> upload -> pull-request comment.
  */
 import * as core from '@actions/core'
 import { publishOutputs } from './publish.js'
@@ -19,6 +19,7 @@ import {
   keepBaseline,
   type FoundBaseline
 } from './baseline/baseline.js'
+import { commentOnPullRequest } from './comment/index.js'
 import type { MadeFolders } from './core/folders.js'
 import { thisMachine, type Machine } from './core/machine.js'
 import { emptyDir, Workspace } from './core/workspace.js'
@@ -80,9 +81,10 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   setOutputs(report)
   logSizes(report)
   annotate(report)
-  await publishOutputs(config.upload, report, checksums)
+  const published = await publishOutputs(config.upload, report, checksums)
   if (config.hub) await publishHub(config, plan)
   await keepBaseline(config.baseline, baseline, config.manifestPath)
+  await commentOnPullRequest(config.comment, report, published.artifacts)
   const overBudget = overBudgetFailure(report.outputs, report.onOverBudget)
   if (overBudget) core.setFailed(redact(overBudget))
 }

@@ -99,6 +99,9 @@ async function pushRun(commit: string, extra: Record<string, string> = {}): Prom
   return mlxRun(extra)
 }
 
+/** The pull request's number in the event (none: the comment has no pull request to go to). */
+let prNumber: number | undefined
+
 /** A pull request into main whose head is `head`; returns the mlx output's bytes. */
 async function pullRun(
   head: string,
@@ -107,7 +110,11 @@ async function pullRun(
 ): Promise<number> {
   await event('pull_request', {
     repository: { default_branch: 'main' },
-    pull_request: { base: { ref: 'main', sha: api.branches.get('main') }, head: { sha: head } }
+    pull_request: {
+      number: prNumber,
+      base: { ref: 'main', sha: api.branches.get('main') },
+      head: { sha: head }
+    }
   })
   process.env.GITHUB_REF = 'refs/pull/7/merge'
   process.env.GITHUB_SHA = 'f'.repeat(40)
@@ -378,5 +385,116 @@ describe('cache faults: a notice, the run green', () => {
       'No baseline is compared: the Actions cache service is not available to this job (no ACTIONS_RESULTS_URL or ACTIONS_CACHE_URL, as on GitHub Enterprise Server without a cache or outside a runner).'
     ])
     expect(api.requests).toEqual([])
+  })
+})
+
+describe('the pull-request comment', () => {
+  const COMMENTS = '/repos/octo/models/issues/7/comments'
+  const MARKER = '<!-- mlx-fuse-action comment: fused-model -->'
+  beforeEach(() => {
+    prNumber = 7
+    Object.assign(process.env, { GITHUB_SERVER_URL: 'https://github.com', GITHUB_RUN_ID: '42' })
+  })
+  afterEach(() => {
+    prNumber = undefined
+  })
+  const commentCalls = (): Array<{ method: string; path: string }> =>
+    api.requests
+      .filter(r => r.path.includes('/issues/'))
+      .map(r => ({ method: r.method, path: r.path }))
+
+  it('posts one comment with the deltas, bars and trend, then updates it in place', async () => {
+    mainHistory(1)
+    const pushBytes = await pushRun(c(1), { 'quantize-bits': '4', 'size-budget': 'mlx=10MB' })
+    // A push: the body is written, nothing is posted.
+    expect(commentCalls()).toEqual([])
+    expect(await fs.readFile(core.outputs['comment-file'], 'utf8')).toBe(
+      core.outputs['comment-body']
+    )
+
+    api.parents.set(pr(1), c(1))
+    // Someone else's comment, and one of another artifact name: neither is ever updated.
+    api.comments.push(
+      { id: 1, issue: 7, body: 'Looks good', user: 'octocat' },
+      {
+        id: 2,
+        issue: 7,
+        body: '<!-- mlx-fuse-action comment: other -->\nold',
+        user: 'github-actions[bot]'
+      }
+    )
+    const prBytes = await pullRun(pr(1), { 'size-budget': 'mlx=10MB' })
+    const body = core.outputs['comment-body']
+    expect(await fs.readFile(core.outputs['comment-file'], 'utf8')).toBe(body)
+    expect(body.split('\n')[0]).toBe(MARKER)
+    expect(body).toContain(`vs main&#64;${c(1).slice(0, 7)}`)
+    expect(body).toContain(`| \`mlx\` | ${formatSize(prBytes)} | ${grew(prBytes - pushBytes)}, +`)
+    const percent = Math.floor((prBytes * 100) / 10_000_000)
+    expect(body).toContain(` ${percent} %\` | ✅ within budget |`)
+    expect(body).toContain('[The job summary](https://github.com/octo/models/actions/runs/42)')
+    // The trend: the one baseline of main, then this run, in MB.
+    expect(body).toContain('```mermaid\nxychart-beta\n')
+    expect(body).toContain(`  x-axis ["${c(1).slice(0, 7)}", "this run"]`)
+    expect(body).toContain(
+      `  line [${(pushBytes / 1e6).toFixed(2)}, ${(prBytes / 1e6).toFixed(2)}]`
+    )
+    expect(commentCalls()).toEqual([
+      { method: 'GET', path: COMMENTS },
+      { method: 'POST', path: COMMENTS }
+    ])
+    const post = api.requests.find(r => r.method === 'POST')!
+    expect(post.authorization).toBe('token ghs_faketoken0123456789')
+    expect(post.body).toEqual({ body })
+    expect(api.comments.map(x => x.id)).toEqual([1, 2, 1002])
+
+    // The next push to the pull request updates that comment; it never adds a second.
+    api.requests.length = 0
+    await pullRun(pr(1), { 'size-budget': 'mlx=1kB', 'on-over-budget': 'warn' })
+    expect(commentCalls()).toEqual([
+      { method: 'GET', path: COMMENTS },
+      { method: 'PATCH', path: '/repos/octo/models/issues/comments/1002' }
+    ])
+    expect(api.comments).toHaveLength(3)
+    expect(api.comments[2].body).toBe(core.outputs['comment-body'])
+    expect(api.comments[2].body).toContain('██████████')
+    expect(api.comments[2].body).toContain('(over budget)')
+    expect(api.comments.slice(0, 2).map(x => x.body)).toEqual([
+      'Looks good',
+      '<!-- mlx-fuse-action comment: other -->\nold'
+    ])
+  })
+
+  it('finds its earlier comment on a later page of the list', async () => {
+    mainHistory(1)
+    api.parents.set(pr(2), c(1))
+    for (let i = 0; i < 150; i++)
+      api.comments.push({ id: i + 1, issue: 7, body: `n${i}`, user: 'x' })
+    api.comments.push({ id: 500, issue: 7, body: `${MARKER}\nold`, user: 'github-actions[bot]' })
+    await pullRun(pr(2))
+    expect(commentCalls().map(r => r.method)).toEqual(['GET', 'GET', 'PATCH'])
+    expect(api.comments.find(x => x.id === 500)?.body).toBe(core.outputs['comment-body'])
+  })
+
+  it('a token that may not comment (403): one warning naming pull-requests: write, the run green', async () => {
+    mainHistory(1)
+    api.parents.set(pr(3), c(1))
+    api.commentStatus = 403
+    await pullRun(pr(3)) // asserts setFailed was not called
+    const warnings = core.warning.mock.calls.filter(
+      call => call[1]?.title === 'Pull-request comment'
+    )
+    expect(warnings).toHaveLength(1)
+    expect(String(warnings[0][0])).toMatch(
+      /^The pull-request comment was not posted: the API answered 403: .*grant the job "pull-requests: write"/
+    )
+    expect(core.outputs['comment-file']).toBeTruthy()
+  })
+
+  it('comment: false posts nothing; the body is still written', async () => {
+    mainHistory(1)
+    api.parents.set(pr(4), c(1))
+    await pullRun(pr(4), { comment: 'false' })
+    expect(commentCalls()).toEqual([])
+    expect(await fs.readFile(core.outputs['comment-file'], 'utf8')).toContain(MARKER)
   })
 })

@@ -68,6 +68,7 @@ function configFor(baseModel: string, baseModelDir: string | null, out: string):
     quantizeGroupSize: 64,
     budgets: [],
     growthBudgets: [],
+    comment: { mode: 'false', token: '', artifactName: 'fused-model' },
     onOverBudget: 'fail',
     python,
     mlxLmVersion: '0.32.2',

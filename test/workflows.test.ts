@@ -345,7 +345,11 @@ describe('fuse.yml', () => {
       value: '${{ secrets.hf-token }}',
       why: 'a secret of the called workflow, never a plain input'
     },
-    'github-token': { value: '${{ github.token }}', why: "the job's own token" }
+    'github-token': { value: '${{ github.token }}', why: "the job's own token" },
+    comment: {
+      value: 'false',
+      why: 'fuse.yml keeps contents: read, so it cannot post; comment.yml posts the body it uploads'
+    }
   }
 
   it('offers every action input under the same name and passes it to the action', () => {

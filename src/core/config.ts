@@ -89,6 +89,16 @@ export interface Config {
   /** Publishing to the Hugging Face Hub, or null without hub-repo (hub-publish/inputs.ts). */
   readonly hub: HubPublishConfig | null
   readonly baseline: BaselineConfig
+  readonly comment: CommentConfig
+}
+
+/** The pull-request comment (src/comment): input `comment`, the token and the artifact name. */
+export interface CommentConfig {
+  /** `auto`: post on pull_request events; `true`: also say when there is no pull request. */
+  readonly mode: 'auto' | 'true' | 'false'
+  readonly token: string
+  /** The artifact-name prefix: its marker finds this name's earlier comment. */
+  readonly artifactName: string
 }
 
 /** Where the outputs go on the Hugging Face Hub (hub-publish/inputs.ts). */
