@@ -413,9 +413,9 @@ describe('the pull-request comment', () => {
     )
 
     api.parents.set(pr(1), c(1))
-    // Someone else's comment, and one of another artifact name: neither is ever updated.
+    // Someone quoting the marker, and the comment of another artifact name: neither is updated.
     api.comments.push(
-      { id: 1, issue: 7, body: 'Looks good', user: 'octocat' },
+      { id: 1, issue: 7, body: `${MARKER}\nLooks good`, user: 'octocat' },
       {
         id: 2,
         issue: 7,
@@ -459,7 +459,7 @@ describe('the pull-request comment', () => {
     expect(api.comments[2].body).toContain('██████████')
     expect(api.comments[2].body).toContain('(over budget)')
     expect(api.comments.slice(0, 2).map(x => x.body)).toEqual([
-      'Looks good',
+      `${MARKER}\nLooks good`,
       '<!-- mlx-fuse-action comment: other -->\nold'
     ])
   })
@@ -487,7 +487,7 @@ describe('the pull-request comment', () => {
     expect(String(warnings[0][0])).toMatch(
       /^The pull-request comment was not posted: the API answered 403: .*grant the job "pull-requests: write"/
     )
-    expect(core.outputs['comment-file']).toBeTruthy()
+    expect(path.basename(core.outputs['comment-file'])).toBe('fused-model.comment.md')
   })
 
   it('comment: false posts nothing; the body is still written', async () => {

@@ -19,8 +19,13 @@ import { commentBody, commentMarker } from './body.js'
 import { postComment } from './post.js'
 
 const TITLE = 'Pull-request comment'
-/** The file's name in its folder (and in the artifact fuse.yml uploads; comment.yml reads it). */
-export const COMMENT_FILE = 'comment.md'
+/**
+ * The file's name: `<artifact-name>.comment.md`, also the name of the artifact fuse.yml uploads it
+ * as (a raw upload takes the file's name), which comment.yml downloads by the pattern `*.comment.md`.
+ */
+export function commentFileName(artifactName: string): string {
+  return `${artifactName}.comment.md`
+}
 
 export async function commentOnPullRequest(
   config: CommentConfig,
@@ -34,7 +39,7 @@ export async function commentOnPullRequest(
       artifacts,
       runUrl: runUrl()
     })
-    const file = await writeBody(body)
+    const file = await writeBody(body, commentFileName(config.artifactName))
     core.setOutput(Outputs.CommentFile, file)
     core.setOutput(Outputs.CommentBody, body)
     if (config.mode === 'false') return
@@ -68,9 +73,9 @@ export async function commentOnPullRequest(
 }
 
 /** Writes the body to a new folder in the runner's temp folder; returns the file's path. */
-async function writeBody(body: string): Promise<string> {
+async function writeBody(body: string, name: string): Promise<string> {
   const dir = await makeTempFolder(process.env.RUNNER_TEMP || os.tmpdir(), 'mlx-fuse-comment-')
-  const file = path.join(dir, COMMENT_FILE)
+  const file = path.join(dir, name)
   await writeScratchFile(file, body)
   return file
 }

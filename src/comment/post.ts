@@ -1,6 +1,6 @@
 /**
  * Posts the body on the pull request, or updates this artifact name's earlier comment in place
- * (found by its hidden marker among the issue's comments), through `@actions/github` 9.1.1, loaded
+ * (a bot's comment among the issue's that starts with its hidden marker), through `@actions/github` 9.1.1, loaded
  * only when a comment is posted. GitHub REST: `GET /repos/{o}/{r}/issues/{n}/comments` (paged),
  * `POST` there, `PATCH /repos/{o}/{r}/issues/comments/{id}`; a pull request's conversation is its
  * issue's. A comment never fails the run: what goes wrong is one warning, and a 403 names the
@@ -39,7 +39,8 @@ export async function postComment(
       issue_number: target.number,
       per_page: 100
     })
-    const earlier = comments.find(c => (c.body ?? '').includes(marker))
+    // Its own: a bot's comment that starts with the marker (a person quoting it is left alone).
+    const earlier = comments.find(c => c.user?.type === 'Bot' && (c.body ?? '').startsWith(marker))
     if (earlier) {
       const { data } = await octokit.rest.issues.updateComment({
         ...where,
