@@ -98,6 +98,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     upload,
     hub: readHubPublishInputs(name => core.getInput(name)),
     baseline: readBaselineInputs(name => core.getInput(name), upload.prefix),
+    cacheToolchain: bool(Inputs.CacheToolchain, false),
     comment: {
       mode: choice(Inputs.Comment, ['auto', 'true', 'false'], 'auto'),
       token: core.getInput(Inputs.GithubToken).trim(),

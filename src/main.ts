@@ -22,6 +22,7 @@ import {
 import { commentOnPullRequest } from './comment/index.js'
 import type { MadeFolders } from './core/folders.js'
 import { thisMachine, type Machine } from './core/machine.js'
+import { toolchainNote } from './core/tool-cache.js'
 import { emptyDir, Workspace } from './core/workspace.js'
 import { produceGguf, type GgufResult, type GgufSetup } from './gguf/pipeline.js'
 import type { Config } from './core/config.js'
@@ -69,7 +70,10 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   const gguf = plan.gguf ? await ggufFrom(mlx, plan, plan.gguf, ws) : null
   const made = mergeStages(mlx, gguf ?? {})
   const budgets = [...plan.budgets, ...plan.growthBudgets]
-  const stages = mergeStages(made, { diagnoses: unusedBudgetDiagnoses(budgets, made.outputs) })
+  const stages = mergeStages(made, {
+    diagnoses: unusedBudgetDiagnoses(budgets, made.outputs),
+    notes: toolchainNote(plan.toolchain)
+  })
 
   const checksums = await checksumOutputs(stages.outputs)
   const baseline = await findBaseline(config.baseline)

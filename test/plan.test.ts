@@ -69,6 +69,7 @@ function configFor(baseModel: string, baseModelDir: string | null, out: string):
     budgets: [],
     growthBudgets: [],
     comment: { mode: 'false', token: '', artifactName: 'fused-model' },
+    cacheToolchain: false,
     onOverBudget: 'fail',
     python,
     mlxLmVersion: '0.32.2',

@@ -90,6 +90,8 @@ export interface Config {
   readonly hub: HubPublishConfig | null
   readonly baseline: BaselineConfig
   readonly comment: CommentConfig
+  /** `cache-toolchain`: the action's environments (and the GGUF path's llama.cpp build) through the Actions cache. */
+  readonly cacheToolchain: boolean
 }
 
 /** The pull-request comment (src/comment): input `comment`, the token and the artifact name. */
