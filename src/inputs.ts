@@ -8,7 +8,7 @@ import { readBaselineInputs } from './baseline/inputs.js'
 import { parseSizeBudget } from './budget/index.js'
 import { checkOutputPlacement } from './core/folders.js'
 import { MIN_SPLIT_BYTES } from './gguf/split.js'
-import { FTYPE_IDS, TYPE_ALIASES } from './gguf/types.js'
+import { FTYPE_IDS, TYPE_ALIASES } from './gguf/quant-types.js'
 import { formatSize, parseSize } from './core/size.js'
 import {
   DEFAULT_LLAMA_CPP_REF,
@@ -27,7 +27,7 @@ const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
  * List inputs, split on newlines and tabs; any other control character is refused in them. Every
  * other input is one line: a control character in one (a line feed in `dequantize`, a blank line
  * and Markdown in `revision`) can only be a mistake or an attempt to forge a workflow command
- * through a log line (see src/log.ts) or live Markdown in the job summary, so it is refused
+ * through a log line (see src/core/log.ts) or live Markdown in the job summary, so it is refused
  * before any input's text is quoted anywhere. One rule for every input, including those other
  * modules parse (src/artifacts/inputs.ts).
  */

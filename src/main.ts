@@ -3,7 +3,7 @@
  * measure -> budget -> report -> upload -> pull-request comment.
  */
 import * as core from '@actions/core'
-import { publishOutputs } from './publish.js'
+import { uploadArtifacts } from './artifacts/upload-step.js'
 import { checksumOutputs, withChecksums, type Checksums } from './artifacts/sums.js'
 import {
   explainGgufOverBudget,
@@ -85,7 +85,7 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   setOutputs(report)
   logSizes(report)
   annotate(report)
-  const published = await publishOutputs(config.upload, report, checksums)
+  const published = await uploadArtifacts(config.upload, report, checksums)
   if (config.hub) await publishHub(config, plan)
   await keepBaseline(config.baseline, baseline, config.manifestPath)
   await commentOnPullRequest(config.comment, report, published.artifacts)

@@ -7,14 +7,14 @@ import { checkOutputFolders, type MadeFolders } from './core/folders.js'
 import type { GgufSetup } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { checkBaseTokenizer } from './gguf/source.js'
-import { canonicalType } from './gguf/types.js'
+import { canonicalType } from './gguf/quant-types.js'
 // The Hub and artifact clients are loaded with import() where a run uses them, so that they stay
 // out of the entry chunk and a run that stops on its inputs starts quickly.
 import type { HubBase, HubPlan } from './hub.js'
 import { DEFAULT_LLAMA_CPP_REF, toolCacheRoot, type Config } from './core/config.js'
 import { validateAdapters, type AdapterInfo } from './mlx/adapters.js'
 import type { Machine } from './core/machine.js'
-import { checkRemoteCode } from './mlx/config.js'
+import { checkRemoteCode } from './mlx/model-config.js'
 import type { MlxPlan } from './mlx/produce.js'
 import { checkDequantizeSupport, resolveMlxEnv, type MlxEnv } from './mlx/python.js'
 import {
@@ -209,7 +209,8 @@ export function checkFuseMemory(needs: RunNeeds, mlxLmVersion: string, totalMemo
   const fix = needs.forGguf
     ? 'use a runner with more memory, or drop the gguf input (its conversion needs that de-quantized fuse)'
     : 'use a runner with more memory, or a smaller or quantized base model without dequantize'
-  throw new ActionError(
-    `Not enough memory for ${needs.memoryWhat}: mlx-lm ${mlxLmVersion} keeps the whole fused model in memory while it writes it, about ${formatSize(needs.memoryBytes)}, but this machine has ${formatSize(totalMemory)} in all; ${fix}.`
-  )
+  throw new ActionError({
+    problem: `Not enough memory for ${needs.memoryWhat}: mlx-lm ${mlxLmVersion} keeps the whole fused model in memory while it writes it, about ${formatSize(needs.memoryBytes)}, but this machine has ${formatSize(totalMemory)} in all`,
+    fix
+  })
 }

@@ -80,7 +80,7 @@ describe('validateAdapters', () => {
       '0000200_adapters.safetensors': 'x'
     })
     await expect(validateAdapters(dir)).rejects.toThrow(
-      /adapters\.safetensors does not exist: only numbered checkpoints exist; the newest is 0001000_adapters\.safetensors/
+      /adapters\.safetensors does not exist, only numbered checkpoints \(the newest is 0001000_adapters\.safetensors\); copy 0001000_adapters\.safetensors to adapters\.safetensors to fuse it/
     )
   })
 

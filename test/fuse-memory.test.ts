@@ -11,7 +11,7 @@ import path from 'node:path'
 
 import type { GgufConfig } from '../src/core/config.js'
 import { formatSize } from '../src/core/size.js'
-import { readModelConfig } from '../src/mlx/config.js'
+import { readModelConfig } from '../src/mlx/model-config.js'
 import { estimateFullPrecisionBytes } from '../src/mlx/precision.js'
 import { inspectWeights } from '../src/mlx/weights.js'
 import { freeBytes } from '../src/core/disk.js'

@@ -14,7 +14,7 @@ import {
   ftypeOf,
   parseQuantizeHelp,
   validateGgufTypes
-} from '../src/gguf/types.js'
+} from '../src/gguf/quant-types.js'
 import { directOutType, intermediateOutType } from '../src/gguf/convert.js'
 import { quantizeHint } from '../src/gguf/quantize.js'
 import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'

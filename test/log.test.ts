@@ -139,7 +139,7 @@ describe('runStep, the one way to run a step', () => {
       silent: true,
       timeoutMs: 200,
       hint: 'wait less',
-      failure: res => (res.timedOut ? 'sleeper timed out; wait less.' : 'other')
+      failure: res => ({ problem: res.timedOut ? 'sleeper timed out' : 'other', fix: 'wait less' })
     }).catch((e: unknown) => e)
     expect((error as ActionError).message).toBe('sleeper timed out; wait less.')
     expect((error as ActionError).exitCode).toBe(137)

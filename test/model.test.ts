@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
-import { checkRemoteCode, readModelConfig } from '../src/mlx/config.js'
+import { checkRemoteCode, readModelConfig } from '../src/mlx/model-config.js'
 import {
   bitsPerWeight,
   describePrecision,

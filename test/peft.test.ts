@@ -177,7 +177,7 @@ describe('convertLoraToGguf', () => {
         outType: 'f16'
       })
     ).rejects.toThrow(
-      `The llama.cpp checkout has no ${script}: set llama-cpp-dir to a llama.cpp source checkout that contains convert_lora_to_gguf.py, or set gguf-adapter to false.`
+      `The llama.cpp checkout has no ${script}; set llama-cpp-dir to a llama.cpp source checkout that contains convert_lora_to_gguf.py, or set gguf-adapter to false.`
     )
   })
 })

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
-import { readModelConfig } from '../src/mlx/config.js'
+import { readModelConfig } from '../src/mlx/model-config.js'
 import { describePrecision, estimateFullPrecisionBytes } from '../src/mlx/precision.js'
 import { inspectWeights } from '../src/mlx/weights.js'
 import { MAKE_TINY_MODEL, SYSTEM_PYTHON, readSafetensorsHeader, run } from './fixtures/tiny.js'

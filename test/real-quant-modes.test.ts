@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
-import { readModelConfig } from '../src/mlx/config.js'
+import { readModelConfig } from '../src/mlx/model-config.js'
 import {
   describePrecision,
   estimateFullPrecisionBytes,

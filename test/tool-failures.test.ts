@@ -6,7 +6,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@j
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { readModelConfig } from '../src/mlx/config.js'
+import { readModelConfig } from '../src/mlx/model-config.js'
 import { runFuse } from '../src/mlx/fuse.js'
 import { resolveMlxEnv, type MlxEnv } from '../src/mlx/python.js'
 import { ActionError } from '../src/core/types.js'

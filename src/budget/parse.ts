@@ -44,17 +44,19 @@ export function parseSizeBudget(
   for (const item of items) {
     const colon = /^([A-Za-z][A-Za-z0-9_]*)[ \t]*:[ \t]*([^=]+)$/.exec(item)
     if (colon) {
-      throw new ActionError(
-        `Input ${INPUT} entry "${item}" separates target and size with a colon; write it as ${colon[1]}=${colon[2].trim()}.`
-      )
+      throw new ActionError({
+        problem: `Input ${INPUT} entry "${item}" separates target and size with a colon`,
+        fix: `write it as ${colon[1]}=${colon[2].trim()}`
+      })
     }
   }
   const withTarget = items.filter(s => s.includes('='))
   if (withTarget.length === 0) {
     if (items.length > 1) {
-      throw new ActionError(
-        `Input ${INPUT} has ${items.length} bare sizes (${items.join(', ')}); give one size for every output, or TARGET=SIZE entries such as "mlx=2.5GB, gguf=2GB".`
-      )
+      throw new ActionError({
+        problem: `Input ${INPUT} has ${items.length} bare sizes (${items.join(', ')})`,
+        fix: `give one size for every output, or TARGET=SIZE entries such as "mlx=2.5GB, gguf=2GB"`
+      })
     }
     return items[0].startsWith('+')
       ? { budgets: [], growth: [growthEntry('all', items[0], items[0])] }
@@ -65,9 +67,10 @@ export function parseSizeBudget(
   }
   if (withTarget.length !== items.length) {
     const bare = items.find(s => !s.includes('='))
-    throw new ActionError(
-      `Input ${INPUT} mixes a bare size "${bare}" with TARGET=SIZE entries; write it as "all=${bare}" so every entry names its target.`
-    )
+    throw new ActionError({
+      problem: `Input ${INPUT} mixes a bare size "${bare}" with TARGET=SIZE entries`,
+      fix: `write it as "all=${bare}" so every entry names its target`
+    })
   }
   const parsed: SizeBudget = { budgets: [], growth: [] }
   for (const item of items) {
@@ -76,17 +79,19 @@ export function parseSizeBudget(
     const written = normaliseTarget(rawTarget)
     const target = aliases[written] ?? written
     if (!GENERIC_TARGETS.includes(target) && !ggufTypeNames.has(target)) {
-      throw new ActionError(
-        `Input ${INPUT} has an unknown target "${rawTarget}" in "${item}"; targets are all, mlx, gguf or a GGUF type such as Q4_K_M or Q8_0.`
-      )
+      throw new ActionError({
+        problem: `Input ${INPUT} has an unknown target "${rawTarget}" in "${item}"`,
+        fix: `targets are all, mlx, gguf or a GGUF type such as Q4_K_M or Q8_0`
+      })
     }
     const size = item.slice(eq + 1).trim()
     const growth = size.startsWith('+')
     const twin = (growth ? parsed.growth : parsed.budgets).find(e => e.target === target)
     if (twin) {
-      throw new ActionError(
-        `Input ${INPUT} gives ${growth ? 'a growth limit' : 'a size'} for target "${rawTarget}" more than once${target === written ? '' : ` (it is ${target})`} ("${twin.text}" and "${item}"); keep one ${growth ? 'growth limit' : 'absolute size'} per target (an absolute size and a growth limit such as ${rawTarget}=+5% may stand side by side).`
-      )
+      throw new ActionError({
+        problem: `Input ${INPUT} gives ${growth ? 'a growth limit' : 'a size'} for target "${rawTarget}" more than once${target === written ? '' : ` (it is ${target})`} ("${twin.text}" and "${item}")`,
+        fix: `keep one ${growth ? 'growth limit' : 'absolute size'} per target (an absolute size and a growth limit such as ${rawTarget}=+5% may stand side by side)`
+      })
     }
     if (growth) parsed.growth.push(growthEntry(target, size, item))
     else
@@ -108,9 +113,10 @@ function growthEntry(target: string, size: string, item: string): GrowthEntry {
   if (value.includes('%')) {
     const m = /^(\d+)(?:\.(\d{1,2}))?[ \t]*%$/.exec(value)
     if (!m) {
-      throw new ActionError(
-        `Input ${INPUT} entry "${item}" has an invalid growth limit; write a percentage of the baseline's size with at most two decimals, such as +5% or +0.5%, or a size such as +200MB.`
-      )
+      throw new ActionError({
+        problem: `Input ${INPUT} entry "${item}" has an invalid growth limit`,
+        fix: `write a percentage of the baseline's size with at most two decimals, such as +5% or +0.5%, or a size such as +200MB`
+      })
     }
     const hundredths = Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'))
     return { target, growth: { kind: 'percent', hundredths }, text: item }

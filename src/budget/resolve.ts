@@ -4,7 +4,7 @@ import { GENERIC_TARGETS, INPUT } from './parse.js'
 
 /**
  * The checkout's canonical name for a GGUF type name or alias (`Q4_K` -> `Q4_K_M`), or null when
- * it does not know the name (gguf/types `canonicalType` over `llama-quantize --help`).
+ * it does not know the name (gguf/quant-types `canonicalType` over `llama-quantize --help`).
  */
 export type CanonicalType = (name: string) => string | null
 
@@ -22,9 +22,10 @@ export function resolveBudgetTypes<E extends BudgetEntry | GrowthEntry>(
     const target = GENERIC_TARGETS.includes(e.target) ? e.target : (canonical(e.target) ?? e.target)
     const twin = out.find(o => o.target === target)
     if (twin) {
-      throw new ActionError(
-        `Input ${INPUT} entries "${twin.text}" and "${e.text}" both name ${target} in this llama.cpp checkout; keep one.`
-      )
+      throw new ActionError({
+        problem: `Input ${INPUT} entries "${twin.text}" and "${e.text}" both name ${target} in this llama.cpp checkout`,
+        fix: `keep one`
+      })
     }
     out.push({ ...e, target })
   }

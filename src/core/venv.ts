@@ -97,7 +97,7 @@ async function baseVersion(spec: EnvSpec): Promise<string> {
   if (!version) {
     throw new ActionError({
       problem: `The Python "${spec.base}" that the ${spec.name} environment is made from does not run or does not answer as Python does`,
-      fix: `${spec.hint}`
+      fix: spec.hint
     })
   }
   return version
@@ -226,8 +226,10 @@ async function makeEnv(spec: EnvSpec, dir: string, key: string, python: string):
         args,
         cleanup: [dir],
         hint: spec.hint,
-        failure: r =>
-          `${what} for the ${spec.name} environment failed with exit code ${r.code} (${r.tail.last(3)}); ${spec.hint}.`
+        failure: r => ({
+          problem: `${what} for the ${spec.name} environment failed with exit code ${r.code} (${r.tail.last(3)})`,
+          fix: spec.hint
+        })
       })
     }
     await step('Creating the virtual environment', spec.base, ['-m', 'venv', dir])

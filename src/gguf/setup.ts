@@ -5,7 +5,7 @@ import { ActionError } from '../core/types.js'
 import { resolveConvertPython } from './convert-env.js'
 import type { GgufSetup } from './pipeline.js'
 import { setupLlamaCpp } from './toolchain.js'
-import { validateGgufTypes } from './types.js'
+import { validateGgufTypes } from './quant-types.js'
 
 /** gguf-dir itself is checked with output-dir (folders.ts), before this runs. */
 export async function prepareGguf(g: GgufConfig): Promise<GgufSetup> {

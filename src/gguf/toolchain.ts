@@ -9,7 +9,7 @@ import { toolPaths } from '../core/config.js'
 import { exists } from '../core/folders.js'
 import { clearForOutput } from '../core/workspace.js'
 import { ActionError } from '../core/types.js'
-import { parseQuantizeHelp, type QuantizeTypes } from './types.js'
+import { parseQuantizeHelp, type QuantizeTypes } from './quant-types.js'
 import { probe, runStep } from '../core/run.js'
 import * as log from '../core/log.js'
 import {
@@ -164,8 +164,14 @@ export async function cloneLlamaCpp(
     failure: result => {
       const output = result.tail.last()
       return UNREACHABLE.test(output)
-        ? `git clone of llama.cpp ${ref} failed because ${repoUrl} could not be reached (last output: ${output}): give the runner network access, or set llama-cpp-dir to a local llama.cpp checkout (made beforehand with \`git clone --depth 1 --branch ${ref} ${repoUrl}\`).`
-        : `git clone of llama.cpp ${ref} from ${repoUrl} failed with exit code ${result.code} (last output: ${output}); check that llama-cpp-ref names an existing tag or branch.`
+        ? {
+            problem: `git clone of llama.cpp ${ref} failed because ${repoUrl} could not be reached (last output: ${output})`,
+            fix: `give the runner network access, or set llama-cpp-dir to a local llama.cpp checkout (made beforehand with \`git clone --depth 1 --branch ${ref} ${repoUrl}\`)`
+          }
+        : {
+            problem: `git clone of llama.cpp ${ref} from ${repoUrl} failed with exit code ${result.code} (last output: ${output})`,
+            fix: `check that llama-cpp-ref names an existing tag or branch`
+          }
     }
   })
   if (!(await isSourceTree(target))) {
@@ -243,8 +249,10 @@ export async function buildLlamaCpp(dir: string): Promise<void> {
         bin: cmake,
         args,
         hint: 'install a C/C++ toolchain or set llama-cpp-dir to a built checkout',
-        failure: result =>
-          `Building llama.cpp in ${dir} failed: cmake ${args[0]} exited with code ${result.code} (last output: ${result.tail.last()}); install a C/C++ toolchain or set llama-cpp-dir to a built checkout.`
+        failure: result => ({
+          problem: `Building llama.cpp in ${dir} failed: cmake ${args[0]} exited with code ${result.code} (last output: ${result.tail.last()})`,
+          fix: `install a C/C++ toolchain or set llama-cpp-dir to a built checkout`
+        })
       })
     }
   })

@@ -92,16 +92,17 @@ export async function writeSummary(report: RunReport): Promise<void> {
       : []),
     ...report.commands.map(c => `${html(c.what)}: ${code(c.argv.join(' '))}`),
     'Tools write into staging folders beside the outputs (<code>.NAME.fuse-*</code>, <code>.NAME.work-*</code>) that are moved into place only after every check passed.',
-    `Peak disk use: ${formatSize(report.peakDiskBytes)} (${formatDecimal(report.peakDiskBytes)}), the most this run had written and not yet removed at once, measured after each step.`,
+    `Peak disk use: ${formatSize(report.peakDiskBytes)}, the most this run had written and not yet removed at once, measured after each step.`,
     `Manifest: ${code(report.manifestPath)}`,
     'Sizes are exact sums of file sizes; kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.'
   ]
   s.addDetails('How this was measured', `<ul>${details.map(d => `<li>${d}</li>`).join('')}</ul>`)
   await s.write().catch((error: unknown) => {
     s.emptyBuffer()
-    throw new ActionError(
-      `Could not write the job summary to GITHUB_STEP_SUMMARY "${process.env.GITHUB_STEP_SUMMARY ?? ''}" (${(error as Error).message}); the outputs were measured but no verdict is given without it, check the runner's summary file, then run again.`
-    )
+    throw new ActionError({
+      problem: `Could not write the job summary to GITHUB_STEP_SUMMARY "${process.env.GITHUB_STEP_SUMMARY ?? ''}" (${(error as Error).message})`,
+      fix: `the outputs were measured but no verdict is given without it, check the runner's summary file, then run again`
+    })
   })
 }
 

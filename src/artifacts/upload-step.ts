@@ -1,26 +1,27 @@
 /**
- * The upload step of run(), after the summary and manifest are written: upload, then the artifact
- * outputs and summary rows. An upload error fails the step with its one sentence (what was and
+ * The upload step of run(), after the summary and manifest are written: upload the outputs as
+ * workflow artifacts, then the artifact outputs and summary rows. (Publishing a release is
+ * publish-release/; this module only uploads artifacts.) An upload error fails the step with its one sentence (what was and
  * was not uploaded) after those rows are written; it is not thrown, so the size summary above it
  * stays the run's report.
  */
 import * as core from '@actions/core'
-import { redact } from './core/redact.js'
-import type { RunReport } from './report/index.js'
-import type { ArtifactOutcome } from './artifacts/outcome.js'
-import { setArtifactOutputs, writeArtifactSummary } from './artifacts/report.js'
-import type { UploadConfig } from './artifacts/inputs.js'
-import type { Checksums } from './artifacts/sums.js'
-import type { ArtifactService } from './artifacts/upload.js'
+import { redact } from '../core/redact.js'
+import type { RunReport } from '../report/index.js'
+import type { ArtifactOutcome } from './outcome.js'
+import { setArtifactOutputs, writeArtifactSummary } from './report.js'
+import type { UploadConfig } from './inputs.js'
+import type { Checksums } from './sums.js'
+import type { ArtifactService } from './upload.js'
 
-export async function publishOutputs(
+export async function uploadArtifacts(
   config: UploadConfig,
   report: RunReport,
   checksums: Checksums,
   client?: ArtifactService
 ): Promise<ArtifactOutcome> {
   // The artifact client (Azure blob, Octokit) loads only here and in the plan's name check.
-  const { uploadOutputs, UploadError } = await import('./artifacts/upload.js')
+  const { uploadOutputs, UploadError } = await import('./upload.js')
   let result: ArtifactOutcome
   try {
     result = await uploadOutputs(

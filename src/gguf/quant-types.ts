@@ -195,7 +195,7 @@ export function validateGgufTypes(
       })
     }
     if (IMATRIX_TYPES.includes(canonical) && !hasImatrix) {
-      throw new ActionError(`${needsImatrix(canonical)}.`)
+      throw new ActionError({ problem: needsImatrix(canonical) })
     }
     if (!out.includes(canonical)) out.push(canonical)
   }
