@@ -242,6 +242,19 @@ describe('baselines through the Actions cache', () => {
     expect(restored.baseline.sizes).toEqual({ mlx: bytes })
     // The push compared with the one before it: c(20)'s 1,019 bytes.
     expect(JSON.parse(core.outputs.deltas)).toEqual({ mlx: bytes - 1019 })
+    // The summary keeps the trend as a table: the 20 baselines restored, oldest first, then this run.
+    const trend =
+      /<details><summary>Trend: the last baselines of main<\/summary>(.*?)<\/details>/.exec(
+        core.summary.text
+      )?.[1]
+    const rows = [...(trend ?? '').matchAll(/<tr>(.*?)<\/tr>/g)].map(m => m[1])
+    expect(rows[0]).toBe('<th>Baseline</th><th><code>mlx</code></th>')
+    expect(rows.slice(1).map(r => /<td>(.*?)<\/td>/.exec(r)?.[1])).toEqual([
+      ...history.map(p => `<code>${p.commit.slice(0, 7)}</code>`),
+      'this run'
+    ])
+    expect(rows[1]).toContain(`<td>${formatSize(1000)}</td>`)
+    expect(rows.at(-1)).toContain(`<td>${formatSize(bytes)}</td>`)
   })
 
   it('a change under size-delta-threshold reads "no change", the output keeps the exact bytes', async () => {

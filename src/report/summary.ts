@@ -15,6 +15,7 @@ import {
   statusCell
 } from './format.js'
 import { verdictBar } from './bar.js'
+import { trendTable } from './trend.js'
 import type { RunReport } from './run-report.js'
 
 export async function writeSummary(report: RunReport): Promise<void> {
@@ -81,6 +82,9 @@ export async function writeSummary(report: RunReport): Promise<void> {
     )
   }
   for (const note of report.notes) s.addRaw(noteHtml(note), true)
+  const trend = report.deltas ? trendTable(report.deltas, report.outputs) : null
+  if (trend)
+    s.addDetails(`Trend: the last baselines of ${html(report.deltas?.branch ?? '')}`, trend)
   const details = [
     `Base model: ${code(report.baseModel)}`,
     `Adapters: ${code(report.adapterPath)}`,
