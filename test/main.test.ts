@@ -8,8 +8,7 @@ import { afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import * as core from './__fixtures__/core.js'
-import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
-import { FIXTURES_DIR, makeTinySetup } from './fixtures/tiny.js'
+import { makeTinySetup } from './fixtures/tiny.js'
 import { readValidManifest } from './fixtures/manifest.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
@@ -97,25 +96,5 @@ describe('run() in-process', () => {
     )
     expect(core.outputs['within-budget']).toBe('false')
     expect(core.summary.text).toContain('Over the size budget (warn only: this step passes)')
-  })
-
-  it('cache-toolchain: the summary says what each toolchain part did; without it, nothing', async () => {
-    const gguf = {
-      gguf: 'Q8_0',
-      'llama-cpp-dir': realLlamaCpp().dir,
-      'convert-python': path.join(FIXTURES_DIR, 'llama-stand-in', 'python')
-    }
-    await mlxRun({ ...gguf, 'cache-toolchain': 'true' })
-    await run()
-    expect(core.setFailed).not.toHaveBeenCalled()
-    // llama-cpp-dir is built already and the interpreters are inputs: only the build is reported.
-    expect(core.summary.text).toContain(
-      '<p>Toolchain (cache-toolchain):<ul><li>llama.cpp build: reused (already on the runner)</li></ul></p>'
-    )
-    core.reset()
-    await mlxRun(gguf)
-    await run()
-    expect(core.setFailed).not.toHaveBeenCalled()
-    expect(core.summary.text).not.toContain('Toolchain (cache-toolchain)')
   })
 })
