@@ -333,6 +333,29 @@ describe('permissions a caller grants to the reusable workflows it calls', () =>
     expect(stepsOf('.github/workflows/comment.yml').some(s => s.run)).toBe(false)
   })
 
+  it('fuse.yml uploads the body under the name comment.yml downloads', async () => {
+    const { commentFileName } = await import('../src/comment/index.js')
+    const upload = stepsOf('.github/workflows/fuse.yml').find(s =>
+      s.uses?.startsWith('actions/upload-artifact@')
+    )
+    // A raw upload: the artifact takes the file's name, <artifact-name>.comment.md.
+    expect(upload?.with).toMatchObject({
+      path: '${{ steps.fuse.outputs.comment-file }}',
+      archive: false
+    })
+    const patterns = stepsOf('.github/workflows/comment.yml')
+      .filter(s => s.uses?.startsWith('actions/download-artifact@'))
+      .map(s => String(s.with?.pattern))
+    expect(patterns).toEqual(['*.comment.md', '*.comment.md'])
+    const name = commentFileName('fused-model')
+    expect(name).toBe('fused-model.comment.md')
+    expect(
+      patterns.every(p =>
+        new RegExp(`^${p.replaceAll('.', '\\.').replaceAll('*', '.*')}$`).test(name)
+      )
+    ).toBe(true)
+  })
+
   it('grants every permission each called job asks for (GitHub refuses the workflow otherwise)', () => {
     for (const { file, name, job, called } of calls) {
       expect(existsSync(path.join(ROOT, called))).toBe(true)
