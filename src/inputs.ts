@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { readUploadInputs } from './artifacts/inputs.js'
 import { readBaselineInputs } from './baseline/inputs.js'
-import { parseBudgets } from './budget/index.js'
+import { parseSizeBudget } from './budget/index.js'
 import { checkOutputPlacement } from './core/folders.js'
 import { MIN_SPLIT_BYTES } from './gguf/split.js'
 import { FTYPE_IDS, TYPE_ALIASES } from './gguf/quant-types.js'
@@ -63,11 +63,16 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
       fix: 'list the GGUF types to make (gguf: Q4_K_M), or remove gguf-split'
     })
   }
-  const budgets = parseBudgets(core.getInput(Inputs.SizeBudget), KNOWN_GGUF_TYPES, TYPE_ALIASES)
+  const { budgets, growth: growthBudgets } = parseSizeBudget(
+    core.getInput(Inputs.SizeBudget),
+    KNOWN_GGUF_TYPES,
+    TYPE_ALIASES
+  )
+  // auto chooses by absolute budgets only; a growth limit judges the file it chose.
   if (gguf?.auto && !budgets.some(b => b.target === 'gguf' || b.target === 'all')) {
     throw new ActionError({
-      problem: 'Input gguf is "auto" but size-budget has no budget for GGUF files',
-      fix: 'add one such as "gguf=2GB" (auto picks the best type that fits it), or list the types you want'
+      problem: 'Input gguf is "auto" but size-budget has no absolute budget for GGUF files',
+      fix: 'add one such as "gguf=2GB" (auto picks the best type that fits it; a growth limit such as "gguf=+5%" only judges the result), or list the types you want'
     })
   }
 
@@ -81,6 +86,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     quantizeBits: quantizeBits(),
     quantizeGroupSize: groupSize(),
     budgets,
+    growthBudgets,
     onOverBudget: choice(Inputs.OnOverBudget, ['fail', 'warn'], 'fail'),
     python: core.getInput(Inputs.Python) || null,
     mlxLmVersion: version(Inputs.MlxLmVersion, DEFAULT_MLX_LM_VERSION),
@@ -91,7 +97,13 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     gguf,
     upload,
     hub: readHubPublishInputs(name => core.getInput(name)),
-    baseline: readBaselineInputs(name => core.getInput(name), upload.prefix)
+    baseline: readBaselineInputs(name => core.getInput(name), upload.prefix),
+    cacheToolchain: bool(Inputs.CacheToolchain, false),
+    comment: {
+      mode: choice(Inputs.Comment, ['auto', 'true', 'false'], 'auto'),
+      token: core.getInput(Inputs.GithubToken).trim(),
+      artifactName: upload.prefix
+    }
   }
   if (config.hub) await requireHubToken(config.hub, hfToken)
   await checkOutputPlacement(config, cwd)

@@ -26,7 +26,12 @@ import {
 } from './plan/needs.js'
 import { measurePath } from './core/size.js'
 import { formatSize } from './core/size.js'
-import { ActionError, type BudgetEntry, type MlxQuantization } from './core/types.js'
+import {
+  ActionError,
+  type BudgetEntry,
+  type GrowthEntry,
+  type MlxQuantization
+} from './core/types.js'
 import * as log from './core/log.js'
 
 /**
@@ -48,6 +53,10 @@ export interface Plan {
   readonly mlx: MlxPlan
   readonly gguf: GgufSetup | null
   readonly budgets: readonly BudgetEntry[]
+  /** Growth limits against the baseline, their types resolved as the budgets'. */
+  readonly growthBudgets: readonly GrowthEntry[]
+  /** With cache-toolchain: one line per environment or build, restored, made or reused, and saved. */
+  readonly toolchain: readonly string[]
   readonly hub: Readonly<HubBase> | null
 }
 
@@ -80,7 +89,11 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   })
   // A repo id is resolved and listed now (cheap: 401/403/404 fail here), downloaded further down.
   const hubPlan = config.baseModelDir ? null : await resolveHub(config, folders)
-  const env = await resolveMlxEnv({ python: config.python, mlxLmVersion: config.mlxLmVersion })
+  const env = await resolveMlxEnv({
+    python: config.python,
+    mlxLmVersion: config.mlxLmVersion,
+    cacheToolchain: config.cacheToolchain
+  })
   log.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
   checkDequantizeSupport(env, config.dequantize)
 
@@ -89,6 +102,9 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   const budgets = gguf
     ? resolveBudgetTypes(config.budgets, t => canonicalType(t, gguf.llama.types))
     : config.budgets
+  const growthBudgets = gguf
+    ? resolveBudgetTypes(config.growthBudgets, t => canonicalType(t, gguf.llama.types))
+    : config.growthBudgets
   const hub = hubPlan
     ? await (await import('./hub.js')).fetchHubBase(hubPlan, machine.freeBytes)
     : null
@@ -100,7 +116,9 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   // For GGUF the MLX stage fuses a quantized base a second time, de-quantized
   if (gguf && base.quantization.bits) checkDequantizeSupport(env, true)
   const mlx = mlxPlan(config, fuseRequest(config, env, baseDir), gguf !== null, base)
-  return { folders, adapters, env, base, mlx, gguf, budgets, hub }
+  // cache-toolchain: what each environment and build did, for the summary.
+  const toolchain = [...(env.toolchain ? [env.toolchain] : []), ...(gguf?.toolchain ?? [])]
+  return { folders, adapters, env, base, mlx, gguf, budgets, growthBudgets, hub, toolchain }
 }
 
 /** The inputs the run's disk and memory needs depend on. */

@@ -1,5 +1,5 @@
 /** Re-resolving budget targets through the llama.cpp checkout the run uses. */
-import { ActionError, type BudgetEntry } from '../core/types.js'
+import { ActionError, type BudgetEntry, type GrowthEntry } from '../core/types.js'
 import { GENERIC_TARGETS, INPUT } from './parse.js'
 
 /**
@@ -11,12 +11,13 @@ export type CanonicalType = (name: string) => string | null
 /**
  * Re-resolves type targets through the llama.cpp checkout's own `llama-quantize --help` aliases,
  * which are authoritative once known (the static table only covers what it listed when written).
+ * Absolute budgets and growth limits are resolved each in their own call.
  */
-export function resolveBudgetTypes(
-  entries: readonly BudgetEntry[],
+export function resolveBudgetTypes<E extends BudgetEntry | GrowthEntry>(
+  entries: readonly E[],
   canonical: CanonicalType
-): BudgetEntry[] {
-  const out: BudgetEntry[] = []
+): E[] {
+  const out: E[] = []
   for (const e of entries) {
     const target = GENERIC_TARGETS.includes(e.target) ? e.target : (canonical(e.target) ?? e.target)
     const twin = out.find(o => o.target === target)

@@ -40,7 +40,8 @@ export const Inputs = {
   HubRevision: 'hub-revision',
   BaselineBranch: 'baseline-branch',
   SizeDeltaThreshold: 'size-delta-threshold',
-  GithubToken: 'github-token'
+  GithubToken: 'github-token',
+  Comment: 'comment'
 } as const
 
 export const Outputs = {
@@ -56,7 +57,9 @@ export const Outputs = {
   ArtifactUrl: 'artifact-url',
   HubCommitUrl: 'hub-commit-url',
   BaselineSha: 'baseline-sha',
-  Deltas: 'deltas'
+  Deltas: 'deltas',
+  CommentFile: 'comment-file',
+  CommentBody: 'comment-body'
 } as const
 
 export type InputName = (typeof Inputs)[keyof typeof Inputs]

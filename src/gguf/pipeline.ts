@@ -36,6 +36,8 @@ export interface GgufSetup {
   /** Canonical type names to make (empty with auto). */
   readonly types: readonly string[]
   readonly convertPython: string
+  /** With cache-toolchain: the summary's lines on the llama.cpp build and the converter's environment. */
+  readonly toolchain?: readonly string[]
 }
 
 export interface GgufManifest {

@@ -27,7 +27,7 @@ jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../../src/main.js')
 const { restoreBaseline, saveBaseline } = await import('../../src/baseline/store.js')
 const { BASELINE_PATH } = await import('../../src/baseline/keys.js')
-const { formatBinary, formatDecimal } = await import('../../src/core/size.js')
+const { formatBinary, formatDecimal, formatSize } = await import('../../src/core/size.js')
 /** `+2.10 MB (+2.00 MiB)`, as the report writes a growth of at least 1000 bytes. */
 const grew = (d: number): string => `+${formatDecimal(d)} (+${formatBinary(d)})`
 
@@ -99,19 +99,30 @@ async function pushRun(commit: string, extra: Record<string, string> = {}): Prom
   return mlxRun(extra)
 }
 
+/** The pull request's number in the event (none: the comment has no pull request to go to). */
+let prNumber: number | undefined
+
 /** A pull request into main whose head is `head`; returns the mlx output's bytes. */
-async function pullRun(head: string, extra: Record<string, string> = {}): Promise<number> {
+async function pullRun(
+  head: string,
+  extra: Record<string, string> = {},
+  fails = false
+): Promise<number> {
   await event('pull_request', {
     repository: { default_branch: 'main' },
-    pull_request: { base: { ref: 'main', sha: api.branches.get('main') }, head: { sha: head } }
+    pull_request: {
+      number: prNumber,
+      base: { ref: 'main', sha: api.branches.get('main') },
+      head: { sha: head }
+    }
   })
   process.env.GITHUB_REF = 'refs/pull/7/merge'
   process.env.GITHUB_SHA = 'f'.repeat(40)
   process.env.GITHUB_BASE_REF = 'main'
-  return mlxRun(extra)
+  return mlxRun(extra, fails)
 }
 
-async function mlxRun(extra: Record<string, string>): Promise<number> {
+async function mlxRun(extra: Record<string, string>, fails = false): Promise<number> {
   core.reset()
   const dir = await fs.mkdtemp(path.join(root, 'run-'))
   Object.assign(core.inputs, {
@@ -124,7 +135,8 @@ async function mlxRun(extra: Record<string, string>): Promise<number> {
     ...extra
   })
   await run()
-  expect(core.setFailed).not.toHaveBeenCalled()
+  if (fails) expect(core.setFailed).toHaveBeenCalledTimes(1)
+  else expect(core.setFailed).not.toHaveBeenCalled()
   return Number(JSON.parse(core.outputs.sizes).mlx)
 }
 
@@ -230,6 +242,19 @@ describe('baselines through the Actions cache', () => {
     expect(restored.baseline.sizes).toEqual({ mlx: bytes })
     // The push compared with the one before it: c(20)'s 1,019 bytes.
     expect(JSON.parse(core.outputs.deltas)).toEqual({ mlx: bytes - 1019 })
+    // The summary keeps the trend as a table: the 20 baselines restored, oldest first, then this run.
+    const trend =
+      /<details><summary>Trend: the last baselines of main<\/summary>(.*?)<\/details>/.exec(
+        core.summary.text
+      )?.[1]
+    const rows = [...(trend ?? '').matchAll(/<tr>(.*?)<\/tr>/g)].map(m => m[1])
+    expect(rows[0]).toBe('<th>Baseline</th><th><code>mlx</code></th>')
+    expect(rows.slice(1).map(r => /<td>(.*?)<\/td>/.exec(r)?.[1])).toEqual([
+      ...history.map(p => `<code>${p.commit.slice(0, 7)}</code>`),
+      'this run'
+    ])
+    expect(rows[1]).toContain(`<td>${formatSize(1000)}</td>`)
+    expect(rows.at(-1)).toContain(`<td>${formatSize(bytes)}</td>`)
   })
 
   it('a change under size-delta-threshold reads "no change", the output keeps the exact bytes', async () => {
@@ -240,6 +265,46 @@ describe('baselines through the Actions cache', () => {
     expect(prBytes).not.toBe(pushBytes)
     expect(JSON.parse(core.outputs.deltas)).toEqual({ mlx: prBytes - pushBytes })
     expect(core.summary.text).toContain(`no change (${grew(prBytes - pushBytes)}, under 1GB)`)
+  })
+
+  it('a growth limit fails the pull request that grew the model where the absolute budget passes', async () => {
+    mainHistory(1)
+    const pushBytes = await pushRun(c(1), { 'quantize-bits': '4', 'size-budget': 'mlx=+5%' })
+    // The push had nothing to compare with: the growth limit is skipped, the run green.
+    expect(
+      core.notice.mock.calls.filter(call => call[1]?.title === 'Growth limit skipped')
+    ).toEqual([
+      [
+        'There is no baseline to compare with, so the growth limit "mlx=+5%" for mlx is skipped; absolute budgets still apply.',
+        { title: 'Growth limit skipped' }
+      ]
+    ])
+    api.parents.set(pr(6), c(1))
+    const budget = `mlx=${pushBytes * 10}, mlx=+5%`
+    const prBytes = await pullRun(pr(6), { 'size-budget': budget }, true)
+    expect(prBytes).toBeGreaterThan(Math.floor(pushBytes * 1.05)) // bf16 against 4-bit
+    expect(core.outputs['within-budget']).toBe('false')
+    const message = String(core.setFailed.mock.calls[0][0])
+    expect(message).toMatch(/^mlx is over the size budget/)
+    const limit = pushBytes + Math.floor(pushBytes / 20)
+    const manifest = JSON.parse(await fs.readFile(core.outputs.manifest, 'utf8')) as {
+      outputs: Array<{ budgetBytes: number; budget: string; headroomBytes: number }>
+    }
+    expect(manifest.outputs[0]).toMatchObject({
+      budgetBytes: limit,
+      budget: 'mlx=+5%',
+      headroomBytes: limit - prBytes
+    })
+    const errors = core.error.mock.calls.map(call => String(call[0]))
+    expect(errors).toEqual([
+      expect.stringContaining(
+        `mlx: ${formatSize(prBytes)} grew by ${formatSize(prBytes - pushBytes)} (+`
+      )
+    ])
+    expect(errors[0]).toContain(`against main@${c(1).slice(0, 7)}, over its growth limit`)
+    // The absolute budget alone passes the same pull request.
+    await pullRun(pr(6), { 'size-budget': `mlx=${pushBytes * 10}` })
+    expect(core.outputs['within-budget']).toBe('true')
   })
 
   it('without a baseline: one notice saying when one will exist, no deltas, the run green', async () => {
@@ -333,5 +398,116 @@ describe('cache faults: a notice, the run green', () => {
       'No baseline is compared: the Actions cache service is not available to this job (no ACTIONS_RESULTS_URL or ACTIONS_CACHE_URL, as on GitHub Enterprise Server without a cache or outside a runner).'
     ])
     expect(api.requests).toEqual([])
+  })
+})
+
+describe('the pull-request comment', () => {
+  const COMMENTS = '/repos/octo/models/issues/7/comments'
+  const MARKER = '<!-- mlx-fuse-action comment: fused-model -->'
+  beforeEach(() => {
+    prNumber = 7
+    Object.assign(process.env, { GITHUB_SERVER_URL: 'https://github.com', GITHUB_RUN_ID: '42' })
+  })
+  afterEach(() => {
+    prNumber = undefined
+  })
+  const commentCalls = (): Array<{ method: string; path: string }> =>
+    api.requests
+      .filter(r => r.path.includes('/issues/'))
+      .map(r => ({ method: r.method, path: r.path }))
+
+  it('posts one comment with the deltas, bars and trend, then updates it in place', async () => {
+    mainHistory(1)
+    const pushBytes = await pushRun(c(1), { 'quantize-bits': '4', 'size-budget': 'mlx=10MB' })
+    // A push: the body is written, nothing is posted.
+    expect(commentCalls()).toEqual([])
+    expect(await fs.readFile(core.outputs['comment-file'], 'utf8')).toBe(
+      core.outputs['comment-body']
+    )
+
+    api.parents.set(pr(1), c(1))
+    // Someone quoting the marker, and the comment of another artifact name: neither is updated.
+    api.comments.push(
+      { id: 1, issue: 7, body: `${MARKER}\nLooks good`, user: 'octocat' },
+      {
+        id: 2,
+        issue: 7,
+        body: '<!-- mlx-fuse-action comment: other -->\nold',
+        user: 'github-actions[bot]'
+      }
+    )
+    const prBytes = await pullRun(pr(1), { 'size-budget': 'mlx=10MB' })
+    const body = core.outputs['comment-body']
+    expect(await fs.readFile(core.outputs['comment-file'], 'utf8')).toBe(body)
+    expect(body.split('\n')[0]).toBe(MARKER)
+    expect(body).toContain(`vs main&#64;${c(1).slice(0, 7)}`)
+    expect(body).toContain(`| \`mlx\` | ${formatSize(prBytes)} | ${grew(prBytes - pushBytes)}, +`)
+    const percent = Math.floor((prBytes * 100) / 10_000_000)
+    expect(body).toContain(` ${percent} %\` | ✅ within budget |`)
+    expect(body).toContain('[The job summary](https://github.com/octo/models/actions/runs/42)')
+    // The trend: the one baseline of main, then this run, in MB.
+    expect(body).toContain('```mermaid\nxychart-beta\n')
+    expect(body).toContain(`  x-axis ["${c(1).slice(0, 7)}", "this run"]`)
+    expect(body).toContain(
+      `  line [${(pushBytes / 1e6).toFixed(2)}, ${(prBytes / 1e6).toFixed(2)}]`
+    )
+    expect(commentCalls()).toEqual([
+      { method: 'GET', path: COMMENTS },
+      { method: 'POST', path: COMMENTS }
+    ])
+    const post = api.requests.find(r => r.method === 'POST')!
+    expect(post.authorization).toBe('token ghs_faketoken0123456789')
+    expect(post.body).toEqual({ body })
+    expect(api.comments.map(x => x.id)).toEqual([1, 2, 1002])
+
+    // The next push to the pull request updates that comment; it never adds a second.
+    api.requests.length = 0
+    await pullRun(pr(1), { 'size-budget': 'mlx=1kB', 'on-over-budget': 'warn' })
+    expect(commentCalls()).toEqual([
+      { method: 'GET', path: COMMENTS },
+      { method: 'PATCH', path: '/repos/octo/models/issues/comments/1002' }
+    ])
+    expect(api.comments).toHaveLength(3)
+    expect(api.comments[2].body).toBe(core.outputs['comment-body'])
+    expect(api.comments[2].body).toContain('██████████')
+    expect(api.comments[2].body).toContain('(over budget)')
+    expect(api.comments.slice(0, 2).map(x => x.body)).toEqual([
+      `${MARKER}\nLooks good`,
+      '<!-- mlx-fuse-action comment: other -->\nold'
+    ])
+  })
+
+  it('finds its earlier comment on a later page of the list', async () => {
+    mainHistory(1)
+    api.parents.set(pr(2), c(1))
+    for (let i = 0; i < 150; i++)
+      api.comments.push({ id: i + 1, issue: 7, body: `n${i}`, user: 'x' })
+    api.comments.push({ id: 500, issue: 7, body: `${MARKER}\nold`, user: 'github-actions[bot]' })
+    await pullRun(pr(2))
+    expect(commentCalls().map(r => r.method)).toEqual(['GET', 'GET', 'PATCH'])
+    expect(api.comments.find(x => x.id === 500)?.body).toBe(core.outputs['comment-body'])
+  })
+
+  it('a token that may not comment (403): one warning naming pull-requests: write, the run green', async () => {
+    mainHistory(1)
+    api.parents.set(pr(3), c(1))
+    api.commentStatus = 403
+    await pullRun(pr(3)) // asserts setFailed was not called
+    const warnings = core.warning.mock.calls.filter(
+      call => call[1]?.title === 'Pull-request comment'
+    )
+    expect(warnings).toHaveLength(1)
+    expect(String(warnings[0][0])).toMatch(
+      /^The pull-request comment was not posted: the API answered 403: .*grant the job "pull-requests: write"/
+    )
+    expect(path.basename(core.outputs['comment-file'])).toBe('fused-model.comment.md')
+  })
+
+  it('comment: false posts nothing; the body is still written', async () => {
+    mainHistory(1)
+    api.parents.set(pr(4), c(1))
+    await pullRun(pr(4), { comment: 'false' })
+    expect(commentCalls()).toEqual([])
+    expect(await fs.readFile(core.outputs['comment-file'], 'utf8')).toContain(MARKER)
   })
 })

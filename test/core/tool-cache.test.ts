@@ -164,19 +164,44 @@ test('a Python environment is saved after it is made, restored and checked on a 
   const made = await ensureEnv(spec)
   expect(made.reused).toBe(false)
   expect(made.restored).toBeUndefined()
+  expect(made.toolchain).toMatch(
+    /^Python environment cached-env: not in the Actions cache \(\d+\.\d s\); made in \d+\.\d s; saved to the Actions cache$/
+  )
+  expect((await ensureEnv(spec)).toolchain).toBe(
+    'Python environment cached-env: reused (already on the runner)'
+  )
   const created = cache.calls.find(c => c.method === 'CreateCacheEntry')
   expect(String(created?.body.key)).toMatch(/^mlx-fuse-action-toolchain-env-cached-env-/)
 
   await fs.rm(made.dir, { recursive: true })
   const restored = await ensureEnv(spec)
   expect(restored).toMatchObject({ dir: made.dir, restored: true, key: made.key })
+  expect(restored.toolchain).toMatch(
+    /^Python environment cached-env: restored from the Actions cache in \d+\.\d s$/
+  )
   await fs.access(restored.python)
 
   await fs.rm(made.dir, { recursive: true })
   const again = await ensureEnv({ ...spec, cache: { check: 'import not_a_module_here' } })
   expect(again.restored).toBeUndefined()
+  expect(again.toolchain).toMatch(
+    /^Python environment cached-env: the cached copy was not used \(python -c "import not_a_module_here" exited with code 1\); made in \d+\.\d s; not saved \(.+\)$/
+  )
   expect(core.notice).toHaveBeenCalledWith(
     expect.stringContaining('The cached Python environment cached-env was not used')
   )
   await fs.access(again.python)
+})
+
+test('the summary note lists each part under one heading, and is absent without cache-toolchain', async () => {
+  const { toolchainNote } = await import('../src/core/tool-cache.js')
+  expect(toolchainNote([])).toEqual([])
+  expect(
+    toolchainNote([
+      'llama.cpp build: restored from the Actions cache in 2.0 s',
+      'Python environment mlx-lm-0.32.2: reused (already on the runner)'
+    ])
+  ).toEqual([
+    'Toolchain (cache-toolchain):\nllama.cpp build: restored from the Actions cache in 2.0 s\nPython environment mlx-lm-0.32.2: reused (already on the runner)'
+  ])
 })

@@ -190,11 +190,18 @@ describe('clone and build, on a fake llama.cpp repository', () => {
       const dir = toolPaths(cache).llamaCppClone('v9.8.7')
       const opts = { ref: 'v9.8.7', repoUrl: url, toolCacheDir: cache, cacheToolchain: true }
       out.clear()
-      await setupLlamaCpp(opts)
+      const first = await setupLlamaCpp(opts)
       expect(out.text()).toContain(`::group::${BUILD_GROUP}`)
       expect(service.entries.filter(e => e.finalized).map(e => e.key)).toEqual([
         expect.stringMatching(/^mlx-fuse-action-toolchain-llama-cpp-/)
       ])
+      // The summary's line: what happened, how long it took, and the save.
+      expect(first.toolchain).toMatch(
+        /^llama\.cpp build: not in the Actions cache \(\d+\.\d s\); built in \d+\.\d s; saved to the Actions cache$/
+      )
+      expect((await setupLlamaCpp(opts)).toolchain).toBe(
+        'llama.cpp build: reused (already on the runner)'
+      )
 
       // a new runner: the clone is there, its build is not
       await rm(join(dir, 'build'), { recursive: true })
@@ -203,13 +210,19 @@ describe('clone and build, on a fake llama.cpp repository', () => {
       const cpp = await setupLlamaCpp(opts)
       expect(out.text()).not.toContain(BUILD_GROUP)
       expect(out.text()).toContain('llama.cpp build: restored from the Actions cache in')
+      expect(cpp.toolchain).toMatch(
+        /^llama\.cpp build: restored from the Actions cache in \d+\.\d s$/
+      )
       expect(existsSync(join(dir, 'built.log'))).toBe(false)
       expect(cpp.types.names).toContain('Q4_K_M')
 
       await rm(join(dir, 'build'), { recursive: true })
       service.options.corruptDownload = Buffer.from('not an archive')
       out.clear()
-      await setupLlamaCpp(opts)
+      const rebuilt = await setupLlamaCpp(opts)
+      expect(rebuilt.toolchain).toMatch(
+        /^llama\.cpp build: the cached copy was not used \(.+\); built in \d+\.\d s; not saved \(.+\)$/
+      )
       expect(out.text()).toContain('::notice::The cached llama.cpp build was not used')
       expect(out.text()).toContain(`::group::${BUILD_GROUP}`)
       expect(await readFile(join(dir, 'built.log'), 'utf8')).toBe(
@@ -246,6 +259,7 @@ describe('clone and build, on a fake llama.cpp repository', () => {
       'llama-quantize\nllama-completion\n'
     )
 
+    expect(cpp.toolchain).toBeUndefined() // no cache-toolchain: nothing for the summary
     out.clear()
     const again = await setupLlamaCpp({ ref: 'v9.8.7', repoUrl: url, toolCacheDir: cache })
     expect(again).toEqual(cpp)
