@@ -194,7 +194,7 @@ test('a Python environment is saved after it is made, restored and checked on a 
 })
 
 test('the summary note lists each part under one heading, and is absent without cache-toolchain', async () => {
-  const { toolchainNote } = await import('../src/core/tool-cache.js')
+  const { toolchainNote } = await import('../../src/core/tool-cache.js')
   expect(toolchainNote([])).toEqual([])
   expect(
     toolchainNote([

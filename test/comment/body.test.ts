@@ -1,10 +1,16 @@
 /** The pull-request comment's body (src/comment/body.ts): what it says, and that outside text stays text. */
 import { describe, expect, it } from '@jest/globals'
-import { judge, parseSizeBudget } from '../src/budget/index.js'
-import { commentBody, commentMarker, MAX_BODY_CHARS, mdText, mdUrl } from '../src/comment/body.js'
-import type { Deltas } from '../src/baseline/deltas.js'
-import type { MeasuredOutput } from '../src/core/types.js'
-import type { RunReport } from '../src/report/index.js'
+import { judge, parseSizeBudget } from '../../src/budget/index.js'
+import {
+  commentBody,
+  commentMarker,
+  MAX_BODY_CHARS,
+  mdText,
+  mdUrl
+} from '../../src/comment/body.js'
+import type { Deltas } from '../../src/baseline/deltas.js'
+import type { MeasuredOutput } from '../../src/core/types.js'
+import type { RunReport } from '../../src/report/index.js'
 
 const output = (name: string, bytes: number): MeasuredOutput => ({
   name,

@@ -7,12 +7,12 @@
 import { afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import * as core from './__fixtures__/core.js'
-import { realLlamaCpp } from './fixtures/llama-stand-in/helpers.js'
-import { FIXTURES_DIR, makeTinySetup } from './fixtures/tiny.js'
+import * as core from '../__fixtures__/core.js'
+import { realLlamaCpp } from '../fixtures/llama-stand-in/helpers.js'
+import { FIXTURES_DIR, makeTinySetup } from '../fixtures/tiny.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
-const { run } = await import('../src/main.js')
+const { run } = await import('../../src/main.js')
 
 let root: string
 let base: string
