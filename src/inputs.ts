@@ -15,12 +15,14 @@ import {
   DEFAULT_MLX_LM_VERSION,
   QUANTIZE_GROUP_SIZES,
   type Config,
-  type GgufConfig
+  type GgufConfig,
+  type QualityConfig
 } from './core/config.js'
 import { ActionError } from './core/types.js'
 import { Inputs, type InputName } from './core/constants.js'
 import { readHubPublishInputs, requireHubToken } from './hub-publish/inputs.js'
 import { parseBooleanInput } from './core/input-values.js'
+import { DEFAULT_EVAL_TOKENS, MIN_EVAL_CONTEXT } from './quality/thresholds.js'
 
 const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
 /**
@@ -91,7 +93,8 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     gguf,
     upload,
     hub: readHubPublishInputs(name => core.getInput(name)),
-    baseline: readBaselineInputs(name => core.getInput(name), upload.prefix)
+    baseline: readBaselineInputs(name => core.getInput(name), upload.prefix),
+    quality: qualityInputs(cwd)
   }
   if (config.hub) await requireHubToken(config.hub, hfToken)
   await checkOutputPlacement(config, cwd)
@@ -289,5 +292,26 @@ function parseGguf(text: string, outputDir: string, stem: string, cwd: string): 
     dir: ggufDir ? path.resolve(cwd, ggufDir) : `${outputDir}-gguf`,
     stem,
     split: ggufSplit()
+  }
+}
+
+/**
+ * eval-data and eval-tokens. The file itself is read and bounded by the plan (src/quality/data.ts),
+ * before any fuse; eval-tokens is checked against the chunk size there too, once the model's
+ * context is known. Without eval-data there are no quality figures, whatever eval-tokens says.
+ */
+function qualityInputs(cwd: string): QualityConfig | null {
+  const evalData = core.getInput(Inputs.EvalData).trim()
+  const tokensText = core.getInput(Inputs.EvalTokens).trim()
+  if (!/^\d*$/.test(tokensText) || (tokensText !== '' && Number(tokensText) < MIN_EVAL_CONTEXT)) {
+    throw new ActionError({
+      problem: `Input eval-tokens is "${tokensText}"`,
+      fix: `use a whole number of tokens such as ${DEFAULT_EVAL_TOKENS} (the default), at least one chunk of the context (512)`
+    })
+  }
+  if (evalData === '') return null
+  return {
+    evalData: path.resolve(cwd, evalData),
+    evalTokens: tokensText === '' ? DEFAULT_EVAL_TOKENS : Number(tokensText)
   }
 }

@@ -22,8 +22,11 @@ import {
   startReadingBase,
   type BaseReading,
   type NeedsInputs,
+  type QualityNeeds,
   type RunNeeds
 } from './plan/needs.js'
+import { sha256File } from './core/checksum.js'
+import { readEvalData, type EvalData } from './quality/data.js'
 import { measurePath } from './core/size.js'
 import { formatSize } from './core/size.js'
 import { ActionError, type BudgetEntry, type MlxQuantization } from './core/types.js'
@@ -49,6 +52,16 @@ export interface Plan {
   readonly gguf: GgufSetup | null
   readonly budgets: readonly BudgetEntry[]
   readonly hub: Readonly<HubBase> | null
+  /** The quality measurements (eval-data read, chunked and sized), or null without eval-data. */
+  readonly quality: QualityPlan | null
+}
+
+/** The eval data as read before any fuse, its checksum, and the chunking the base allows. */
+export interface QualityPlan extends QualityNeeds {
+  readonly data: EvalData
+  /** SHA-256 and size of the file read: two runs on the same data compare. */
+  readonly sha256: string
+  readonly bytes: number
 }
 
 /** Every check that can fail before any expensive work, cheapest first. */
@@ -72,6 +85,8 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
   )
   const folders = await checkOutputFolders(config)
+  // The eval data is read and checked now: a bad line fails here, not after the fuse.
+  const evalData = config.quality ? await readEvalData(config.quality.evalData) : null
   const { checkArtifactNames } = await import('./artifacts/upload.js')
   await checkArtifactNames(config.upload, {
     mlx: true,
@@ -100,7 +115,14 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   // For GGUF the MLX stage fuses a quantized base a second time, de-quantized
   if (gguf && base.quantization.bits) checkDequantizeSupport(env, true)
   const mlx = mlxPlan(config, fuseRequest(config, env, baseDir), gguf !== null, base)
-  return { folders, adapters, env, base, mlx, gguf, budgets, hub }
+  const quality = evalData && (await qualityPlan(evalData, reading.needs.quality))
+  return { folders, adapters, env, base, mlx, gguf, budgets, hub, quality }
+}
+
+async function qualityPlan(data: EvalData, needs: QualityNeeds | null): Promise<QualityPlan> {
+  if (needs === null) throw new Error('The base was read without the quality needs.')
+  const { sha256, bytes } = await sha256File(data.file)
+  return { ...needs, data, sha256, bytes }
 }
 
 /** The inputs the run's disk and memory needs depend on. */
@@ -108,7 +130,8 @@ function needsInputs(config: Config): NeedsInputs {
   return {
     dequantize: config.dequantize,
     quantizeBits: config.quantizeBits,
-    gguf: config.gguf !== null
+    gguf: config.gguf !== null,
+    evalTokens: config.quality?.evalTokens ?? null
   }
 }
 

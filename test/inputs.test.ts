@@ -49,6 +49,22 @@ describe('readInputs', () => {
     })
   })
 
+  it('reads eval-data and eval-tokens: none by default, the path resolved, the count checked', async () => {
+    set({ 'base-model': base, 'adapter-path': adapters, 'eval-tokens': '4096' })
+    expect((await readInputs(root)).quality).toBeNull()
+    set({ 'eval-data': 'data/valid.jsonl', 'eval-tokens': '' })
+    expect((await readInputs(root)).quality).toEqual({
+      evalData: path.join(root, 'data', 'valid.jsonl'),
+      evalTokens: 4096
+    })
+    set({ 'eval-tokens': '1024' })
+    expect((await readInputs(root)).quality?.evalTokens).toBe(1024)
+    for (const bad of ['1e4', '-5', '2']) {
+      set({ 'eval-tokens': bad })
+      await expect(readInputs(root)).rejects.toThrow(`Input eval-tokens is "${bad}"`)
+    }
+  })
+
   it('treats owner/name that is not a folder as a Hugging Face repo id', async () => {
     set({ 'base-model': 'mlx-community/Llama-3.2-3B-Instruct-4bit', 'adapter-path': adapters })
     const config = await readInputs(root)

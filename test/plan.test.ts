@@ -77,6 +77,7 @@ function configFor(baseModel: string, baseModelDir: string | null, out: string):
     gguf: null,
     hub: null,
     baseline: { branch: null, threshold: null, token: '', name: 'fused-model' },
+    quality: null,
     upload: {
       upload: false,
       prefix: 'fused-model',

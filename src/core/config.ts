@@ -87,6 +87,16 @@ export interface Config {
   /** Publishing to the Hugging Face Hub, or null without hub-repo (hub-publish/inputs.ts). */
   readonly hub: HubPublishConfig | null
   readonly baseline: BaselineConfig
+  /** The quality measurements (eval-data), or null without eval-data. */
+  readonly quality: QualityConfig | null
+}
+
+/** `eval-data` and `eval-tokens` (inputs.ts): what the quality measurements read. */
+export interface QualityConfig {
+  /** The eval data as named (absolute): a text file, a JSONL dataset file or a dataset folder. */
+  readonly evalData: string
+  /** At most this many tokens are evaluated (whole chunks). */
+  readonly evalTokens: number
 }
 
 /** Where the outputs go on the Hugging Face Hub (hub-publish/inputs.ts). */

@@ -13,6 +13,8 @@ export const Inputs = {
   QuantizeGroupSize: 'quantize-group-size',
   SizeBudget: 'size-budget',
   OnOverBudget: 'on-over-budget',
+  EvalData: 'eval-data',
+  EvalTokens: 'eval-tokens',
   Python: 'python',
   MlxLmVersion: 'mlx-lm-version',
   Overwrite: 'overwrite',
