@@ -100,6 +100,12 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   checkDequantizeSupport(env, config.dequantize)
 
   const gguf = config.gguf ? await prepareGguf(config.gguf) : null
+  if (gguf && config.quality && (!gguf.llama.perplexity || !gguf.llama.tokenize)) {
+    throw new ActionError({
+      problem: `Input eval-data is set, but the llama.cpp checkout ${gguf.llama.dir} has no llama-perplexity or llama-tokenize to score the GGUF files with`,
+      fix: 'use a llama.cpp checkout with tools/perplexity and tools/tokenize (llama-cpp-ref v0.4.0 has both), or leave eval-data empty'
+    })
+  }
   // Budget targets name types as this checkout's llama-quantize resolves them (Q4_K -> Q4_K_M).
   const budgets = gguf
     ? resolveBudgetTypes(config.budgets, t => canonicalType(t, gguf.llama.types))

@@ -58,7 +58,8 @@ export const Outputs = {
   ArtifactUrl: 'artifact-url',
   HubCommitUrl: 'hub-commit-url',
   BaselineSha: 'baseline-sha',
-  Deltas: 'deltas'
+  Deltas: 'deltas',
+  Quality: 'quality'
 } as const
 
 export type InputName = (typeof Inputs)[keyof typeof Inputs]

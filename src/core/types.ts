@@ -75,6 +75,28 @@ export interface MeasuredOutput {
   modelfile?: string
   /** Bytes of tensor data per stored dtype (the MLX output's dtype mix), e.g. { U32: 1200, BF16: 80 }. */
   bytesByDtype?: Record<string, number>
+  /** Scored against the quality reference (eval-data), src/quality/stage.ts; absent without it. */
+  quality?: OutputQuality
+}
+
+/**
+ * One output scored against the quality reference, base + adapters as mlx_lm loads them, on the
+ * same tokens: an MLX output by the action's Python helper, a GGUF by llama-perplexity.
+ */
+export interface OutputQuality {
+  /** Perplexity of the output on the scored tokens. */
+  ppl: number
+  /** Perplexity of the reference on the same tokens, as the scorer read it from the reference file. */
+  pplReference: number
+  /** ppl / pplReference − 1: +0.05 is 5 % worse than base + adapters. */
+  pplChange: number
+  /** Mean KL divergence from the reference to the output, nats per scored token. */
+  meanKld: number
+  /** Share (0…1) of scored tokens where the output's most likely token is the reference's. */
+  agreement: number
+  /** Tokens scored. */
+  tokens: number
+  scoredBy: 'mlx' | 'llama-perplexity'
 }
 
 /** A plain-words finding about what the fuse produced and why. */

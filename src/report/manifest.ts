@@ -8,6 +8,7 @@ import { GENERATOR, type MadeFolders } from '../core/folders.js'
 import { redact } from '../core/redact.js'
 import { overwriteText } from '../core/workspace.js'
 import { ActionError, type Command, type Diagnosis, type MeasuredOutput } from '../core/types.js'
+import type { QualitySummary } from '../quality/stage.js'
 import type { RunReport } from './run-report.js'
 
 export const MANIFEST_SCHEMA_VERSION = 1 as const
@@ -65,6 +66,8 @@ export interface ManifestExtra {
   }
   baseModelSource: ManifestBaseSourceV1 | null
   gguf: ManifestGgufV1 | null
+  /** The quality measurements (eval-data): the data, its chunking, the reference; null without. */
+  quality: QualitySummary | null
 }
 
 /** The manifest's entry for one output: the measured output and its verdict, flat. */

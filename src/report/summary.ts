@@ -14,6 +14,7 @@ import {
   sizeCell,
   statusCell
 } from './format.js'
+import type { QualitySummary } from '../quality/stage.js'
 import type { RunReport } from './run-report.js'
 
 export async function writeSummary(report: RunReport): Promise<void> {
@@ -73,6 +74,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
     }))
   )
   s.addTable([header, ...rows, ...gone])
+  if (report.quality) qualityTable(s, report.outputs, report.quality)
   for (const d of report.diagnoses) {
     s.addRaw(
       `<p>${d.level === 'warning' ? '⚠️' : 'ℹ️'} <b>${html(d.title)}.</b> ${html(d.text)}</p>`,
@@ -92,6 +94,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
     ...report.commands.map(c => `${html(c.what)}: ${code(c.argv.join(' '))}`),
     'Tools write into staging folders beside the outputs (<code>.NAME.fuse-*</code>, <code>.NAME.work-*</code>) that are moved into place only after every check passed.',
     `Peak disk use: ${formatSize(report.peakDiskBytes)} (${formatDecimal(report.peakDiskBytes)}), the most this run had written and not yet removed at once, measured after each step.`,
+    ...(report.quality ? [qualityDetails(report.quality)] : []),
     `Manifest: ${code(report.manifestPath)}`,
     'Sizes are exact sums of file sizes; kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.'
   ]
@@ -102,6 +105,59 @@ export async function writeSummary(report: RunReport): Promise<void> {
       `Could not write the job summary to GITHUB_STEP_SUMMARY "${process.env.GITHUB_STEP_SUMMARY ?? ''}" (${(error as Error).message}); the outputs were measured but no verdict is given without it, check the runner's summary file, then run again.`
     )
   })
+}
+
+/** `+4.1 %`: a perplexity change, always signed, one decimal. */
+function signedPercent(x: number): string {
+  const pct = x * 100
+  return `${pct > 0 ? '+' : pct < 0 ? '−' : ''}${Math.abs(pct).toFixed(1)} %`
+}
+
+/** Every output's figures against base + adapters, beside its size. */
+function qualityTable(
+  s: typeof core.summary,
+  outputs: RunReport['outputs'],
+  q: QualitySummary
+): void {
+  const header = [
+    'Output',
+    'Size',
+    'Bits/weight',
+    'Perplexity',
+    'Change',
+    'Mean KL divergence',
+    'Top-1 agreement'
+  ].map(data => ({ data, header: true }))
+  const rows = outputs.map(o => {
+    const f = o.quality
+    return [
+      { data: `<code>${html(o.name)}</code>` },
+      { data: formatSize(o.bytes) },
+      { data: o.bitsPerWeight === null ? '—' : o.bitsPerWeight.toFixed(2) },
+      { data: f ? f.ppl.toFixed(3) : '—' },
+      { data: f ? signedPercent(f.pplChange) : '—' },
+      { data: f ? f.meanKld.toExponential(2) : '—' },
+      { data: f ? `${(f.agreement * 100).toFixed(2)} %` : '—' }
+    ]
+  })
+  s.addRaw(
+    `<p><b>Quality against base + adapters</b> (perplexity ${q.reference.ppl.toFixed(3)} on ${q.chunking.scoredTokens.toLocaleString('en-US')} scored tokens of eval-data)</p>`,
+    true
+  )
+  s.addTable([header, ...rows])
+}
+
+/** How the quality figures were made: the data, its chunking, the reference, the time. */
+function qualityDetails(q: QualitySummary): string {
+  const d = q.evalData
+  return [
+    `Quality: eval-data ${code(d.path)} (${html(d.format)}, ${d.documents} document${d.documents === 1 ? '' : 's'}, ${d.bytes.toLocaleString('en-US')} bytes, sha256 <code>${html(d.sha256)}</code>);`,
+    `${q.chunking.tokens.toLocaleString('en-US')} tokens (at most ${q.chunking.maxTokens.toLocaleString('en-US')}) in ${q.chunking.chunks} chunks of ${q.chunking.context}${q.chunking.bosReplaced ? ', each starting with BOS' : ''}, the second half of each scored (${q.chunking.scoredTokens.toLocaleString('en-US')} tokens), as llama-perplexity does;`,
+    `the reference is base + adapters as mlx_lm loads them, evaluated once (${q.reference.vocabulary.toLocaleString('en-US')} vocabulary entries, ${formatSize(q.reference.bytes)} in llama-perplexity's --kl-divergence-base format, removed after); MLX outputs were scored by the action's helper in MLX, GGUF files by llama-perplexity --kl-divergence;`,
+    `the base without the adapters is ${q.adapterEffect.meanKld.toExponential(2)} (mean KL divergence) from it, ${(q.adapterEffect.agreement * 100).toFixed(1)} % top-1 agreement: the adapters' own effect;`,
+    `a 16-bit GGUF above ${q.conversionThreshold} mean KL divergence is a conversion finding (the 16-bit rounding of the reference's log-probabilities alone costs about that);`,
+    `the quality step took ${q.seconds.toFixed(1)} s.`
+  ].join(' ')
 }
 
 /** A failed run still leaves a summary that says what went wrong (no outputs are reported). */
