@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { readUploadInputs } from './artifacts/inputs.js'
 import { readBaselineInputs } from './baseline/inputs.js'
-import { parseBudgets } from './budget/index.js'
+import { parseBudgets, parseQualityBudgets } from './budget/index.js'
 import { checkOutputPlacement } from './core/folders.js'
 import { MIN_SPLIT_BYTES } from './gguf/split.js'
 import { FTYPE_IDS, TYPE_ALIASES } from './gguf/types.js'
@@ -33,7 +33,7 @@ const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
  * before any input's text is quoted anywhere. One rule for every input, including those other
  * modules parse (src/artifacts/inputs.ts).
  */
-const LIST_INPUTS: readonly InputName[] = [Inputs.Gguf, Inputs.SizeBudget]
+const LIST_INPUTS: readonly InputName[] = [Inputs.Gguf, Inputs.SizeBudget, Inputs.QualityBudget]
 const ONE_LINE_INPUTS = Object.values(Inputs).filter(n => !LIST_INPUTS.includes(n))
 /** Names a size-budget target may use; the checkout's own llama-quantize decides what runs. */
 const KNOWN_GGUF_TYPES = new Set([...Object.keys(FTYPE_IDS), ...Object.keys(TYPE_ALIASES)])
@@ -73,6 +73,20 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     })
   }
 
+  const quality = qualityInputs(cwd)
+  const qualityBudgets = parseQualityBudgets(
+    core.getInput(Inputs.QualityBudget),
+    KNOWN_GGUF_TYPES,
+    TYPE_ALIASES
+  )
+  if (qualityBudgets.length && !quality) {
+    throw new ActionError({
+      problem:
+        'Input quality-budget is set but eval-data is empty, so there are no figures to judge',
+      fix: 'set eval-data to the text the quality is measured on (e.g. the valid.jsonl of training), or remove quality-budget'
+    })
+  }
+
   const config: Config = {
     baseModel,
     baseModelDir,
@@ -83,6 +97,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     quantizeBits: quantizeBits(),
     quantizeGroupSize: groupSize(),
     budgets,
+    qualityBudgets,
     onOverBudget: choice(Inputs.OnOverBudget, ['fail', 'warn'], 'fail'),
     python: core.getInput(Inputs.Python) || null,
     mlxLmVersion: version(Inputs.MlxLmVersion, DEFAULT_MLX_LM_VERSION),
@@ -94,7 +109,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     upload,
     hub: readHubPublishInputs(name => core.getInput(name)),
     baseline: readBaselineInputs(name => core.getInput(name), upload.prefix),
-    quality: qualityInputs(cwd)
+    quality
   }
   if (config.hub) await requireHubToken(config.hub, hfToken)
   await checkOutputPlacement(config, cwd)

@@ -142,7 +142,11 @@ async function measuredReport(
   peakDiskBytes: number,
   baseline: FoundBaseline
 ): Promise<RunReport> {
-  const outputs = judge(await withChecksums(stages.outputs, checksums), plan.budgets)
+  const outputs = judge(
+    await withChecksums(stages.outputs, checksums),
+    plan.budgets,
+    plan.qualityBudgets
+  )
   return {
     baseModel: config.baseModel,
     baseBytes: plan.base.bytes,

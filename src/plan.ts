@@ -29,7 +29,12 @@ import { sha256File } from './core/checksum.js'
 import { readEvalData, type EvalData } from './quality/data.js'
 import { measurePath } from './core/size.js'
 import { formatSize } from './core/size.js'
-import { ActionError, type BudgetEntry, type MlxQuantization } from './core/types.js'
+import {
+  ActionError,
+  type BudgetEntry,
+  type MlxQuantization,
+  type QualityBudgetEntry
+} from './core/types.js'
 import * as log from './core/log.js'
 
 /**
@@ -51,6 +56,7 @@ export interface Plan {
   readonly mlx: MlxPlan
   readonly gguf: GgufSetup | null
   readonly budgets: readonly BudgetEntry[]
+  readonly qualityBudgets: readonly QualityBudgetEntry[]
   readonly hub: Readonly<HubBase> | null
   /** The quality measurements (eval-data read, chunked and sized), or null without eval-data. */
   readonly quality: QualityPlan | null
@@ -110,6 +116,14 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   const budgets = gguf
     ? resolveBudgetTypes(config.budgets, t => canonicalType(t, gguf.llama.types))
     : config.budgets
+  const qualityBudgets = gguf
+    ? resolveBudgetTypes(
+        config.qualityBudgets,
+        t => canonicalType(t, gguf.llama.types),
+        'quality-budget',
+        (a, b) => a.metric === b.metric
+      )
+    : config.qualityBudgets
   const hub = hubPlan
     ? await (await import('./hub.js')).fetchHubBase(hubPlan, machine.freeBytes)
     : null
@@ -122,7 +136,7 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   if (gguf && base.quantization.bits) checkDequantizeSupport(env, true)
   const mlx = mlxPlan(config, fuseRequest(config, env, baseDir), gguf !== null, base)
   const quality = evalData && (await qualityPlan(evalData, reading.needs.quality))
-  return { folders, adapters, env, base, mlx, gguf, budgets, hub, quality }
+  return { folders, adapters, env, base, mlx, gguf, budgets, qualityBudgets, hub, quality }
 }
 
 async function qualityPlan(data: EvalData, needs: QualityNeeds | null): Promise<QualityPlan> {

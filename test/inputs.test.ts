@@ -65,6 +65,17 @@ describe('readInputs', () => {
     }
   })
 
+  it('reads quality-budget only with eval-data, whose figures it judges', async () => {
+    set({ 'base-model': base, 'adapter-path': adapters, 'quality-budget': 'Q4_K=kld:0.05' })
+    await expect(readInputs(root)).rejects.toThrow(
+      'Input quality-budget is set but eval-data is empty, so there are no figures to judge'
+    )
+    set({ 'eval-data': 'valid.jsonl' })
+    expect((await readInputs(root)).qualityBudgets).toEqual([
+      { target: 'Q4_K_M', metric: 'kld', limit: 0.05, text: 'Q4_K=kld:0.05' }
+    ])
+  })
+
   it('treats owner/name that is not a folder as a Hugging Face repo id', async () => {
     set({ 'base-model': 'mlx-community/Llama-3.2-3B-Instruct-4bit', 'adapter-path': adapters })
     const config = await readInputs(root)

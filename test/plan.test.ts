@@ -67,6 +67,7 @@ function configFor(baseModel: string, baseModelDir: string | null, out: string):
     quantizeBits: null,
     quantizeGroupSize: 64,
     budgets: [],
+    qualityBudgets: [],
     onOverBudget: 'fail',
     python,
     mlxLmVersion: '0.32.2',

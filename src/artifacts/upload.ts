@@ -30,7 +30,7 @@ import {
 } from '../core/scratch.js'
 import { formatSize, measurePath } from '../core/size.js'
 import { ActionError, type MeasuredOutput } from '../core/types.js'
-import type { JudgedOutput } from '../budget/index.js'
+import { isOverBudget, type JudgedOutput } from '../budget/index.js'
 import type { ArtifactOutcome, PublishedArtifact } from './outcome.js'
 import * as log from '../core/log.js'
 import type { UploadConfig } from './inputs.js'
@@ -286,14 +286,15 @@ async function refuseInvalidPaths(publish: readonly MeasuredOutput[]): Promise<v
 function toPublish(req: UploadRequest, outcome: ArtifactOutcome): MeasuredOutput[] {
   const publish: MeasuredOutput[] = []
   for (const output of req.outputs) {
-    if (output.verdict.status !== 'over') publish.push(output)
+    if (!isOverBudget(output)) publish.push(output)
     else if (req.config.uploadOverBudget) {
       core.warning(
-        `${output.name} is over its size budget and is uploaded anyway, because upload-over-budget is true.`
+        `${output.name} is over its ${output.verdict.status === 'over' ? 'size' : 'quality'} budget and is uploaded anyway, because upload-over-budget is true.`
       )
       publish.push(output)
     } else {
-      const reason = 'over its size budget (set upload-over-budget: true to publish it anyway)'
+      const which = output.verdict.status === 'over' ? 'size' : 'quality'
+      const reason = `over its ${which} budget (set upload-over-budget: true to publish it anyway)`
       log.info(`${output.name} is not uploaded: ${reason}.`)
       outcome.held.push({ output: output.name, reason })
     }

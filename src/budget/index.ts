@@ -7,6 +7,7 @@ export { parseBudgets } from './parse.js'
 export { resolveBudgetTypes, type CanonicalType } from './resolve.js'
 export {
   budgetFor,
+  isOverBudget,
   judge,
   verdictFor,
   withinBudget,
@@ -17,3 +18,13 @@ export {
 } from './verdict.js'
 export { unusedBudgetDiagnoses, unusedTypeBudgets } from './unused.js'
 export { explainGgufOverBudget, overBudgetFailure, overBudgetMessage } from './explain.js'
+export {
+  formatQualityValue,
+  parseQualityBudgets,
+  qualityBudgetsFor,
+  qualityCheckMessage,
+  qualityVerdictFor,
+  QUALITY_INPUT,
+  type QualityCheck,
+  type QualityVerdict
+} from './quality.js'

@@ -1,5 +1,5 @@
 /** Re-resolving budget targets through the llama.cpp checkout the run uses. */
-import { ActionError, type BudgetEntry } from '../core/types.js'
+import { ActionError } from '../core/types.js'
 import { GENERIC_TARGETS, INPUT } from './parse.js'
 
 /**
@@ -12,17 +12,19 @@ export type CanonicalType = (name: string) => string | null
  * Re-resolves type targets through the llama.cpp checkout's own `llama-quantize --help` aliases,
  * which are authoritative once known (the static table only covers what it listed when written).
  */
-export function resolveBudgetTypes(
-  entries: readonly BudgetEntry[],
-  canonical: CanonicalType
-): BudgetEntry[] {
-  const out: BudgetEntry[] = []
+export function resolveBudgetTypes<T extends { target: string; text: string }>(
+  entries: readonly T[],
+  canonical: CanonicalType,
+  input = INPUT,
+  same: (a: T, b: T) => boolean = () => true
+): T[] {
+  const out: T[] = []
   for (const e of entries) {
     const target = GENERIC_TARGETS.includes(e.target) ? e.target : (canonical(e.target) ?? e.target)
-    const twin = out.find(o => o.target === target)
+    const twin = out.find(o => o.target === target && same(o, e))
     if (twin) {
       throw new ActionError(
-        `Input ${INPUT} entries "${twin.text}" and "${e.text}" both name ${target} in this llama.cpp checkout; keep one.`
+        `Input ${input} entries "${twin.text}" and "${e.text}" both name ${target} in this llama.cpp checkout; keep one.`
       )
     }
     out.push({ ...e, target })

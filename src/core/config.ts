@@ -5,7 +5,7 @@
  */
 import os from 'node:os'
 import path from 'node:path'
-import type { BudgetEntry } from './types.js'
+import type { BudgetEntry, QualityBudgetEntry } from './types.js'
 
 export const DEFAULT_MLX_LM_VERSION = '0.32.2'
 export const DEFAULT_LLAMA_CPP_REF = 'v0.4.0'
@@ -74,6 +74,8 @@ export interface Config {
   readonly quantizeBits: number | null
   readonly quantizeGroupSize: number
   readonly budgets: ReadonlyArray<Readonly<BudgetEntry>>
+  /** quality-budget entries (only with eval-data). */
+  readonly qualityBudgets: ReadonlyArray<Readonly<QualityBudgetEntry>>
   readonly onOverBudget: 'fail' | 'warn'
   readonly python: string | null
   readonly mlxLmVersion: string

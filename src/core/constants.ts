@@ -15,6 +15,7 @@ export const Inputs = {
   OnOverBudget: 'on-over-budget',
   EvalData: 'eval-data',
   EvalTokens: 'eval-tokens',
+  QualityBudget: 'quality-budget',
   Python: 'python',
   MlxLmVersion: 'mlx-lm-version',
   Overwrite: 'overwrite',

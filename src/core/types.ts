@@ -15,6 +15,19 @@ export interface BudgetEntry {
   text: string
 }
 
+export type QualityMetric = 'kld' | 'agreement' | 'ppl'
+
+/** One `quality-budget` entry, e.g. `Q4_K_M=kld:0.05` (judged in src/budget/quality.ts). */
+export interface QualityBudgetEntry {
+  /** `all`, `mlx`, `gguf` or a GGUF type name in upper case. */
+  target: string
+  metric: QualityMetric
+  /** kld: the most allowed; agreement: the least (0…1); ppl: the most change (0.05 = +5 %). */
+  limit: number
+  /** The entry as written, for messages. */
+  text: string
+}
+
 /** Weight precision of an MLX model, read from config.json and the safetensors headers. */
 export interface MlxQuantization {
   /** Global bits from config.json `quantization`, or null when not quantized. */

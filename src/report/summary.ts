@@ -1,7 +1,7 @@
 /** The job summary: the size table, the findings, the notes and how it was measured. */
 import * as core from '@actions/core'
 import { deltaColumn } from '../baseline/deltas.js'
-import { withinBudget } from '../budget/index.js'
+import { qualityCheckMessage, withinBudget } from '../budget/index.js'
 import { html } from '../core/html.js'
 import { formatDecimal, formatSize } from '../core/size.js'
 import { ActionError } from '../core/types.js'
@@ -19,14 +19,22 @@ import type { RunReport } from './run-report.js'
 
 export async function writeSummary(report: RunReport): Promise<void> {
   const ok = withinBudget(report.outputs)
-  const anyBudget = report.outputs.some(o => o.verdict.status !== 'no-budget')
+  const anyBudget = report.outputs.some(
+    o => o.verdict.status !== 'no-budget' || (o.qualityVerdict?.checks.length ?? 0) > 0
+  )
+  const anyQuality = report.outputs.some(o => o.qualityVerdict)
+  const which = [
+    ...(report.outputs.some(o => o.verdict.status === 'over') ? ['size'] : []),
+    ...(report.outputs.some(o => o.qualityVerdict?.status === 'over') ? ['quality'] : [])
+  ]
+  const over = `Over the ${which.join(' and ')} budget${which.length > 1 ? 's' : ''}`
   const headline = !anyBudget
     ? 'Fused and measured (no size budget set)'
     : ok
-      ? 'Every output is within its size budget'
+      ? `Every output is within its size${anyQuality ? ' and quality' : ''} budget`
       : report.onOverBudget === 'fail'
-        ? 'Over the size budget: this step fails'
-        : 'Over the size budget (warn only: this step passes)'
+        ? `${over}: this step fails`
+        : `${over} (warn only: this step passes)`
   const vs = report.deltas ? deltaColumn(report.deltas) : null
   const rows = report.outputs.map(o => {
     const v = o.verdict
@@ -119,6 +127,7 @@ function qualityTable(
   outputs: RunReport['outputs'],
   q: QualitySummary
 ): void {
+  const budgets = outputs.some(o => o.qualityVerdict)
   const header = [
     'Output',
     'Size',
@@ -126,7 +135,8 @@ function qualityTable(
     'Perplexity',
     'Change',
     'Mean KL divergence',
-    'Top-1 agreement'
+    'Top-1 agreement',
+    ...(budgets ? ['Quality budget'] : [])
   ].map(data => ({ data, header: true }))
   const rows = outputs.map(o => {
     const f = o.quality
@@ -137,7 +147,8 @@ function qualityTable(
       { data: f ? f.ppl.toFixed(3) : '—' },
       { data: f ? signedPercent(f.pplChange) : '—' },
       { data: f ? f.meanKld.toExponential(2) : '—' },
-      { data: f ? `${(f.agreement * 100).toFixed(2)} %` : '—' }
+      { data: f ? `${(f.agreement * 100).toFixed(2)} %` : '—' },
+      ...(budgets ? [{ data: qualityBudgetCell(o) }] : [])
     ]
   })
   s.addRaw(
@@ -145,6 +156,16 @@ function qualityTable(
     true
   )
   s.addTable([header, ...rows])
+}
+
+/** `✅ within` the entries, or `❌` and each failed check in words. */
+function qualityBudgetCell(o: RunReport['outputs'][number]): string {
+  const v = o.qualityVerdict
+  if (!v || v.status === 'no-budget') return '—'
+  const entries = v.checks.map(c => html(c.entry.text)).join('<br>')
+  if (v.status === 'within') return `✅ within<br><sub>${entries}</sub>`
+  const failed = v.checks.filter(c => !c.pass).map(c => html(qualityCheckMessage(o.name, c)))
+  return `❌ over<br><sub>${failed.join('<br>')}</sub>`
 }
 
 /** How the quality figures were made: the data, its chunking, the reference, the time. */

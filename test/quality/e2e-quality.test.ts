@@ -4,7 +4,8 @@
  * Q2_K, the action's helper (python/quality_reference.py, found from the action's root as the
  * run resolves it) evaluates base + adapters once, the MLX output is scored in MLX and each GGUF
  * by the real llama-perplexity. The figures reach the summary, the step outputs and the
- * schema-valid manifest; the reference is gone afterwards.
+ * schema-valid manifest; the reference is gone afterwards. A quality budget fails Q2_K, which the
+ * size budget passes.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
@@ -43,7 +44,11 @@ beforeAll(async () => {
       upload: 'false',
       'eval-data': EVAL_DATA,
       // one chunk of 512 (the tiny llama's context is 2048): the data holds about 800 tokens
-      'eval-tokens': '512'
+      'eval-tokens': '512',
+      // every type fits the size budget; Q2_K (measured about 0.01) fails the quality budget
+      'size-budget': 'gguf=1GB',
+      'quality-budget': 'Q2_K=kld:0.001, mlx=agreement:0.98',
+      'on-over-budget': 'warn'
     },
     { cwd: work }
   )
@@ -55,6 +60,36 @@ afterAll(async () => {
 })
 
 describe('a run with eval-data (real mlx-lm, llama.cpp and llama-perplexity)', () => {
+  it('judges the quality budget beside the size budget: Q2_K fits 1 GB but not kld:0.001', () => {
+    const verdicts = manifest.outputs.map(o => [o.name, o.status, o.qualityStatus])
+    expect(verdicts).toEqual([
+      ['mlx', 'no-budget', 'within'],
+      ['F16', 'within', 'no-budget'],
+      ['Q8_0', 'within', 'no-budget'],
+      ['Q2_K', 'within', 'over']
+    ])
+    const q2 = manifest.outputs.find(o => o.name === 'Q2_K')!
+    expect(q2.qualityChecks).toEqual([
+      {
+        budget: 'Q2_K=kld:0.001',
+        metric: 'kld',
+        limit: 0.001,
+        value: q2.quality!.meanKld,
+        pass: false
+      }
+    ])
+    expect(manifest.withinBudget).toBe(false)
+    expect(run.outputs['within-budget']).toBe('false')
+    // on-over-budget: warn, as for size: a warning annotation and a green step
+    expect(run.annotations).toContainEqual(
+      expect.stringMatching(
+        /^::warning title=Quality budget exceeded::Q2_K: mean KL divergence \S+ is over its quality budget of 0\.00100 \(quality-budget entry "Q2_K=kld:0\.001"\)\.$/
+      )
+    )
+    expect(run.summary).toContain('Over the quality budget (warn only: this step passes)')
+    expect(run.summary).toContain('❌ over')
+  })
+
   it('scores every output against base + adapters on the same 255 tokens', () => {
     expect(run.annotations.filter(a => a.startsWith('::error'))).toEqual([])
     expect(run.code).toBe(0)
