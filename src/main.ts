@@ -32,6 +32,7 @@ import {
   writeFailureManifest,
   writeFailureSummary,
   writeManifest,
+  writeQualityChart,
   writeSummary,
   type ManifestExtra,
   type RunReport
@@ -75,6 +76,10 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   const found = mergeStages(stages, { diagnoses: baseline.diagnoses, notes: baseline.notes })
   const report = await measuredReport(config, plan, found, checksums, ws.peakBytes, baseline)
   report.quality = scored.quality
+  if (scored.quality) {
+    report.qualityChart = `${config.outputDir}.quality.svg`
+    await writeQualityChart(report.qualityChart, report.outputs)
+  }
   // The manifest and the summary first: the verdict outputs only once both are written.
   await writeManifest(report, manifestExtra(config, plan, gguf, scored.quality))
   await writeSummary(report)

@@ -27,6 +27,7 @@ export async function publishOutputs(
       {
         outputs: report.outputs,
         manifestPath: report.manifestPath,
+        extraFiles: report.qualityChart ? [report.qualityChart] : [],
         config,
         checksums
       },

@@ -57,6 +57,8 @@ export interface UploadRequest {
   /** Every output with its verdict: one over its budget is held back unless upload-over-budget. */
   outputs: readonly JudgedOutput[]
   manifestPath: string
+  /** Small files of the run that ride with the checksums (the quality chart), by their names. */
+  extraFiles?: readonly string[]
   config: UploadConfig
   /** Every output file's SHA-256 (checksumOutputs), taken when the outputs were measured. */
   checksums: Checksums
@@ -207,6 +209,12 @@ export async function uploadOutputs(
     // The GGUF files' Ollama Modelfiles (small text files, named like the files they load) ride
     // with the checksums, so a release step finds them beside SHA256SUMS.
     const extras: string[] = []
+    for (const file of req.extraFiles ?? []) {
+      const base = path.basename(file)
+      await copyIntoScratch(file, path.join(root, base))
+      published.push([(await sha256File(file)).sha256, `${name}/${base}`])
+      extras.push(path.join(root, base))
+    }
     for (const output of publish) {
       if (!output.modelfile) continue
       const base = path.basename(output.modelfile)

@@ -29,4 +29,6 @@ export interface RunReport {
   deltas?: Deltas | null
   /** The quality measurements (eval-data): what every output's `quality` was scored on. */
   quality?: QualitySummary | null
+  /** The size-against-KL-divergence chart written beside the manifest (with eval-data). */
+  qualityChart?: string | null
 }

@@ -103,6 +103,9 @@ export async function writeSummary(report: RunReport): Promise<void> {
     'Tools write into staging folders beside the outputs (<code>.NAME.fuse-*</code>, <code>.NAME.work-*</code>) that are moved into place only after every check passed.',
     `Peak disk use: ${formatSize(report.peakDiskBytes)} (${formatDecimal(report.peakDiskBytes)}), the most this run had written and not yet removed at once, measured after each step.`,
     ...(report.quality ? [qualityDetails(report.quality)] : []),
+    ...(report.qualityChart
+      ? [`Size against mean KL divergence, every output: ${code(report.qualityChart)}`]
+      : []),
     `Manifest: ${code(report.manifestPath)}`,
     'Sizes are exact sums of file sizes; kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.'
   ]

@@ -109,7 +109,9 @@ describe('a run with eval-data (real mlx-lm, llama.cpp and llama-perplexity)', (
     expect(figures.F16!.meanKld).toBeLessThan(CONVERSION_KLD_THRESHOLD)
     expect(figures.Q2_K!.meanKld).toBeGreaterThan(figures.Q8_0!.meanKld)
     expect(figures.Q8_0!.agreement).toBeGreaterThan(figures.Q2_K!.agreement - 1e-9)
-    process.stderr.write(`[e2e quality figures] ${JSON.stringify(figures)}\n`)
+    process.stderr.write(
+      `[e2e quality figures] ${JSON.stringify({ figures, seconds: manifest.quality!.seconds })}\n`
+    )
   })
 
   it('records the eval data, its chunking and the reference in the manifest', async () => {
@@ -138,7 +140,13 @@ describe('a run with eval-data (real mlx-lm, llama.cpp and llama-perplexity)', (
     // The reference counted on disk beside every output, then removed with its working folder.
     const outputs = manifest.outputs.reduce((sum, o) => sum + o.bytes, 0)
     expect(manifest.peakDiskBytes).toBeGreaterThanOrEqual(outputs + q.reference.bytes)
-    expect((await fs.readdir(work)).filter(n => n.includes('quality'))).toEqual([])
+    const names = await fs.readdir(work)
+    expect(names.filter(n => n.startsWith('.') && n.includes('quality'))).toEqual([])
+    // The chart of size against KL divergence beside the manifest: a point per output, by name.
+    expect(names).toContain('fused-model.quality.svg')
+    const svg = await fs.readFile(path.join(work, 'fused-model.quality.svg'), 'utf8')
+    expect(svg.match(/<circle /g)).toHaveLength(4)
+    for (const o of manifest.outputs) expect(svg).toContain(`<title>${o.name}</title>`)
     // No finding: the fuse kept the adapters and the conversion is faithful.
     expect(manifest.diagnoses.map(d => d.title)).not.toContainEqual(
       expect.stringMatching(/lost the adapters|does not reproduce|No quality figures/)
