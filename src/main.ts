@@ -68,7 +68,7 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   const made = mergeStages(mlx, gguf ?? {})
   const scored = await measureQuality(qualityRequest(config, plan, mlx), made, ws)
   const stages = mergeStages(scored, {
-    diagnoses: unusedBudgetDiagnoses(plan.budgets, scored.outputs)
+    diagnoses: unusedBudgetDiagnoses(plan.budgets, scored.outputs, plan.qualityBudgets)
   })
 
   const checksums = await checksumOutputs(stages.outputs)

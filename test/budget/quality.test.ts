@@ -12,6 +12,7 @@ import {
   qualityCheckMessage,
   qualityVerdictFor,
   resolveBudgetTypes,
+  unusedBudgetDiagnoses,
   withinBudget
 } from '../../src/budget/index.js'
 import { TYPE_ALIASES } from '../../src/gguf/types.js'
@@ -138,5 +139,17 @@ describe('quality verdicts', () => {
     // without quality budgets the verdicts are the size ones alone, as before
     expect(judge(outputs, size)[1].qualityVerdict).toBeUndefined()
     expect(withinBudget(judge(outputs, size))).toBe(true)
+  })
+
+  it('warns of an entry for a type the run does not make, as size-budget does', () => {
+    const quality = parseQualityBudgets('Q4_K_M=kld:0.05, gguf=ppl:+5%, mlx=kld:0.01', TYPES)
+    const made = [output('mlx', 1), output('Q8_0', 1)]
+    expect(unusedBudgetDiagnoses([], made, quality).map(d => d.title)).toEqual([
+      'quality-budget entry "Q4_K_M=kld:0.05" is ignored'
+    ])
+    expect(unusedBudgetDiagnoses([], [output('mlx', 1)], quality).map(d => d.text)).toEqual([
+      'quality-budget entry "Q4_K_M=kld:0.05" is for a GGUF type this run does not produce; it is ignored here.',
+      'quality-budget entry "gguf=ppl:+5%" is for GGUF files and this run makes none; it is ignored here.'
+    ])
   })
 })
