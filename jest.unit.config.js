@@ -30,7 +30,9 @@ export const REAL_TOOL_FILES = [
   'mlx/real-precision', // real mlx-lm
   'scenarios', // llama-quantize and llama-gguf-split
   'core/venv', // pip
-  'quality/quality' // real mlx-lm and llama-perplexity
+  'quality/quality', // real mlx-lm and llama-perplexity
+  'quality/e2e-quality', // the same, through run()
+  'quality/stage' // the same
 ]
 
 export default {

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { readUploadInputs } from './artifacts/inputs.js'
 import { readBaselineInputs } from './baseline/inputs.js'
-import { parseSizeBudget } from './budget/index.js'
+import { parseQualityBudgets, parseSizeBudget } from './budget/index.js'
 import { checkOutputPlacement } from './core/folders.js'
 import { MIN_SPLIT_BYTES } from './gguf/split.js'
 import { FTYPE_IDS, TYPE_ALIASES } from './gguf/quant-types.js'
@@ -15,12 +15,14 @@ import {
   DEFAULT_MLX_LM_VERSION,
   QUANTIZE_GROUP_SIZES,
   type Config,
-  type GgufConfig
+  type GgufConfig,
+  type QualityConfig
 } from './core/config.js'
 import { ActionError } from './core/types.js'
 import { Inputs, type InputName } from './core/constants.js'
 import { readHubPublishInputs, requireHubToken } from './hub-publish/inputs.js'
 import { parseBooleanInput } from './core/input-values.js'
+import { DEFAULT_EVAL_TOKENS, MIN_EVAL_CONTEXT } from './quality/thresholds.js'
 
 const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
 /**
@@ -31,7 +33,7 @@ const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
  * before any input's text is quoted anywhere. One rule for every input, including those other
  * modules parse (src/artifacts/inputs.ts).
  */
-const LIST_INPUTS: readonly InputName[] = [Inputs.Gguf, Inputs.SizeBudget]
+const LIST_INPUTS: readonly InputName[] = [Inputs.Gguf, Inputs.SizeBudget, Inputs.QualityBudget]
 const ONE_LINE_INPUTS = Object.values(Inputs).filter(n => !LIST_INPUTS.includes(n))
 /** Names a size-budget target may use; the checkout's own llama-quantize decides what runs. */
 const KNOWN_GGUF_TYPES = new Set([...Object.keys(FTYPE_IDS), ...Object.keys(TYPE_ALIASES)])
@@ -76,6 +78,20 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     })
   }
 
+  const quality = qualityInputs(cwd)
+  const qualityBudgets = parseQualityBudgets(
+    core.getInput(Inputs.QualityBudget),
+    KNOWN_GGUF_TYPES,
+    TYPE_ALIASES
+  )
+  if (qualityBudgets.length && !quality) {
+    throw new ActionError({
+      problem:
+        'Input quality-budget is set but eval-data is empty, so there are no figures to judge',
+      fix: 'set eval-data to the text the quality is measured on (e.g. the valid.jsonl of training), or remove quality-budget'
+    })
+  }
+
   const config: Config = {
     baseModel,
     baseModelDir,
@@ -87,6 +103,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     quantizeGroupSize: groupSize(),
     budgets,
     growthBudgets,
+    qualityBudgets,
     onOverBudget: choice(Inputs.OnOverBudget, ['fail', 'warn'], 'fail'),
     python: core.getInput(Inputs.Python) || null,
     mlxLmVersion: version(Inputs.MlxLmVersion, DEFAULT_MLX_LM_VERSION),
@@ -103,7 +120,8 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
       mode: choice(Inputs.Comment, ['auto', 'true', 'false'], 'auto'),
       token: core.getInput(Inputs.GithubToken).trim(),
       artifactName: upload.prefix
-    }
+    },
+    quality
   }
   if (config.hub) await requireHubToken(config.hub, hfToken)
   await checkOutputPlacement(config, cwd)
@@ -301,5 +319,26 @@ function parseGguf(text: string, outputDir: string, stem: string, cwd: string): 
     dir: ggufDir ? path.resolve(cwd, ggufDir) : `${outputDir}-gguf`,
     stem,
     split: ggufSplit()
+  }
+}
+
+/**
+ * eval-data and eval-tokens. The file itself is read and bounded by the plan (src/quality/data.ts),
+ * before any fuse; eval-tokens is checked against the chunk size there too, once the model's
+ * context is known. Without eval-data there are no quality figures, whatever eval-tokens says.
+ */
+function qualityInputs(cwd: string): QualityConfig | null {
+  const evalData = core.getInput(Inputs.EvalData).trim()
+  const tokensText = core.getInput(Inputs.EvalTokens).trim()
+  if (!/^\d*$/.test(tokensText) || (tokensText !== '' && Number(tokensText) < MIN_EVAL_CONTEXT)) {
+    throw new ActionError({
+      problem: `Input eval-tokens is "${tokensText}"`,
+      fix: `use a whole number of tokens such as ${DEFAULT_EVAL_TOKENS} (the default), at least one chunk of the context (512)`
+    })
+  }
+  if (evalData === '') return null
+  return {
+    evalData: path.resolve(cwd, evalData),
+    evalTokens: tokensText === '' ? DEFAULT_EVAL_TOKENS : Number(tokensText)
   }
 }

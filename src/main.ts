@@ -1,6 +1,6 @@
 /**
  * run(): parse inputs -> plan -> fuse (the MLX stage hands GGUF a full-precision model) -> gguf ->
- * measure -> budget -> report -> upload -> pull-request comment.
+ * quality (eval-data) -> measure -> budget -> report -> upload -> pull-request comment.
  */
 import * as core from '@actions/core'
 import { uploadArtifacts } from './artifacts/upload-step.js'
@@ -29,6 +29,7 @@ import type { Config } from './core/config.js'
 import { readInputs } from './inputs.js'
 import { handOverFullPrecision, produceMlx, type MlxResult } from './mlx/produce.js'
 import { preflight, type Plan } from './plan.js'
+import { measureQuality, type QualityRequest, type QualitySummary } from './quality/stage.js'
 import {
   annotate,
   logSizes,
@@ -36,6 +37,7 @@ import {
   writeFailureManifest,
   writeFailureSummary,
   writeManifest,
+  writeQualityChart,
   writeSummary,
   type ManifestExtra,
   type RunReport
@@ -69,9 +71,10 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   const mlx = await produceMlx(plan.mlx, ws)
   const gguf = plan.gguf ? await ggufFrom(mlx, plan, plan.gguf, ws) : null
   const made = mergeStages(mlx, gguf ?? {})
+  const scored = await measureQuality(qualityRequest(config, plan, mlx), made, ws)
   const budgets = [...plan.budgets, ...plan.growthBudgets]
-  const stages = mergeStages(made, {
-    diagnoses: unusedBudgetDiagnoses(budgets, made.outputs),
+  const stages = mergeStages(scored, {
+    diagnoses: unusedBudgetDiagnoses(budgets, scored.outputs, plan.qualityBudgets),
     notes: toolchainNote(plan.toolchain)
   })
 
@@ -79,8 +82,13 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   const baseline = await findBaseline(config.baseline)
   const found = mergeStages(stages, { diagnoses: baseline.diagnoses, notes: baseline.notes })
   const report = await measuredReport(config, plan, found, checksums, ws.peakBytes, baseline)
+  report.quality = scored.quality
+  if (scored.quality) {
+    report.qualityChart = `${config.outputDir}.quality.svg`
+    await writeQualityChart(report.qualityChart, report.outputs)
+  }
   // The manifest and the summary first: the verdict outputs only once both are written.
-  await writeManifest(report, manifestExtra(config, plan, gguf))
+  await writeManifest(report, manifestExtra(config, plan, gguf, scored.quality))
   await writeSummary(report)
   setOutputs(report)
   logSizes(report)
@@ -103,6 +111,25 @@ async function ggufFrom(
   const handOff = await handOverFullPrecision(plan.mlx, mlx, setup.config.dir, ws)
   const gguf = await produceGguf(setup, handOff.source, plan.base.dir, plan.budgets, ws)
   return { ...mergeStages(handOff, gguf), manifest: gguf.manifest }
+}
+
+/** What the quality stage measures with (eval-data), or null without it. */
+function qualityRequest(config: Config, plan: Plan, mlx: MlxResult): QualityRequest | null {
+  const q = plan.quality
+  if (!q) return null
+  return {
+    data: q.data,
+    sha256: q.sha256,
+    bytes: q.bytes,
+    chunking: q.chunking,
+    python: plan.env.python,
+    base: plan.base.dir,
+    adapterPath: config.adapterPath,
+    outputDir: config.outputDir,
+    mlxQuantized: mlx.facts.requantized !== null || mlx.facts.fused.stats.quantized,
+    perplexity: plan.gguf?.llama.perplexity ?? null,
+    tokenize: plan.gguf?.llama.tokenize ?? null
+  }
 }
 
 /** The Hub client loads only when hub-repo is set. */
@@ -129,8 +156,12 @@ async function measuredReport(
   peakDiskBytes: number,
   baseline: FoundBaseline
 ): Promise<RunReport> {
-  const absolute = judge(await withChecksums(stages.outputs, checksums), plan.budgets)
-  const { outputs, diagnoses } = judgeGrowth(absolute, plan.growthBudgets, growthBaseline(baseline))
+  const judged = judge(
+    await withChecksums(stages.outputs, checksums),
+    plan.budgets,
+    plan.qualityBudgets
+  )
+  const { outputs, diagnoses } = judgeGrowth(judged, plan.growthBudgets, growthBaseline(baseline))
   return {
     baseModel: config.baseModel,
     baseBytes: plan.base.bytes,
@@ -154,7 +185,12 @@ async function measuredReport(
   }
 }
 
-function manifestExtra(config: Config, plan: Plan, gguf: GgufResult | null): ManifestExtra {
+function manifestExtra(
+  config: Config,
+  plan: Plan,
+  gguf: GgufResult | null,
+  quality: QualitySummary | null
+): ManifestExtra {
   const hub = plan.hub
   return {
     folders: plan.folders,
@@ -172,7 +208,8 @@ function manifestExtra(config: Config, plan: Plan, gguf: GgufResult | null): Man
       snapshot: hub.snapshotDir,
       downloadedBytes: hub.downloadedBytes
     },
-    gguf: gguf?.manifest ?? null
+    gguf: gguf?.manifest ?? null,
+    quality
   }
 }
 

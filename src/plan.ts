@@ -22,15 +22,19 @@ import {
   startReadingBase,
   type BaseReading,
   type NeedsInputs,
+  type QualityNeeds,
   type RunNeeds
 } from './plan/needs.js'
+import { sha256File } from './core/checksum.js'
+import { readEvalData, type EvalData } from './quality/data.js'
 import { measurePath } from './core/size.js'
 import { formatSize } from './core/size.js'
 import {
   ActionError,
   type BudgetEntry,
   type GrowthEntry,
-  type MlxQuantization
+  type MlxQuantization,
+  type QualityBudgetEntry
 } from './core/types.js'
 import * as log from './core/log.js'
 
@@ -57,7 +61,18 @@ export interface Plan {
   readonly growthBudgets: readonly GrowthEntry[]
   /** With cache-toolchain: one line per environment or build, restored, made or reused, and saved. */
   readonly toolchain: readonly string[]
+  readonly qualityBudgets: readonly QualityBudgetEntry[]
   readonly hub: Readonly<HubBase> | null
+  /** The quality measurements (eval-data read, chunked and sized), or null without eval-data. */
+  readonly quality: QualityPlan | null
+}
+
+/** The eval data as read before any fuse, its checksum, and the chunking the base allows. */
+export interface QualityPlan extends QualityNeeds {
+  readonly data: EvalData
+  /** SHA-256 and size of the file read: two runs on the same data compare. */
+  readonly sha256: string
+  readonly bytes: number
 }
 
 /** Every check that can fail before any expensive work, cheapest first. */
@@ -81,6 +96,8 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
   )
   const folders = await checkOutputFolders(config)
+  // The eval data is read and checked now: a bad line fails here, not after the fuse.
+  const evalData = config.quality ? await readEvalData(config.quality.evalData) : null
   const { checkArtifactNames } = await import('./artifacts/upload.js')
   await checkArtifactNames(config.upload, {
     mlx: true,
@@ -98,6 +115,12 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   checkDequantizeSupport(env, config.dequantize)
 
   const gguf = config.gguf ? await prepareGguf(config.gguf) : null
+  if (gguf && config.quality && (!gguf.llama.perplexity || !gguf.llama.tokenize)) {
+    throw new ActionError({
+      problem: `Input eval-data is set, but the llama.cpp checkout ${gguf.llama.dir} has no llama-perplexity or llama-tokenize to score the GGUF files with`,
+      fix: 'use a llama.cpp checkout with tools/perplexity and tools/tokenize (llama-cpp-ref v0.4.0 has both), or leave eval-data empty'
+    })
+  }
   // Budget targets name types as this checkout's llama-quantize resolves them (Q4_K -> Q4_K_M).
   const budgets = gguf
     ? resolveBudgetTypes(config.budgets, t => canonicalType(t, gguf.llama.types))
@@ -105,6 +128,14 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   const growthBudgets = gguf
     ? resolveBudgetTypes(config.growthBudgets, t => canonicalType(t, gguf.llama.types))
     : config.growthBudgets
+  const qualityBudgets = gguf
+    ? resolveBudgetTypes(
+        config.qualityBudgets,
+        t => canonicalType(t, gguf.llama.types),
+        'quality-budget',
+        (a, b) => a.metric === b.metric
+      )
+    : config.qualityBudgets
   const hub = hubPlan
     ? await (await import('./hub.js')).fetchHubBase(hubPlan, machine.freeBytes)
     : null
@@ -118,7 +149,27 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   const mlx = mlxPlan(config, fuseRequest(config, env, baseDir), gguf !== null, base)
   // cache-toolchain: what each environment and build did, for the summary.
   const toolchain = [...(env.toolchain ? [env.toolchain] : []), ...(gguf?.toolchain ?? [])]
-  return { folders, adapters, env, base, mlx, gguf, budgets, growthBudgets, hub, toolchain }
+  const quality = evalData && (await qualityPlan(evalData, reading.needs.quality))
+  return {
+    folders,
+    adapters,
+    env,
+    base,
+    mlx,
+    gguf,
+    budgets,
+    growthBudgets,
+    qualityBudgets,
+    hub,
+    toolchain,
+    quality
+  }
+}
+
+async function qualityPlan(data: EvalData, needs: QualityNeeds | null): Promise<QualityPlan> {
+  if (needs === null) throw new Error('The base was read without the quality needs.')
+  const { sha256, bytes } = await sha256File(data.file)
+  return { ...needs, data, sha256, bytes }
 }
 
 /** The inputs the run's disk and memory needs depend on. */
@@ -126,7 +177,8 @@ function needsInputs(config: Config): NeedsInputs {
   return {
     dequantize: config.dequantize,
     quantizeBits: config.quantizeBits,
-    gguf: config.gguf !== null
+    gguf: config.gguf !== null,
+    evalTokens: config.quality?.evalTokens ?? null
   }
 }
 

@@ -9,8 +9,15 @@ import { describe, expect, it } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { readGgufHeader } from '../src/gguf/verify.js'
-import { runAction } from './fixtures/action.js'
-import { convertPython, mlxOldPython, mlxPython, realAdapters, realModel } from './fixtures/real.js'
+import { ROOT, runAction } from './fixtures/action.js'
+import {
+  DATA_DIR,
+  convertPython,
+  mlxOldPython,
+  mlxPython,
+  realAdapters,
+  realModel
+} from './fixtures/real.js'
 import { readValidManifest } from './fixtures/manifest.js'
 
 const LLAMA_CPP_DIR = process.env.LLAMA_CPP_DIR!
@@ -31,7 +38,10 @@ describe.each([
       'output-dir': 'fused-model',
       gguf: 'Q4_K_M',
       'llama-cpp-dir': LLAMA_CPP_DIR,
-      'convert-python': convertPython()
+      'convert-python': convertPython(),
+      // the quality step too: the bundle finds the helper in the action's python/ folder
+      'eval-data': path.join(DATA_DIR, 'train.jsonl'),
+      'eval-tokens': '512'
     })
     expect(r.annotations.filter(a => a.startsWith('::error'))).toEqual([])
     expect(r.code).toBe(0)
@@ -44,6 +54,14 @@ describe.each([
     const manifest = await readValidManifest(path.join(r.work, 'fused-model.manifest.json'))
     expect(manifest.status).toBe('complete')
     expect(manifest.mlxLm.version).toBe(version)
+    expect(r.stdout).toContain(path.join(ROOT, 'python', 'quality_reference.py'))
+    expect(manifest.quality.chunking).toMatchObject({ context: 512, scoredTokens: 255 })
+    const quality = JSON.parse(r.outputs.quality) as Record<string, { meanKld: number }>
+    expect(Object.keys(quality).sort()).toEqual(['Q4_K_M', 'mlx'])
+    expect(quality.Q4_K_M.meanKld).toBeGreaterThan(0)
+    process.stderr.write(
+      `[dist quality ${version} ${variant}] ${JSON.stringify({ quality, diagnoses: manifest.diagnoses.map((d: { title: string }) => d.title) })}\n`
+    )
     await fs.rm(r.work, { recursive: true, force: true })
   }, 1_800_000)
 })

@@ -49,6 +49,33 @@ describe('readInputs', () => {
     })
   })
 
+  it('reads eval-data and eval-tokens: none by default, the path resolved, the count checked', async () => {
+    set({ 'base-model': base, 'adapter-path': adapters, 'eval-tokens': '4096' })
+    expect((await readInputs(root)).quality).toBeNull()
+    set({ 'eval-data': 'data/valid.jsonl', 'eval-tokens': '' })
+    expect((await readInputs(root)).quality).toEqual({
+      evalData: path.join(root, 'data', 'valid.jsonl'),
+      evalTokens: 4096
+    })
+    set({ 'eval-tokens': '1024' })
+    expect((await readInputs(root)).quality?.evalTokens).toBe(1024)
+    for (const bad of ['1e4', '-5', '2']) {
+      set({ 'eval-tokens': bad })
+      await expect(readInputs(root)).rejects.toThrow(`Input eval-tokens is "${bad}"`)
+    }
+  })
+
+  it('reads quality-budget only with eval-data, whose figures it judges', async () => {
+    set({ 'base-model': base, 'adapter-path': adapters, 'quality-budget': 'Q4_K=kld:0.05' })
+    await expect(readInputs(root)).rejects.toThrow(
+      'Input quality-budget is set but eval-data is empty, so there are no figures to judge'
+    )
+    set({ 'eval-data': 'valid.jsonl' })
+    expect((await readInputs(root)).qualityBudgets).toEqual([
+      { target: 'Q4_K_M', metric: 'kld', limit: 0.05, text: 'Q4_K=kld:0.05' }
+    ])
+  })
+
   it('treats owner/name that is not a folder as a Hugging Face repo id', async () => {
     set({ 'base-model': 'mlx-community/Llama-3.2-3B-Instruct-4bit', 'adapter-path': adapters })
     const config = await readInputs(root)

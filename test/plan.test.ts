@@ -70,6 +70,7 @@ function configFor(baseModel: string, baseModelDir: string | null, out: string):
     growthBudgets: [],
     comment: { mode: 'false', token: '', artifactName: 'fused-model' },
     cacheToolchain: false,
+    qualityBudgets: [],
     onOverBudget: 'fail',
     python,
     mlxLmVersion: '0.32.2',
@@ -80,6 +81,7 @@ function configFor(baseModel: string, baseModelDir: string | null, out: string):
     gguf: null,
     hub: null,
     baseline: { branch: null, threshold: null, token: '', name: 'fused-model' },
+    quality: null,
     upload: {
       upload: false,
       prefix: 'fused-model',

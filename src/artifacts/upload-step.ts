@@ -28,6 +28,7 @@ export async function uploadArtifacts(
       {
         outputs: report.outputs,
         manifestPath: report.manifestPath,
+        extraFiles: report.qualityChart ? [report.qualityChart] : [],
         config,
         checksums
       },

@@ -31,7 +31,7 @@ import {
 import { formatSize, measurePath } from '../core/size.js'
 import { ActionError, type MeasuredOutput } from '../core/types.js'
 import type { ErrorParts } from '../core/errors.js'
-import type { JudgedOutput } from '../budget/index.js'
+import { isOverBudget, type JudgedOutput } from '../budget/index.js'
 import type { ArtifactOutcome, PublishedArtifact } from './outcome.js'
 import * as log from '../core/log.js'
 import type { UploadConfig } from './inputs.js'
@@ -58,6 +58,8 @@ export interface UploadRequest {
   /** Every output with its verdict: one over its budget is held back unless upload-over-budget. */
   outputs: readonly JudgedOutput[]
   manifestPath: string
+  /** Small files of the run that ride with the checksums (the quality chart), by their names. */
+  extraFiles?: readonly string[]
   config: UploadConfig
   /** Every output file's SHA-256 (checksumOutputs), taken when the outputs were measured. */
   checksums: Checksums
@@ -208,6 +210,12 @@ export async function uploadOutputs(
     // The GGUF files' Ollama Modelfiles (small text files, named like the files they load) ride
     // with the checksums, so a release step finds them beside SHA256SUMS.
     const extras: string[] = []
+    for (const file of req.extraFiles ?? []) {
+      const base = path.basename(file)
+      await copyIntoScratch(file, path.join(root, base))
+      published.push([(await sha256File(file)).sha256, `${name}/${base}`])
+      extras.push(path.join(root, base))
+    }
     for (const output of publish) {
       if (!output.modelfile) continue
       const base = path.basename(output.modelfile)
@@ -290,14 +298,15 @@ async function refuseInvalidPaths(publish: readonly MeasuredOutput[]): Promise<v
 function toPublish(req: UploadRequest, outcome: ArtifactOutcome): MeasuredOutput[] {
   const publish: MeasuredOutput[] = []
   for (const output of req.outputs) {
-    if (output.verdict.status !== 'over') publish.push(output)
+    if (!isOverBudget(output)) publish.push(output)
     else if (req.config.uploadOverBudget) {
       core.warning(
-        `${output.name} is over its size budget and is uploaded anyway, because upload-over-budget is true.`
+        `${output.name} is over its ${output.verdict.status === 'over' ? 'size' : 'quality'} budget and is uploaded anyway, because upload-over-budget is true.`
       )
       publish.push(output)
     } else {
-      const reason = 'over its size budget (set upload-over-budget: true to publish it anyway)'
+      const which = output.verdict.status === 'over' ? 'size' : 'quality'
+      const reason = `over its ${which} budget (set upload-over-budget: true to publish it anyway)`
       log.info(`${output.name} is not uploaded: ${reason}.`)
       outcome.held.push({ output: output.name, reason })
     }

@@ -26,7 +26,14 @@ export function overBudgetFailure(
 ): string | null {
   if (withinBudget(outputs) || onOverBudget !== 'fail') return null
   const over = outputs.filter(o => o.verdict.status === 'over').map(o => o.name)
-  return `${over.join(', ')} ${over.length === 1 ? 'is' : 'are'} over the size budget; see the job summary for sizes and why, then shrink the output or raise size-budget.`
+  const size = over.length
+    ? `${over.join(', ')} ${over.length === 1 ? 'is' : 'are'} over the size budget; see the job summary for sizes and why, then shrink the output or raise size-budget.`
+    : ''
+  const worse = outputs.filter(o => o.qualityVerdict?.status === 'over').map(o => o.name)
+  const quality = worse.length
+    ? `${worse.join(', ')} ${worse.length === 1 ? 'is' : 'are'} over the quality budget; see the job summary for the figures, then choose a type with more bits per weight or relax quality-budget.`
+    : ''
+  return [size, quality].filter(Boolean).join(' ')
 }
 
 /** Why a GGUF file is over its budget, and what fits instead, in plain words. */

@@ -8,6 +8,7 @@ export { parseBudgets, parseSizeBudget, type SizeBudget } from './parse.js'
 export { resolveBudgetTypes, type CanonicalType } from './resolve.js'
 export {
   budgetFor,
+  isOverBudget,
   judge,
   verdictAgainst,
   verdictFor,
@@ -26,3 +27,13 @@ export {
   overBudgetMessage
 } from './explain.js'
 export { growthLimitBytes, judgeGrowth, type GrowthBaseline } from './growth.js'
+export {
+  formatQualityValue,
+  parseQualityBudgets,
+  qualityBudgetsFor,
+  qualityCheckMessage,
+  qualityVerdictFor,
+  QUALITY_INPUT,
+  type QualityCheck,
+  type QualityVerdict
+} from './quality.js'

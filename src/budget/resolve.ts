@@ -1,5 +1,5 @@
 /** Re-resolving budget targets through the llama.cpp checkout the run uses. */
-import { ActionError, type BudgetEntry, type GrowthEntry } from '../core/types.js'
+import { ActionError } from '../core/types.js'
 import { GENERIC_TARGETS, INPUT } from './parse.js'
 
 /**
@@ -13,17 +13,19 @@ export type CanonicalType = (name: string) => string | null
  * which are authoritative once known (the static table only covers what it listed when written).
  * Absolute budgets and growth limits are resolved each in their own call.
  */
-export function resolveBudgetTypes<E extends BudgetEntry | GrowthEntry>(
-  entries: readonly E[],
-  canonical: CanonicalType
-): E[] {
-  const out: E[] = []
+export function resolveBudgetTypes<T extends { target: string; text: string }>(
+  entries: readonly T[],
+  canonical: CanonicalType,
+  input = INPUT,
+  same: (a: T, b: T) => boolean = () => true
+): T[] {
+  const out: T[] = []
   for (const e of entries) {
     const target = GENERIC_TARGETS.includes(e.target) ? e.target : (canonical(e.target) ?? e.target)
-    const twin = out.find(o => o.target === target)
+    const twin = out.find(o => o.target === target && same(o, e))
     if (twin) {
       throw new ActionError({
-        problem: `Input ${INPUT} entries "${twin.text}" and "${e.text}" both name ${target} in this llama.cpp checkout`,
+        problem: `Input ${input} entries "${twin.text}" and "${e.text}" both name ${target} in this llama.cpp checkout`,
         fix: `keep one`
       })
     }

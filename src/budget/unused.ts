@@ -1,15 +1,15 @@
 /** Budget entries that gate nothing in this run: a note, not an error. */
-import type { BudgetEntry, Diagnosis, MeasuredOutput } from '../core/types.js'
+import type { BudgetEntry, Diagnosis, MeasuredOutput, QualityBudgetEntry } from '../core/types.js'
 import { GENERIC_TARGETS } from './parse.js'
 
 /**
  * Budget entries for GGUF outputs this run does not produce: a type it does not make, or `gguf`
  * in a run without GGUF files (a warning, not an error: one list can serve several workflows).
  */
-export function unusedTypeBudgets<E extends Pick<BudgetEntry, 'target' | 'text'>>(
-  entries: readonly E[],
+export function unusedTypeBudgets<T extends { target: string }>(
+  entries: readonly T[],
   producedTypes: readonly string[]
-): E[] {
+): T[] {
   return entries.filter(e =>
     e.target === 'gguf'
       ? producedTypes.length === 0
@@ -20,10 +20,11 @@ export function unusedTypeBudgets<E extends Pick<BudgetEntry, 'target' | 'text'>
 /** A warning for each budget entry that gates nothing in this run (see {@link unusedTypeBudgets}). */
 export function unusedBudgetDiagnoses(
   entries: ReadonlyArray<Pick<BudgetEntry, 'target' | 'text'>>,
-  outputs: readonly MeasuredOutput[]
+  outputs: readonly MeasuredOutput[],
+  quality: readonly QualityBudgetEntry[] = []
 ): Diagnosis[] {
   const types = outputs.filter(o => o.kind === 'gguf').map(o => o.name)
-  return unusedTypeBudgets(entries, types).map(unused => ({
+  const size = unusedTypeBudgets(entries, types).map((unused): Diagnosis => ({
     level: 'warning',
     title: `size-budget entry "${unused.text}" is ignored`,
     text:
@@ -31,4 +32,10 @@ export function unusedBudgetDiagnoses(
         ? `size-budget entry "${unused.text}" is for GGUF files and this run makes none; it is ignored here.`
         : `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`
   }))
+  const unusedQuality = unusedTypeBudgets(quality, types).map((unused): Diagnosis => ({
+    level: 'warning',
+    title: `quality-budget entry "${unused.text}" is ignored`,
+    text: `quality-budget entry "${unused.text}" is for ${unused.target === 'gguf' ? 'GGUF files and this run makes none' : 'a GGUF type this run does not produce'}; it is ignored here.`
+  }))
+  return [...size, ...unusedQuality]
 }

@@ -1,5 +1,6 @@
 /** Picking each output's budget and judging the output against it. */
-import type { BudgetEntry, MeasuredOutput } from '../core/types.js'
+import type { BudgetEntry, MeasuredOutput, QualityBudgetEntry } from '../core/types.js'
+import { qualityVerdictFor, type QualityVerdict } from './quality.js'
 
 /**
  * An output against its budget. `headroomBytes` is budget - size (negative when over);
@@ -36,6 +37,8 @@ export type OverBudget = Extract<Verdict, { status: 'over' }>
 /** A measured output with its verdict attached (never matched up by name). */
 export interface JudgedOutput extends MeasuredOutput {
   verdict: Verdict
+  /** Against quality-budget (absent: judged without quality budgets, as before them). */
+  qualityVerdict?: QualityVerdict
 }
 
 /** The most specific budget for an output: its GGUF type, then `gguf` or `mlx`, then `all`. */
@@ -65,15 +68,27 @@ export function verdictAgainst(output: MeasuredOutput, budget: BudgetEntry): Ver
   return { status: 'over', budget, headroomBytes, overPercent }
 }
 
-/** Each output with its verdict attached. */
+/** Each output with its verdicts attached: size, and quality when quality budgets are set. */
 export function judge(
   outputs: readonly MeasuredOutput[],
-  entries: readonly BudgetEntry[]
+  entries: readonly BudgetEntry[],
+  quality: readonly QualityBudgetEntry[] = []
 ): JudgedOutput[] {
-  return outputs.map(o => ({ ...o, verdict: verdictFor(o, entries) }))
+  return outputs.map(o => ({
+    ...o,
+    verdict: verdictFor(o, entries),
+    ...(quality.length ? { qualityVerdict: qualityVerdictFor(o, quality) } : {})
+  }))
 }
 
-/** True when no output is over its budget (an output without a budget passes). */
-export function withinBudget(outputs: ReadonlyArray<{ verdict: Verdict }>): boolean {
-  return outputs.every(o => o.verdict.status !== 'over')
+/** True when the output is over its size budget or its quality budget. */
+export function isOverBudget(o: { verdict: Verdict; qualityVerdict?: QualityVerdict }): boolean {
+  return o.verdict.status === 'over' || o.qualityVerdict?.status === 'over'
+}
+
+/** True when no output is over a budget, size or quality (an output without one passes). */
+export function withinBudget(
+  outputs: ReadonlyArray<{ verdict: Verdict; qualityVerdict?: QualityVerdict }>
+): boolean {
+  return outputs.every(o => !isOverBudget(o))
 }

@@ -5,7 +5,7 @@
  */
 import os from 'node:os'
 import path from 'node:path'
-import type { BudgetEntry, GrowthEntry } from './types.js'
+import type { BudgetEntry, GrowthEntry, QualityBudgetEntry } from './types.js'
 
 export const DEFAULT_MLX_LM_VERSION = '0.32.2'
 export const DEFAULT_LLAMA_CPP_REF = 'v0.4.0'
@@ -76,6 +76,8 @@ export interface Config {
   readonly budgets: ReadonlyArray<Readonly<BudgetEntry>>
   /** Growth limits of `size-budget` (`TARGET=+5%`), judged against the baseline. */
   readonly growthBudgets: ReadonlyArray<Readonly<GrowthEntry>>
+  /** quality-budget entries (only with eval-data). */
+  readonly qualityBudgets: ReadonlyArray<Readonly<QualityBudgetEntry>>
   readonly onOverBudget: 'fail' | 'warn'
   readonly python: string | null
   readonly mlxLmVersion: string
@@ -90,6 +92,8 @@ export interface Config {
   readonly hub: HubPublishConfig | null
   readonly baseline: BaselineConfig
   readonly comment: CommentConfig
+  /** The quality measurements (eval-data), or null without eval-data. */
+  readonly quality: QualityConfig | null
   /** `cache-toolchain`: the action's environments (and the GGUF path's llama.cpp build) through the Actions cache. */
   readonly cacheToolchain: boolean
 }
@@ -101,6 +105,14 @@ export interface CommentConfig {
   readonly token: string
   /** The artifact-name prefix: its marker finds this name's earlier comment. */
   readonly artifactName: string
+}
+
+/** `eval-data` and `eval-tokens` (inputs.ts): what the quality measurements read. */
+export interface QualityConfig {
+  /** The eval data as named (absolute): a text file, a JSONL dataset file or a dataset folder. */
+  readonly evalData: string
+  /** At most this many tokens are evaluated (whole chunks). */
+  readonly evalTokens: number
 }
 
 /** Where the outputs go on the Hugging Face Hub (hub-publish/inputs.ts). */

@@ -13,6 +13,9 @@ export const Inputs = {
   QuantizeGroupSize: 'quantize-group-size',
   SizeBudget: 'size-budget',
   OnOverBudget: 'on-over-budget',
+  EvalData: 'eval-data',
+  EvalTokens: 'eval-tokens',
+  QualityBudget: 'quality-budget',
   Python: 'python',
   MlxLmVersion: 'mlx-lm-version',
   Overwrite: 'overwrite',
@@ -59,7 +62,8 @@ export const Outputs = {
   BaselineSha: 'baseline-sha',
   Deltas: 'deltas',
   CommentFile: 'comment-file',
-  CommentBody: 'comment-body'
+  CommentBody: 'comment-body',
+  Quality: 'quality'
 } as const
 
 export type InputName = (typeof Inputs)[keyof typeof Inputs]

@@ -28,6 +28,19 @@ export interface GrowthEntry {
   text: string
 }
 
+export type QualityMetric = 'kld' | 'agreement' | 'ppl'
+
+/** One `quality-budget` entry, e.g. `Q4_K_M=kld:0.05` (judged in src/budget/quality.ts). */
+export interface QualityBudgetEntry {
+  /** `all`, `mlx`, `gguf` or a GGUF type name in upper case. */
+  target: string
+  metric: QualityMetric
+  /** kld: the most allowed; agreement: the least (0…1); ppl: the most change (0.05 = +5 %). */
+  limit: number
+  /** The entry as written, for messages. */
+  text: string
+}
+
 /** Weight precision of an MLX model, read from config.json and the safetensors headers. */
 export interface MlxQuantization {
   /** Global bits from config.json `quantization`, or null when not quantized. */
@@ -88,6 +101,28 @@ export interface MeasuredOutput {
   modelfile?: string
   /** Bytes of tensor data per stored dtype (the MLX output's dtype mix), e.g. { U32: 1200, BF16: 80 }. */
   bytesByDtype?: Record<string, number>
+  /** Scored against the quality reference (eval-data), src/quality/stage.ts; absent without it. */
+  quality?: OutputQuality
+}
+
+/**
+ * One output scored against the quality reference, base + adapters as mlx_lm loads them, on the
+ * same tokens: an MLX output by the action's Python helper, a GGUF by llama-perplexity.
+ */
+export interface OutputQuality {
+  /** Perplexity of the output on the scored tokens. */
+  ppl: number
+  /** Perplexity of the reference on the same tokens, as the scorer read it from the reference file. */
+  pplReference: number
+  /** ppl / pplReference − 1: +0.05 is 5 % worse than base + adapters. */
+  pplChange: number
+  /** Mean KL divergence from the reference to the output, nats per scored token. */
+  meanKld: number
+  /** Share (0…1) of scored tokens where the output's most likely token is the reference's. */
+  agreement: number
+  /** Tokens scored. */
+  tokens: number
+  scoredBy: 'mlx' | 'llama-perplexity'
 }
 
 /** A plain-words finding about what the fuse produced and why. */

@@ -4,6 +4,9 @@
  * The base's config.json and weight headers are read once here and handed on.
  */
 import { readModelConfig, type ModelConfig } from '../mlx/model-config.js'
+import { evalChunking, modelContextLength, type EvalChunking } from '../quality/data.js'
+import { referenceFileBytes } from '../quality/reference.js'
+import { ActionError } from '../core/types.js'
 import { estimateFullPrecisionBytes } from '../mlx/precision.js'
 import { inspectWeights, type WeightInspection } from '../mlx/weights.js'
 
@@ -31,6 +34,17 @@ export interface RunNeeds extends FuseNeeds {
   readonly diskWhat: string
   /** The de-quantized fuse is there only because of gguf (the fix then names that input). */
   readonly forGguf: boolean
+  /** The quality reference's chunking and size (eval-data), counted in diskBytes; else null. */
+  readonly quality: QualityNeeds | null
+}
+
+/** What the quality measurements need: the chunking, and the reference file it makes. */
+export interface QualityNeeds {
+  readonly chunking: EvalChunking
+  /** The vocabulary config.json states: the reference keeps a log-probability for each entry. */
+  readonly nVocab: number
+  /** The reference file at most (every chunk eval-tokens allows), exact for that many chunks. */
+  readonly referenceBytes: number
 }
 
 /** The inputs the needs depend on. */
@@ -39,6 +53,8 @@ export interface NeedsInputs {
   readonly quantizeBits: number | null
   /** GGUF outputs are wanted (the gguf input is set). */
   readonly gguf: boolean
+  /** eval-tokens when eval-data is set (the quality reference is made), else null. */
+  readonly evalTokens?: number | null
 }
 
 /** The base as read once: its config.json, its weight headers and the run's needs from them. */
@@ -73,24 +89,59 @@ export function fuseNeeds(
   return { fusedBytes: fused, diskBytes: mlx + ggufPeak, memoryBytes, memoryWhat }
 }
 
-/** The run's needs for a base with these weights. */
+/** The run's needs for a base with these weights (and, with eval-data, this quality reference). */
 export function runNeeds(
   stats: Parameters<typeof fuseNeeds>[0] & { quantized: boolean },
-  inputs: NeedsInputs
+  inputs: NeedsInputs,
+  quality: QualityNeeds | null = null
 ): RunNeeds {
+  const fuse = fuseNeeds(stats, inputs.dequantize, inputs.quantizeBits, inputs.gguf)
+  const what = inputs.gguf ? 'the fused model and its GGUF conversion' : 'the fused model'
   return {
-    ...fuseNeeds(stats, inputs.dequantize, inputs.quantizeBits, inputs.gguf),
-    diskWhat: inputs.gguf ? 'the fused model and its GGUF conversion' : 'the fused model',
+    ...fuse,
+    // The reference is made once every output exists, and removed at the run's end.
+    diskBytes: fuse.diskBytes + (quality?.referenceBytes ?? 0),
+    diskWhat: quality ? `${what} and the quality reference` : what,
     // Only the GGUF path's own fuse of a quantized base de-quantizes because of gguf.
-    forGguf: inputs.gguf && !inputs.dequantize && stats.quantized
+    forGguf: inputs.gguf && !inputs.dequantize && stats.quantized,
+    quality
   }
+}
+
+/** The vocabulary config.json states (its text_config's for a multimodal model), or null. */
+function vocabSize(raw: unknown): number | null {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+  for (const c of [raw, isObject(raw) ? raw.text_config : undefined]) {
+    if (isObject(c) && typeof c.vocab_size === 'number' && c.vocab_size > 0) return c.vocab_size
+  }
+  return null
+}
+
+/**
+ * The quality measurements' chunking (context 512, or the model's own when smaller; eval-tokens
+ * in whole chunks) and the reference file's size at most, from the base's config.json.
+ */
+export function qualityNeeds(config: ModelConfig, evalTokens: number): QualityNeeds {
+  const nVocab = vocabSize(config.raw)
+  if (nVocab === null) {
+    throw new ActionError({
+      problem:
+        "Input eval-data is set, but the base model's config.json states no vocab_size, so the quality reference's size cannot be known before it is made",
+      fix: 'leave eval-data empty for this model'
+    })
+  }
+  const chunking = evalChunking({ evalTokens, modelContext: modelContextLength(config.raw) })
+  const bytes = referenceFileBytes(nVocab, chunking.ctx, chunking.maxChunks)
+  return { chunking, nVocab, referenceBytes: Number(bytes) }
 }
 
 /** Reads the base at `dir` once: config.json, the weight headers, and the needs from them. */
 export async function readBase(dir: string, inputs: NeedsInputs): Promise<BaseReading> {
   const config = await readModelConfig(dir)
   const stats = await inspectWeights(dir, config)
-  return { dir, config, stats, needs: runNeeds(stats, inputs) }
+  const quality = inputs.evalTokens ? qualityNeeds(config, inputs.evalTokens) : null
+  return { dir, config, stats, needs: runNeeds(stats, inputs, quality) }
 }
 
 /**

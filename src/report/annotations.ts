@@ -1,6 +1,6 @@
 /** The annotations of a completed run: one per output over budget, one per finding. */
 import * as core from '@actions/core'
-import { overBudgetMessage } from '../budget/index.js'
+import { overBudgetMessage, qualityCheckMessage } from '../budget/index.js'
 import { redact } from '../core/redact.js'
 import type { RunReport } from './run-report.js'
 
@@ -14,6 +14,15 @@ export function annotate(report: RunReport): void {
     const props = { title: 'Size budget exceeded' }
     if (report.onOverBudget === 'fail') core.error(redact(message), props)
     else core.warning(redact(message), props)
+  }
+  for (const output of report.outputs) {
+    for (const check of output.qualityVerdict?.checks ?? []) {
+      if (check.pass) continue
+      const message = `${qualityCheckMessage(output.name, check)}.`
+      const props = { title: 'Quality budget exceeded' }
+      if (report.onOverBudget === 'fail') core.error(redact(message), props)
+      else core.warning(redact(message), props)
+    }
   }
   for (const d of report.diagnoses) {
     const props = { title: redact(d.title) }

@@ -3,11 +3,18 @@
  * Its JSON Schema is `schema/manifest-v1.schema.json`; the tests validate every manifest they
  * produce against it, so a field added or changed here must be added there too.
  */
-import { withinBudget, type VerdictStatus } from '../budget/index.js'
+import { withinBudget, type QualityVerdict, type VerdictStatus } from '../budget/index.js'
 import { GENERATOR, type MadeFolders } from '../core/folders.js'
 import { redact } from '../core/redact.js'
 import { overwriteText } from '../core/workspace.js'
-import { ActionError, type Command, type Diagnosis, type MeasuredOutput } from '../core/types.js'
+import {
+  ActionError,
+  type Command,
+  type Diagnosis,
+  type MeasuredOutput,
+  type QualityMetric
+} from '../core/types.js'
+import type { QualitySummary } from '../quality/stage.js'
 import type { RunReport } from './run-report.js'
 
 export const MANIFEST_SCHEMA_VERSION = 1 as const
@@ -65,6 +72,8 @@ export interface ManifestExtra {
   }
   baseModelSource: ManifestBaseSourceV1 | null
   gguf: ManifestGgufV1 | null
+  /** The quality measurements (eval-data): the data, its chunking, the reference; null without. */
+  quality: QualitySummary | null
 }
 
 /** The manifest's entry for one output: the measured output and its verdict, flat. */
@@ -73,6 +82,16 @@ export interface ManifestOutputV1 extends MeasuredOutput {
   budget: string | null
   headroomBytes: number | null
   status: VerdictStatus
+  /** Against quality-budget: only in a run with quality budgets. */
+  qualityStatus?: QualityVerdict['status']
+  qualityChecks?: Array<{
+    budget: string
+    metric: QualityMetric
+    limit: number
+    /** The figure judged; null when it was not measured (the check fails closed). */
+    value: number | null
+    pass: boolean
+  }>
 }
 
 /** The manifest of a completed run (schemaVersion 1): a public contract, read by workflows. */
@@ -130,12 +149,22 @@ export function manifestV1(report: RunReport, extra: ManifestExtra): ManifestV1 
     withinBudget: withinBudget(report.outputs),
     onOverBudget: report.onOverBudget,
     peakDiskBytes: report.peakDiskBytes,
-    outputs: report.outputs.map(({ verdict: v, ...o }) => ({
+    outputs: report.outputs.map(({ verdict: v, qualityVerdict: q, ...o }) => ({
       ...o,
       budgetBytes: v.budget?.bytes ?? null,
       budget: v.budget?.text ?? null,
       headroomBytes: v.headroomBytes,
-      status: v.status
+      status: v.status,
+      ...(q && {
+        qualityStatus: q.status,
+        qualityChecks: q.checks.map(c => ({
+          budget: c.entry.text,
+          metric: c.entry.metric,
+          limit: c.entry.limit,
+          value: c.value,
+          pass: c.pass
+        }))
+      })
     })),
     diagnoses: report.diagnoses,
     commands: report.commands

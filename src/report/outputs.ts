@@ -39,5 +39,19 @@ function setEachOutput(report: RunReport): void {
     JSON.stringify(Object.fromEntries(ggufs.map(o => [o.name, o.bytes])))
   )
   if (report.deltas) setDeltaOutputs(report.deltas)
+  if (report.quality) {
+    const scored = report.outputs.filter(o => o.quality)
+    core.setOutput(
+      Outputs.Quality,
+      JSON.stringify(
+        Object.fromEntries(
+          scored.map(({ name, quality: q }) => [
+            name,
+            { ppl: q!.ppl, pplChange: q!.pplChange, meanKld: q!.meanKld, agreement: q!.agreement }
+          ])
+        )
+      )
+    )
+  }
   core.setOutput(Outputs.WithinBudget, String(withinBudget(report.outputs)))
 }

@@ -2,6 +2,7 @@
 import type { Deltas } from '../baseline/deltas.js'
 import type { JudgedOutput } from '../budget/index.js'
 import type { Command, Diagnosis } from '../core/types.js'
+import type { QualitySummary } from '../quality/stage.js'
 
 export interface RunReport {
   baseModel: string
@@ -26,4 +27,8 @@ export interface RunReport {
   peakDiskBytes: number
   /** Each output's change against the baseline (src/baseline), or null/absent without one. */
   deltas?: Deltas | null
+  /** The quality measurements (eval-data): what every output's `quality` was scored on. */
+  quality?: QualitySummary | null
+  /** The size-against-KL-divergence chart written beside the manifest (with eval-data). */
+  qualityChart?: string | null
 }

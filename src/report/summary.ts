@@ -1,7 +1,7 @@
 /** The job summary: the size table, the findings, the notes and how it was measured. */
 import * as core from '@actions/core'
 import { deltaColumn } from '../baseline/deltas.js'
-import { withinBudget } from '../budget/index.js'
+import { qualityCheckMessage, withinBudget } from '../budget/index.js'
 import { html } from '../core/html.js'
 import { formatDecimal, formatSize } from '../core/size.js'
 import { ActionError } from '../core/types.js'
@@ -16,18 +16,27 @@ import {
 } from './format.js'
 import { verdictBar } from './bar.js'
 import { trendTable } from './trend.js'
+import type { QualitySummary } from '../quality/stage.js'
 import type { RunReport } from './run-report.js'
 
 export async function writeSummary(report: RunReport): Promise<void> {
   const ok = withinBudget(report.outputs)
-  const anyBudget = report.outputs.some(o => o.verdict.status !== 'no-budget')
+  const anyBudget = report.outputs.some(
+    o => o.verdict.status !== 'no-budget' || (o.qualityVerdict?.checks.length ?? 0) > 0
+  )
+  const anyQuality = report.outputs.some(o => o.qualityVerdict)
+  const which = [
+    ...(report.outputs.some(o => o.verdict.status === 'over') ? ['size'] : []),
+    ...(report.outputs.some(o => o.qualityVerdict?.status === 'over') ? ['quality'] : [])
+  ]
+  const over = `Over the ${which.join(' and ')} budget${which.length > 1 ? 's' : ''}`
   const headline = !anyBudget
     ? 'Fused and measured (no size budget set)'
     : ok
-      ? 'Every output is within its size budget'
+      ? `Every output is within its size${anyQuality ? ' and quality' : ''} budget`
       : report.onOverBudget === 'fail'
-        ? 'Over the size budget: this step fails'
-        : 'Over the size budget (warn only: this step passes)'
+        ? `${over}: this step fails`
+        : `${over} (warn only: this step passes)`
   const vs = report.deltas ? deltaColumn(report.deltas) : null
   const rows = report.outputs.map(o => {
     const v = o.verdict
@@ -75,6 +84,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
     }))
   )
   s.addTable([header, ...rows, ...gone])
+  if (report.quality) qualityTable(s, report.outputs, report.quality)
   for (const d of report.diagnoses) {
     s.addRaw(
       `<p>${d.level === 'warning' ? '⚠️' : 'ℹ️'} <b>${html(d.title)}.</b> ${html(d.text)}</p>`,
@@ -97,6 +107,10 @@ export async function writeSummary(report: RunReport): Promise<void> {
     ...report.commands.map(c => `${html(c.what)}: ${code(c.argv.join(' '))}`),
     'Tools write into staging folders beside the outputs (<code>.NAME.fuse-*</code>, <code>.NAME.work-*</code>) that are moved into place only after every check passed.',
     `Peak disk use: ${formatSize(report.peakDiskBytes)}, the most this run had written and not yet removed at once, measured after each step.`,
+    ...(report.quality ? [qualityDetails(report.quality)] : []),
+    ...(report.qualityChart
+      ? [`Size against mean KL divergence, every output: ${code(report.qualityChart)}`]
+      : []),
     `Manifest: ${code(report.manifestPath)}`,
     'Sizes are exact sums of file sizes; kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.'
   ]
@@ -114,6 +128,72 @@ export async function writeSummary(report: RunReport): Promise<void> {
 function barLine(bytes: number, v: Parameters<typeof verdictBar>[1]): string {
   const bar = verdictBar(bytes, v)
   return bar ? `<br><code>${html(bar)}</code>` : ''
+}
+
+/** `+4.1 %`: a perplexity change, always signed, one decimal. */
+function signedPercent(x: number): string {
+  const pct = x * 100
+  return `${pct > 0 ? '+' : pct < 0 ? '−' : ''}${Math.abs(pct).toFixed(1)} %`
+}
+
+/** Every output's figures against base + adapters, beside its size. */
+function qualityTable(
+  s: typeof core.summary,
+  outputs: RunReport['outputs'],
+  q: QualitySummary
+): void {
+  const budgets = outputs.some(o => o.qualityVerdict)
+  const header = [
+    'Output',
+    'Size',
+    'Bits/weight',
+    'Perplexity',
+    'Change',
+    'Mean KL divergence',
+    'Top-1 agreement',
+    ...(budgets ? ['Quality budget'] : [])
+  ].map(data => ({ data, header: true }))
+  const rows = outputs.map(o => {
+    const f = o.quality
+    return [
+      { data: `<code>${html(o.name)}</code>` },
+      { data: formatSize(o.bytes) },
+      { data: o.bitsPerWeight === null ? '—' : o.bitsPerWeight.toFixed(2) },
+      { data: f ? f.ppl.toFixed(3) : '—' },
+      { data: f ? signedPercent(f.pplChange) : '—' },
+      { data: f ? f.meanKld.toExponential(2) : '—' },
+      { data: f ? `${(f.agreement * 100).toFixed(2)} %` : '—' },
+      ...(budgets ? [{ data: qualityBudgetCell(o) }] : [])
+    ]
+  })
+  s.addRaw(
+    `<p><b>Quality against base + adapters</b> (perplexity ${q.reference.ppl.toFixed(3)} on ${q.chunking.scoredTokens.toLocaleString('en-US')} scored tokens of eval-data)</p>`,
+    true
+  )
+  s.addTable([header, ...rows])
+}
+
+/** `✅ within` the entries, or `❌` and each failed check in words. */
+function qualityBudgetCell(o: RunReport['outputs'][number]): string {
+  const v = o.qualityVerdict
+  if (!v || v.status === 'no-budget') return '—'
+  const entries = v.checks.map(c => html(c.entry.text)).join('<br>')
+  if (v.status === 'within') return `✅ within<br><sub>${entries}</sub>`
+  const failed = v.checks.filter(c => !c.pass).map(c => html(qualityCheckMessage(o.name, c)))
+  return `❌ over<br><sub>${failed.join('<br>')}</sub>`
+}
+
+/** How the quality figures were made: the data, its chunking, the reference, the time. */
+function qualityDetails(q: QualitySummary): string {
+  const d = q.evalData
+  return [
+    `Quality: eval-data ${code(d.path)} (${html(d.format)}, ${d.documents} document${d.documents === 1 ? '' : 's'}, ${d.bytes.toLocaleString('en-US')} bytes, sha256 <code>${html(d.sha256)}</code>);`,
+    `${q.chunking.tokens.toLocaleString('en-US')} tokens (at most ${q.chunking.maxTokens.toLocaleString('en-US')}) in ${q.chunking.chunks} chunks of ${q.chunking.context}${q.chunking.bosReplaced ? ', each starting with BOS' : ''}, the second half of each scored (${q.chunking.scoredTokens.toLocaleString('en-US')} tokens), as llama-perplexity does;`,
+    `the reference is base + adapters as mlx_lm loads them, evaluated once (${q.reference.vocabulary.toLocaleString('en-US')} vocabulary entries, ${formatSize(q.reference.bytes)} in llama-perplexity's --kl-divergence-base format, removed after); MLX outputs were scored by the action's helper in MLX, GGUF files by llama-perplexity --kl-divergence;`,
+    `the base without the adapters is ${q.adapterEffect.meanKld.toExponential(2)} (mean KL divergence) from it, ${(q.adapterEffect.agreement * 100).toFixed(1)} % top-1 agreement: the adapters' own effect;`,
+    `a 16-bit GGUF above ${q.conversionThreshold} mean KL divergence is a conversion finding (the 16-bit rounding of the reference's log-probabilities alone costs about that);`,
+    `the quality step took ${q.seconds.toFixed(1)} s.`
+  ].join(' ')
 }
 
 /** A failed run still leaves a summary that says what went wrong (no outputs are reported). */

@@ -50,6 +50,29 @@ describe('the needs of a run, from the base read once', () => {
     expect(runNeeds(stats, { ...plain, dequantize: true, gguf: true }).forGguf).toBe(false)
   })
 
+  it('counts the quality reference of eval-data in the disk figure, sized from config.json', async () => {
+    const stats = await inspectWeights(q4)
+    const config = JSON.parse(await fs.readFile(path.join(q4, 'config.json'), 'utf8'))
+    const vocab = config.vocab_size as number
+    const ctx = Math.min(512, (config.max_position_embeddings as number | undefined) ?? 512)
+    const chunks = Math.floor(4096 / ctx)
+    const reading = await readBase(q4, { ...plain, evalTokens: 4096 })
+    // header, the token ids, and (ctx − 1 − ctx/2) rows of 2·⌈vocab/2⌉ + 4 uint16s per chunk
+    const reference =
+      20 +
+      4 * ctx * chunks +
+      chunks * (ctx - 1 - Math.floor(ctx / 2)) * (2 * Math.ceil(vocab / 2) + 4) * 2
+    expect(reading.needs).toMatchObject({
+      diskBytes: stats.tensorBytes + reference,
+      diskWhat: 'the fused model and the quality reference',
+      quality: { nVocab: vocab, referenceBytes: reference, chunking: { ctx, maxChunks: chunks } }
+    })
+    // fewer tokens than one chunk: refused with the input's name while the base is read
+    await expect(readBase(q4, { ...plain, evalTokens: ctx - 1 })).rejects.toThrow(
+      new RegExp(`Input eval-tokens is ${ctx - 1}, less than one chunk of ${ctx} tokens`)
+    )
+  })
+
   it('raises an unreadable base where it is awaited, never as an unhandled rejection', async () => {
     const rejected: unknown[] = []
     const listener = (reason: unknown): void => void rejected.push(reason)

@@ -30,7 +30,16 @@ const mlx: MeasuredOutput = {
   parameters: 1_475_840,
   bitsPerWeight: 4.5,
   sha256Files: { 'model.safetensors': 'ab'.repeat(32), 'config.json': 'cd'.repeat(32) },
-  bytesByDtype: { U32: 1200, BF16: 80 }
+  bytesByDtype: { U32: 1200, BF16: 80 },
+  quality: {
+    ppl: 12.5,
+    pplReference: 12.1,
+    pplChange: 12.5 / 12.1 - 1,
+    meanKld: 0.031,
+    agreement: 0.93,
+    tokens: 1984,
+    scoredBy: 'mlx'
+  }
 }
 
 const q8: MeasuredOutput = {
@@ -87,6 +96,27 @@ const extra: ManifestExtra = {
     dir: 'out',
     intermediates: null,
     convertPython: 'python3'
+  },
+  quality: {
+    evalData: {
+      path: 'data/valid.jsonl',
+      format: 'chat-jsonl',
+      documents: 40,
+      sha256: '12'.repeat(32),
+      bytes: 20_480
+    },
+    chunking: {
+      context: 512,
+      chunks: 8,
+      maxTokens: 4096,
+      tokens: 4096,
+      scoredTokens: 2040,
+      bosReplaced: true
+    },
+    reference: { ppl: 12.1, vocabulary: 128_256, bytes: 523_317_204 },
+    adapterEffect: { meanKld: 0.4, agreement: 0.7, ppl: 15.2 },
+    conversionThreshold: 5e-4,
+    seconds: 41.5
   }
 }
 
@@ -99,9 +129,16 @@ describe('the manifest schema', () => {
     expectValidManifest(complete())
     const bare: ManifestV1 = manifestV1(
       { ...report, llamaCpp: null, outputs: judge([mlx], []), diagnoses: [] },
-      { ...extra, baseModelSource: null, gguf: null }
+      { ...extra, baseModelSource: null, gguf: null, quality: null }
     )
     expectValidManifest(JSON.parse(JSON.stringify(bare)))
+    // A manifest from before the quality measurements (no quality key) is still version 1.
+    const older = JSON.parse(JSON.stringify(bare)) as Record<string, unknown>
+    delete older.quality
+    expectValidManifest(older)
+    const wrong = complete()
+    ;(wrong.quality as { chunking: { context: number } }).chunking.context = 2
+    expect(manifestSchemaErrors(wrong)).toContainEqual('/quality/chunking/context must be >= 4')
   })
 
   it('accepts the failed-run manifest as written to disk', async () => {

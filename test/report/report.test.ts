@@ -184,7 +184,8 @@ describe('report', () => {
       folders: { outputDir: path.join(runner.dir, 'fused'), ggufDir: null, intermediates: null },
       fuse: { dequantize: false, quantizeBits: null, quantizeGroupSize: 64, adapters: ADAPTERS },
       baseModelSource: null,
-      gguf: null
+      gguf: null,
+      quality: null
     }
     const saved = process.env.GITHUB_SHA
     try {
@@ -211,7 +212,8 @@ describe('report', () => {
       folders: { outputDir: path.join(runner.dir, 'fused'), ggufDir: null, intermediates: null },
       fuse: { dequantize: false, quantizeBits: null, quantizeGroupSize: 64, adapters: ADAPTERS },
       baseModelSource: null,
-      gguf: null
+      gguf: null,
+      quality: null
     })
     const manifest = await readValidManifest<ManifestV1>(report.manifestPath)
     // The public contract: exactly the keys ManifestV1 names (the compiler keeps this list whole).
@@ -230,6 +232,7 @@ describe('report', () => {
       fuse: true,
       baseModelSource: true,
       gguf: true,
+      quality: true,
       withinBudget: true,
       onOverBudget: true,
       peakDiskBytes: true,
