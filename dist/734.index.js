@@ -22,8 +22,9 @@ export const modules = {
 /* harmony import */ var _core_scratch_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(87365);
 /* harmony import */ var _core_size_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(53910);
 /* harmony import */ var _core_types_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(73054);
-/* harmony import */ var _core_log_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(44325);
-/* harmony import */ var _sums_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(37147);
+/* harmony import */ var _budget_index_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(47271);
+/* harmony import */ var _core_log_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(44325);
+/* harmony import */ var _sums_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(37147);
 /**
  * Publishes the measured outputs as workflow artifacts with `@actions/artifact` 6.2.1
  * (actions/toolkit packages/artifact; the Twirp methods in its generated
@@ -37,6 +38,7 @@ export const modules = {
  * - `<prefix>-checksums`: SHA256SUMS for every published file, plus manifest.json; uploaded even
  *   when every output is held back, since the manifest is the record of what was measured.
  */
+
 
 
 
@@ -109,7 +111,7 @@ async function checkArtifactNames(config, plan, client = new _actions_artifact__
     const taken = existing.filter(name => wanted.some(w => lower(w) === lower(name)) ||
         (plan.gguf === 'auto' && lower(name).startsWith(autoPrefix) && lower(name).endsWith('.gguf')));
     if (taken.length > 0 && runAttempt() > 1) {
-        _core_log_js__WEBPACK_IMPORTED_MODULE_9__/* .info */ .pq(`This is attempt ${runAttempt()} of the run: ${taken.map(n => JSON.stringify(n)).join(', ')} from an earlier attempt will be superseded by this attempt's uploads.`);
+        _core_log_js__WEBPACK_IMPORTED_MODULE_10__/* .info */ .pq(`This is attempt ${runAttempt()} of the run: ${taken.map(n => JSON.stringify(n)).join(', ')} from an earlier attempt will be superseded by this attempt's uploads.`);
         return;
     }
     if (taken.length > 0) {
@@ -130,7 +132,7 @@ async function uploadOutputs(req, client = new _actions_artifact__WEBPACK_IMPORT
     };
     const { config } = req;
     if (!config.upload) {
-        _core_log_js__WEBPACK_IMPORTED_MODULE_9__/* .info */ .pq('upload is false: the outputs stay on the runner only.');
+        _core_log_js__WEBPACK_IMPORTED_MODULE_10__/* .info */ .pq('upload is false: the outputs stay on the runner only.');
         return { ...outcome, status: 'disabled' };
     }
     if (isGhes()) {
@@ -187,6 +189,12 @@ async function uploadOutputs(req, client = new _actions_artifact__WEBPACK_IMPORT
         // The GGUF files' Ollama Modelfiles (small text files, named like the files they load) ride
         // with the checksums, so a release step finds them beside SHA256SUMS.
         const extras = [];
+        for (const file of req.extraFiles ?? []) {
+            const base = node_path__WEBPACK_IMPORTED_MODULE_3___default().basename(file);
+            await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .copyIntoScratch */ .Yd)(file, node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, base));
+            published.push([(await (0,_core_checksum_js__WEBPACK_IMPORTED_MODULE_4__/* .sha256File */ .Q)(file)).sha256, `${name}/${base}`]);
+            extras.push(node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, base));
+        }
         for (const output of publish) {
             if (!output.modelfile)
                 continue;
@@ -195,7 +203,7 @@ async function uploadOutputs(req, client = new _actions_artifact__WEBPACK_IMPORT
             published.push([(await (0,_core_checksum_js__WEBPACK_IMPORTED_MODULE_4__/* .sha256File */ .Q)(output.modelfile)).sha256, `${name}/${base}`]);
             extras.push(node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, base));
         }
-        await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .writeScratchFile */ .aW)(node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'SHA256SUMS'), (0,_sums_js__WEBPACK_IMPORTED_MODULE_10__/* .sumsText */ .MW)(published));
+        await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .writeScratchFile */ .aW)(node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'SHA256SUMS'), (0,_sums_js__WEBPACK_IMPORTED_MODULE_11__/* .sumsText */ .MW)(published));
         const staged = [node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'SHA256SUMS'), node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'manifest.json'), ...extras];
         await send(name, 'checksums', staged, root, 0, {});
     }
@@ -225,7 +233,7 @@ function reportSuperseded(earlier, outcome) {
     if (outcome.superseded.length === 0)
         return;
     const names = [...new Set(outcome.superseded.map(a => a.name))];
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm(_core_log_js__WEBPACK_IMPORTED_MODULE_9__/* .logSafe */ .sN(`This is attempt ${runAttempt()} of the run: its artifacts ${names.join(', ')} supersede the ones of the same names from an earlier attempt (ids ${outcome.superseded.map(a => a.id).join(', ')}), which stay listed in the run; download-artifact and the toolkit take the newest artifact of a name.`));
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm(_core_log_js__WEBPACK_IMPORTED_MODULE_10__/* .logSafe */ .sN(`This is attempt ${runAttempt()} of the run: its artifacts ${names.join(', ')} supersede the ones of the same names from an earlier attempt (ids ${outcome.superseded.map(a => a.id).join(', ')}), which stay listed in the run; download-artifact and the toolkit take the newest artifact of a name.`));
 }
 /**
  * Characters the artifact service refuses in a file path inside an artifact (`@actions/artifact`
@@ -242,7 +250,7 @@ async function refuseInvalidPaths(publish) {
     for (const output of publish) {
         if (output.kind !== 'mlx')
             continue;
-        for (const [, rel] of await (0,_sums_js__WEBPACK_IMPORTED_MODULE_10__/* .outputFiles */ .Lo)(output)) {
+        for (const [, rel] of await (0,_sums_js__WEBPACK_IMPORTED_MODULE_11__/* .outputFiles */ .Lo)(output)) {
             const bad = FORBIDDEN_IN_PATH.find(c => rel.includes(c));
             if (bad === undefined)
                 continue;
@@ -257,15 +265,16 @@ async function refuseInvalidPaths(publish) {
 function toPublish(req, outcome) {
     const publish = [];
     for (const output of req.outputs) {
-        if (output.verdict.status !== 'over')
+        if (!(0,_budget_index_js__WEBPACK_IMPORTED_MODULE_9__/* .isOverBudget */ .qr)(output))
             publish.push(output);
         else if (req.config.uploadOverBudget) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`${output.name} is over its size budget and is uploaded anyway, because upload-over-budget is true.`);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`${output.name} is over its ${output.verdict.status === 'over' ? 'size' : 'quality'} budget and is uploaded anyway, because upload-over-budget is true.`);
             publish.push(output);
         }
         else {
-            const reason = 'over its size budget (set upload-over-budget: true to publish it anyway)';
-            _core_log_js__WEBPACK_IMPORTED_MODULE_9__/* .info */ .pq(`${output.name} is not uploaded: ${reason}.`);
+            const which = output.verdict.status === 'over' ? 'size' : 'quality';
+            const reason = `over its ${which} budget (set upload-over-budget: true to publish it anyway)`;
+            _core_log_js__WEBPACK_IMPORTED_MODULE_10__/* .info */ .pq(`${output.name} is not uploaded: ${reason}.`);
             outcome.held.push({ output: output.name, reason });
         }
     }
@@ -277,7 +286,7 @@ async function removeUploaded(publish, outcome) {
         for (const file of output.shards?.map(s => s.path) ?? [output.path]) {
             await (0,_core_workspace_js__WEBPACK_IMPORTED_MODULE_5__/* .removeTree */ .dM)(file);
             outcome.removed.push(file);
-            _core_log_js__WEBPACK_IMPORTED_MODULE_9__/* .info */ .pq(`remove-after-upload: deleted ${file} from the runner.`);
+            _core_log_js__WEBPACK_IMPORTED_MODULE_10__/* .info */ .pq(`remove-after-upload: deleted ${file} from the runner.`);
         }
     }
 }
@@ -327,7 +336,7 @@ function sender(client, config, done) {
             seconds
         };
         done.push(artifact);
-        _core_log_js__WEBPACK_IMPORTED_MODULE_9__/* .info */ .pq(`Uploaded ${name}: ${(0,_core_size_js__WEBPACK_IMPORTED_MODULE_7__/* .formatSize */ .Xq)(sent)} in ${seconds.toFixed(1)} s (${throughput(sent, seconds)}), artifact id ${result.id}, ${artifact.digest}.`);
+        _core_log_js__WEBPACK_IMPORTED_MODULE_10__/* .info */ .pq(`Uploaded ${name}: ${(0,_core_size_js__WEBPACK_IMPORTED_MODULE_7__/* .formatSize */ .Xq)(sent)} in ${seconds.toFixed(1)} s (${throughput(sent, seconds)}), artifact id ${result.id}, ${artifact.digest}.`);
         return artifact;
     };
 }
@@ -380,7 +389,7 @@ async function remeasure(output, done) {
             fix: `make sure nothing else writes to the outputs while the action runs. ${alreadyUploaded(done)}`
         }, [...done]);
     }
-    return (0,_sums_js__WEBPACK_IMPORTED_MODULE_10__/* .outputFiles */ .Lo)(output);
+    return (0,_sums_js__WEBPACK_IMPORTED_MODULE_11__/* .outputFiles */ .Lo)(output);
 }
 /** The MLX artifact's root: links to the model files, manifest.json and SHA256SUMS. */
 async function stageMlx(root, files, manifestPath, sumOf) {
@@ -402,7 +411,7 @@ async function stageMlx(root, files, manifestPath, sumOf) {
     await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .copyIntoScratch */ .Yd)(manifestPath, manifest);
     const lines = files.map(([file, rel]) => [sumOf(file), rel]);
     lines.push([(await (0,_core_checksum_js__WEBPACK_IMPORTED_MODULE_4__/* .sha256File */ .Q)(manifest)).sha256, 'manifest.json']);
-    await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .writeScratchFile */ .aW)(node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'SHA256SUMS'), (0,_sums_js__WEBPACK_IMPORTED_MODULE_10__/* .sumsText */ .MW)(lines));
+    await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .writeScratchFile */ .aW)(node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'SHA256SUMS'), (0,_sums_js__WEBPACK_IMPORTED_MODULE_11__/* .sumsText */ .MW)(lines));
     staged.push(manifest, node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'SHA256SUMS'));
     return staged;
 }
