@@ -1,6 +1,6 @@
 /**
  * run(): parse inputs -> plan -> fuse (the MLX stage hands GGUF a full-precision model) -> gguf ->
- * measure -> budget -> report -> upload.
+ * measure -> budget -> report -> model card -> upload -> Hub.
  */
 import * as core from '@actions/core'
 import { publishOutputs } from './publish.js'
@@ -25,6 +25,7 @@ import type { Config } from './core/config.js'
 import { readInputs } from './inputs.js'
 import { handOverFullPrecision, produceMlx, type MlxResult } from './mlx/produce.js'
 import { preflight, type Plan } from './plan.js'
+import { writeRunCard } from './hub-publish/card-file.js'
 import {
   annotate,
   setOutputs,
@@ -75,7 +76,8 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   await writeSummary(report)
   setOutputs(report)
   annotate(report)
-  await publishOutputs(config.upload, report, checksums)
+  const card = await modelCard(config, plan)
+  await publishOutputs(config.upload, report, checksums, { card })
   if (config.hub) await publishHub(config, plan)
   await keepBaseline(config.baseline, baseline, config.manifestPath)
   const overBudget = overBudgetFailure(report.outputs, report.onOverBudget)
@@ -92,6 +94,21 @@ async function ggufFrom(
   const handOff = await handOverFullPrecision(plan.mlx, mlx, setup.config.dir, ws)
   const gguf = await produceGguf(setup, handOff.source, plan.base.dir, plan.budgets, ws)
   return { ...mergeStages(handOff, gguf), manifest: gguf.manifest }
+}
+
+/**
+ * The run's model card beside the model folder, from the manifest just written, before anything is
+ * published: the artifacts, the release and the Hub carry the same file. None when nothing
+ * publishes it (upload false, no hub-repo).
+ */
+async function modelCard(config: Config, plan: Plan): Promise<string | null> {
+  if (!config.upload.upload && !config.hub) return null
+  return writeRunCard({
+    manifestPath: config.manifestPath,
+    adapterPath: config.adapterPath,
+    baseDir: plan.base.dir,
+    uploadOverBudget: config.upload.uploadOverBudget
+  })
 }
 
 /** The Hub client loads only when hub-repo is set. */

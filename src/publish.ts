@@ -17,7 +17,7 @@ export async function publishOutputs(
   config: UploadConfig,
   report: RunReport,
   checksums: Checksums,
-  client?: ArtifactService
+  extra: { card?: string | null; client?: ArtifactService } = {}
 ): Promise<ArtifactOutcome> {
   // The artifact client (Azure blob, Octokit) loads only here and in the plan's name check.
   const { uploadOutputs, UploadError } = await import('./artifacts/upload.js')
@@ -28,9 +28,10 @@ export async function publishOutputs(
         outputs: report.outputs,
         manifestPath: report.manifestPath,
         config,
-        checksums
+        checksums,
+        card: extra.card ?? null
       },
-      client
+      extra.client
     )
   } catch (error) {
     if (!(error instanceof UploadError)) throw error
