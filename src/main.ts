@@ -21,6 +21,9 @@ import type { MadeFolders } from './core/folders.js'
 import { thisMachine, type Machine } from './core/machine.js'
 import { emptyDir, Workspace } from './core/workspace.js'
 import { produceGguf, type GgufResult, type GgufSetup } from './gguf/pipeline.js'
+import { produceAdapterGguf, type AdapterGgufResult } from './gguf/adapter.js'
+import type { PeftPlan } from './gguf/peft.js'
+import { sixteenBitBase } from './mlx/base16.js'
 import type { Config } from './core/config.js'
 import { readInputs } from './inputs.js'
 import { handOverFullPrecision, produceMlx, type MlxResult } from './mlx/produce.js'
@@ -84,7 +87,10 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   if (overBudget) core.setFailed(redact(overBudget))
 }
 
-/** The MLX stage hands over a full-precision model (a second fuse if it must); GGUF converts it. */
+/**
+ * The MLX stage hands over a full-precision model (a second fuse if it must); GGUF converts it.
+ * With gguf-adapter, the LoRA GGUF and the base GGUF it applies to follow.
+ */
 async function ggufFrom(
   mlx: MlxResult,
   plan: Plan,
@@ -93,7 +99,26 @@ async function ggufFrom(
 ): Promise<GgufResult> {
   const handOff = await handOverFullPrecision(plan.mlx, mlx, setup.config.dir, ws)
   const gguf = await produceGguf(setup, handOff.source, plan.base.dir, plan.budgets, ws)
-  return { ...mergeStages(handOff, gguf), manifest: gguf.manifest }
+  const adapter = plan.peft ? await adapterGguf(plan, setup, plan.peft, ws) : null
+  return {
+    ...mergeStages(handOff, gguf, adapter ?? {}),
+    manifest: adapter ? { ...gguf.manifest, adapter: adapter.manifest } : gguf.manifest
+  }
+}
+
+async function adapterGguf(
+  plan: Plan,
+  setup: GgufSetup,
+  peft: PeftPlan,
+  ws: Workspace
+): Promise<AdapterGgufResult> {
+  const base = { dir: plan.base.dir, bits: plan.base.quantization.bits }
+  const base16 = await sixteenBitBase(plan.mlx.fuse, base, setup.config.dir, ws)
+  const made = await produceAdapterGguf(
+    { setup, peft, adapterDir: plan.mlx.fuse.adapterPath, base, base16 },
+    ws
+  )
+  return { ...made, commands: [...base16.commands, ...made.commands] }
 }
 
 /**

@@ -3,7 +3,9 @@ import semver from 'semver'
 import { resolveBudgetTypes } from './budget/index.js'
 import { ensureFreeSpace } from './core/disk.js'
 import { logDoctor } from './doctor.js'
-import { checkOutputFolders, type MadeFolders } from './core/folders.js'
+import { checkOutputFolders, exists, type MadeFolders } from './core/folders.js'
+import { BASE_OUTPUT, LORA_OUTPUT, planAdapterGguf } from './gguf/adapter.js'
+import type { PeftPlan } from './gguf/peft.js'
 import type { GgufSetup } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { checkBaseTokenizer } from './gguf/source.js'
@@ -28,6 +30,7 @@ import { measurePath } from './core/size.js'
 import { formatSize } from './core/size.js'
 import { ActionError, type BudgetEntry, type MlxQuantization } from './core/types.js'
 import * as log from './core/log.js'
+import path from 'node:path'
 
 /**
  * The base model as every step after the plan reads it: a local folder (base-model's own, or the
@@ -49,6 +52,8 @@ export interface Plan {
   readonly gguf: GgufSetup | null
   readonly budgets: readonly BudgetEntry[]
   readonly hub: Readonly<HubBase> | null
+  /** gguf-adapter: the adapters in PEFT layout, planned (and refused if not LoRA) before any fuse. */
+  readonly peft: Readonly<PeftPlan> | null
 }
 
 /** Every check that can fail before any expensive work, cheapest first. */
@@ -71,12 +76,16 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   log.info(
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
   )
+  const peft = config.gguf?.adapter ? await planAdapterGguf(adapters, config.baseModel) : null
   const folders = await checkOutputFolders(config)
   const { checkArtifactNames } = await import('./artifacts/upload.js')
   await checkArtifactNames(config.upload, {
     mlx: true,
     // With auto or gguf-split the file names are known only later: any <prefix>-*.gguf clashes.
-    gguf: config.gguf?.auto || config.gguf?.split ? 'auto' : (config.gguf?.types ?? [])
+    gguf:
+      config.gguf?.auto || config.gguf?.split
+        ? 'auto'
+        : [...(config.gguf?.types ?? []), ...(peft ? [BASE_OUTPUT, LORA_OUTPUT] : [])]
   })
   // A repo id is resolved and listed now (cheap: 401/403/404 fail here), downloaded further down.
   const hubPlan = config.baseModelDir ? null : await resolveHub(config, folders)
@@ -85,6 +94,7 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   checkDequantizeSupport(env, config.dequantize)
 
   const gguf = config.gguf ? await prepareGguf(config.gguf) : null
+  if (gguf && peft) await checkLoraConverter(gguf.llama.dir)
   // Budget targets name types as this checkout's llama-quantize resolves them (Q4_K -> Q4_K_M).
   const budgets = gguf
     ? resolveBudgetTypes(config.budgets, t => canonicalType(t, gguf.llama.types))
@@ -100,7 +110,17 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   // For GGUF the MLX stage fuses a quantized base a second time, de-quantized
   if (gguf && base.quantization.bits) checkDequantizeSupport(env, true)
   const mlx = mlxPlan(config, fuseRequest(config, env, baseDir), gguf !== null, base)
-  return { folders, adapters, env, base, mlx, gguf, budgets, hub }
+  return { folders, adapters, env, base, mlx, gguf, budgets, hub, peft }
+}
+
+/** gguf-adapter needs llama.cpp's LoRA converter in the checkout, known before any fuse. */
+async function checkLoraConverter(llamaDir: string): Promise<void> {
+  const script = path.join(llamaDir, 'convert_lora_to_gguf.py')
+  if (await exists(script)) return
+  throw new ActionError({
+    problem: `Input gguf-adapter is true but the llama.cpp checkout ${llamaDir} has no convert_lora_to_gguf.py`,
+    fix: 'use a llama.cpp checkout that has it (any since 2024), or set gguf-adapter to false'
+  })
 }
 
 /** The inputs the run's disk and memory needs depend on. */

@@ -4,7 +4,10 @@ import { ActionError, type BudgetEntry } from '../core/types.js'
 
 export const INPUT = 'size-budget'
 /** Targets that are not a GGUF type name. */
-export const GENERIC_TARGETS: readonly string[] = ['all', 'mlx', 'gguf']
+export const GENERIC_TARGETS: readonly string[] = ['all', 'mlx', 'gguf', 'lora', 'base']
+
+/** Targets of one output each that `gguf` does not cover: gguf-adapter's LoRA GGUF and base GGUF. */
+export const ADAPTER_TARGETS: readonly string[] = ['lora', 'base']
 
 /**
  * Parses `size-budget`: empty (no budget), one bare size (applies to every output), or
@@ -55,7 +58,7 @@ export function parseBudgets(
     const target = aliases[written] ?? written
     if (!GENERIC_TARGETS.includes(target) && !ggufTypeNames.has(target)) {
       throw new ActionError(
-        `Input ${INPUT} has an unknown target "${rawTarget}" in "${item}"; targets are all, mlx, gguf or a GGUF type such as Q4_K_M or Q8_0.`
+        `Input ${INPUT} has an unknown target "${rawTarget}" in "${item}"; targets are all, mlx, gguf, lora, base or a GGUF type such as Q4_K_M or Q8_0.`
       )
     }
     if (entries.some(e => e.target === target)) {

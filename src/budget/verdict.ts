@@ -1,5 +1,6 @@
 /** Picking each output's budget and judging the output against it. */
 import type { BudgetEntry, MeasuredOutput } from '../core/types.js'
+import { ADAPTER_TARGETS } from './parse.js'
 
 /**
  * An output against its budget. `headroomBytes` is budget - size (negative when over);
@@ -18,12 +19,21 @@ export interface JudgedOutput extends MeasuredOutput {
   verdict: Verdict
 }
 
-/** The most specific budget for an output: its GGUF type, then `gguf` or `mlx`, then `all`. */
+/**
+ * The most specific budget for an output: its GGUF type, then `gguf` or `mlx`, then `all`. The
+ * LoRA GGUF and the base GGUF of gguf-adapter have their own targets (`lora`, `base`), then `all`:
+ * `gguf` is meant for the fused model's files.
+ */
 export function budgetFor(
   entries: readonly BudgetEntry[],
   output: { name: string; kind: 'mlx' | 'gguf' }
 ): BudgetEntry | null {
-  const order = output.kind === 'mlx' ? ['mlx', 'all'] : [output.name.toUpperCase(), 'gguf', 'all']
+  const order =
+    output.kind === 'mlx'
+      ? ['mlx', 'all']
+      : ADAPTER_TARGETS.includes(output.name)
+        ? [output.name, 'all']
+        : [output.name.toUpperCase(), 'gguf', 'all']
   for (const target of order) {
     const hit = entries.find(e => e.target === target)
     if (hit) return hit

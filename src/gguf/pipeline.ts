@@ -28,6 +28,7 @@ import { prepareExperts } from './unstack.js'
 import { chatWarnings, verifyGguf, type ChatFacts, type GgufFacts } from './verify.js'
 import { modelfile, modelfileName } from './modelfile.js'
 import * as log from '../core/log.js'
+import type { AdapterGgufManifest } from './adapter.js'
 
 /** The GGUF stage's plan, checked before any fuse; no stage changes it. */
 export interface GgufSetup {
@@ -45,6 +46,8 @@ export interface GgufManifest {
   /** Where the intermediates were kept (keep-intermediates: true), else null. */
   intermediates: string | null
   convertPython: string
+  /** gguf-adapter: the LoRA GGUF and the base GGUF it applies to (adapter.ts); absent without. */
+  adapter?: AdapterGgufManifest
 }
 
 export interface GgufResult extends StageResult {
