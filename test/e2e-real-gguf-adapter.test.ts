@@ -17,6 +17,7 @@ import { convertPython, mlxPython, realAdapters, realModel } from './fixtures/re
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../src/main.js')
+const { chatFacts, readGgufHeader } = await import('../src/gguf/verify.js')
 
 const LLAMA_CPP_DIR = process.env.LLAMA_CPP_DIR!
 
@@ -112,6 +113,23 @@ describe('gguf-adapter with the real tools', () => {
         /^lora: llama\.cpp loaded fused-model-base\.gguf with --lora fused-model-lora\.gguf and generated/
       )
     )
+    // Ollama Modelfiles beside them: the base alone, and the base with the LoRA as its ADAPTER,
+    // stopping at the base GGUF's end-of-generation tokens.
+    const loraModelfile = await fs.readFile(lora.path.replace(/\.gguf$/, '.Modelfile'), 'utf8')
+    expect(loraModelfile.split('\n').slice(0, 2)).toEqual([
+      'FROM ./fused-model-base.gguf',
+      'ADAPTER ./fused-model-lora.gguf'
+    ])
+    const baseChat = chatFacts(await readGgufHeader(baseOut.path))
+    expect(
+      loraModelfile
+        .split('\n')
+        .filter(l => l.startsWith('PARAMETER stop "'))
+        .map(l => l.slice('PARAMETER stop "'.length, -1))
+    ).toEqual(baseChat.eogTexts)
+    const baseModelfile = await fs.readFile(baseOut.path.replace(/\.gguf$/, '.Modelfile'), 'utf8')
+    expect(baseModelfile.split('\n')[0]).toBe('FROM ./fused-model-base.gguf')
+    expect(baseModelfile).not.toContain('ADAPTER')
     // The summary lists both with the verdicts.
     expect(r.summary).toContain('<code>lora</code>')
     expect(r.summary).toContain('<code>base</code>')

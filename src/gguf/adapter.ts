@@ -28,7 +28,8 @@ import type { GgufSetup } from './pipeline.js'
 import { smokeTest } from './smoke.js'
 import { prepareConversionSource } from './source.js'
 import { prepareExperts } from './unstack.js'
-import { readGgufHeader, verifyGguf } from './verify.js'
+import { readGgufHeader, verifyGguf, type ChatFacts } from './verify.js'
+import { modelfile, modelfileName } from './modelfile.js'
 
 /** What the manifest says about the LoRA GGUF (`gguf.adapter`). */
 export interface AdapterGgufManifest {
@@ -151,6 +152,8 @@ export async function produceAdapterGguf(
         `lora: llama.cpp loaded ${path.basename(baseFile)} with --lora ${path.basename(loraFile)} and generated ${r.tokens === null ? 'tokens' : `${r.tokens} tokens`} in ${r.ms} ms.`
       )
     }
+    // Ollama Modelfiles: the base alone, and the base with the LoRA GGUF as its ADAPTER.
+    const modelfiles = await writeModelfiles(ws, baseFile, loraFile, baseFacts.chat!)
     const made: MeasuredOutput[] = [
       {
         name: BASE_OUTPUT,
@@ -161,7 +164,8 @@ export async function produceAdapterGguf(
         format: `GGUF ${baseType} (${baseFacts.architecture}), the base model the LoRA GGUF applies to`,
         parameters: baseFacts.parameters,
         bitsPerWeight: (baseFacts.bytes * 8) / baseFacts.parameters,
-        sha256: (await sha256File(baseFile)).sha256
+        sha256: (await sha256File(baseFile)).sha256,
+        modelfile: modelfiles.base
       },
       {
         name: LORA_OUTPUT,
@@ -172,14 +176,22 @@ export async function produceAdapterGguf(
         format: `GGUF LoRA adapter F16 (${loraFacts.architecture}), rank ${peft.config.r}, alpha ${peft.config.lora_alpha}`,
         parameters: loraFacts.parameters,
         bitsPerWeight: (loraFacts.bytes * 8) / loraFacts.parameters,
-        sha256: (await sha256File(loraFile)).sha256
+        sha256: (await sha256File(loraFile)).sha256,
+        modelfile: modelfiles.lora
       }
     ]
     await ws.folder(g.dir)
+    const into = async (file: string): Promise<string> => {
+      const final = path.join(g.dir, path.basename(file))
+      await ws.move(file, final)
+      return final
+    }
     for (const output of made) {
-      const final = path.join(g.dir, path.basename(output.path))
-      await ws.move(output.path, final)
-      result.outputs.push({ ...output, path: final })
+      result.outputs.push({
+        ...output,
+        path: await into(output.path),
+        modelfile: await into(output.modelfile!)
+      })
     }
     await ws.remove(dir)
     return result
@@ -221,4 +233,28 @@ async function verifyLoraGguf(
     parameters: h.parameters,
     architecture: typeof architecture === 'string' ? architecture : ''
   }
+}
+
+/** `<stem>-base.Modelfile` (FROM the base) and `<stem>-lora.Modelfile` (FROM the base, ADAPTER the LoRA). */
+async function writeModelfiles(
+  ws: Workspace,
+  baseFile: string,
+  loraFile: string,
+  chat: ChatFacts
+): Promise<{ base: string; lora: string }> {
+  const files = { base: '', lora: '' }
+  for (const [key, file, adapter] of [
+    ['base', baseFile, undefined],
+    ['lora', loraFile, path.basename(loraFile)]
+  ] as const) {
+    const m = modelfile({
+      ggufName: path.basename(baseFile),
+      stopTokens: chat.eogTexts,
+      ...(chat.template !== null ? { chatTemplate: chat.template } : {}),
+      ...(adapter !== undefined ? { adapter } : {})
+    })
+    files[key] = path.join(path.dirname(file), modelfileName(path.basename(file)))
+    await ws.writeNew(files[key], m.text)
+  }
+  return files
 }
