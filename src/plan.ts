@@ -128,7 +128,8 @@ function needsInputs(config: Config): NeedsInputs {
   return {
     dequantize: config.dequantize,
     quantizeBits: config.quantizeBits,
-    gguf: config.gguf !== null
+    gguf: config.gguf !== null,
+    ggufAdapter: config.gguf?.adapter ?? false
   }
 }
 

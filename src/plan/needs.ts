@@ -39,6 +39,8 @@ export interface NeedsInputs {
   readonly quantizeBits: number | null
   /** GGUF outputs are wanted (the gguf input is set). */
   readonly gguf: boolean
+  /** gguf-adapter: the base's own 16-bit GGUF is an output too (de-quantized first when quantized). */
+  readonly ggufAdapter?: boolean
 }
 
 /** The base as read once: its config.json, its weight headers and the run's needs from them. */
@@ -78,9 +80,18 @@ export function runNeeds(
   stats: Parameters<typeof fuseNeeds>[0] & { quantized: boolean },
   inputs: NeedsInputs
 ): RunNeeds {
+  const fuse = fuseNeeds(stats, inputs.dequantize, inputs.quantizeBits, inputs.gguf)
+  // gguf-adapter keeps the base's 16-bit GGUF, made beside a de-quantized copy of a quantized base.
+  const full = estimateFullPrecisionBytes(stats)
+  const adapterBytes = inputs.ggufAdapter ? full + (stats.quantized ? full : 0) : 0
   return {
-    ...fuseNeeds(stats, inputs.dequantize, inputs.quantizeBits, inputs.gguf),
-    diskWhat: inputs.gguf ? 'the fused model and its GGUF conversion' : 'the fused model',
+    ...fuse,
+    diskBytes: fuse.diskBytes + adapterBytes,
+    diskWhat: inputs.ggufAdapter
+      ? 'the fused model, its GGUF conversion and the base GGUF'
+      : inputs.gguf
+        ? 'the fused model and its GGUF conversion'
+        : 'the fused model',
     // Only the GGUF path's own fuse of a quantized base de-quantizes because of gguf.
     forGguf: inputs.gguf && !inputs.dequantize && stats.quantized
   }
