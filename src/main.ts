@@ -23,6 +23,7 @@ import { emptyDir, Workspace } from './core/workspace.js'
 import { produceGguf, type GgufResult, type GgufSetup } from './gguf/pipeline.js'
 import { produceAdapterGguf, type AdapterGgufResult } from './gguf/adapter.js'
 import type { PeftPlan } from './gguf/peft.js'
+import { baseGgufCache } from './gguf/base-cache.js'
 import { sixteenBitBase } from './mlx/base16.js'
 import type { Config } from './core/config.js'
 import { readInputs } from './inputs.js'
@@ -113,9 +114,10 @@ async function adapterGguf(
   ws: Workspace
 ): Promise<AdapterGgufResult> {
   const base = { dir: plan.base.dir, bits: plan.base.quantization.bits }
-  const base16 = await sixteenBitBase(plan.mlx.fuse, base, setup.config.dir, ws)
+  const cache = await baseGgufCache(plan.hub, setup.llama.commit)
+  const base16 = await sixteenBitBase(plan.mlx.fuse, base, setup.config.dir, ws, !cache?.hit)
   const made = await produceAdapterGguf(
-    { setup, peft, adapterDir: plan.mlx.fuse.adapterPath, base, base16 },
+    { setup, peft, adapterDir: plan.mlx.fuse.adapterPath, base, base16, cache },
     ws
   )
   return { ...made, commands: [...base16.commands, ...made.commands] }

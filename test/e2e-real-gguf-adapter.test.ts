@@ -13,6 +13,7 @@ import os from 'node:os'
 import path from 'node:path'
 import * as core from './__fixtures__/core.js'
 import { readValidManifest } from './fixtures/manifest.js'
+import { readFolder, startFakeHub } from './fixtures/hub.js'
 import { convertPython, mlxPython, realAdapters, realModel } from './fixtures/real.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
@@ -169,6 +170,69 @@ describe('gguf-adapter with the real tools', () => {
     // The de-quantized copy is gone: only the outputs are left beside each other.
     expect((await fs.readdir(r.root)).filter(n => n.startsWith('.'))).toEqual([])
     await fs.rm(r.root, { recursive: true, force: true })
+  }, 1_800_000)
+
+  it('converts a Hub base once per revision: a second run links the cached base GGUF in', async () => {
+    const base = await realModel('llama', 'bf16')
+    const adapters = await realAdapters('llama', 'bf16', 'lora')
+    const commit = 'beef'.padEnd(40, '0')
+    const hub = await startFakeHub({
+      'org/llama-bf16': {
+        refs: { main: commit },
+        commits: { [commit]: await readFolder(base.dir) }
+      }
+    })
+    const cacheRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'tool-cache-'))
+    const saved = { ...process.env }
+    Object.assign(process.env, {
+      HF_ENDPOINT: hub.url,
+      HF_HOME: path.join(cacheRoot, 'hf'),
+      RUNNER_TOOL_CACHE: cacheRoot
+    })
+    try {
+      const inputs = {
+        'base-model': 'org/llama-bf16',
+        'adapter-path': adapters.dir,
+        gguf: 'Q8_0',
+        'gguf-adapter': 'true'
+      }
+      const first = await runWith(inputs)
+      expect(first.failed).toEqual([])
+      const made = await readValidManifest<{ outputs: Output[] }>(core.outputs.manifest)
+      const baseOut = made.outputs.find(o => o.name === 'base')!
+      const infos = (): string[] => core.info.mock.calls.map(call => String(call[0]))
+      expect(infos()).toContainEqual(expect.stringMatching(/base GGUF is kept in the cache/))
+      const entries = (await fs.readdir(cacheRoot, { recursive: true })).filter(f =>
+        f.endsWith('.gguf')
+      )
+      expect(entries).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^mlx-fuse-action/base-gguf/org--llama-bf16/${commit}/[0-9a-f]{40}/BF16\\.gguf$`
+          )
+        )
+      ])
+      // A hard link: the same file, no second copy of its bytes.
+      const cached = await fs.stat(path.join(cacheRoot, entries[0]))
+      expect(cached.ino).toBe((await fs.stat(baseOut.path)).ino)
+      core.reset()
+      const second = await runWith(inputs)
+      expect(second.failed).toEqual([])
+      expect(infos()).toContainEqual(expect.stringMatching(/taken from the cache/))
+      const groups = core.group.mock.calls.map(call => String(call[0]))
+      expect(groups.filter(t => /Converting the LoRA/.test(t))).toHaveLength(1)
+      const again = await readValidManifest<{ outputs: Output[]; commands: { what: string }[] }>(
+        core.outputs.manifest
+      )
+      expect(again.outputs.find(o => o.name === 'base')!.sha256).toBe(baseOut.sha256)
+      expect(again.commands.map(c => c.what)).not.toContain('Convert the base')
+      await fs.rm(first.root, { recursive: true, force: true })
+      await fs.rm(second.root, { recursive: true, force: true })
+    } finally {
+      process.env = saved
+      await hub.close()
+      await fs.rm(cacheRoot, { recursive: true, force: true })
+    }
   }, 1_800_000)
 
   it('refuses DoRA adapters before the first fuse, in one sentence', async () => {

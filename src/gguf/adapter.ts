@@ -6,11 +6,14 @@
  * config; llama-completion then loads the base with `--lora`. Each file is verified, measured and
  * moved into gguf-dir as `<stem>-base.gguf` and `<stem>-lora.gguf` (outputs `base` and `lora`).
  */
-import { stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { sha256File } from '../core/checksum.js'
 import type { Workspace } from '../core/workspace.js'
-import { makeTempFolder } from '../core/scratch.js'
+import type { BaseGgufCache } from './base-cache.js'
+import { copyIntoScratch, makeTempFolder } from '../core/scratch.js'
+import { writeJsonFile } from '../core/tensor-file.js'
+import { hardLink } from '../core/workspace.js'
 import {
   ActionError,
   type FullPrecisionSource,
@@ -68,8 +71,13 @@ export interface AdapterGgufRequest {
   adapterDir: string
   /** The base model's own folder (its tokenizer) and its quantization bits (null: 16-bit). */
   base: { dir: string; bits: number | null }
-  /** The base at 16-bit the MLX stage handed over (owned: a de-quantized copy to remove). */
+  /**
+   * The base at 16-bit the MLX stage handed over (owned: a de-quantized copy to remove); on a
+   * cache hit the base itself, not de-quantized, for its tokenizer and config only.
+   */
   base16: FullPrecisionSource
+  /** The base GGUF's cache entry (a Hub base), or null. */
+  cache: BaseGgufCache | null
 }
 
 /** Makes, checks and moves into gguf-dir the base GGUF and the LoRA GGUF. */
@@ -102,23 +110,31 @@ export async function produceAdapterGguf(
       )
     }
     await ws.ensureRoom(dir, estimateFullPrecisionBytes(req.base16.stats), 'the base GGUF')
-    const outType = intermediateOutType(req.base16.stats.floatDtype)
-    const baseType = outType.toUpperCase()
+    const hit = req.cache?.hit ?? null
+    const baseType = hit?.type ?? intermediateOutType(req.base16.stats.floatDtype).toUpperCase()
     result.manifest.baseType = baseType
     const prepared = await prepareConversionSource(baseDir, req.base.dir, dir)
-    const experts = await prepareExperts(prepared.dir, dir, ws.freeBytes)
-    if (experts.bytes > 0) ws.add(path.resolve(experts.dir), experts.bytes)
     const baseFile = path.join(dir, `${g.stem}-${BASE_OUTPUT}.gguf`)
-    result.commands.push({
-      what: 'Convert the base',
-      argv: await convertToGguf({
-        python: setup.convertPython,
-        script: setup.llama.convertScript,
-        modelDir: experts.dir,
-        outFile: baseFile,
-        outType
+    if (hit) {
+      // Linked, else copied: the cache entry itself is never handed out as an output.
+      if (!(await hardLink(hit.file, baseFile))) await copyIntoScratch(hit.file, baseFile)
+      log.info(
+        `gguf-adapter: the base GGUF of this base revision was made by an earlier run with this llama.cpp; taken from the cache (${hit.file}).`
+      )
+    } else {
+      const experts = await prepareExperts(prepared.dir, dir, ws.freeBytes)
+      if (experts.bytes > 0) ws.add(path.resolve(experts.dir), experts.bytes)
+      result.commands.push({
+        what: 'Convert the base',
+        argv: await convertToGguf({
+          python: setup.convertPython,
+          script: setup.llama.convertScript,
+          modelDir: experts.dir,
+          outFile: baseFile,
+          outType: baseType.toLowerCase() as 'bf16' | 'f16' | 'f32'
+        })
       })
-    })
+    }
     await ws.wrote(baseFile)
 
     const peftDir = await makeTempFolder(dir, 'peft-')
@@ -131,7 +147,7 @@ export async function produceAdapterGguf(
         python: setup.convertPython,
         script: path.join(setup.llama.dir, 'convert_lora_to_gguf.py'),
         peftDir,
-        baseDir,
+        baseDir: await configOnly(dir, baseDir),
         outFile: loraFile,
         outType: 'f16'
       })
@@ -140,6 +156,14 @@ export async function produceAdapterGguf(
     if (req.base16.owned) await ws.remove(req.base16.owned) // both conversions are done
 
     const baseFacts = await verifyGguf(baseFile, baseType, undefined, prepared.facts)
+    if (req.cache && !hit) {
+      const entry = path.join(req.cache.dir, `${baseType}.gguf`)
+      log.info(
+        (await hardLink(baseFile, entry))
+          ? `gguf-adapter: the base GGUF is kept in the cache for later runs on this base revision (${entry}, a hard link: no copy).`
+          : `gguf-adapter: the base GGUF is not cached: ${req.cache.dir} is on another file system than ${g.dir}, and a copy would double its disk use.`
+      )
+    }
     const loraFacts = await verifyLoraGguf(loraFile, peft)
     if (g.smokeTest) {
       const r = await smokeTest({
@@ -257,4 +281,21 @@ async function writeModelfiles(
     await ws.writeNew(files[key], m.text)
   }
   return files
+}
+
+/**
+ * The `--base` convert_lora_to_gguf.py reads (ggml-org/llama.cpp v0.4.0: `ModelBase.load_hparams`,
+ * config.json only): the base's config.json without mlx-lm's `quantization` keys, so a quantized
+ * base reads as the 16-bit model its GGUF holds.
+ */
+async function configOnly(work: string, baseDir: string): Promise<string> {
+  const config = JSON.parse(await readFile(path.join(baseDir, 'config.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >
+  delete config.quantization
+  delete config.quantization_config
+  const dir = await makeTempFolder(work, 'base-config-')
+  await writeJsonFile(path.join(dir, 'config.json'), config)
+  return dir
 }

@@ -20,10 +20,12 @@ export async function sixteenBitBase(
   mlx: Pick<FuseRequest, 'env' | 'hfToken' | 'trustRemoteCode'>,
   base: { dir: string; bits: number | null },
   besideDir: string,
-  ws: Workspace
+  ws: Workspace,
+  /** false when the base GGUF comes from the cache: the base is then read, never converted. */
+  dequantize = true
 ): Promise<SixteenBitBase> {
   const stats = await inspectWeights(base.dir)
-  if (base.bits === null) return { dir: base.dir, owned: null, stats, commands: [] }
+  if (base.bits === null || !dequantize) return { dir: base.dir, owned: null, stats, commands: [] }
   const staging = await ws.stage(besideDir, 'base16')
   try {
     await ws.ensureRoom(staging, estimateFullPrecisionBytes(stats), 'the de-quantized base')
