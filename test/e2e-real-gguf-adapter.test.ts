@@ -187,7 +187,9 @@ describe('gguf-adapter with the real tools', () => {
     Object.assign(process.env, {
       HF_ENDPOINT: hub.url,
       HF_HOME: path.join(cacheRoot, 'hf'),
-      RUNNER_TOOL_CACHE: cacheRoot
+      RUNNER_TOOL_CACHE: cacheRoot,
+      // A runner whose tool cache outlives the job (a GitHub-hosted one does not cache).
+      RUNNER_ENVIRONMENT: 'self-hosted'
     })
     try {
       const inputs = {

@@ -3,11 +3,13 @@
  * (and de-quantized) once per Hub repository, commit and llama.cpp commit (whose converter wrote
  * it), then a later run on the same runner links it in. Entries are hard links: caching copies no
  * bytes, and a runner whose cache sits on another file system simply does not cache. A local base
- * has no revision to key on, so it is never cached.
+ * has no revision to key on, so it is never cached; nor on a GitHub-hosted runner
+ * (`RUNNER_ENVIRONMENT=github-hosted`), whose tool cache ends with the job: there the link would
+ * only keep the bytes on disk after remove-after-upload.
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { toolPaths } from '../core/config.js'
+import { toolCacheRoot, toolPaths } from '../core/config.js'
 
 export interface BaseGgufCache {
   /** The folder of this base revision and llama.cpp commit. */
@@ -19,11 +21,11 @@ export interface BaseGgufCache {
 export async function baseGgufCache(
   base: { repo: string; commit: string } | null,
   llamaCommit: string,
-  root?: string
+  env: NodeJS.ProcessEnv = process.env
 ): Promise<BaseGgufCache | null> {
-  if (base === null) return null
+  if (base === null || env.RUNNER_ENVIRONMENT === 'github-hosted') return null
   const dir = path.join(
-    toolPaths(root).actionDir,
+    toolPaths(toolCacheRoot(env)).actionDir,
     'base-gguf',
     base.repo.replace('/', '--'),
     base.commit,
