@@ -12,24 +12,26 @@ import base from './jest.config.js'
 /** Test files that start llama.cpp, a real mlx-lm, pip, a fresh clone or the bundle. */
 export const REAL_TOOL_FILES = [
   'bench', // llama.cpp
-  'convert-env', // the converter's Python environment
+  'gguf/chat-turn', // llama.cpp and the converter
+  'gguf/convert-env', // the converter's Python environment
   'doctor', // llama.cpp
   'e2e-artifacts', // llama.cpp
   'e2e-cancel', // signals to dist/index.js
   'e2e-gguf', // llama.cpp
   'e2e-real', // real mlx-lm and llama.cpp (e2e-real-*)
   'e2e-split', // llama.cpp
-  'envs', // the Python environments of locks/
+  'mlx/envs', // the Python environments of locks/
   'fixtures', // the fixtures themselves, pip into a fresh venv
   'fresh-clone', // npm ci in a clone
-  'gguf-pipeline', // llama.cpp
-  'gguf-toolchain', // llama.cpp
-  'gguf-types', // llama.cpp's llama-quantize and llama.h
+  'gguf/pipeline', // llama.cpp
+  'gguf/toolchain', // llama.cpp
+  'gguf/quant-types', // llama.cpp's llama-quantize and llama.h
   'global-setup', // builds llama.cpp in a scratch cache
-  'python-launch', // venvs of other Pythons
-  'real-quant-modes', // real mlx-lm
+  'core/python', // venvs of other Pythons
+  'mlx/real-precision', // real mlx-lm
   'scenarios', // llama-quantize and llama-gguf-split
-  'venv' // pip
+  'core/venv', // pip
+  'quality/quality' // real mlx-lm and llama-perplexity
 ]
 
 export default {

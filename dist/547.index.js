@@ -401,8 +401,8 @@ var external_node_crypto_ = __webpack_require__(77598);
 var external_node_url_ = __webpack_require__(73136);
 // EXTERNAL MODULE: ./src/core/log.ts
 var log = __webpack_require__(44325);
-// EXTERNAL MODULE: ./src/core/types.ts + 1 modules
-var types = __webpack_require__(77478);
+// EXTERNAL MODULE: ./src/core/types.ts
+var types = __webpack_require__(73054);
 ;// CONCATENATED MODULE: ./src/hub-publish/commit.ts
 /**
  * One commit of files to one Hub repository with @huggingface/hub: the repository and branch made

@@ -21,7 +21,7 @@ export const modules = {
 /* harmony import */ var _core_workspace_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(28742);
 /* harmony import */ var _core_scratch_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(87365);
 /* harmony import */ var _core_size_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(53910);
-/* harmony import */ var _core_types_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(77478);
+/* harmony import */ var _core_types_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(73054);
 /* harmony import */ var _core_log_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(44325);
 /* harmony import */ var _sums_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(37147);
 /**
@@ -51,8 +51,8 @@ export const modules = {
 /** An upload failed; `uploaded` lists what was published before it. */
 class UploadError extends _core_types_js__WEBPACK_IMPORTED_MODULE_8__/* .ActionError */ .l {
     uploaded;
-    constructor(message, uploaded) {
-        super(message);
+    constructor(parts, uploaded) {
+        super(parts);
         this.name = 'UploadError';
         this.uploaded = uploaded;
     }
@@ -246,7 +246,10 @@ async function refuseInvalidPaths(publish) {
             const bad = FORBIDDEN_IN_PATH.find(c => rel.includes(c));
             if (bad === undefined)
                 continue;
-            throw new UploadError(`The MLX output ${output.path} holds the file ${JSON.stringify(rel)}, whose name holds ${JSON.stringify(bad)}, which the artifact service refuses in a file path (it refuses " : < > | * ? and carriage returns and line feeds); rename or remove that file, or set upload: false. Nothing was uploaded.`, []);
+            throw new UploadError({
+                problem: `The MLX output ${output.path} holds the file ${JSON.stringify(rel)}, whose name holds ${JSON.stringify(bad)}, which the artifact service refuses in a file path (it refuses " : < > | * ? and carriage returns and line feeds)`,
+                fix: `rename or remove that file, or set upload: false. Nothing was uploaded`
+            }, []);
         }
     }
 }
@@ -293,18 +296,25 @@ function sender(client, config, done) {
             const already = alreadyUploaded(done);
             // The twirp client wraps UsageError in a plain Error ("Failed to CreateArtifact: ...").
             if (error instanceof _actions_artifact__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb || messageOf(error).includes(QUOTA_MESSAGE)) {
-                throw new UploadError(`Uploading artifact ${name} failed: the repository's artifact storage quota is used up; set a lower retention-days so artifacts expire sooner (and delete old ones), or set upload: false. ${already}`, [...done]);
+                throw new UploadError({
+                    problem: `Uploading artifact ${name} failed: the repository's artifact storage quota is used up`,
+                    fix: `set a lower retention-days so artifacts expire sooner (and delete old ones), or set upload: false. ${already}`
+                }, [...done]);
             }
             // 409: a live artifact of this attempt has the name (another job of a re-run, where
             // ListArtifacts could not tell attempts apart).
             const clash = messageOf(error).includes('(409)')
                 ? '; another job of this run attempt already uploaded an artifact of that name: give each job or matrix entry a distinct artifact-name'
                 : '';
-            throw new UploadError(`Uploading artifact ${name} failed: ${messageOf(error)}${clash}. ${already}`, [...done]);
+            throw new UploadError(
+            // No fix of its own unless the clash names one: the whole sentence is its problem.
+            { problem: `Uploading artifact ${name} failed: ${messageOf(error)}${clash}. ${already}` }, [...done]);
         }
         const seconds = (performance.now() - started) / 1000;
         if (result.id === undefined || !result.digest) {
-            throw new UploadError(`Uploading artifact ${name} returned no ${result.id === undefined ? 'id' : 'digest'}. ${alreadyUploaded(done)}`, [...done]);
+            throw new UploadError({
+                problem: `Uploading artifact ${name} returned no ${result.id === undefined ? 'id' : 'digest'}. ${alreadyUploaded(done)}`
+            }, [...done]);
         }
         const sent = result.size ?? 0;
         const artifact = {
@@ -365,7 +375,10 @@ async function remeasure(output, done) {
     }
     const now = { bytes };
     if (now.bytes !== output.bytes) {
-        throw new UploadError(`${output.path} changed on disk after it was measured (${output.bytes.toLocaleString('en-US')} bytes then, ${now.bytes.toLocaleString('en-US')} now), so ${output.name} was not uploaded; make sure nothing else writes to the outputs while the action runs. ${alreadyUploaded(done)}`, [...done]);
+        throw new UploadError({
+            problem: `${output.path} changed on disk after it was measured (${output.bytes.toLocaleString('en-US')} bytes then, ${now.bytes.toLocaleString('en-US')} now), so ${output.name} was not uploaded`,
+            fix: `make sure nothing else writes to the outputs while the action runs. ${alreadyUploaded(done)}`
+        }, [...done]);
     }
     return (0,_sums_js__WEBPACK_IMPORTED_MODULE_10__/* .outputFiles */ .Lo)(output);
 }
@@ -406,7 +419,10 @@ async function refuseMismatch(client, sent, expected, outcome) {
     catch (error) {
         fate = `deleting it failed (${messageOf(error)}): delete artifact id ${sent.id} by hand`;
     }
-    throw new UploadError(`Artifact ${sent.name}: uploaded bytes differ from the file on disk (uploaded ${sent.digest}, measured ${expected}), so the file changed after it was measured; ${fate}. Make sure nothing else writes to the outputs while the action runs. ${alreadyUploaded(outcome.artifacts)}`, [...outcome.artifacts]);
+    throw new UploadError({
+        problem: `Artifact ${sent.name}: uploaded bytes differ from the file on disk (uploaded ${sent.digest}, measured ${expected}), so the file changed after it was measured`,
+        fix: `${fate}. Make sure nothing else writes to the outputs while the action runs. ${alreadyUploaded(outcome.artifacts)}`
+    }, [...outcome.artifacts]);
 }
 
 

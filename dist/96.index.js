@@ -230,7 +230,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var _core_input_values_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(92154);
 /* harmony import */ var _core_redact_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(12258);
 /* harmony import */ var _core_size_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(53910);
-/* harmony import */ var _core_types_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(77478);
+/* harmony import */ var _core_types_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(73054);
 /* harmony import */ var _core_log_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(44325);
 /**
  * A Hugging Face repo id as the base model: resolved to a commit and listed with every file's size
@@ -446,8 +446,14 @@ function hubError(error, repo, revision, s) {
     if (status) {
         if (status.code === 401) {
             return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l(s.token
-                ? `${where} refused the token for base-model "${repo}" (HTTP 401: invalid or expired); set hf-token (or HF_TOKEN) to a valid token with read access.`
-                : `${where} refused base-model "${repo}" without a token (HTTP 401): it is private or gated, or the id is misspelled; set hf-token (or HF_TOKEN) to a token that can read it, or fix the id.`);
+                ? {
+                    problem: `${where} refused the token for base-model "${repo}" (HTTP 401: invalid or expired)`,
+                    fix: `set hf-token (or HF_TOKEN) to a valid token with read access`
+                }
+                : {
+                    problem: `${where} refused base-model "${repo}" without a token (HTTP 401): it is private or gated, or the id is misspelled`,
+                    fix: `set hf-token (or HF_TOKEN) to a token that can read it, or fix the id`
+                });
         }
         if (status.code === 403) {
             return new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
@@ -640,7 +646,10 @@ async function fetchHubBase(plan, free) {
         const full = node_path__WEBPACK_IMPORTED_MODULE_4___default().join(snapshotDir, file.path);
         const st = await node_fs__WEBPACK_IMPORTED_MODULE_2__.promises.stat(full).catch(() => null);
         if (!st?.isFile() || st.size !== file.bytes) {
-            throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l(`The cached file ${full} of base-model "${repo}" is ${st?.isFile() ? `${st.size} bytes where the Hub lists ${file.bytes}` : 'missing or not a file'}; delete ${storage} and run again.`);
+            throw new _core_types_js__WEBPACK_IMPORTED_MODULE_11__/* .ActionError */ .l({
+                problem: `The cached file ${full} of base-model "${repo}" is ${st?.isFile() ? `${st.size} bytes where the Hub lists ${file.bytes}` : 'missing or not a file'}`,
+                fix: `delete ${storage} and run again`
+            });
         }
         files.push({ path: file.path, bytes: st.size });
     }

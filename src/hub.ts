@@ -277,8 +277,14 @@ function hubError(error: unknown, repo: string, revision: string, s: HubSettings
     if (status.code === 401) {
       return new ActionError(
         s.token
-          ? `${where} refused the token for base-model "${repo}" (HTTP 401: invalid or expired); set hf-token (or HF_TOKEN) to a valid token with read access.`
-          : `${where} refused base-model "${repo}" without a token (HTTP 401): it is private or gated, or the id is misspelled; set hf-token (or HF_TOKEN) to a token that can read it, or fix the id.`
+          ? {
+              problem: `${where} refused the token for base-model "${repo}" (HTTP 401: invalid or expired)`,
+              fix: `set hf-token (or HF_TOKEN) to a valid token with read access`
+            }
+          : {
+              problem: `${where} refused base-model "${repo}" without a token (HTTP 401): it is private or gated, or the id is misspelled`,
+              fix: `set hf-token (or HF_TOKEN) to a token that can read it, or fix the id`
+            }
       )
     }
     if (status.code === 403) {
@@ -506,9 +512,10 @@ export async function fetchHubBase(plan: HubPlan, free: FreeBytes): Promise<HubB
     const full = path.join(snapshotDir, file.path)
     const st = await fs.stat(full).catch(() => null)
     if (!st?.isFile() || st.size !== file.bytes) {
-      throw new ActionError(
-        `The cached file ${full} of base-model "${repo}" is ${st?.isFile() ? `${st.size} bytes where the Hub lists ${file.bytes}` : 'missing or not a file'}; delete ${storage} and run again.`
-      )
+      throw new ActionError({
+        problem: `The cached file ${full} of base-model "${repo}" is ${st?.isFile() ? `${st.size} bytes where the Hub lists ${file.bytes}` : 'missing or not a file'}`,
+        fix: `delete ${storage} and run again`
+      })
     }
     files.push({ path: file.path, bytes: st.size })
   }

@@ -5,10 +5,10 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { readUploadInputs } from './artifacts/inputs.js'
 import { readBaselineInputs } from './baseline/inputs.js'
-import { parseBudgets } from './budget/index.js'
+import { parseSizeBudget } from './budget/index.js'
 import { checkOutputPlacement } from './core/folders.js'
 import { MIN_SPLIT_BYTES } from './gguf/split.js'
-import { FTYPE_IDS, TYPE_ALIASES } from './gguf/types.js'
+import { FTYPE_IDS, TYPE_ALIASES } from './gguf/quant-types.js'
 import { formatSize, parseSize } from './core/size.js'
 import {
   DEFAULT_LLAMA_CPP_REF,
@@ -27,7 +27,7 @@ const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
  * List inputs, split on newlines and tabs; any other control character is refused in them. Every
  * other input is one line: a control character in one (a line feed in `dequantize`, a blank line
  * and Markdown in `revision`) can only be a mistake or an attempt to forge a workflow command
- * through a log line (see src/log.ts) or live Markdown in the job summary, so it is refused
+ * through a log line (see src/core/log.ts) or live Markdown in the job summary, so it is refused
  * before any input's text is quoted anywhere. One rule for every input, including those other
  * modules parse (src/artifacts/inputs.ts).
  */
@@ -69,11 +69,16 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
       fix: 'list the GGUF types to make (gguf: Q4_K_M), or remove gguf-split'
     })
   }
-  const budgets = parseBudgets(core.getInput(Inputs.SizeBudget), KNOWN_GGUF_TYPES, TYPE_ALIASES)
+  const { budgets, growth: growthBudgets } = parseSizeBudget(
+    core.getInput(Inputs.SizeBudget),
+    KNOWN_GGUF_TYPES,
+    TYPE_ALIASES
+  )
+  // auto chooses by absolute budgets only; a growth limit judges the file it chose.
   if (gguf?.auto && !budgets.some(b => b.target === 'gguf' || b.target === 'all')) {
     throw new ActionError({
-      problem: 'Input gguf is "auto" but size-budget has no budget for GGUF files',
-      fix: 'add one such as "gguf=2GB" (auto picks the best type that fits it), or list the types you want'
+      problem: 'Input gguf is "auto" but size-budget has no absolute budget for GGUF files',
+      fix: 'add one such as "gguf=2GB" (auto picks the best type that fits it; a growth limit such as "gguf=+5%" only judges the result), or list the types you want'
     })
   }
 
@@ -87,6 +92,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     quantizeBits: quantizeBits(),
     quantizeGroupSize: groupSize(),
     budgets,
+    growthBudgets,
     onOverBudget: choice(Inputs.OnOverBudget, ['fail', 'warn'], 'fail'),
     python: core.getInput(Inputs.Python) || null,
     mlxLmVersion: version(Inputs.MlxLmVersion, DEFAULT_MLX_LM_VERSION),
@@ -97,7 +103,13 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     gguf,
     upload,
     hub: readHubPublishInputs(name => core.getInput(name)),
-    baseline: readBaselineInputs(name => core.getInput(name), upload.prefix)
+    baseline: readBaselineInputs(name => core.getInput(name), upload.prefix),
+    cacheToolchain: bool(Inputs.CacheToolchain, false),
+    comment: {
+      mode: choice(Inputs.Comment, ['auto', 'true', 'false'], 'auto'),
+      token: core.getInput(Inputs.GithubToken).trim(),
+      artifactName: upload.prefix
+    }
   }
   if (config.hub) await requireHubToken(config.hub, hfToken)
   await checkOutputPlacement(config, cwd)

@@ -1,24 +1,28 @@
 /**
  * run(): parse inputs -> plan -> fuse (the MLX stage hands GGUF a full-precision model) -> gguf ->
- * measure -> budget -> report -> model card -> upload -> Hub.
+ * measure -> budget -> report -> model card -> upload -> Hub -> pull-request comment.
  */
 import * as core from '@actions/core'
-import { publishOutputs } from './publish.js'
+import { uploadArtifacts } from './artifacts/upload-step.js'
 import { checksumOutputs, withChecksums, type Checksums } from './artifacts/sums.js'
 import {
   explainGgufOverBudget,
   judge,
+  judgeGrowth,
   overBudgetFailure,
   unusedBudgetDiagnoses
 } from './budget/index.js'
 import {
   baselineDeltas,
   findBaseline,
+  growthBaseline,
   keepBaseline,
   type FoundBaseline
 } from './baseline/baseline.js'
+import { commentOnPullRequest } from './comment/index.js'
 import type { MadeFolders } from './core/folders.js'
 import { thisMachine, type Machine } from './core/machine.js'
+import { toolchainNote } from './core/tool-cache.js'
 import { emptyDir, Workspace } from './core/workspace.js'
 import { produceGguf, type GgufResult, type GgufSetup } from './gguf/pipeline.js'
 import { produceAdapterGguf, type AdapterGgufResult } from './gguf/adapter.js'
@@ -32,6 +36,7 @@ import { preflight, type Plan } from './plan.js'
 import { writeRunCard } from './hub-publish/card-file.js'
 import {
   annotate,
+  logSizes,
   setOutputs,
   writeFailureManifest,
   writeFailureSummary,
@@ -69,7 +74,11 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   const mlx = await produceMlx(plan.mlx, ws)
   const gguf = plan.gguf ? await ggufFrom(mlx, plan, plan.gguf, ws) : null
   const made = mergeStages(mlx, gguf ?? {})
-  const stages = mergeStages(made, { diagnoses: unusedBudgetDiagnoses(plan.budgets, made.outputs) })
+  const budgets = [...plan.budgets, ...plan.growthBudgets]
+  const stages = mergeStages(made, {
+    diagnoses: unusedBudgetDiagnoses(budgets, made.outputs),
+    notes: toolchainNote(plan.toolchain)
+  })
 
   const checksums = await checksumOutputs(stages.outputs)
   const baseline = await findBaseline(config.baseline)
@@ -79,11 +88,13 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   await writeManifest(report, manifestExtra(config, plan, gguf))
   await writeSummary(report)
   setOutputs(report)
+  logSizes(report)
   annotate(report)
   const card = await modelCard(config, plan)
-  await publishOutputs(config.upload, report, checksums, { card })
+  const published = await uploadArtifacts(config.upload, report, checksums, { card })
   if (config.hub) await publishHub(config, plan)
   await keepBaseline(config.baseline, baseline, config.manifestPath)
+  await commentOnPullRequest(config.comment, report, published.artifacts)
   const overBudget = overBudgetFailure(report.outputs, report.onOverBudget)
   if (overBudget) core.setFailed(redact(overBudget))
 }
@@ -162,7 +173,8 @@ async function measuredReport(
   peakDiskBytes: number,
   baseline: FoundBaseline
 ): Promise<RunReport> {
-  const outputs = judge(await withChecksums(stages.outputs, checksums), plan.budgets)
+  const absolute = judge(await withChecksums(stages.outputs, checksums), plan.budgets)
+  const { outputs, diagnoses } = judgeGrowth(absolute, plan.growthBudgets, growthBaseline(baseline))
   return {
     baseModel: config.baseModel,
     baseBytes: plan.base.bytes,
@@ -177,7 +189,7 @@ async function measuredReport(
       : null,
     commands: stages.commands,
     outputs,
-    diagnoses: [...stages.diagnoses, ...explainGgufOverBudget(outputs)],
+    diagnoses: [...stages.diagnoses, ...diagnoses, ...explainGgufOverBudget(outputs)],
     notes: stages.notes,
     onOverBudget: config.onOverBudget,
     manifestPath: config.manifestPath,

@@ -9,14 +9,14 @@ import type { PeftPlan } from './gguf/peft.js'
 import type { GgufSetup } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { checkBaseTokenizer } from './gguf/source.js'
-import { canonicalType } from './gguf/types.js'
+import { canonicalType } from './gguf/quant-types.js'
 // The Hub and artifact clients are loaded with import() where a run uses them, so that they stay
 // out of the entry chunk and a run that stops on its inputs starts quickly.
 import type { HubBase, HubPlan } from './hub.js'
 import { DEFAULT_LLAMA_CPP_REF, toolCacheRoot, type Config } from './core/config.js'
 import { validateAdapters, type AdapterInfo } from './mlx/adapters.js'
 import type { Machine } from './core/machine.js'
-import { checkRemoteCode } from './mlx/config.js'
+import { checkRemoteCode } from './mlx/model-config.js'
 import type { MlxPlan } from './mlx/produce.js'
 import { checkDequantizeSupport, resolveMlxEnv, type MlxEnv } from './mlx/python.js'
 import {
@@ -28,7 +28,12 @@ import {
 } from './plan/needs.js'
 import { measurePath } from './core/size.js'
 import { formatSize } from './core/size.js'
-import { ActionError, type BudgetEntry, type MlxQuantization } from './core/types.js'
+import {
+  ActionError,
+  type BudgetEntry,
+  type GrowthEntry,
+  type MlxQuantization
+} from './core/types.js'
 import * as log from './core/log.js'
 import path from 'node:path'
 
@@ -51,6 +56,10 @@ export interface Plan {
   readonly mlx: MlxPlan
   readonly gguf: GgufSetup | null
   readonly budgets: readonly BudgetEntry[]
+  /** Growth limits against the baseline, their types resolved as the budgets'. */
+  readonly growthBudgets: readonly GrowthEntry[]
+  /** With cache-toolchain: one line per environment or build, restored, made or reused, and saved. */
+  readonly toolchain: readonly string[]
   readonly hub: Readonly<HubBase> | null
   /** gguf-adapter: the adapters in PEFT layout, planned (and refused if not LoRA) before any fuse. */
   readonly peft: Readonly<PeftPlan> | null
@@ -89,7 +98,11 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   })
   // A repo id is resolved and listed now (cheap: 401/403/404 fail here), downloaded further down.
   const hubPlan = config.baseModelDir ? null : await resolveHub(config, folders)
-  const env = await resolveMlxEnv({ python: config.python, mlxLmVersion: config.mlxLmVersion })
+  const env = await resolveMlxEnv({
+    python: config.python,
+    mlxLmVersion: config.mlxLmVersion,
+    cacheToolchain: config.cacheToolchain
+  })
   log.info(`Using mlx-lm ${env.mlxLmVersion} with ${env.python} (Python ${env.pythonVersion}).`)
   checkDequantizeSupport(env, config.dequantize)
 
@@ -99,6 +112,9 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   const budgets = gguf
     ? resolveBudgetTypes(config.budgets, t => canonicalType(t, gguf.llama.types))
     : config.budgets
+  const growthBudgets = gguf
+    ? resolveBudgetTypes(config.growthBudgets, t => canonicalType(t, gguf.llama.types))
+    : config.growthBudgets
   const hub = hubPlan
     ? await (await import('./hub.js')).fetchHubBase(hubPlan, machine.freeBytes)
     : null
@@ -110,7 +126,9 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   // For GGUF the MLX stage fuses a quantized base a second time, de-quantized
   if (gguf && base.quantization.bits) checkDequantizeSupport(env, true)
   const mlx = mlxPlan(config, fuseRequest(config, env, baseDir), gguf !== null, base)
-  return { folders, adapters, env, base, mlx, gguf, budgets, hub, peft }
+  // cache-toolchain: what each environment and build did, for the summary.
+  const toolchain = [...(env.toolchain ? [env.toolchain] : []), ...(gguf?.toolchain ?? [])]
+  return { folders, adapters, env, base, mlx, gguf, budgets, growthBudgets, hub, toolchain, peft }
 }
 
 /** gguf-adapter needs llama.cpp's LoRA converter in the checkout, known before any fuse. */
@@ -212,7 +230,8 @@ export function checkFuseMemory(needs: RunNeeds, mlxLmVersion: string, totalMemo
   const fix = needs.forGguf
     ? 'use a runner with more memory, or drop the gguf input (its conversion needs that de-quantized fuse)'
     : 'use a runner with more memory, or a smaller or quantized base model without dequantize'
-  throw new ActionError(
-    `Not enough memory for ${needs.memoryWhat}: mlx-lm ${mlxLmVersion} keeps the whole fused model in memory while it writes it, about ${formatSize(needs.memoryBytes)}, but this machine has ${formatSize(totalMemory)} in all; ${fix}.`
-  )
+  throw new ActionError({
+    problem: `Not enough memory for ${needs.memoryWhat}: mlx-lm ${mlxLmVersion} keeps the whole fused model in memory while it writes it, about ${formatSize(needs.memoryBytes)}, but this machine has ${formatSize(totalMemory)} in all`,
+    fix
+  })
 }

@@ -16,7 +16,7 @@ import {
 } from '../src/gguf/convert-env.js'
 import { envDir, envKey, READY_MARKER } from '../src/core/venv.js'
 import { freeBytes } from '../src/core/disk.js'
-import { readModelConfig } from '../src/mlx/config.js'
+import { readModelConfig } from '../src/mlx/model-config.js'
 import { estimateFullPrecisionBytes } from '../src/mlx/precision.js'
 import { inspectWeights } from '../src/mlx/weights.js'
 import { fuseNeeds, startReadingBase, type NeedsInputs } from '../src/plan/needs.js'

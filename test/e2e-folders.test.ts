@@ -1,7 +1,7 @@
 /**
  * Files and folders the action did not make, through the whole run with the mlx_lm stand-in: each
  * case runs in a throw-away workspace with a fake $HOME and proves every file that was there
- * before is still there, byte for byte. The guard logic itself is unit-tested in folders.test.ts;
+ * before is still there, byte for byte. The guard logic itself is unit-tested in core/folders.test.ts;
  * these are the cases that need the whole run to show. run() runs in-process
  * (fixtures/in-process.ts), except where only a process shows it: another user (the permission
  * cases), two runs at once (the lock), and the harness itself, which spawn dist/index.js.

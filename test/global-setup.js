@@ -245,7 +245,7 @@ export function unitSetup() {
   }
   process.env.MLX_FUSE_TEST_PYTHON = testPython()
   // The tests choose the event a run is for: under CI, the job's own push or pull_request event
-  // would make every in-process run() save or compare baselines (test/baseline.test.ts sets it).
+  // would make every in-process run() save or compare baselines (test/baseline/baseline.test.ts sets it).
   delete process.env.GITHUB_EVENT_NAME
 }
 

@@ -114,11 +114,11 @@ describe('readInputs', () => {
     [{ 'size-budget': 'mlx=1GB\u0007' }, /Input size-budget .* U\+0007 \(bell\)/],
     [{ gguf: 'Q8_0', 'gguf-dir': 'g\t##[warning]x' }, /Input gguf-dir .* U\+0009 \(tab\)/],
     // Issue 6: Q4_K and Q4_K_M are the same type, so two budgets for it are one too many.
-    [{ 'size-budget': 'Q4_K=1kB, q4_k_m=2kB' }, /gives target "q4_k_m" more than once/],
+    [{ 'size-budget': 'Q4_K=1kB, q4_k_m=2kB' }, /gives a size for target "q4_k_m" more than once/],
     [{ 'on-over-budget': 'ignore' }, /Input on-over-budget is "ignore"; use fail or warn/],
     [{ 'mlx-lm-version': 'latest' }, /Input mlx-lm-version is "latest"/],
     [{ 'size-budget': '2G' }, /did you mean 2GB or 2GiB/],
-    [{ gguf: 'auto' }, /"auto" but size-budget has no budget for GGUF files/],
+    [{ gguf: 'auto' }, /"auto" but size-budget has no absolute budget for GGUF files/],
     [{ gguf: 'auto Q8_0', 'size-budget': '1GB' }, /"auto" stands alone/],
     [{ gguf: 'Q8_0 q8_0' }, /lists Q8_0 twice/],
     [{ 'output-dir': 'base/fused' }, /output-dir ".*" overlaps base-model/],

@@ -58,6 +58,7 @@ function normalize(text: string, work: string): string {
   for (const [from, to] of replacements) out = out.split(from).join(to)
   return out
     .replace(/\.(fuse|work)-[0-9a-f]{8}\b/g, '.$1-<random>')
+    .replace(/\bmlx-fuse-comment-[A-Za-z0-9]{6}\b/g, 'mlx-fuse-comment-<random>')
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>')
     .replace(/\b\d+(\.\d+)? ?(ms|s|min)\b/g, '<duration>')
 }

@@ -3,7 +3,7 @@
  * service client (the artifact service, which brings Octokit, and the Hub). Those load through
  * `import()` when a run uses them, so ncc emits them as separate chunks and a run that fails on
  * its inputs starts in little more than the time Node itself needs. `@huggingface/gguf` stays a
- * static import: the inputs resolve GGUF type names through its file-type enum (gguf/types.ts),
+ * static import: the inputs resolve GGUF type names through its file-type enum (gguf/quant-types.ts),
  * and it costs tens of milliseconds where the artifact client cost hundreds.
  * `npm run bench` reports that start-up; this test only checks the import graph.
  */

@@ -41,7 +41,7 @@ const WORKFLOWS = readdirSync(path.join(ROOT, '.github', 'workflows')).map(n =>
 const EXAMPLES = readdirSync(path.join(ROOT, 'docs', 'examples')).map(n =>
   path.join('docs', 'examples', n)
 )
-const COMPOSITE = ['publish-release/action.yml']
+const COMPOSITE = ['publish-release/action.yml', 'comment/action.yml']
 /** Every action.yml of the repository: the root action, its twin for fuse.yml, the composites. */
 const ACTIONS = ['action.yml', 'fuse/action.yml', ...COMPOSITE]
 
@@ -302,14 +302,58 @@ describe('permissions a caller grants to the reusable workflows it calls', () =>
       }))
   )
 
-  it('finds the examples that call fuse.yml and publish-release.yml', () => {
+  it('finds the examples that call fuse.yml, publish-release.yml and comment.yml', () => {
     const called = new Set(calls.map(c => c.called))
     expect(called).toEqual(
       new Set([
         path.join('.github', 'workflows', 'fuse.yml'),
-        path.join('.github', 'workflows', 'publish-release.yml')
+        path.join('.github', 'workflows', 'publish-release.yml'),
+        path.join('.github', 'workflows', 'comment.yml')
       ])
     )
+    // Both ways to the comment: a job after the gate, and a workflow_run workflow for forks.
+    const comment = calls.filter(c => c.called.endsWith('comment.yml')).map(c => c.file)
+    expect(comment.sort()).toEqual(
+      [
+        path.join('docs', 'examples', 'pr-comment-fork.yml'),
+        path.join('docs', 'examples', 'pr-gate.yml')
+      ].sort()
+    )
+  })
+
+  it('keeps fuse.yml at contents: read, and gives the comment job only what it needs', () => {
+    const perms = (file: string): unknown[] => jobsOf(file).map(([, j]) => j.permissions)
+    expect(perms('.github/workflows/fuse.yml')).toEqual([{ contents: 'read' }])
+    expect(perms('.github/workflows/comment.yml')).toEqual([
+      { 'pull-requests': 'write', actions: 'read' }
+    ])
+    // comment.yml never checks out or runs the pull request's code: it downloads and posts.
+    const uses = stepsOf('.github/workflows/comment.yml').map(s => s.uses?.split('@')[0])
+    expect(uses).toEqual(['actions/download-artifact', 'actions/download-artifact', '$/comment'])
+    expect(stepsOf('.github/workflows/comment.yml').some(s => s.run)).toBe(false)
+  })
+
+  it('fuse.yml uploads the body under the name comment.yml downloads', async () => {
+    const { commentFileName } = await import('../src/comment/index.js')
+    const upload = stepsOf('.github/workflows/fuse.yml').find(s =>
+      s.uses?.startsWith('actions/upload-artifact@')
+    )
+    // A raw upload: the artifact takes the file's name, <artifact-name>.comment.md.
+    expect(upload?.with).toMatchObject({
+      path: '${{ steps.fuse.outputs.comment-file }}',
+      archive: false
+    })
+    const patterns = stepsOf('.github/workflows/comment.yml')
+      .filter(s => s.uses?.startsWith('actions/download-artifact@'))
+      .map(s => String(s.with?.pattern))
+    expect(patterns).toEqual(['*.comment.md', '*.comment.md'])
+    const name = commentFileName('fused-model')
+    expect(name).toBe('fused-model.comment.md')
+    expect(
+      patterns.every(p =>
+        new RegExp(`^${p.replaceAll('.', '\\.').replaceAll('*', '.*')}$`).test(name)
+      )
+    ).toBe(true)
   })
 
   it('grants every permission each called job asks for (GitHub refuses the workflow otherwise)', () => {
@@ -345,7 +389,11 @@ describe('fuse.yml', () => {
       value: '${{ secrets.hf-token }}',
       why: 'a secret of the called workflow, never a plain input'
     },
-    'github-token': { value: '${{ github.token }}', why: "the job's own token" }
+    'github-token': { value: '${{ github.token }}', why: "the job's own token" },
+    comment: {
+      value: 'false',
+      why: 'fuse.yml keeps contents: read, so it cannot post; comment.yml posts the body it uploads'
+    }
   }
 
   it('offers every action input under the same name and passes it to the action', () => {

@@ -31,6 +31,7 @@ import {
 } from '../core/scratch.js'
 import { formatSize, measurePath } from '../core/size.js'
 import { ActionError, type MeasuredOutput } from '../core/types.js'
+import type { ErrorParts } from '../core/errors.js'
 import type { JudgedOutput } from '../budget/index.js'
 import type { ArtifactOutcome, PublishedArtifact } from './outcome.js'
 import * as log from '../core/log.js'
@@ -47,8 +48,8 @@ export type ArtifactService = Pick<
 export class UploadError extends ActionError {
   readonly uploaded: PublishedArtifact[]
 
-  constructor(message: string, uploaded: PublishedArtifact[]) {
-    super(message)
+  constructor(parts: ErrorParts, uploaded: PublishedArtifact[]) {
+    super(parts)
     this.name = 'UploadError'
     this.uploaded = uploaded
   }
@@ -283,7 +284,10 @@ async function refuseInvalidPaths(publish: readonly MeasuredOutput[]): Promise<v
       const bad = FORBIDDEN_IN_PATH.find(c => rel.includes(c))
       if (bad === undefined) continue
       throw new UploadError(
-        `The MLX output ${output.path} holds the file ${JSON.stringify(rel)}, whose name holds ${JSON.stringify(bad)}, which the artifact service refuses in a file path (it refuses " : < > | * ? and carriage returns and line feeds); rename or remove that file, or set upload: false. Nothing was uploaded.`,
+        {
+          problem: `The MLX output ${output.path} holds the file ${JSON.stringify(rel)}, whose name holds ${JSON.stringify(bad)}, which the artifact service refuses in a file path (it refuses " : < > | * ? and carriage returns and line feeds)`,
+          fix: `rename or remove that file, or set upload: false. Nothing was uploaded`
+        },
         []
       )
     }
@@ -350,7 +354,10 @@ function sender(
       // The twirp client wraps UsageError in a plain Error ("Failed to CreateArtifact: ...").
       if (error instanceof UsageError || messageOf(error).includes(QUOTA_MESSAGE)) {
         throw new UploadError(
-          `Uploading artifact ${name} failed: the repository's artifact storage quota is used up; set a lower retention-days so artifacts expire sooner (and delete old ones), or set upload: false. ${already}`,
+          {
+            problem: `Uploading artifact ${name} failed: the repository's artifact storage quota is used up`,
+            fix: `set a lower retention-days so artifacts expire sooner (and delete old ones), or set upload: false. ${already}`
+          },
           [...done]
         )
       }
@@ -360,14 +367,17 @@ function sender(
         ? '; another job of this run attempt already uploaded an artifact of that name: give each job or matrix entry a distinct artifact-name'
         : ''
       throw new UploadError(
-        `Uploading artifact ${name} failed: ${messageOf(error)}${clash}. ${already}`,
+        // No fix of its own unless the clash names one: the whole sentence is its problem.
+        { problem: `Uploading artifact ${name} failed: ${messageOf(error)}${clash}. ${already}` },
         [...done]
       )
     }
     const seconds = (performance.now() - started) / 1000
     if (result.id === undefined || !result.digest) {
       throw new UploadError(
-        `Uploading artifact ${name} returned no ${result.id === undefined ? 'id' : 'digest'}. ${alreadyUploaded(done)}`,
+        {
+          problem: `Uploading artifact ${name} returned no ${result.id === undefined ? 'id' : 'digest'}. ${alreadyUploaded(done)}`
+        },
         [...done]
       )
     }
@@ -441,7 +451,10 @@ async function remeasure(
   const now = { bytes }
   if (now.bytes !== output.bytes) {
     throw new UploadError(
-      `${output.path} changed on disk after it was measured (${output.bytes.toLocaleString('en-US')} bytes then, ${now.bytes.toLocaleString('en-US')} now), so ${output.name} was not uploaded; make sure nothing else writes to the outputs while the action runs. ${alreadyUploaded(done)}`,
+      {
+        problem: `${output.path} changed on disk after it was measured (${output.bytes.toLocaleString('en-US')} bytes then, ${now.bytes.toLocaleString('en-US')} now), so ${output.name} was not uploaded`,
+        fix: `make sure nothing else writes to the outputs while the action runs. ${alreadyUploaded(done)}`
+      },
       [...done]
     )
   }
@@ -496,7 +509,10 @@ async function refuseMismatch(
     fate = `deleting it failed (${messageOf(error)}): delete artifact id ${sent.id} by hand`
   }
   throw new UploadError(
-    `Artifact ${sent.name}: uploaded bytes differ from the file on disk (uploaded ${sent.digest}, measured ${expected}), so the file changed after it was measured; ${fate}. Make sure nothing else writes to the outputs while the action runs. ${alreadyUploaded(outcome.artifacts)}`,
+    {
+      problem: `Artifact ${sent.name}: uploaded bytes differ from the file on disk (uploaded ${sent.digest}, measured ${expected}), so the file changed after it was measured`,
+      fix: `${fate}. Make sure nothing else writes to the outputs while the action runs. ${alreadyUploaded(outcome.artifacts)}`
+    },
     [...outcome.artifacts]
   )
 }

@@ -131,6 +131,13 @@ async function whereFrom(
   }
 }
 
+/** What a growth limit judges against (src/budget/growth.ts), or null without a baseline. */
+export function growthBaseline(
+  found: FoundBaseline
+): { label: string; sizes: Record<string, number> } | null {
+  return found.baseline && found.label ? { label: found.label, sizes: found.baseline.sizes } : null
+}
+
 /** The report's deltas against the baseline found, or null without one. */
 export function baselineDeltas(
   config: BaselineConfig,

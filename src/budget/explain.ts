@@ -6,7 +6,18 @@ import { ADAPTER_TARGETS } from './parse.js'
 
 /** One message per output over budget, e.g. `mlx: 6.07 GB (5.65 GiB) is over its budget of 2.50 GB by 143%`. */
 export function overBudgetMessage(output: MeasuredOutput, v: OverBudget): string {
+  if (v.growth) {
+    const { baseBytes, label } = v.growth
+    return `${output.name}: ${formatSize(output.bytes)} grew by ${formatSize(output.bytes - baseBytes)} (${growthPercent(output.bytes, baseBytes)}) against ${label}, over its growth limit of ${formatDecimal(v.budget.bytes)} (size-budget entry "${v.budget.text}")`
+  }
   return `${output.name}: ${formatSize(output.bytes)} is over its budget of ${formatDecimal(v.budget.bytes)} by ${v.overPercent.toFixed(0)}% (size-budget entry "${v.budget.text}")`
+}
+
+/** `+7.2 %`: how much an output grew against its baseline size, one decimal under 10 %. */
+export function growthPercent(bytes: number, baseBytes: number): string {
+  if (baseBytes === 0) return 'from nothing'
+  const pct = ((bytes - baseBytes) / baseBytes) * 100
+  return `${pct >= 0 ? '+' : '−'}${Math.abs(pct).toFixed(Math.abs(pct) < 10 ? 1 : 0)} %`
 }
 
 /** The step's failure message when an output is over budget and on-over-budget is fail, else null. */
@@ -25,7 +36,8 @@ export function explainGgufOverBudget(outputs: readonly JudgedOutput[]): Diagnos
   const ggufs = outputs.filter(o => o.kind === 'gguf' && !ADAPTER_TARGETS.includes(o.name))
   return ggufs.flatMap(o => {
     const v = o.verdict
-    if (v.status !== 'over') return []
+    // Over a growth limit: what fits is a question for the baseline, not of bits per weight.
+    if (v.status !== 'over' || v.growth) return []
     const budget = v.budget
     const fits = ggufs.filter(g => g.bytes <= budget.bytes)
     const size =

@@ -6,10 +6,10 @@ import { ADAPTER_TARGETS, GENERIC_TARGETS } from './parse.js'
  * Budget entries for GGUF outputs this run does not produce: a type it does not make, or `gguf`
  * in a run without GGUF files (a warning, not an error: one list can serve several workflows).
  */
-export function unusedTypeBudgets(
-  entries: readonly BudgetEntry[],
+export function unusedTypeBudgets<E extends Pick<BudgetEntry, 'target' | 'text'>>(
+  entries: readonly E[],
   producedTypes: readonly string[]
-): BudgetEntry[] {
+): E[] {
   const fused = producedTypes.filter(t => !ADAPTER_TARGETS.includes(t))
   return entries.filter(e =>
     e.target === 'gguf'
@@ -22,7 +22,7 @@ export function unusedTypeBudgets(
 
 /** A warning for each budget entry that gates nothing in this run (see {@link unusedTypeBudgets}). */
 export function unusedBudgetDiagnoses(
-  entries: readonly BudgetEntry[],
+  entries: ReadonlyArray<Pick<BudgetEntry, 'target' | 'text'>>,
   outputs: readonly MeasuredOutput[]
 ): Diagnosis[] {
   const types = outputs.filter(o => o.kind === 'gguf').map(o => o.name)

@@ -4,12 +4,32 @@ import { ADAPTER_TARGETS } from './parse.js'
 
 /**
  * An output against its budget. `headroomBytes` is budget - size (negative when over);
- * `overPercent` how far over, in percent of the budget (143 means 2.43x).
+ * `overPercent` how far over, in percent of the budget (143 means 2.43x). A growth limit
+ * (src/budget/growth.ts) judges as a budget of the baseline's size plus the growth allowed;
+ * `growth` then says what it was measured against.
  */
 export type Verdict =
   | { status: 'no-budget'; budget: null; headroomBytes: null; overPercent: null }
-  | { status: 'within'; budget: BudgetEntry; headroomBytes: number; overPercent: null }
-  | { status: 'over'; budget: BudgetEntry; headroomBytes: number; overPercent: number }
+  | {
+      status: 'within'
+      budget: BudgetEntry
+      headroomBytes: number
+      overPercent: null
+      growth?: GrowthBasis
+    }
+  | {
+      status: 'over'
+      budget: BudgetEntry
+      headroomBytes: number
+      overPercent: number
+      growth?: GrowthBasis
+    }
+
+/** The baseline a growth limit was judged against: its size of the output, and `main@1a2b3c4`. */
+export interface GrowthBasis {
+  baseBytes: number
+  label: string
+}
 
 export type VerdictStatus = Verdict['status']
 export type OverBudget = Extract<Verdict, { status: 'over' }>
@@ -24,10 +44,10 @@ export interface JudgedOutput extends MeasuredOutput {
  * LoRA GGUF and the base GGUF of gguf-adapter have their own targets (`lora`, `base`), then `all`:
  * `gguf` is meant for the fused model's files.
  */
-export function budgetFor(
-  entries: readonly BudgetEntry[],
+export function budgetFor<E extends { target: string }>(
+  entries: readonly E[],
   output: { name: string; kind: 'mlx' | 'gguf' }
-): BudgetEntry | null {
+): E | null {
   const order =
     output.kind === 'mlx'
       ? ['mlx', 'all']
@@ -44,6 +64,11 @@ export function budgetFor(
 export function verdictFor(output: MeasuredOutput, entries: readonly BudgetEntry[]): Verdict {
   const budget = budgetFor(entries, output)
   if (!budget) return { status: 'no-budget', budget: null, headroomBytes: null, overPercent: null }
+  return verdictAgainst(output, budget)
+}
+
+/** The output against one budget. */
+export function verdictAgainst(output: MeasuredOutput, budget: BudgetEntry): Verdict {
   const headroomBytes = budget.bytes - output.bytes
   if (headroomBytes >= 0) return { status: 'within', budget, headroomBytes, overPercent: null }
   const overPercent = ((output.bytes - budget.bytes) / budget.bytes) * 100

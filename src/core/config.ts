@@ -5,7 +5,7 @@
  */
 import os from 'node:os'
 import path from 'node:path'
-import type { BudgetEntry } from './types.js'
+import type { BudgetEntry, GrowthEntry } from './types.js'
 
 export const DEFAULT_MLX_LM_VERSION = '0.32.2'
 export const DEFAULT_LLAMA_CPP_REF = 'v0.4.0'
@@ -76,6 +76,8 @@ export interface Config {
   readonly quantizeBits: number | null
   readonly quantizeGroupSize: number
   readonly budgets: ReadonlyArray<Readonly<BudgetEntry>>
+  /** Growth limits of `size-budget` (`TARGET=+5%`), judged against the baseline. */
+  readonly growthBudgets: ReadonlyArray<Readonly<GrowthEntry>>
   readonly onOverBudget: 'fail' | 'warn'
   readonly python: string | null
   readonly mlxLmVersion: string
@@ -89,6 +91,18 @@ export interface Config {
   /** Publishing to the Hugging Face Hub, or null without hub-repo (hub-publish/inputs.ts). */
   readonly hub: HubPublishConfig | null
   readonly baseline: BaselineConfig
+  readonly comment: CommentConfig
+  /** `cache-toolchain`: the action's environments (and the GGUF path's llama.cpp build) through the Actions cache. */
+  readonly cacheToolchain: boolean
+}
+
+/** The pull-request comment (src/comment): input `comment`, the token and the artifact name. */
+export interface CommentConfig {
+  /** `auto`: post on pull_request events; `true`: also say when there is no pull request. */
+  readonly mode: 'auto' | 'true' | 'false'
+  readonly token: string
+  /** The artifact-name prefix: its marker finds this name's earlier comment. */
+  readonly artifactName: string
 }
 
 /** Where the outputs go on the Hugging Face Hub (hub-publish/inputs.ts). */

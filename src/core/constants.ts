@@ -1,6 +1,6 @@
 /**
  * The action's input and output names, each written once (as actions/cache keeps its
- * src/constants.ts). action.yml declares the same names; test/constants.test.ts checks that the
+ * src/constants.ts). action.yml declares the same names; test/core/constants.test.ts checks that the
  * two agree exactly.
  */
 
@@ -41,7 +41,8 @@ export const Inputs = {
   HubRevision: 'hub-revision',
   BaselineBranch: 'baseline-branch',
   SizeDeltaThreshold: 'size-delta-threshold',
-  GithubToken: 'github-token'
+  GithubToken: 'github-token',
+  Comment: 'comment'
 } as const
 
 export const Outputs = {
@@ -57,7 +58,9 @@ export const Outputs = {
   ArtifactUrl: 'artifact-url',
   HubCommitUrl: 'hub-commit-url',
   BaselineSha: 'baseline-sha',
-  Deltas: 'deltas'
+  Deltas: 'deltas',
+  CommentFile: 'comment-file',
+  CommentBody: 'comment-body'
 } as const
 
 export type InputName = (typeof Inputs)[keyof typeof Inputs]

@@ -30,22 +30,17 @@ export function formatError(parts: Pick<ErrorParts, 'problem' | 'fix'>): string 
 export class ActionError extends Error {
   /** What is wrong, without the fix: for callers that quote the failure inside their own sentence. */
   readonly problem: string
-  /** What to do about it; undefined for a sentence given whole (see the constructor). */
+  /** What to do about it; undefined when the sentence names no separate fix. */
   readonly fix: string | undefined
   /** The exit code of the tool that failed, when a tool failed; the step exits with it. */
   readonly exitCode: number | undefined
 
-  /**
-   * From its parts; the exit code may also come second. TRANSITIONAL: a plain string is still
-   * taken as the whole sentence (its problem, no separate fix) for the modules not yet converted
-   * (budget, report, plan, main: being moved into budget/ and report/); remove after that merge.
-   */
-  constructor(parts: ErrorParts | string, exitCode?: number) {
-    const p: ErrorParts = typeof parts === 'string' ? { problem: parts } : parts
-    super(typeof parts === 'string' ? parts : formatError(p))
+  /** From its parts; the exit code may also come second (it wins over `parts.exitCode`). */
+  constructor(parts: ErrorParts, exitCode?: number) {
+    super(formatError(parts))
     this.name = 'ActionError'
-    this.problem = typeof parts === 'string' ? parts : bare(p.problem)
-    this.fix = p.fix === undefined ? undefined : bare(p.fix)
-    this.exitCode = exitCode ?? p.exitCode
+    this.problem = bare(parts.problem)
+    this.fix = parts.fix === undefined ? undefined : bare(parts.fix)
+    this.exitCode = exitCode ?? parts.exitCode
   }
 }

@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { discard } from './workspace.js'
 import { CommandsStopped } from './log.js'
-import { ActionError } from './types.js'
+import { ActionError, type ErrorParts } from './errors.js'
 
 /** Keeps the last lines a tool printed, so a failure can quote them. */
 export class OutputTail {
@@ -90,10 +90,11 @@ export class Cancelled extends ActionError {
     tool: string,
     readonly started: boolean
   ) {
-    super(
-      `The job was cancelled (the runner sent ${signal}) ${started ? `while ${tool} ran: it was stopped, its partial output removed` : `before ${tool} started`}, and nothing was measured or uploaded; run the job again to make the outputs.`,
-      signalExitCode(signal)
-    )
+    super({
+      problem: `The job was cancelled (the runner sent ${signal}) ${started ? `while ${tool} ran: it was stopped, its partial output removed` : `before ${tool} started`}, and nothing was measured or uploaded`,
+      fix: 'run the job again to make the outputs',
+      exitCode: signalExitCode(signal)
+    })
   }
 }
 
@@ -154,7 +155,7 @@ export interface RunOptions {
  * child_process.spawn rather than @actions/exec: @actions/exec reports a tool killed by a signal
  * as exit code null without the signal, has no time limit, and echoes argv and streams output
  * unescaped, so a path or a model's text could forge a workflow command. Here the echo is escaped
- * and the output runs inside a stop-commands block (see src/log.ts).
+ * and the output runs inside a stop-commands block (see src/core/log.ts).
  */
 export async function runTool(
   tool: string,
@@ -250,10 +251,10 @@ export interface Step extends RunOptions {
   cleanup?: readonly string[] | (() => Promise<readonly string[]>)
   /** The fix, ending the failure sentence. */
   hint: string
-  /** The sentence when the tool cannot be started (default: names `bin` and the hint). */
-  cannotStart?: (message: string) => string
-  /** The sentence when the tool failed (default: `TOOL failed with exit code N (last output: …); HINT.`). */
-  failure?: (result: RunResult) => string
+  /** The failure when the tool cannot be started (default: names `bin` and the hint). */
+  cannotStart?: (message: string) => ErrorParts
+  /** The failure when the tool failed (default: `TOOL failed with exit code N (last output: …); HINT.`). */
+  failure?: (result: RunResult) => ErrorParts
 }
 
 /**

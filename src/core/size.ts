@@ -62,17 +62,20 @@ function quote(text: string): string {
  * @returns The size in bytes, a safe integer of at least 1.
  */
 export function parseSize(text: string, input: string): number {
-  const refuse = (reason: string): ActionError => {
-    const end = reason.endsWith('?') ? '' : '.'
-    return new ActionError(
-      `Input ${input} has an invalid size ${quote(text)}: ${reason}${end} ${GRAMMAR}`
-    )
+  /** "Input X has an invalid size "v": what; fix. Grammar." (or "what. Grammar." without a fix). */
+  const refuse = (what: string, fix?: string): ActionError => {
+    const problem = `Input ${input} has an invalid size ${quote(text)}: ${what}`
+    if (fix === undefined) return new ActionError({ problem: `${problem}. ${GRAMMAR}` })
+    return new ActionError({ problem, fix: `${fix}${fix.endsWith('?') ? '' : '.'} ${GRAMMAR}` })
   }
   const value = text.trim()
-  if (value === '') throw refuse('it is empty; write a size such as 4GB or 3.5GiB')
+  if (value === '') throw refuse('it is empty', 'write a size such as 4GB or 3.5GiB')
   if (/^-[ \t]*\.?\d/.test(value)) throw refuse('a size cannot be negative')
   if (/^[+-]?(?:\d+\.?\d*|\.\d+)e[+-]?\d/i.test(value)) {
-    throw refuse('exponent notation is not accepted; write the digits out or use a unit, e.g. 1GB')
+    throw refuse(
+      'exponent notation is not accepted',
+      'write the digits out or use a unit, e.g. 1GB'
+    )
   }
   const match = /^(\d+)(?:\.(\d+))?[ \t]*([a-z]*)$/i.exec(value)
   if (match === null) throw refuse('it is not a number followed by an optional unit')
@@ -84,7 +87,8 @@ export function parseSize(text: string, input: string): number {
   if (unit === '') {
     if (fraction !== '') {
       throw refuse(
-        'a number without a unit is whole bytes; drop the decimal point or add a unit such as MB'
+        'a number without a unit is whole bytes',
+        'drop the decimal point or add a unit such as MB'
       )
     }
     multiplier = 1n
@@ -92,12 +96,16 @@ export function parseSize(text: string, input: string): number {
     const bare = BARE.get(unit)
     if (bare !== undefined) {
       throw refuse(
-        `a bare ${unitText} is ambiguous; did you mean ${number}${bare[0]} or ${number}${bare[1]}?`
+        `a bare ${unitText} is ambiguous`,
+        `did you mean ${number}${bare[0]} or ${number}${bare[1]}?`
       )
     }
     const binary = /^([kmgt])i$/.exec(unit)
     if (binary !== null) {
-      throw refuse(`${unitText} is not a unit; did you mean ${number}${BARE.get(binary[1])?.[1]}?`)
+      throw refuse(
+        `${unitText} is not a unit`,
+        `did you mean ${number}${BARE.get(binary[1])?.[1]}?`
+      )
     }
     const known = UNITS.get(unit)
     if (known === undefined) throw refuse(`${JSON.stringify(unitText)} is not a known unit`)
@@ -107,7 +115,7 @@ export function parseSize(text: string, input: string): number {
   const numerator = BigInt(`${whole}${fraction}`)
   const bytes = (numerator * multiplier) / 10n ** BigInt(fraction.length)
   if (numerator === 0n) throw refuse('a size must be at least 1 byte')
-  if (bytes === 0n) throw refuse('it rounds down to 0 bytes; a size must be at least 1 byte')
+  if (bytes === 0n) throw refuse('it rounds down to 0 bytes', 'a size must be at least 1 byte')
   if (bytes > MAX_BYTES) {
     throw refuse(`it is above the largest exact size, ${formatBytes(Number.MAX_SAFE_INTEGER)}`)
   }
@@ -116,10 +124,10 @@ export function parseSize(text: string, input: string): number {
 
 function checkBytes(bytes: number): void {
   if (!Number.isSafeInteger(bytes)) {
-    throw new ActionError(
-      `Cannot format the size ${String(bytes)}: sizes are whole numbers of bytes within ` +
-        `Number.MAX_SAFE_INTEGER; this is a bug in the action, please report it.`
-    )
+    throw new ActionError({
+      problem: `Cannot format the size ${String(bytes)}: sizes are whole numbers of bytes within Number.MAX_SAFE_INTEGER`,
+      fix: `this is a bug in the action, please report it`
+    })
   }
 }
 
@@ -201,19 +209,19 @@ function errorCode(error: unknown): string {
 function walkError(error: unknown, kind: 'directory' | 'file', path: string): ActionError {
   const code = errorCode(error)
   if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new ActionError(
-      `Cannot measure the ${kind} ${quote(path)}: it disappeared while it was being measured ` +
-        `(${code}); make sure nothing else changes the output while the action runs.`
-    )
+    return new ActionError({
+      problem: `Cannot measure the ${kind} ${quote(path)}: it disappeared while it was being measured (${code})`,
+      fix: `make sure nothing else changes the output while the action runs`
+    })
   }
   const fix =
     code === 'EACCES' || code === 'EPERM'
       ? 'make it readable by the runner user (e.g. chmod -R u+rX on the output)'
       : 'check the file system'
-  return new ActionError(
-    `Cannot read the ${kind} ${quote(path)} (${code}), so the output cannot be measured ` +
-      `completely; ${fix} and run again.`
-  )
+  return new ActionError({
+    problem: `Cannot read the ${kind} ${quote(path)} (${code}), so the output cannot be measured completely`,
+    fix: `${fix} and run again`
+  })
 }
 
 /** Why a symbolic link inside an output cannot be measured (it fails closed, never counts 0). */
@@ -229,19 +237,19 @@ function linkError(root: string, path: string, error: unknown, stats?: Stats): A
           : stats?.isDirectory()
             ? 'a symbolic link to a directory'
             : 'a symbolic link to something that is not a regular file'
-  return new ActionError(
-    `Cannot measure ${quote(root)} exactly: ${quote(path)} in it is ${what}; uploads follow links, so ` +
-      `replace the link with the file(s) it should stand for (or remove it) and run again.`
-  )
+  return new ActionError({
+    problem: `Cannot measure ${quote(root)} exactly: ${quote(path)} in it is ${what}`,
+    fix: `uploads follow links, so replace the link with the file(s) it should stand for (or remove it) and run again`
+  })
 }
 
 /** The error for a tree whose total is beyond exact arithmetic, else null. */
 function overflowError(root: string, total: PathSize): ActionError | null {
   if (Number.isSafeInteger(total.bytes)) return null
-  return new ActionError(
-    `Cannot measure ${quote(root)}: its files add up to more than ` +
-      `${formatBytes(Number.MAX_SAFE_INTEGER)}, beyond exact arithmetic; measure a smaller tree.`
-  )
+  return new ActionError({
+    problem: `Cannot measure ${quote(root)}: its files add up to more than ${formatBytes(Number.MAX_SAFE_INTEGER)}, beyond exact arithmetic`,
+    fix: `measure a smaller tree`
+  })
 }
 
 /**
@@ -358,22 +366,22 @@ export async function measurePath(path: string): Promise<PathSize> {
   } catch (error) {
     const code = errorCode(error)
     if (code === 'ENOENT') {
-      throw new ActionError(
-        `Cannot measure ${quote(path)}: it does not exist (or is a symbolic link to nothing); ` +
-          `check the path and that the step that writes it ran.`
-      )
+      throw new ActionError({
+        problem: `Cannot measure ${quote(path)}: it does not exist (or is a symbolic link to nothing)`,
+        fix: `check the path and that the step that writes it ran`
+      })
     }
-    throw new ActionError(
-      `Cannot measure ${quote(path)} (${code}); check that the path exists and is readable by ` +
-        `the runner user.`
-    )
+    throw new ActionError({
+      problem: `Cannot measure ${quote(path)} (${code})`,
+      fix: `check that the path exists and is readable by the runner user`
+    })
   }
   if (stats.isFile()) return { bytes: stats.size, files: 1 }
   if (!stats.isDirectory()) {
-    throw new ActionError(
-      `Cannot measure ${quote(path)}: it is neither a regular file nor a directory; point it at ` +
-        `the model file or directory.`
-    )
+    throw new ActionError({
+      problem: `Cannot measure ${quote(path)}: it is neither a regular file nor a directory`,
+      fix: `point it at the model file or directory`
+    })
   }
   return walk(resolve(path))
 }

@@ -149,3 +149,12 @@ export function toolchainLine(
 ): string {
   return `${label}: ${what} in ${(ms / 1000).toFixed(1)} s`
 }
+
+/**
+ * The summary's note on the toolchain with cache-toolchain: a heading line, then one line (a list
+ * item) per environment or build saying whether it was reused, restored or made, how long that
+ * took, and whether it was saved. None without lines.
+ */
+export function toolchainNote(lines: readonly string[]): string[] {
+  return lines.length > 0 ? [`Toolchain (cache-toolchain):\n${lines.join('\n')}`] : []
+}

@@ -15,6 +15,19 @@ export interface BudgetEntry {
   text: string
 }
 
+/**
+ * A growth limit as the user wrote it, e.g. `gguf=+5%` or `mlx=+200MB`: how much an output may
+ * grow against its baseline (src/baseline). It judges only where a baseline exists.
+ */
+export interface GrowthEntry {
+  /** As {@link BudgetEntry.target}. */
+  target: string
+  /** `percent`: of the baseline's size, in hundredths of a percent (`+0.5%` is 50). */
+  growth: { kind: 'percent'; hundredths: number } | { kind: 'bytes'; bytes: number }
+  /** The entry as written, for messages. */
+  text: string
+}
+
 /** Weight precision of an MLX model, read from config.json and the safetensors headers. */
 export interface MlxQuantization {
   /** Global bits from config.json `quantization`, or null when not quantized. */

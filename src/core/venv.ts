@@ -59,6 +59,11 @@ export interface ReadyEnv {
   reused: boolean
   /** True when it was restored from the Actions cache by this call. */
   restored?: boolean
+  /**
+   * With `spec.cache` (cache-toolchain): one line for the summary saying whether the environment
+   * was reused, restored or made, how long that took, and whether it was saved.
+   */
+  toolchain?: string
 }
 
 /** Where the action keeps its environments: `<tool cache>/mlx-fuse-action/python-envs`. */
@@ -92,7 +97,7 @@ async function baseVersion(spec: EnvSpec): Promise<string> {
   if (!version) {
     throw new ActionError({
       problem: `The Python "${spec.base}" that the ${spec.name} environment is made from does not run or does not answer as Python does`,
-      fix: `${spec.hint}`
+      fix: spec.hint
     })
   }
   return version
@@ -119,36 +124,61 @@ export async function ensureEnv(spec: EnvSpec): Promise<ReadyEnv> {
   const found = await findEnv(spec)
   if (found) {
     log.info(`Reusing the Python environment ${found.dir}.`)
-    return found
+    if (!spec.cache) return found
+    return {
+      ...found,
+      toolchain: `Python environment ${spec.name}: reused (already on the runner)`
+    }
   }
   const version = await baseVersion(spec)
   const dir = envDir(spec, version)
   const key = envKey(spec, version)
   const python = bin(dir)
-  const part = spec.cache ? await cachedEnvPart(spec, spec.cache.check, dir, version, key) : null
+  const lines: string[] = []
+  const part = spec.cache
+    ? await cachedEnvPart(spec, spec.cache.check, dir, version, key, lines)
+    : null
   if (part !== null && !(await fs.lstat(dir).catch(() => null))) {
     const result = await restoreToolchain(part)
     const took = `${(result.ms / 1000).toFixed(1)} s`
     if (result.status === 'restored') {
-      log.info(`Python environment ${spec.name}: restored from the Actions cache in ${took}`)
-      return { dir, python, pythonVersion: version, key, reused: false, restored: true }
+      const line = `Python environment ${spec.name}: restored from the Actions cache in ${took}`
+      log.info(line)
+      return {
+        dir,
+        python,
+        pythonVersion: version,
+        key,
+        reused: false,
+        restored: true,
+        toolchain: line
+      }
     }
     if (result.status === 'fault' || result.status === 'rejected') {
       core.notice(
         `The cached Python environment ${spec.name} was not used (${result.why}); it is made again.`
       )
+      lines.push(`the cached copy was not used (${result.why})`)
+    } else {
+      lines.push(`not in the Actions cache (${took})`)
     }
   }
   const start = Date.now()
   await makeEnv(spec, dir, key, python)
-  log.info(`Python environment ${spec.name}: made in ${((Date.now() - start) / 1000).toFixed(1)} s`)
+  const made = `made in ${((Date.now() - start) / 1000).toFixed(1)} s`
+  log.info(`Python environment ${spec.name}: ${made}`)
+  lines.push(made)
   if (part !== null) {
     const why = await saveToolchain(part)
     if (why !== null) {
       core.notice(`The Python environment ${spec.name} was not saved to the Actions cache: ${why}.`)
     }
+    lines.push(why === null ? 'saved to the Actions cache' : `not saved (${why})`)
   }
-  return { dir, python, pythonVersion: version, key, reused: false }
+  const ready: ReadyEnv = { dir, python, pythonVersion: version, key, reused: false }
+  return spec.cache
+    ? { ...ready, toolchain: `Python environment ${spec.name}: ${lines.join('; ')}` }
+    : ready
 }
 
 /** The environment as a cached toolchain part (key: OS, arch, base's real path and version, lock hash). */
@@ -157,11 +187,13 @@ async function cachedEnvPart(
   check: string,
   dir: string,
   version: string,
-  key: string
+  key: string,
+  lines: string[]
 ): Promise<Parameters<typeof restoreToolchain>[0] | null> {
   const unavailable = await toolCacheUnavailable()
   if (unavailable !== null) {
     core.notice(`The Python environment ${spec.name} is not cached: ${unavailable}.`)
+    lines.push(`not cached (${unavailable})`)
     return null
   }
   const found = path.isAbsolute(spec.base) ? spec.base : await io.which(spec.base, false)
@@ -194,8 +226,10 @@ async function makeEnv(spec: EnvSpec, dir: string, key: string, python: string):
         args,
         cleanup: [dir],
         hint: spec.hint,
-        failure: r =>
-          `${what} for the ${spec.name} environment failed with exit code ${r.code} (${r.tail.last(3)}); ${spec.hint}.`
+        failure: r => ({
+          problem: `${what} for the ${spec.name} environment failed with exit code ${r.code} (${r.tail.last(3)})`,
+          fix: spec.hint
+        })
       })
     }
     await step('Creating the virtual environment', spec.base, ['-m', 'venv', dir])

@@ -7,7 +7,7 @@ import { ActionError, type BudgetEntry } from '../core/types.js'
 import { predictQuantizedSize } from './predict.js'
 import type { LlamaCpp } from './toolchain.js'
 import type { Workspace } from '../core/workspace.js'
-import { AUTO_LADDER } from './types.js'
+import { AUTO_LADDER } from './quant-types.js'
 import * as log from '../core/log.js'
 
 export interface AutoCandidate {

@@ -151,6 +151,10 @@ export async function resolveConvertPython(opts: {
   /** The tool cache folder (default: the runner's). */
   venvRoot?: string
   candidates?: readonly string[]
+  /** cache-toolchain: restore and save the environment through the Actions cache. */
+  cacheToolchain?: boolean
+  /** With cacheToolchain: the summary's line about the environment is added here. */
+  toolchain?: string[]
 }): Promise<string> {
   if (opts.convertPython) {
     const python = absoluteInterpreter(opts.convertPython)
@@ -171,18 +175,35 @@ export async function resolveConvertPython(opts: {
     })
   }
   const requirements = await filteredRequirements(file)
-  const spec = (base: string): EnvSpec =>
-    convertEnvSpec({ base, commit: opts.commit, requirements, toolCache: opts.venvRoot })
+  const spec = (base: string): EnvSpec => ({
+    ...convertEnvSpec({ base, commit: opts.commit, requirements, toolCache: opts.venvRoot }),
+    // What convert_hf_to_gguf.py imports first (its gguf-py comes from the checkout).
+    ...(opts.cacheToolchain ? { cache: { check: 'import numpy, torch, transformers' } } : {})
+  })
+  const note = (env: { toolchain?: string }): void => {
+    if (env.toolchain) opts.toolchain?.push(env.toolchain)
+  }
 
   const interpreters = await findInterpreters(opts.candidates)
   for (const { command } of interpreters) {
     const ready = await findEnv(spec(command))
-    if (ready) return ready.python
+    if (ready) {
+      if (opts.cacheToolchain) {
+        opts.toolchain?.push(
+          `Python environment ${spec(command).name}: reused (already on the runner)`
+        )
+      }
+      return ready.python
+    }
   }
   const refused: string[] = []
   for (const interpreter of interpreters) {
     const why = await canInstall(interpreter.command, requirements)
-    if (why === null) return (await ensureEnv(spec(interpreter.command))).python
+    if (why === null) {
+      const env = await ensureEnv(spec(interpreter.command))
+      note(env)
+      return env.python
+    }
     refused.push(`${interpreter.command} ${interpreter.version} (pip: ${why})`)
   }
   const found = refused.length ? `found ${refused.join('; ')}` : 'found no Python 3 on PATH'

@@ -28,9 +28,10 @@ export interface ConvertLoraOptions {
 /** Converts; returns the command line it ran (interpreter first). A failure removes the partial file. */
 export async function convertLoraToGguf(opts: ConvertLoraOptions): Promise<string[]> {
   if (!(await exists(opts.script))) {
-    throw new ActionError(
-      `The llama.cpp checkout has no ${opts.script}: set llama-cpp-dir to a llama.cpp source checkout that contains convert_lora_to_gguf.py, or set gguf-adapter to false.`
-    )
+    throw new ActionError({
+      problem: `The llama.cpp checkout has no ${opts.script}`,
+      fix: 'set llama-cpp-dir to a llama.cpp source checkout that contains convert_lora_to_gguf.py, or set gguf-adapter to false'
+    })
   }
   const args = [
     path.resolve(opts.script),
@@ -51,17 +52,21 @@ export async function convertLoraToGguf(opts: ConvertLoraOptions): Promise<strin
     args,
     cleanup: [opts.outFile],
     hint,
-    cannotStart: message =>
-      `Could not start the convert-python interpreter '${opts.python}' (${message}): set convert-python to a Python with llama.cpp's conversion requirements.`,
-    failure: r =>
-      `convert_lora_to_gguf.py ${describeExit(r)} converting ${opts.peftDir} ` +
-      `(last output: ${r.tail.last()}); ${hint}.`
+    cannotStart: message => ({
+      problem: `Could not start the convert-python interpreter '${opts.python}' (${message})`,
+      fix: "set convert-python to a Python with llama.cpp's conversion requirements"
+    }),
+    failure: r => ({
+      problem: `convert_lora_to_gguf.py ${describeExit(r)} converting ${opts.peftDir} (last output: ${r.tail.last()})`,
+      fix: hint
+    })
   })
   if (!(await fileSize(opts.outFile))) {
     await discard(opts.outFile)
-    throw new ActionError(
-      `convert_lora_to_gguf.py exited 0 but wrote no ${opts.outFile} (last output: ${result.tail.last()}); check that convert-python runs llama.cpp's real converter.`
-    )
+    throw new ActionError({
+      problem: `convert_lora_to_gguf.py exited 0 but wrote no ${opts.outFile} (last output: ${result.tail.last()})`,
+      fix: `check that convert-python runs llama.cpp's real converter`
+    })
   }
   return [opts.python, ...args]
 }

@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import { exists, fileSize } from '../core/folders.js'
 import { clearForOutput, discard } from '../core/workspace.js'
 import { ActionError } from '../core/types.js'
-import { CONVERT_OUTTYPES } from './types.js'
+import { CONVERT_OUTTYPES } from './quant-types.js'
 import { describeExit } from '../core/run.js'
 import { runPythonStep } from '../core/python.js'
 
@@ -66,11 +66,14 @@ export async function convertToGguf(opts: ConvertOptions): Promise<string[]> {
     args,
     cleanup: [opts.outFile],
     hint: convertHint(''),
-    cannotStart: message =>
-      `Could not start the convert-python interpreter '${opts.python}' (${message}): set convert-python to a Python with llama.cpp's conversion requirements.`,
-    failure: r =>
-      `convert_hf_to_gguf.py ${describeExit(r)} converting ${opts.modelDir} ` +
-      `(last output: ${r.tail.last()}); ${convertHint(r.tail.text())}.`
+    cannotStart: message => ({
+      problem: `Could not start the convert-python interpreter '${opts.python}' (${message})`,
+      fix: "set convert-python to a Python with llama.cpp's conversion requirements"
+    }),
+    failure: r => ({
+      problem: `convert_hf_to_gguf.py ${describeExit(r)} converting ${opts.modelDir} (last output: ${r.tail.last()})`,
+      fix: convertHint(r.tail.text())
+    })
   })
   if (!(await fileSize(opts.outFile))) {
     await discard(opts.outFile)

@@ -54,28 +54,32 @@ export function planPeft(
 ): PeftPlan {
   const file = `${info.dir}/adapters.safetensors`
   if (info.fineTuneType !== 'lora') {
-    throw new ActionError(
-      `Input gguf-adapter is true but adapter-path "${info.dir}" holds a ${info.fineTuneType === 'dora' ? 'DoRA' : 'full'} fine-tune, which llama.cpp cannot apply as a LoRA adapter; set gguf-adapter to false and use the fused GGUF, or train with fine_tune_type lora.`
-    )
+    throw new ActionError({
+      problem: `Input gguf-adapter is true but adapter-path "${info.dir}" holds a ${info.fineTuneType === 'dora' ? 'DoRA' : 'full'} fine-tune, which llama.cpp cannot apply as a LoRA adapter`,
+      fix: `set gguf-adapter to false and use the fused GGUF, or train with fine_tune_type lora`
+    })
   }
   if (info.rank === null || info.scale === null) {
-    throw new ActionError(
-      `Input gguf-adapter is true but ${info.dir}/adapter_config.json has no numeric lora_parameters.rank and scale, which lora_alpha is made of; use the adapter_config.json from the training run.`
-    )
+    throw new ActionError({
+      problem: `Input gguf-adapter is true but ${info.dir}/adapter_config.json has no numeric lora_parameters.rank and scale, which lora_alpha is made of`,
+      fix: `use the adapter_config.json from the training run`
+    })
   }
   const tensors: PeftTensor[] = []
   const modules = new Set<string>()
   for (const [name, t] of Object.entries(header.tensors)) {
     const m = PAIR.exec(name)
     if (!m) {
-      throw new ActionError(
-        `Input gguf-adapter is true but ${file} holds ${name}, which is not a LoRA pair tensor (lora_a/lora_b); set gguf-adapter to false, or train plain LoRA adapters.`
-      )
+      throw new ActionError({
+        problem: `Input gguf-adapter is true but ${file} holds ${name}, which is not a LoRA pair tensor (lora_a/lora_b)`,
+        fix: `set gguf-adapter to false, or train plain LoRA adapters`
+      })
     }
     if (t.shape.length !== 2) {
-      throw new ActionError(
-        `Input gguf-adapter is true but ${file} holds ${name} of shape [${t.shape.join(', ')}] (a mixture-of-experts adapter), which llama.cpp's LoRA converter cannot map; set gguf-adapter to false and use the fused GGUF.`
-      )
+      throw new ActionError({
+        problem: `Input gguf-adapter is true but ${file} holds ${name} of shape [${t.shape.join(', ')}] (a mixture-of-experts adapter), which llama.cpp's LoRA converter cannot map`,
+        fix: `set gguf-adapter to false and use the fused GGUF`
+      })
     }
     modules.add(m[1].split('.').pop()!)
     tensors.push({
@@ -85,9 +89,10 @@ export function planPeft(
     })
   }
   if (tensors.length === 0) {
-    throw new ActionError(
-      `Input gguf-adapter is true but ${file} holds no LoRA pairs; train LoRA adapters, or set gguf-adapter to false.`
-    )
+    throw new ActionError({
+      problem: `Input gguf-adapter is true but ${file} holds no LoRA pairs`,
+      fix: `train LoRA adapters, or set gguf-adapter to false`
+    })
   }
   tensors.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0))
   return {
@@ -131,9 +136,10 @@ export async function writePeftFolder(
     const info = header.tensors[t.source]
     const width = dtypeBytes(info.dtype)
     if (width === null || !Number.isInteger(width)) {
-      throw new ActionError(
-        `Input gguf-adapter is true but ${adaptersFile} holds ${t.source} as ${info.dtype}, which cannot be transposed to the PEFT layout; save the adapters as float32, float16 or bfloat16.`
-      )
+      throw new ActionError({
+        problem: `Input gguf-adapter is true but ${adaptersFile} holds ${t.source} as ${info.dtype}, which cannot be transposed to the PEFT layout`,
+        fix: `save the adapters as float32, float16 or bfloat16`
+      })
     }
     const data = bytes.subarray(start + info.dataOffsets[0], start + info.dataOffsets[1])
     return {

@@ -37,6 +37,8 @@ export interface GgufSetup {
   /** Canonical type names to make (empty with auto). */
   readonly types: readonly string[]
   readonly convertPython: string
+  /** With cache-toolchain: the summary's lines on the llama.cpp build and the converter's environment. */
+  readonly toolchain?: readonly string[]
 }
 
 export interface GgufManifest {
@@ -308,7 +310,7 @@ async function chatTurnWarning(
     r = await chatTurn({ bin: setup.llama.generator, model: file, tokens: CHAT_TURN_TOKENS })
   } catch (error) {
     if (!(error instanceof ActionError)) throw error
-    return `${error.message.replace(/\.$/, '')}: Ollama, LM Studio and the llama.cpp server may not be able to chat with ${name} either; check the chat template of the base model.`
+    return `${error.problem}: Ollama, LM Studio and the llama.cpp server may not be able to chat with ${name} either; check the chat template of the base model.`
   }
   if (r.ended === true) {
     log.info(

@@ -9,7 +9,7 @@ import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, ggmlTypeByName, padTo, tensorByte
 import { probe, runStep } from '../core/run.js'
 import { quantizeHint } from './quantize.js'
 import { readGgufHeader, type GgufHeader } from './verify.js'
-import { parseQuantizeHelp, TYPE_ALIASES } from './types.js'
+import { parseQuantizeHelp, TYPE_ALIASES } from './quant-types.js'
 import * as log from '../core/log.js'
 
 /**
@@ -124,8 +124,10 @@ export async function predictQuantizedSize(opts: {
       args: ['--dry-run', ...imatrixArgs, opts.input, type],
       silent: true,
       hint: 'check the llama.cpp build',
-      failure: r =>
-        `llama-quantize --dry-run failed with exit code ${r.code} for ${type} on ${path.basename(opts.input)} (last output: ${r.tail.last(4)}); ${quantizeHint(r.output, type)}.`
+      failure: r => ({
+        problem: `llama-quantize --dry-run failed with exit code ${r.code} for ${type} on ${path.basename(opts.input)} (last output: ${r.tail.last(4)})`,
+        fix: quantizeHint(r.output, type)
+      })
     })
     const output = run.stdout + '\n' + run.stderr
     const planned = parseDryRun(output)

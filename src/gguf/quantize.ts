@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import { exists, fileSize } from '../core/folders.js'
 import { clearForOutput, discard } from '../core/workspace.js'
 import { ActionError } from '../core/types.js'
-import { needsImatrix } from './types.js'
+import { needsImatrix } from './quant-types.js'
 import { describeExit, runStep } from '../core/run.js'
 
 export interface QuantizeOptions {
@@ -68,11 +68,14 @@ export async function quantizeGguf(opts: QuantizeOptions): Promise<string[]> {
     args,
     cleanup: [opts.output],
     hint: 'check the llama.cpp build',
-    cannotStart: message =>
-      `Could not start ${opts.bin} (${message}): the llama.cpp build is missing llama-quantize, set llama-cpp-dir to a built checkout or leave it empty.`,
-    failure: r =>
-      `llama-quantize ${describeExit(r)} making ${opts.type} from ${path.basename(opts.input)} ` +
-      `(last output: ${r.tail.last()}); ${quantizeHint(r.tail.text(), opts.type)}.`
+    cannotStart: message => ({
+      problem: `Could not start ${opts.bin} (${message}): the llama.cpp build is missing llama-quantize`,
+      fix: 'set llama-cpp-dir to a built checkout or leave it empty'
+    }),
+    failure: r => ({
+      problem: `llama-quantize ${describeExit(r)} making ${opts.type} from ${path.basename(opts.input)} (last output: ${r.tail.last()})`,
+      fix: quantizeHint(r.tail.text(), opts.type)
+    })
   })
   if (!(await fileSize(opts.output))) {
     await discard(opts.output)

@@ -5,7 +5,7 @@ import { ActionError } from '../core/types.js'
 import { resolveConvertPython } from './convert-env.js'
 import type { GgufSetup } from './pipeline.js'
 import { setupLlamaCpp } from './toolchain.js'
-import { validateGgufTypes } from './types.js'
+import { validateGgufTypes } from './quant-types.js'
 
 /** gguf-dir itself is checked with output-dir (folders.ts), before this runs. */
 export async function prepareGguf(g: GgufConfig): Promise<GgufSetup> {
@@ -30,10 +30,13 @@ export async function prepareGguf(g: GgufConfig): Promise<GgufSetup> {
     })
   }
   const types = g.auto ? [] : validateGgufTypes(g.types, llama.types, g.imatrix !== null)
+  const toolchain = llama.toolchain ? [llama.toolchain] : []
   const convertPython = await resolveConvertPython({
     convertPython: g.convertPython,
     llamaDir: llama.dir,
-    commit: llama.commit
+    commit: llama.commit,
+    cacheToolchain: g.cacheToolchain,
+    toolchain
   })
-  return { config: g, llama, types, convertPython }
+  return { config: g, llama, types, convertPython, toolchain }
 }

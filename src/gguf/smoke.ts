@@ -142,9 +142,10 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
     })
   }
   if (opts.lora !== undefined && !(await exists(opts.lora))) {
-    throw new ActionError(
-      `The smoke test cannot find ${opts.lora}: the LoRA GGUF file was not written.`
-    )
+    throw new ActionError({
+      problem: `The smoke test cannot find ${opts.lora}`,
+      fix: 'the LoRA GGUF file was not written'
+    })
   }
   const args = ['-m', opts.model, '-p', prompt, '-n', String(tokens), '-no-cnv', '--temp', '0']
   if (opts.lora !== undefined) args.push('--lora', opts.lora)
@@ -160,14 +161,20 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
         args,
         timeoutMs,
         hint: 'check the llama.cpp build or set smoke-test to false',
-        cannotStart: message =>
-          `Could not start ${opts.bin} for the smoke test (${message}): check the llama.cpp build or set smoke-test to false.`,
+        cannotStart: message => ({
+          problem: `Could not start ${opts.bin} for the smoke test (${message})`,
+          fix: 'check the llama.cpp build or set smoke-test to false'
+        }),
         failure: r =>
           r.timedOut
-            ? `The smoke test of ${name} did not finish within ${Math.round(timeoutMs / 1000)} s ` +
-              `(last output: ${r.tail.last()}); the model may be too large for this runner: set smoke-test to false.`
-            : `llama.cpp could not load or run ${name}: ${path.basename(opts.bin)} ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`} ` +
-              `(last output: ${r.tail.last()}); the GGUF file is not usable, check the conversion output above.`
+            ? {
+                problem: `The smoke test of ${name} did not finish within ${Math.round(timeoutMs / 1000)} s (last output: ${r.tail.last()})`,
+                fix: `the model may be too large for this runner: set smoke-test to false`
+              }
+            : {
+                problem: `llama.cpp could not load or run ${name}: ${path.basename(opts.bin)} ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`} (last output: ${r.tail.last()})`,
+                fix: `the GGUF file is not usable, check the conversion output above`
+              }
       })
       const text = generatedText(run.stdout, prompt)
       if (text === '' && i < attempts) {
@@ -259,8 +266,14 @@ export async function chatTurn(opts: ChatTurnOptions): Promise<ChatTurnResult> {
         hint: 'check the llama.cpp build or set smoke-test to false',
         failure: r =>
           r.timedOut
-            ? `One chat turn with ${name} did not finish within ${Math.round(timeoutMs / 1000)} s (last output: ${r.tail.last()}); set smoke-test to false.`
-            : `llama.cpp could not run one chat turn with ${name} through its chat template: ${path.basename(opts.bin)} ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`} (last output: ${r.tail.last()}).`
+            ? {
+                problem: `One chat turn with ${name} did not finish within ${Math.round(timeoutMs / 1000)} s (last output: ${r.tail.last()})`,
+                fix: `set smoke-test to false`
+              }
+            : {
+                problem: `llama.cpp could not run one chat turn with ${name} through its chat template: ${path.basename(opts.bin)} ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`} (last output: ${r.tail.last()})`,
+                fix: `check the chat template of the base model`
+              }
       })
       const count = tokenCount(run.output)
       const ended = /\[end of text\]\s*$/.test(run.stdout)

@@ -109,8 +109,10 @@ export async function splitGguf(opts: {
     args,
     cleanup: shardsOf,
     hint: `see the log group "${title}"`,
-    failure: r =>
-      `llama-gguf-split ${describeExit(r)} splitting ${name} (last output: ${r.tail.last()}); see the log group "${title}".`
+    failure: r => ({
+      problem: `llama-gguf-split ${describeExit(r)} splitting ${name} (last output: ${r.tail.last()})`,
+      fix: `see the log group "${title}"`
+    })
   })
   const shards = await shardsOf()
   for (const shard of shards) {

@@ -9,7 +9,7 @@ import { toolPaths } from '../core/config.js'
 import { exists } from '../core/folders.js'
 import { clearForOutput } from '../core/workspace.js'
 import { ActionError } from '../core/types.js'
-import { parseQuantizeHelp, type QuantizeTypes } from './types.js'
+import { parseQuantizeHelp, type QuantizeTypes } from './quant-types.js'
 import { probe, runStep } from '../core/run.js'
 import * as log from '../core/log.js'
 import {
@@ -38,6 +38,11 @@ export interface LlamaCpp {
   convertScript: string
   /** What this checkout's `llama-quantize --help` lists. */
   types: QuantizeTypes
+  /**
+   * With cache-toolchain: one line for the summary saying whether the build was reused, restored
+   * or built, how long that took, and whether it was saved.
+   */
+  toolchain?: string
 }
 
 export interface SetupOptions {
@@ -159,8 +164,14 @@ export async function cloneLlamaCpp(
     failure: result => {
       const output = result.tail.last()
       return UNREACHABLE.test(output)
-        ? `git clone of llama.cpp ${ref} failed because ${repoUrl} could not be reached (last output: ${output}): give the runner network access, or set llama-cpp-dir to a local llama.cpp checkout (made beforehand with \`git clone --depth 1 --branch ${ref} ${repoUrl}\`).`
-        : `git clone of llama.cpp ${ref} from ${repoUrl} failed with exit code ${result.code} (last output: ${output}); check that llama-cpp-ref names an existing tag or branch.`
+        ? {
+            problem: `git clone of llama.cpp ${ref} failed because ${repoUrl} could not be reached (last output: ${output})`,
+            fix: `give the runner network access, or set llama-cpp-dir to a local llama.cpp checkout (made beforehand with \`git clone --depth 1 --branch ${ref} ${repoUrl}\`)`
+          }
+        : {
+            problem: `git clone of llama.cpp ${ref} from ${repoUrl} failed with exit code ${result.code} (last output: ${output})`,
+            fix: `check that llama-cpp-ref names an existing tag or branch`
+          }
     }
   })
   if (!(await isSourceTree(target))) {
@@ -238,18 +249,21 @@ export async function buildLlamaCpp(dir: string): Promise<void> {
         bin: cmake,
         args,
         hint: 'install a C/C++ toolchain or set llama-cpp-dir to a built checkout',
-        failure: result =>
-          `Building llama.cpp in ${dir} failed: cmake ${args[0]} exited with code ${result.code} (last output: ${result.tail.last()}); install a C/C++ toolchain or set llama-cpp-dir to a built checkout.`
+        failure: result => ({
+          problem: `Building llama.cpp in ${dir} failed: cmake ${args[0]} exited with code ${result.code} (last output: ${result.tail.last()})`,
+          fix: `install a C/C++ toolchain or set llama-cpp-dir to a built checkout`
+        })
       })
     }
   })
 }
 
 /** The build folder of a clone as a cached toolchain part, or null when the cache is unavailable. */
-async function cachedBuildPart(dir: string): Promise<ToolchainPart | null> {
+async function cachedBuildPart(dir: string, lines: string[]): Promise<ToolchainPart | null> {
   const unavailable = await toolCacheUnavailable()
   if (unavailable !== null) {
     core.notice(`The llama.cpp build is not cached: ${unavailable}.`)
+    lines.push(`not cached (${unavailable})`)
     return null
   }
   return {
@@ -276,15 +290,19 @@ async function cachedBuildPart(dir: string): Promise<ToolchainPart | null> {
 }
 
 /** Restores a missing build; true when it is there and passed its check. */
-async function restoreBuild(part: ToolchainPart): Promise<boolean> {
+async function restoreBuild(part: ToolchainPart, lines: string[]): Promise<boolean> {
   const result = await restoreToolchain(part)
   const took = `${(result.ms / 1000).toFixed(1)} s`
   if (result.status === 'restored') {
     log.info(`llama.cpp build: restored from the Actions cache in ${took}`)
+    lines.push(`restored from the Actions cache in ${took}`)
     return true
   }
   if (result.status === 'fault' || result.status === 'rejected') {
     core.notice(`The cached llama.cpp build was not used (${result.why}); it is built again.`)
+    lines.push(`the cached copy was not used (${result.why})`)
+  } else {
+    lines.push(`not in the Actions cache (${took})`)
   }
   return false
 }
@@ -317,6 +335,7 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
   }
 
   let found = await findBinaries(dir)
+  const lines: string[] = [] // the summary's line, with cache-toolchain
   // A cached build from before a tool was added lacks it: build again (cmake builds incrementally).
   const optionalMissing =
     (found.split === null && (await hasSplitTool(dir))) ||
@@ -325,22 +344,26 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
   if (found.quantize === null || found.generator === null || optionalMissing) {
     const part =
       opts.cacheToolchain === true && cloned && !(await exists(path.join(dir, 'build')))
-        ? await cachedBuildPart(dir)
+        ? await cachedBuildPart(dir, lines)
         : null
-    if (part === null || !(await restoreBuild(part))) {
+    if (part === null || !(await restoreBuild(part, lines))) {
       const start = Date.now()
       await buildLlamaCpp(dir)
       found = await findBinaries(dir)
-      log.info(`llama.cpp build: built in ${((Date.now() - start) / 1000).toFixed(1)} s`)
+      const built = `built in ${((Date.now() - start) / 1000).toFixed(1)} s`
+      log.info(`llama.cpp build: ${built}`)
+      lines.push(built)
       if (part !== null && found.quantize !== null && found.generator !== null) {
         const why = await saveToolchain(part)
         if (why !== null)
           core.notice(`The llama.cpp build was not saved to the Actions cache: ${why}.`)
+        lines.push(why === null ? 'saved to the Actions cache' : `not saved (${why})`)
       }
     }
     found = await findBinaries(dir)
   } else {
     log.info(`llama.cpp in ${dir} is already built: ${found.quantize}, ${found.generator}`)
+    lines.push('reused (already on the runner)')
   }
   if (found.quantize === null || found.generator === null) {
     throw new ActionError({
@@ -373,6 +396,7 @@ export async function setupLlamaCpp(opts: SetupOptions): Promise<LlamaCpp> {
     perplexity: found.perplexity,
     tokenize: found.tokenize,
     convertScript: path.join(dir, 'convert_hf_to_gguf.py'),
-    types
+    types,
+    ...(opts.cacheToolchain === true ? { toolchain: `llama.cpp build: ${lines.join('; ')}` } : {})
   }
 }

@@ -6,7 +6,7 @@ import { ActionError } from '../core/types.js'
 import { GGUF_DEFAULT_ALIGNMENT, ggmlTypeById, padTo, tensorBytes } from './ggml.js'
 import { eogTokenIds } from './eog.js'
 import type { SourceFacts } from './source.js'
-import { ftypeOf } from './types.js'
+import { ftypeOf } from './quant-types.js'
 
 export interface GgufFacts {
   bytes: number

@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { ActionError } from '../core/types.js'
-import { readModelConfig, type ModelConfig } from './config.js'
+import { readModelConfig, type ModelConfig } from './model-config.js'
 import { perExpertWeight } from './experts.js'
 import {
   listWeightFiles,
@@ -79,10 +79,17 @@ export async function validateAdapters(
   const weightsStat = await fs.stat(weights).catch(() => null)
   if (!weightsStat?.isFile()) {
     const newest = await newestCheckpoint(dir)
-    const hint = newest
-      ? `only numbered checkpoints exist; the newest is ${newest}: copy it to adapters.safetensors to fuse it, or let training finish`
-      : 'let mlx_lm.lora finish training, which writes it'
-    throw new ActionError(`${weights} does not exist: ${hint}.`)
+    throw new ActionError(
+      newest
+        ? {
+            problem: `${weights} does not exist, only numbered checkpoints (the newest is ${newest})`,
+            fix: `copy ${newest} to adapters.safetensors to fuse it, or let training finish`
+          }
+        : {
+            problem: `${weights} does not exist`,
+            fix: 'let mlx_lm.lora finish training, which writes it'
+          }
+    )
   }
   const header = await readSafetensorsHeader(
     weights,
@@ -171,9 +178,10 @@ function checkLoraPairs(file: string, header: SafetensorsHeader): void {
     const [a, b] = m[2] === 'a' ? [info, other] : [other, info]
     const [rankA, rankB] = a && b ? loraRanks(a, b) : [undefined, undefined]
     if (!a || !b || rankA !== rankB) {
-      throw new ActionError(
-        `${file} has ${!a || !b ? `${name} without its lora_${m[2] === 'a' ? 'b' : 'a'}` : `${m[1]}.lora_a of rank ${rankA} but lora_b of rank ${rankB}`}, so it is damaged or mixes two trainings; copy a complete checkpoint (NNNNNNN_adapters.safetensors) over it, or train again.`
-      )
+      throw new ActionError({
+        problem: `${file} has ${!a || !b ? `${name} without its lora_${m[2] === 'a' ? 'b' : 'a'}` : `${m[1]}.lora_a of rank ${rankA} but lora_b of rank ${rankB}`}, so it is damaged or mixes two trainings`,
+        fix: `copy a complete checkpoint (NNNNNNN_adapters.safetensors) over it, or train again`
+      })
     }
   }
 }
@@ -210,12 +218,12 @@ export async function checkAdaptersFitBase(
       if (!twin)
         throw new ActionError({
           problem: `${adapterFile} holds ${name}, which the base model has not`,
-          fix: `${fix}`
+          fix
         })
       if (shape(twin.shape) !== shape(info.shape)) {
         throw new ActionError({
           problem: `${adapterFile} holds ${name} with shape ${shape(info.shape)} but the base model's is ${shape(twin.shape)}`,
-          fix: `${fix}`
+          fix
         })
       }
       continue
@@ -225,7 +233,7 @@ export async function checkAdaptersFitBase(
     if (!weight) {
       throw new ActionError({
         problem: `${adapterFile} adapts ${layer}, which the base model ${baseDir} has not (no tensor ${layer}.weight)`,
-        fix: `${fix}`
+        fix
       })
     }
     if (weight.shape.length === 3 && suffix[1] !== 'm') {
@@ -251,7 +259,7 @@ export async function checkAdaptersFitBase(
     ) {
       throw new ActionError({
         problem: `${adapterFile} has ${name} with shape ${shape(info.shape)}, but for the base model's ${layer} (${weight.dtype} ${shape(weight.shape)}) it must be ${want.what}`,
-        fix: `${fix}`
+        fix
       })
     }
   }
@@ -283,7 +291,7 @@ function checkExpertLora(
     const s = (shape: readonly number[]): string => `[${shape.join(', ')}]`
     throw new ActionError({
       problem: `${adapterFile} has ${name} with shape ${s(info.shape)}, but for the base model's ${layer} (${weight.dtype} ${s(weight.shape)}) it must be ${what}`,
-      fix: `${fix}`
+      fix
     })
   }
 }

@@ -6,7 +6,7 @@ import { describeExit, type OutputTail } from '../core/run.js'
 import { pythonArgs, runPythonStep } from '../core/python.js'
 import * as log from '../core/log.js'
 import { ActionError } from '../core/types.js'
-import { dropStaleQuantizationConfig } from './config.js'
+import { dropStaleQuantizationConfig } from './model-config.js'
 import { mlxCommand, type MlxEnv } from './python.js'
 import { listWeightFiles, readSafetensorsHeader } from './safetensors.js'
 
@@ -136,8 +136,10 @@ async function runStep(
     env,
     cleanup: [outDir],
     hint: `see the log group "${title}" for the whole output`,
-    failure: r =>
-      `${name} ${describeExit(r)}: ${r.tail.last(3)}; the partial output was removed, see the log group "${title}" for the whole output.`
+    failure: r => ({
+      problem: `${name} ${describeExit(r)}: ${r.tail.last(3)}`,
+      fix: `the partial output was removed, see the log group "${title}" for the whole output`
+    })
   })
   const missing = await incompleteModel(outDir)
   if (missing !== null) {

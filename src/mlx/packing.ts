@@ -3,7 +3,7 @@
  * when config.json does not describe them or disagrees with them.
  */
 import { ActionError } from '../core/types.js'
-import { MODE_DEFAULTS } from './config.js'
+import { MODE_DEFAULTS } from './model-config.js'
 import type { TensorInfo } from './safetensors.js'
 
 /** Bit widths MLX packs. */

@@ -15,7 +15,7 @@ import type {
   StageResult,
   PackedStats
 } from '../core/types.js'
-import { readModelConfig } from './config.js'
+import { readModelConfig } from './model-config.js'
 import { runConvert, runFuse, type FuseRequest } from './fuse.js'
 import { bitsPerWeight, describePrecision, estimateFullPrecisionBytes } from './precision.js'
 import { checkDequantizeSupport } from './python.js'

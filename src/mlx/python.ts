@@ -20,6 +20,8 @@ export interface MlxEnv {
   trustRemoteCodeFlag: boolean
   /** How the interpreter was chosen, for the summary. */
   source: 'input' | 'path' | 'venv'
+  /** With cache-toolchain and the action's own environment: the summary's line about it. */
+  toolchain?: string
 }
 
 const MLX_VERSION_CODE =
@@ -63,6 +65,8 @@ export async function resolveMlxEnv(opts: {
   mlxLmVersion: string
   /** The tool cache folder (default: the runner's); environments live in its mlx-fuse-action/python-envs. */
   venvRoot?: string
+  /** cache-toolchain: restore and save the action's own environment through the Actions cache. */
+  cacheToolchain?: boolean
 }): Promise<MlxEnv> {
   if (opts.python) {
     // Launches run in a folder the action owns: a relative path is made absolute here.
@@ -89,7 +93,10 @@ export async function resolveMlxEnv(opts: {
       )
   }
   await pythonVersion('python3', 'python3 on PATH')
-  const env = await ensureEnv(mlxEnvSpec(opts.mlxLmVersion, 'python3', opts.venvRoot))
+  const spec = mlxEnvSpec(opts.mlxLmVersion, 'python3', opts.venvRoot)
+  const env = await ensureEnv(
+    opts.cacheToolchain ? { ...spec, cache: { check: 'import mlx_lm' } } : spec
+  )
   const version = await mlxLmVersion(env.python)
   if (!version) {
     throw new ActionError({
@@ -97,12 +104,13 @@ export async function resolveMlxEnv(opts: {
       fix: `delete that folder and run again`
     })
   }
-  return probeMlxEnv(
+  const probed = await probeMlxEnv(
     env.python,
     await pythonVersion(env.python, 'The virtual environment python'),
     version,
     'venv'
   )
+  return env.toolchain ? { ...probed, toolchain: env.toolchain } : probed
 }
 
 /**

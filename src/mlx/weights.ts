@@ -9,7 +9,7 @@
  * of an MLX mxfp4 layer (ml-explore/mlx-lm v0.32.2 mlx_lm/models/gpt_oss.py sanitize).
  */
 import { ActionError, type PackedStats } from '../core/types.js'
-import { MODE_DEFAULTS, readModelConfig, type ModelConfig } from './config.js'
+import { MODE_DEFAULTS, readModelConfig, type ModelConfig } from './model-config.js'
 import {
   add,
   describeBits,

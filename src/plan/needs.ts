@@ -3,7 +3,7 @@
  * the doctor's first log group states it and the plan refuses on it, so the two never differ.
  * The base's config.json and weight headers are read once here and handed on.
  */
-import { readModelConfig, type ModelConfig } from '../mlx/config.js'
+import { readModelConfig, type ModelConfig } from '../mlx/model-config.js'
 import { estimateFullPrecisionBytes } from '../mlx/precision.js'
 import { inspectWeights, type WeightInspection } from '../mlx/weights.js'
 

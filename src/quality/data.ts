@@ -86,25 +86,28 @@ export async function readEvalData(file: string, input = 'eval-data'): Promise<E
   let target = path.resolve(file)
   const stat = await fs.stat(target).catch(() => null)
   if (stat === null) {
-    throw new ActionError(
-      `Input ${input} is "${file}", which does not exist: set it to a text file or an mlx-lm dataset file (JSONL), e.g. the valid.jsonl of training.`
-    )
+    throw new ActionError({
+      problem: `Input ${input} is "${file}", which does not exist`,
+      fix: 'set it to a text file or an mlx-lm dataset file (JSONL), e.g. the valid.jsonl of training'
+    })
   }
   if (stat.isDirectory()) {
     const valid = path.join(target, 'valid.jsonl')
     if (!(await fs.stat(valid).catch(() => null))?.isFile()) {
-      throw new ActionError(
-        `Input ${input} is the folder "${file}", which has no valid.jsonl: name a text file or a JSONL dataset file instead.`
-      )
+      throw new ActionError({
+        problem: `Input ${input} is the folder "${file}", which has no valid.jsonl`,
+        fix: 'name a text file or a JSONL dataset file instead'
+      })
     }
     target = valid
   }
   const text = await fs.readFile(target, 'utf8')
   if (!target.toLowerCase().endsWith('.jsonl')) {
     if (text.trim() === '') {
-      throw new ActionError(
-        `Input ${input} names ${target}, which is empty: give it the text to evaluate on.`
-      )
+      throw new ActionError({
+        problem: `Input ${input} names ${target}, which is empty`,
+        fix: 'give it the text to evaluate on'
+      })
     }
     return { file: target, format: 'text', documents: [{ text }] }
   }
@@ -116,28 +119,29 @@ export async function readEvalData(file: string, input = 'eval-data'): Promise<E
     try {
       value = JSON.parse(line)
     } catch (error) {
-      throw new ActionError(
-        `Line ${i + 1} of ${target} (input ${input}) is not valid JSON (${(error as Error).message}): an mlx-lm dataset has one JSON object per line.`
-      )
+      throw new ActionError({
+        problem: `Line ${i + 1} of ${target} (input ${input}) is not valid JSON (${(error as Error).message}): an mlx-lm dataset has one JSON object per line`
+      })
     }
     const got = lineDocument(value)
     if ('why' in got) {
-      throw new ActionError(
-        `Line ${i + 1} of ${target} (input ${input}) ${got.why}: each line needs "text", "prompt" and "completion", or chat "messages", as mlx-lm's datasets do.`
-      )
+      throw new ActionError({
+        problem: `Line ${i + 1} of ${target} (input ${input}) ${got.why}: each line needs "text", "prompt" and "completion", or chat "messages", as mlx-lm's datasets do`
+      })
     }
     if (format !== null && got.format !== format) {
-      throw new ActionError(
-        `Line ${i + 1} of ${target} (input ${input}) is ${got.format} while the lines before it are ${format}: an mlx-lm dataset keeps one format.`
-      )
+      throw new ActionError({
+        problem: `Line ${i + 1} of ${target} (input ${input}) is ${got.format} while the lines before it are ${format}: an mlx-lm dataset keeps one format`
+      })
     }
     format = got.format
     documents.push(got.doc)
   }
   if (format === null) {
-    throw new ActionError(
-      `Input ${input} names ${target}, which holds no lines: give it at least one document.`
-    )
+    throw new ActionError({
+      problem: `Input ${input} names ${target}, which holds no lines`,
+      fix: 'give it at least one document'
+    })
   }
   return { file: target, format, documents }
 }
@@ -178,14 +182,16 @@ export function evalChunking(opts: {
   const wanted = opts.context ?? DEFAULT_EVAL_CONTEXT
   const ctx = Math.min(wanted, opts.modelContext ?? wanted)
   if (ctx < MIN_EVAL_CONTEXT) {
-    throw new ActionError(
-      `The model's context is ${ctx} tokens, under the ${MIN_EVAL_CONTEXT} the quality measurements need to score a chunk: leave eval-data empty for this model.`
-    )
+    throw new ActionError({
+      problem: `The model's context is ${ctx} tokens, under the ${MIN_EVAL_CONTEXT} the quality measurements need to score a chunk`,
+      fix: 'leave eval-data empty for this model'
+    })
   }
   if (!Number.isInteger(evalTokens) || evalTokens < ctx) {
-    throw new ActionError(
-      `Input ${opts.input ?? 'eval-tokens'} is ${evalTokens}, less than one chunk of ${ctx} tokens: set it to ${ctx} or more (default ${DEFAULT_EVAL_TOKENS}).`
-    )
+    throw new ActionError({
+      problem: `Input ${opts.input ?? 'eval-tokens'} is ${evalTokens}, less than one chunk of ${ctx} tokens`,
+      fix: `set it to ${ctx} or more (default ${DEFAULT_EVAL_TOKENS})`
+    })
   }
   return { ctx, evalTokens, maxChunks: Math.floor(evalTokens / ctx) }
 }

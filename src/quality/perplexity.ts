@@ -66,9 +66,10 @@ export async function scoreGguf(opts: {
   const text = result.output
   const vocab = /inconsistent vocabulary \((\d+) vs (\d+)\)/.exec(text)
   if (vocab) {
-    throw new ActionError(
-      `${name} has ${vocab[2]} vocabulary entries and the quality reference ${vocab[1]}, so llama-perplexity cannot compare them: the conversion changed the vocabulary; convert the fused model again with this llama.cpp.`
-    )
+    throw new ActionError({
+      problem: `${name} has ${vocab[2]} vocabulary entries and the quality reference ${vocab[1]}, so llama-perplexity cannot compare them: the conversion changed the vocabulary`,
+      fix: `convert the fused model again with this llama.cpp`
+    })
   }
   const failed =
     /(failed reading [^\n]*|does not look like a file containing log-probabilities|failed to decode)/.exec(
@@ -76,9 +77,10 @@ export async function scoreGguf(opts: {
     )
   const figures = failed ? null : parseKlDivergence(text)
   if (figures === null || !Number.isFinite(figures.meanKld) || !Number.isFinite(figures.ppl)) {
-    throw new ActionError(
-      `llama-perplexity printed no KL divergence for ${name} against ${opts.reference} (${failed ? failed[1] : `last output: ${result.tail.last()}`}); make the quality reference again, it may be incomplete.`
-    )
+    throw new ActionError({
+      problem: `llama-perplexity printed no KL divergence for ${name} against ${opts.reference} (${failed ? failed[1] : `last output: ${result.tail.last()}`})`,
+      fix: `make the quality reference again, it may be incomplete`
+    })
   }
   return { ...figures, count: opts.scored }
 }

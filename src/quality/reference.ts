@@ -17,6 +17,7 @@ import { runPythonStep } from '../core/python.js'
 import { describeExit, type RunResult } from '../core/run.js'
 import { writeScratchFile } from '../core/scratch.js'
 import { ActionError } from '../core/types.js'
+import type { ErrorParts } from '../core/errors.js'
 import type { EvalChunking, EvalDocument } from './data.js'
 import type { QualityFigures } from './types.js'
 
@@ -32,9 +33,10 @@ export function qualityHelperPath(from = path.dirname(fileURLToPath(import.meta.
     if (existsSync(candidate)) return candidate
     if (path.dirname(dir) === dir) break
   }
-  throw new ActionError(
-    `The action's python/${HELPER_NAME} is missing next to ${from}: the action's checkout is incomplete, use a released tag of the action.`
-  )
+  throw new ActionError({
+    problem: `The action's python/${HELPER_NAME} is missing next to ${from}: the action's checkout is incomplete`,
+    fix: 'use a released tag of the action'
+  })
 }
 
 /** Bytes of a reference file: header, token ids, and 16-bit log-probabilities of every scored row. */
@@ -105,29 +107,33 @@ function helperAnswer(result: RunResult, what: string): Record<string, unknown> 
   } catch {
     // fall through to the sentence below
   }
-  throw new ActionError(
-    `${HELPER_NAME} ${what} printed no result (last output: ${result.tail.last()}); run it again, and report it if it repeats.`
-  )
+  throw new ActionError({
+    problem: `${HELPER_NAME} ${what} printed no result (last output: ${result.tail.last()})`,
+    fix: `run it again, and report it if it repeats`
+  })
 }
 
 function num(answer: Record<string, unknown>, key: string, what: string): number {
   const v = answer[key]
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new ActionError(
-      `${HELPER_NAME} ${what} gave no finite ${key} (got ${JSON.stringify(v)}).`
-    )
+    throw new ActionError({
+      problem: `${HELPER_NAME} ${what} gave no finite ${key} (got ${JSON.stringify(v)})`
+    })
   }
   return v
 }
 
-function helperFailure(what: string, r: RunResult): string {
+function helperFailure(what: string, r: RunResult): ErrorParts {
   const said = r.tail
     .all()
     .filter(l => l.startsWith('quality_reference: '))
     .pop()
   return said !== undefined
-    ? `${HELPER_NAME} ${what}: ${said.slice('quality_reference: '.length)}`
-    : `${HELPER_NAME} ${describeExit(r)} ${what} (last output: ${r.tail.last()}); check that mlx-python runs mlx_lm and that the model loads with it.`
+    ? { problem: `${HELPER_NAME} ${what}: ${said.slice('quality_reference: '.length)}` }
+    : {
+        problem: `${HELPER_NAME} ${describeExit(r)} ${what} (last output: ${r.tail.last()})`,
+        fix: `check that mlx-python runs mlx_lm and that the model loads with it`
+      }
 }
 
 function modelArgs(m: ModelToScore): string[] {
@@ -169,7 +175,7 @@ export async function makeReference(
     ],
     cleanup: [opts.out, tokens],
     hint: 'check that mlx-python runs mlx_lm',
-    failure: r => `${helperFailure(what, r)}`
+    failure: r => helperFailure(what, r)
   })
   const answer = helperAnswer(result, what)
   const header = await readReferenceHeader(opts.out)
@@ -182,15 +188,16 @@ export async function makeReference(
     header.nVocab !== nVocab ||
     header.nChunk !== nChunk
   ) {
-    throw new ActionError(
-      `${HELPER_NAME} wrote ${opts.out} without the header it reported (n_ctx ${nCtx}, n_vocab ${nVocab}, ${nChunk} chunks); run it again, and report it if it repeats.`
-    )
+    throw new ActionError({
+      problem: `${HELPER_NAME} wrote ${opts.out} without the header it reported (n_ctx ${nCtx}, n_vocab ${nVocab}, ${nChunk} chunks)`,
+      fix: `run it again, and report it if it repeats`
+    })
   }
   const bytes = BigInt((await fs.stat(opts.out)).size)
   if (bytes !== referenceFileBytes(nVocab, nCtx, nChunk)) {
-    throw new ActionError(
-      `${opts.out} holds ${bytes} bytes, not the ${referenceFileBytes(nVocab, nCtx, nChunk)} of ${nChunk} chunks of ${nCtx} tokens over ${nVocab} vocabulary entries: the reference is incomplete (disk full?).`
-    )
+    throw new ActionError({
+      problem: `${opts.out} holds ${bytes} bytes, not the ${referenceFileBytes(nVocab, nCtx, nChunk)} of ${nChunk} chunks of ${nCtx} tokens over ${nVocab} vocabulary entries: the reference is incomplete (disk full?)`
+    })
   }
   const tokenized = JSON.parse(await fs.readFile(tokens, 'utf8')) as {
     documents: TokenizedDocument[]

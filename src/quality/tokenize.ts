@@ -62,9 +62,10 @@ export async function firstTokenDifference(opts: {
     })
     const ids = parseIds(result.stdout)
     if (ids === null) {
-      throw new ActionError(
-        `llama-tokenize printed no token ids for document ${i + 1} with ${opts.gguf} (last output: ${result.tail.last()}); check that the GGUF loads with this llama.cpp.`
-      )
+      throw new ActionError({
+        problem: `llama-tokenize printed no token ids for document ${i + 1} with ${opts.gguf} (last output: ${result.tail.last()})`,
+        fix: `check that the GGUF loads with this llama.cpp`
+      })
     }
     const at = firstDifference(doc.ids, ids)
     if (at !== null) {

@@ -2,7 +2,7 @@
 import { html } from '../core/html.js'
 import { formatDecimal, formatSize } from '../core/size.js'
 import type { MeasuredOutput } from '../core/types.js'
-import type { Verdict } from '../budget/index.js'
+import { growthPercent, type Verdict } from '../budget/index.js'
 
 /** The dtype mix of the tensor data, largest first: `U32 76%, BF16 24%`. */
 export function dtypeMix(bytesByDtype: Record<string, number>): string {
@@ -47,6 +47,13 @@ export function changeCell(o: MeasuredOutput, baseBytes: number): string {
 export function statusCell(v: Verdict, mode: 'fail' | 'warn'): string {
   if (v.status === 'no-budget') return 'no budget'
   if (v.status === 'within') return '✅ within budget'
+  if (v.growth) {
+    // headroom = limit - size, so the size is limit - headroom
+    const grew = `grew ${growthPercent(v.budget.bytes - v.headroomBytes, v.growth.baseBytes)}`
+    return mode === 'fail'
+      ? `❌ ${grew}, over its growth limit`
+      : `⚠️ ${grew}, over its growth limit (warn only)`
+  }
   const pct = `${v.overPercent.toFixed(0)}%`
   return mode === 'fail' ? `❌ over by ${pct}` : `⚠️ over by ${pct} (warn only)`
 }

@@ -20,4 +20,6 @@ export {
 export { writeFailureSummary, writeSummary } from './summary.js'
 export { setOutputs } from './outputs.js'
 export { annotate } from './annotations.js'
+export { logSizes, sizeLines } from './log-lines.js'
+export { sizeBar, verdictBar } from './bar.js'
 export { changeFromBase, dtypeMix, percentChange } from './format.js'

@@ -178,9 +178,10 @@ async function writeJson(file: string, value: unknown): Promise<void> {
   // Redacted as JSON text: every string in the manifest (errors, endpoints, commands) at once.
   await overwriteText(file, `${redact(JSON.stringify(value, null, 2))}\n`).catch(
     (error: unknown) => {
-      throw new ActionError(
-        `Could not write the manifest "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}); make sure the folder beside output-dir is writable and nothing else sits at that path, then run again.`
-      )
+      throw new ActionError({
+        problem: `Could not write the manifest "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        fix: `make sure the folder beside output-dir is writable and nothing else sits at that path, then run again`
+      })
     }
   )
 }

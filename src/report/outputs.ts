@@ -11,9 +11,10 @@ export function setOutputs(report: RunReport): void {
   try {
     setEachOutput(report)
   } catch (error) {
-    throw new ActionError(
-      `Could not write the step outputs to GITHUB_OUTPUT "${process.env.GITHUB_OUTPUT ?? ''}" (${(error as Error).message}); check the runner's file for step outputs, then run again.`
-    )
+    throw new ActionError({
+      problem: `Could not write the step outputs to GITHUB_OUTPUT "${process.env.GITHUB_OUTPUT ?? ''}" (${(error as Error).message})`,
+      fix: `check the runner's file for step outputs, then run again`
+    })
   }
 }
 

@@ -14,6 +14,8 @@ import {
   sizeCell,
   statusCell
 } from './format.js'
+import { verdictBar } from './bar.js'
+import { trendTable } from './trend.js'
 import type { RunReport } from './run-report.js'
 
 export async function writeSummary(report: RunReport): Promise<void> {
@@ -45,7 +47,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
           : '—'
       },
       { data: headroomCell(v) },
-      { data: statusCell(v, report.onOverBudget) }
+      { data: statusCell(v, report.onOverBudget) + barLine(o.bytes, v) }
     ]
   })
   const header = [
@@ -80,6 +82,9 @@ export async function writeSummary(report: RunReport): Promise<void> {
     )
   }
   for (const note of report.notes) s.addRaw(noteHtml(note), true)
+  const trend = report.deltas ? trendTable(report.deltas, report.outputs) : null
+  if (trend)
+    s.addDetails(`Trend: the last baselines of ${html(report.deltas?.branch ?? '')}`, trend)
   const details = [
     `Base model: ${code(report.baseModel)}`,
     `Adapters: ${code(report.adapterPath)}`,
@@ -91,17 +96,24 @@ export async function writeSummary(report: RunReport): Promise<void> {
       : []),
     ...report.commands.map(c => `${html(c.what)}: ${code(c.argv.join(' '))}`),
     'Tools write into staging folders beside the outputs (<code>.NAME.fuse-*</code>, <code>.NAME.work-*</code>) that are moved into place only after every check passed.',
-    `Peak disk use: ${formatSize(report.peakDiskBytes)} (${formatDecimal(report.peakDiskBytes)}), the most this run had written and not yet removed at once, measured after each step.`,
+    `Peak disk use: ${formatSize(report.peakDiskBytes)}, the most this run had written and not yet removed at once, measured after each step.`,
     `Manifest: ${code(report.manifestPath)}`,
     'Sizes are exact sums of file sizes; kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.'
   ]
   s.addDetails('How this was measured', `<ul>${details.map(d => `<li>${d}</li>`).join('')}</ul>`)
   await s.write().catch((error: unknown) => {
     s.emptyBuffer()
-    throw new ActionError(
-      `Could not write the job summary to GITHUB_STEP_SUMMARY "${process.env.GITHUB_STEP_SUMMARY ?? ''}" (${(error as Error).message}); the outputs were measured but no verdict is given without it, check the runner's summary file, then run again.`
-    )
+    throw new ActionError({
+      problem: `Could not write the job summary to GITHUB_STEP_SUMMARY "${process.env.GITHUB_STEP_SUMMARY ?? ''}" (${(error as Error).message})`,
+      fix: `the outputs were measured but no verdict is given without it, check the runner's summary file, then run again`
+    })
   })
+}
+
+/** The bar under the status, `<br><code>██████░░░░ 61 %</code>`; nothing without a budget. */
+function barLine(bytes: number, v: Parameters<typeof verdictBar>[1]): string {
+  const bar = verdictBar(bytes, v)
+  return bar ? `<br><code>${html(bar)}</code>` : ''
 }
 
 /** A failed run still leaves a summary that says what went wrong (no outputs are reported). */

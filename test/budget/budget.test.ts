@@ -6,7 +6,7 @@ import {
   unusedTypeBudgets,
   verdictFor
 } from '../../src/budget/index.js'
-import { TYPE_ALIASES, canonicalType, parseQuantizeHelp } from '../../src/gguf/types.js'
+import { TYPE_ALIASES, canonicalType, parseQuantizeHelp } from '../../src/gguf/quant-types.js'
 import { ActionError, type MeasuredOutput } from '../../src/core/types.js'
 
 const TYPES = new Set(['Q4_K_M', 'Q8_0', 'F16', 'Q5_K_M'])

@@ -35,12 +35,4 @@ describe('ActionError', () => {
     expect(new ActionError({ problem: 'p', exitCode: 1 }, 2).exitCode).toBe(2)
     expect(new ActionError({ problem: 'p' }).exitCode).toBeUndefined()
   })
-
-  it('keeps a plain-string sentence whole (transitional, for modules not yet converted)', () => {
-    const error = new ActionError('Input size-budget is empty; set it.', 4)
-    expect(error.message).toBe('Input size-budget is empty; set it.')
-    expect(error.problem).toBe('Input size-budget is empty; set it.')
-    expect(error.fix).toBeUndefined()
-    expect(error.exitCode).toBe(4)
-  })
 })
