@@ -12,6 +12,7 @@ import base from './jest.config.js'
 /** Test files that start llama.cpp, a real mlx-lm, pip, a fresh clone or the bundle. */
 export const REAL_TOOL_FILES = [
   'bench', // llama.cpp
+  'gguf/chat-turn', // llama.cpp and the converter
   'gguf/convert-env', // the converter's Python environment
   'doctor', // llama.cpp
   'e2e-artifacts', // llama.cpp

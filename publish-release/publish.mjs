@@ -198,17 +198,23 @@ function ggufFiles(sums, sizes) {
 }
 
 /**
- * The Ollama Modelfiles of SHA256SUMS: the action sends each published GGUF file's Modelfile in
- * the checksums artifact, listed as `<artifact>-checksums/<file>.Modelfile`; on the release it is
- * an asset of its own name, beside the GGUF file its `FROM` line loads.
+ * The small files released beside the GGUF files, from SHA256SUMS: each published GGUF file's
+ * Ollama Modelfile, listed as `<artifact>-checksums/<file>.Modelfile` and released under its own
+ * name, beside the GGUF file its `FROM` line loads; and the run's model card, listed as
+ * `<artifact>-checksums/README.md` and released as `NAME-README.md`, as the manifest is. `file`
+ * is the name in the checksums folder, `name` the release asset's.
  */
-function modelfiles(sums) {
-  return sums
-    .filter(e => /^[^/]+\/[^/]+\.Modelfile$/.test(e.name))
-    .map(e => ({ sha256: e.sha256, name: e.name.slice(e.name.indexOf('/') + 1) }))
+function extraFiles(sums, name) {
+  return sums.flatMap(e => {
+    const m = /^[^/]+\/([^/]+)$/.exec(e.name)
+    if (!m) return []
+    if (m[1].endsWith('.Modelfile')) return [{ sha256: e.sha256, file: m[1], name: m[1] }]
+    if (m[1] === 'README.md') return [{ sha256: e.sha256, file: m[1], name: `${name}-README.md` }]
+    return []
+  })
 }
 
-/** The assets one model adds to a release: its GGUF files and Modelfiles, NAME-SHA256SUMS and NAME-manifest.json. */
+/** The assets one model adds to a release: its GGUF files, Modelfiles and card, NAME-SHA256SUMS and NAME-manifest.json. */
 const ownAssets = (files, name, extras = []) => [
   ...files.map(f => f.name),
   ...extras.map(f => f.name),
@@ -230,7 +236,7 @@ export function plan(dir, name, tag) {
       'The run made no GGUF files (SHA256SUMS lists none); set the gguf input of fuse.yml, or do not call publish-release.'
     )
   }
-  const extras = modelfiles(sums)
+  const extras = extraFiles(sums, name)
   for (const f of [...files, ...extras]) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(f.name)) {
       fail(
@@ -261,7 +267,7 @@ export function plan(dir, name, tag) {
   const assets = kept + names.size
   if (assets > MAX_ASSETS) {
     fail(
-      `Publishing ${files.length} GGUF files plus ${extras.length ? `${extras.length} Modelfiles, ` : ''}${name}-SHA256SUMS and ${name}-manifest.json makes ${assets} assets with the ${kept} already on release ${tag}, over GitHub's ${MAX_ASSETS} per release; publish fewer types, a larger gguf-split so there are fewer shards, or use another tag.`
+      `Publishing ${files.length} GGUF files plus ${extras.length ? `${extras.length} Modelfiles and cards, ` : ''}${name}-SHA256SUMS and ${name}-manifest.json makes ${assets} assets with the ${kept} already on release ${tag}, over GitHub's ${MAX_ASSETS} per release; publish fewer types, a larger gguf-split so there are fewer shards, or use another tag.`
     )
   }
   return { files, manifest, sums }
@@ -405,10 +411,9 @@ export function release(tag, notesFile, dir, name) {
     'run the plan command first; it writes the notes file release reads.'
   )
   const { manifest, sums: checked } = readChecksumsDir(dir)
-  // The Modelfiles, each checked against SHA256SUMS before the release is changed.
-  const extras = []
-  for (const m of modelfiles(checked)) {
-    const file = path.join(dir, m.name)
+  // The Modelfiles and the card, each checked against SHA256SUMS before the release is changed.
+  const extras = extraFiles(checked, name).map(e => {
+    const file = path.join(dir, e.file)
     let bytes
     try {
       bytes = readFileSync(file)
@@ -417,13 +422,13 @@ export function release(tag, notesFile, dir, name) {
         `${file} cannot be read (${error.code ?? error.message}); download the run's checksums artifact, whole, into ${dir}.`
       )
     }
-    if (sha256(bytes) !== m.sha256) {
+    if (sha256(bytes) !== e.sha256) {
       fail(
-        `${m.name} in ${dir} does not match its SHA-256 in SHA256SUMS; download the checksums artifact again.`
+        `${e.file} in ${dir} does not match its SHA-256 in SHA256SUMS; download the checksums artifact again.`
       )
     }
-    extras.push(file)
-  }
+    return { ...e, path: file }
+  })
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'publish-'))
   try {
     const bodyFile = path.join(tmp, 'notes.md')
@@ -474,7 +479,14 @@ export function release(tag, notesFile, dir, name) {
     const manifestAsset = path.join(tmp, `${name}-manifest.json`)
     copyFileSync(path.join(dir, 'SHA256SUMS'), sums)
     copyFileSync(path.join(dir, 'manifest.json'), manifestAsset)
-    gh(['release', 'upload', '--clobber', '--', tag, sums, manifestAsset, ...extras])
+    // An asset takes its file's name: the card is copied to NAME-README.md first.
+    const uploads = extras.map(e => {
+      if (path.basename(e.path) === e.name) return e.path
+      const renamed = path.join(tmp, e.name)
+      copyFileSync(e.path, renamed)
+      return renamed
+    })
+    gh(['release', 'upload', '--clobber', '--', tag, sums, manifestAsset, ...uploads])
     return how
   } finally {
     rmSync(tmp, { recursive: true, force: true })
@@ -525,8 +537,9 @@ const sha256 = data => createHash('sha256').update(data).digest('hex')
 /**
  * Checks every model on the release of TAG against its own NAME-SHA256SUMS and NAME-manifest.json
  * assets (each GGUF asset there, its size equal to the manifest's, its digest, where the API gives
- * one, equal to SHA256SUMS) and returns the notes body with every model's section written again and
- * every verified GGUF file (`sha256`, `name`). With DIR and NAME, the release's NAME-SHA256SUMS
+ * one, equal to SHA256SUMS; each Modelfile and card it lists, downloaded, of its SHA-256) and
+ * returns the notes body with every model's section written again and every verified file
+ * (`sha256`, `name`, `gguf`). With DIR and NAME, the release's NAME-SHA256SUMS
  * must also be this run's. Changes nothing.
  */
 export function verifyRelease(tag, dir, name) {
@@ -587,10 +600,8 @@ export function verifyRelease(tag, dir, name) {
         readText(manifestFile, 'run the finalize again.'),
         manifestFile
       )
-      const files = ggufFiles(
-        parseChecksums(sumsText, `${model}-SHA256SUMS`),
-        manifestSizes(manifest, manifestFile)
-      )
+      const listed = parseChecksums(sumsText, `${model}-SHA256SUMS`)
+      const files = ggufFiles(listed, manifestSizes(manifest, manifestFile))
       for (const f of files) {
         const asset = assets.get(f.name)
         if (!asset) {
@@ -608,8 +619,10 @@ export function verifyRelease(tag, dir, name) {
             `${f.name} on release ${tag} has digest ${asset.digest}, not the sha256:${f.sha256} of ${model}-SHA256SUMS; run the publication of ${model} again.`
           )
         }
-        verified.push({ sha256: f.sha256, name: f.name })
+        verified.push({ sha256: f.sha256, name: f.name, gguf: true })
       }
+      for (const e of verifySmallAssets(tag, model, extraFiles(listed, model), assets, tmp))
+        verified.push(e)
       body = withSection(body, model, notes(manifest, files, model))
     }
     return { current, models, files: verified, body }
@@ -619,8 +632,43 @@ export function verifyRelease(tag, dir, name) {
 }
 
 /**
+ * The Modelfiles and the card a model's SHA256SUMS lists, each on the release and, downloaded
+ * (they are small), of the SHA-256 listed: the same check as a GGUF file's, with its bytes.
+ */
+function verifySmallAssets(tag, model, extras, assets, tmp) {
+  if (extras.length === 0) return []
+  for (const e of extras) {
+    if (!assets.has(e.name)) {
+      fail(
+        `Release ${tag} lacks ${e.name}, listed in ${model}-SHA256SUMS; run the publication of ${model} again.`
+      )
+    }
+  }
+  const dir = mkdtempSync(path.join(tmp, `${model}-`))
+  gh([
+    'release',
+    'download',
+    ...extras.flatMap(e => ['--pattern', e.name]),
+    '--dir',
+    dir,
+    '--',
+    tag
+  ])
+  return extras.map(e => {
+    const got = sha256(readFileSync(path.join(dir, e.name)))
+    if (got !== e.sha256) {
+      fail(
+        `${e.name} on release ${tag} has SHA-256 ${got}, not the ${e.sha256} of ${model}-SHA256SUMS; run the publication of ${model} again.`
+      )
+    }
+    return { sha256: e.sha256, name: e.name, gguf: false }
+  })
+}
+
+/**
  * The subjects of the release's provenance attestation, in the sha256sum format that actions/attest
- * reads as `subject-checksums` (actions/attest v4.2.2, action.yml): every verified GGUF file.
+ * reads as `subject-checksums` (actions/attest v4.2.2, action.yml): every verified file, the GGUF
+ * files with their Modelfiles and the model card.
  */
 export function subjects(files) {
   return files.map(f => `${f.sha256}  ${f.name}\n`).join('')
@@ -648,7 +696,7 @@ export function finalize(tag, dir, name) {
     const args = ['release', 'edit', '--notes-file', bodyFile]
     if (current.isDraft) args.push('--draft=false')
     gh([...args, '--', tag])
-    return { models, count: files.length, published: current.isDraft }
+    return { models, count: files.filter(f => f.gguf).length, published: current.isDraft }
   } finally {
     rmSync(tmp, { recursive: true, force: true })
   }
@@ -719,7 +767,8 @@ function main(argv) {
     const r = verifyRelease(tag, dir, name)
     if (attest) writeFileSync(option('subjects'), subjects(r.files))
     if (out) appendFileSync(out, `attest=${attest}\n`)
-    const count = `${r.files.length} GGUF file${r.files.length === 1 ? '' : 's'}`
+    const n = r.files.filter(f => f.gguf).length
+    const count = `${n} GGUF file${n === 1 ? '' : 's'}`
     console.log(
       logSafe(
         attest

@@ -59,6 +59,12 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
   const ggufText = core.getInput(Inputs.Gguf)
   // GGUF files are named like their artifacts: the artifact-name prefix is their stem
   const gguf = ggufText.trim() === '' ? null : parseGguf(ggufText, outputDir, upload.prefix, cwd)
+  if (!gguf && bool(Inputs.GgufAdapter, false)) {
+    throw new ActionError({
+      problem: 'Input gguf-adapter is true but gguf is empty',
+      fix: 'set gguf as well (for example gguf: Q4_K_M): the LoRA GGUF is made with the same llama.cpp and converter, or set gguf-adapter to false'
+    })
+  }
   if (!gguf && core.getInput(Inputs.GgufSplit).trim() !== '') {
     throw new ActionError({
       problem: 'Input gguf-split is set but gguf is empty, so there is no GGUF file to split',
@@ -318,7 +324,8 @@ function parseGguf(text: string, outputDir: string, stem: string, cwd: string): 
     cacheToolchain: bool(Inputs.CacheToolchain, false),
     dir: ggufDir ? path.resolve(cwd, ggufDir) : `${outputDir}-gguf`,
     stem,
-    split: ggufSplit()
+    split: ggufSplit(),
+    adapter: bool(Inputs.GgufAdapter, false)
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * run(): parse inputs -> plan -> fuse (the MLX stage hands GGUF a full-precision model) -> gguf ->
- * quality (eval-data) -> measure -> budget -> report -> upload -> pull-request comment.
+ * quality (eval-data) -> measure -> budget -> report -> model card -> upload -> Hub -> pull-request
+ * comment.
  */
 import * as core from '@actions/core'
 import { uploadArtifacts } from './artifacts/upload-step.js'
@@ -25,11 +26,16 @@ import { thisMachine, type Machine } from './core/machine.js'
 import { toolchainNote } from './core/tool-cache.js'
 import { emptyDir, Workspace } from './core/workspace.js'
 import { produceGguf, type GgufResult, type GgufSetup } from './gguf/pipeline.js'
+import { produceAdapterGguf, type AdapterGgufResult } from './gguf/adapter.js'
+import type { PeftPlan } from './gguf/peft.js'
+import { baseGgufCache } from './gguf/base-cache.js'
+import { sixteenBitBase } from './mlx/base16.js'
 import type { Config } from './core/config.js'
 import { readInputs } from './inputs.js'
 import { handOverFullPrecision, produceMlx, type MlxResult } from './mlx/produce.js'
 import { preflight, type Plan } from './plan.js'
 import { measureQuality, type QualityRequest, type QualitySummary } from './quality/stage.js'
+import { writeRunCard } from './hub-publish/card-file.js'
 import {
   annotate,
   logSizes,
@@ -93,7 +99,8 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   setOutputs(report)
   logSizes(report)
   annotate(report)
-  const published = await uploadArtifacts(config.upload, report, checksums)
+  const card = await modelCard(config, plan)
+  const published = await uploadArtifacts(config.upload, report, checksums, { card })
   if (config.hub) await publishHub(config, plan)
   await keepBaseline(config.baseline, baseline, config.manifestPath)
   await commentOnPullRequest(config.comment, report, published.artifacts)
@@ -101,7 +108,10 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   if (overBudget) core.setFailed(redact(overBudget))
 }
 
-/** The MLX stage hands over a full-precision model (a second fuse if it must); GGUF converts it. */
+/**
+ * The MLX stage hands over a full-precision model (a second fuse if it must); GGUF converts it.
+ * With gguf-adapter, the LoRA GGUF and the base GGUF it applies to follow.
+ */
 async function ggufFrom(
   mlx: MlxResult,
   plan: Plan,
@@ -110,7 +120,42 @@ async function ggufFrom(
 ): Promise<GgufResult> {
   const handOff = await handOverFullPrecision(plan.mlx, mlx, setup.config.dir, ws)
   const gguf = await produceGguf(setup, handOff.source, plan.base.dir, plan.budgets, ws)
-  return { ...mergeStages(handOff, gguf), manifest: gguf.manifest }
+  const adapter = plan.peft ? await adapterGguf(plan, setup, plan.peft, ws) : null
+  return {
+    ...mergeStages(handOff, gguf, adapter ?? {}),
+    manifest: adapter ? { ...gguf.manifest, adapter: adapter.manifest } : gguf.manifest
+  }
+}
+
+async function adapterGguf(
+  plan: Plan,
+  setup: GgufSetup,
+  peft: PeftPlan,
+  ws: Workspace
+): Promise<AdapterGgufResult> {
+  const base = { dir: plan.base.dir, bits: plan.base.quantization.bits }
+  const cache = await baseGgufCache(plan.hub, setup.llama.commit)
+  const base16 = await sixteenBitBase(plan.mlx.fuse, base, setup.config.dir, ws, !cache?.hit)
+  const made = await produceAdapterGguf(
+    { setup, peft, adapterDir: plan.mlx.fuse.adapterPath, base, base16, cache },
+    ws
+  )
+  return { ...made, commands: [...base16.commands, ...made.commands] }
+}
+
+/**
+ * The run's model card beside the model folder, from the manifest just written, before anything is
+ * published: the artifacts, the release and the Hub carry the same file. None when nothing
+ * publishes it (upload false, no hub-repo).
+ */
+async function modelCard(config: Config, plan: Plan): Promise<string | null> {
+  if (!config.upload.upload && !config.hub) return null
+  return writeRunCard({
+    manifestPath: config.manifestPath,
+    adapterPath: config.adapterPath,
+    baseDir: plan.base.dir,
+    uploadOverBudget: config.upload.uploadOverBudget
+  })
 }
 
 /** What the quality stage measures with (eval-data), or null without it. */

@@ -3,7 +3,9 @@ import semver from 'semver'
 import { resolveBudgetTypes } from './budget/index.js'
 import { ensureFreeSpace } from './core/disk.js'
 import { logDoctor } from './doctor.js'
-import { checkOutputFolders, type MadeFolders } from './core/folders.js'
+import { checkOutputFolders, exists, type MadeFolders } from './core/folders.js'
+import { BASE_OUTPUT, LORA_OUTPUT, planAdapterGguf } from './gguf/adapter.js'
+import type { PeftPlan } from './gguf/peft.js'
 import type { GgufSetup } from './gguf/pipeline.js'
 import { prepareGguf } from './gguf/setup.js'
 import { checkBaseTokenizer } from './gguf/source.js'
@@ -37,6 +39,7 @@ import {
   type QualityBudgetEntry
 } from './core/types.js'
 import * as log from './core/log.js'
+import path from 'node:path'
 
 /**
  * The base model as every step after the plan reads it: a local folder (base-model's own, or the
@@ -63,6 +66,8 @@ export interface Plan {
   readonly toolchain: readonly string[]
   readonly qualityBudgets: readonly QualityBudgetEntry[]
   readonly hub: Readonly<HubBase> | null
+  /** gguf-adapter: the adapters in PEFT layout, planned (and refused if not LoRA) before any fuse. */
+  readonly peft: Readonly<PeftPlan> | null
   /** The quality measurements (eval-data read, chunked and sized), or null without eval-data. */
   readonly quality: QualityPlan | null
 }
@@ -95,6 +100,7 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   log.info(
     `Adapters: ${adapters.fineTuneType}${adapters.rank ? `, rank ${adapters.rank}` : ''}${adapters.numLayers ? `, ${adapters.numLayers} layers` : ''} (${config.adapterPath}).`
   )
+  const peft = config.gguf?.adapter ? await planAdapterGguf(adapters, config.baseModel) : null
   const folders = await checkOutputFolders(config)
   // The eval data is read and checked now: a bad line fails here, not after the fuse.
   const evalData = config.quality ? await readEvalData(config.quality.evalData) : null
@@ -102,7 +108,10 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
   await checkArtifactNames(config.upload, {
     mlx: true,
     // With auto or gguf-split the file names are known only later: any <prefix>-*.gguf clashes.
-    gguf: config.gguf?.auto || config.gguf?.split ? 'auto' : (config.gguf?.types ?? [])
+    gguf:
+      config.gguf?.auto || config.gguf?.split
+        ? 'auto'
+        : [...(config.gguf?.types ?? []), ...(peft ? [BASE_OUTPUT, LORA_OUTPUT] : [])]
   })
   // A repo id is resolved and listed now (cheap: 401/403/404 fail here), downloaded further down.
   const hubPlan = config.baseModelDir ? null : await resolveHub(config, folders)
@@ -121,6 +130,7 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
       fix: 'use a llama.cpp checkout with tools/perplexity and tools/tokenize (llama-cpp-ref v0.4.0 has both), or leave eval-data empty'
     })
   }
+  if (gguf && peft) await checkLoraConverter(gguf.llama.dir)
   // Budget targets name types as this checkout's llama-quantize resolves them (Q4_K -> Q4_K_M).
   const budgets = gguf
     ? resolveBudgetTypes(config.budgets, t => canonicalType(t, gguf.llama.types))
@@ -162,7 +172,8 @@ export async function preflight(config: Config, machine: Machine): Promise<Plan>
     qualityBudgets,
     hub,
     toolchain,
-    quality
+    quality,
+    peft
   }
 }
 
@@ -172,13 +183,24 @@ async function qualityPlan(data: EvalData, needs: QualityNeeds | null): Promise<
   return { ...needs, data, sha256, bytes }
 }
 
+/** gguf-adapter needs llama.cpp's LoRA converter in the checkout, known before any fuse. */
+async function checkLoraConverter(llamaDir: string): Promise<void> {
+  const script = path.join(llamaDir, 'convert_lora_to_gguf.py')
+  if (await exists(script)) return
+  throw new ActionError({
+    problem: `Input gguf-adapter is true but the llama.cpp checkout ${llamaDir} has no convert_lora_to_gguf.py`,
+    fix: 'use a llama.cpp checkout that has it (any since 2024), or set gguf-adapter to false'
+  })
+}
+
 /** The inputs the run's disk and memory needs depend on. */
 function needsInputs(config: Config): NeedsInputs {
   return {
     dequantize: config.dequantize,
     quantizeBits: config.quantizeBits,
     gguf: config.gguf !== null,
-    evalTokens: config.quality?.evalTokens ?? null
+    evalTokens: config.quality?.evalTokens ?? null,
+    ggufAdapter: config.gguf?.adapter ?? false
   }
 }
 

@@ -235,9 +235,19 @@ describe('the action, end to end (artifacts)', () => {
     const unpacked = path.join(dir, 'checksums')
     await fs.writeFile(`${unpacked}.zip`, service.artifacts[0].blob!)
     await exec('unzip', ['-q', `${unpacked}.zip`, '-d', unpacked])
-    expect(await fs.readFile(path.join(unpacked, 'manifest.json'), 'utf8')).toBe(
-      await fs.readFile(run.outputs.manifest, 'utf8')
+    const manifestText = await fs.readFile(run.outputs.manifest, 'utf8')
+    expect(await fs.readFile(path.join(unpacked, 'manifest.json'), 'utf8')).toBe(manifestText)
+    // The model card, written beside the model folder before the upload, rides along as README.md,
+    // listed in SHA256SUMS; the output held back is not in it.
+    const outputDir = (JSON.parse(manifestText) as { folders: { outputDir: string } }).folders
+      .outputDir
+    const card = await fs.readFile(`${outputDir}.README.md`)
+    expect((await fs.readFile(path.join(unpacked, 'README.md'))).equals(card)).toBe(true)
+    expect(await fs.readFile(path.join(unpacked, 'SHA256SUMS'), 'utf8')).toContain(
+      `${createHash('sha256').update(card).digest('hex')}  fused-model-checksums/README.md\n`
     )
+    expect(card.toString()).toContain('## Files')
+    expect(card.toString()).not.toContain('| `mlx` |')
     expect(run.summary).toMatch(/<code>mlx<\/code><\/td><td>not uploaded: over its size budget/)
   })
 

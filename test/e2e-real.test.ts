@@ -27,6 +27,7 @@ import {
 jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../src/main.js')
 const { readGgufHeader, chatFacts } = await import('../src/gguf/verify.js')
+const { chatTurn, endOfTurnToken } = await import('../src/gguf/smoke.js')
 
 const LLAMA_CPP_DIR = process.env.LLAMA_CPP_DIR!
 
@@ -150,8 +151,30 @@ describe.each(CASES)('$arch $variant + $kind on the $mlx mlx-lm, real tools', c 
         .filter(l => l.startsWith('PARAMETER stop "'))
         .map(l => l.slice('PARAMETER stop "'.length, -1))
       expect(stops).toEqual(chat.eogTexts)
+      // One chat turn through the file's own template, its end-of-turn token biased: a correct
+      // end-of-generation set ends the reply at once.
+      const eot = endOfTurnToken(chat)
+      expect(eot).not.toBeNull()
+      const turn = await chatTurn({
+        bin: path.join(LLAMA_CPP_DIR, 'build', 'bin', 'llama-completion'),
+        model: file,
+        tokens: 8,
+        bias: { id: eot!.id, by: 100 }
+      })
+      expect(turn.ended).toBe(true)
     }
-    expect(core.warning.mock.calls.map(call => String(call[0]))).not.toContainEqual(
+    // The run's own chat turn (unbiased) ran for every file: it ended, or, since a random tiny
+    // model need not write its end-of-turn token, it is the one chat warning allowed here.
+    const warnings = core.warning.mock.calls.map(call => String(call[0]))
+    const infos = core.info.mock.calls.map(call => String(call[0]))
+    for (const file of files) {
+      const name = path.basename(file)
+      const turned =
+        infos.some(l => l.includes(`one chat turn through ${name}'s chat template ended`)) ||
+        warnings.some(w => w.includes(`${name} did not end its reply within 64 tokens`))
+      expect(turned).toBe(true)
+    }
+    expect(warnings.filter(w => !/did not end its reply within/.test(w))).not.toContainEqual(
       expect.stringMatching(/chat template|end generation/)
     )
     // Stacked experts reach the converter split per expert, the names it maps.

@@ -182,6 +182,7 @@ describe('readInputs', () => {
       'smoke-test': c => c.gguf?.smokeTest,
       'keep-intermediates': c => c.gguf?.keepIntermediates,
       'cache-toolchain': c => c.gguf?.cacheToolchain,
+      'gguf-adapter': c => c.gguf?.adapter,
       upload: c => c.upload.upload,
       'upload-over-budget': c => c.upload.uploadOverBudget,
       'remove-after-upload': c => c.upload.removeAfterUpload,
@@ -213,6 +214,13 @@ describe('readInputs', () => {
         expect([name, FIELDS[name](await readInputs(root))]).toEqual([name, false])
         delete process.env[`INPUT_${name.toUpperCase()}`]
       }
+    })
+
+    it('refuse gguf-adapter without gguf, naming both inputs', async () => {
+      set({ 'base-model': base, 'adapter-path': adapters, 'gguf-adapter': 'true' })
+      await expect(readInputs(root)).rejects.toThrow(
+        /^Input gguf-adapter is true but gguf is empty; set gguf as well/
+      )
     })
 
     it('each refuse anything else with the same sentence', async () => {

@@ -63,6 +63,8 @@ async function artifacts(
   files: Record<string, Buffer>,
   opts: {
     extraSums?: string
+    /** Small files of the checksums folder (Modelfiles, README.md), listed in SHA256SUMS. */
+    extras?: Record<string, string>
     bytes?: Record<string, number>
     name?: string
     state?: string
@@ -89,6 +91,10 @@ async function artifacts(
       format: `GGUF ${type} (llama)`,
       bitsPerWeight: 4.91
     })
+  }
+  for (const [file, text] of Object.entries(opts.extras ?? {})) {
+    await fs.writeFile(path.join(checksums, file), text)
+    lines.push(`${sha256(text)}  ${name}-checksums/${file}`)
   }
   await fs.writeFile(
     path.join(checksums, 'SHA256SUMS'),
@@ -329,13 +335,13 @@ describe('release', () => {
     expect(changing[0]).toEqual(expect.arrayContaining(['--draft', '--target', COMMIT]))
   })
 
-  it('attaches the Modelfiles the checksums artifact holds, each checked against SHA256SUMS', async () => {
+  it('attaches the Modelfiles and the model card the checksums artifact holds, each checked against SHA256SUMS', async () => {
     const text = 'FROM ./model-Q4_K_M.gguf\nPARAMETER stop "</s>"\n'
+    const card = '---\nlibrary_name: mlx\n---\n# model\n'
     const c = await artifacts(
       { 'model-Q4_K_M.gguf': Buffer.from('q4') },
-      { extraSums: `${sha256(text)}  model-checksums/model-Q4_K_M.Modelfile\n` }
+      { extras: { 'model-Q4_K_M.Modelfile': text, 'README.md': card } }
     )
-    await fs.writeFile(path.join(c.checksums, 'model-Q4_K_M.Modelfile'), text)
     await fs.writeFile(notesFile(c), 'table\n')
     expect(publish(c, ['release', '--tag', 'v1', '--notes', notesFile(c), ...model(c)]).code).toBe(
       0
@@ -343,18 +349,29 @@ describe('release', () => {
     const [rel] = await releases(c)
     expect(rel.assets.map(a => a.name).sort()).toEqual([
       'model-Q4_K_M.Modelfile',
+      'model-README.md',
       'model-SHA256SUMS',
       'model-manifest.json'
     ])
-    // A Modelfile changed after the run is refused before the release is changed at all.
-    await fs.writeFile(path.join(c.checksums, 'model-Q4_K_M.Modelfile'), text + '# edited\n')
-    const before = (await writes(c)).length
-    const again = publish(c, ['release', '--tag', 'v1', '--notes', notesFile(c), ...model(c)])
-    expect(again.code).toBe(1)
-    expect((await writes(c)).length).toBe(before)
-    expect(again.out).toContain(
-      'model-Q4_K_M.Modelfile in ' + c.checksums + ' does not match its SHA-256 in SHA256SUMS'
-    )
+    // The card is released as NAME-README.md, byte for byte.
+    const released = path.join(c.state, 'assets', String(rel.id), 'model-README.md')
+    expect(await fs.readFile(released, 'utf8')).toBe(card)
+    // A Modelfile or card changed after the run is refused before the release is changed at all.
+    for (const [file, changed] of [
+      ['model-Q4_K_M.Modelfile', text + '# edited\n'],
+      ['README.md', card + 'edited\n']
+    ]) {
+      const original = await fs.readFile(path.join(c.checksums, file), 'utf8')
+      await fs.writeFile(path.join(c.checksums, file), changed)
+      const before = (await writes(c)).length
+      const again = publish(c, ['release', '--tag', 'v1', '--notes', notesFile(c), ...model(c)])
+      expect(again.code).toBe(1)
+      expect((await writes(c)).length).toBe(before)
+      expect(again.out).toContain(
+        `${file} in ${c.checksums} does not match its SHA-256 in SHA256SUMS`
+      )
+      await fs.writeFile(path.join(c.checksums, file), original)
+    }
   })
 
   it('finds its section again in a body that comes back with CRLF line ends', async () => {
@@ -617,6 +634,47 @@ describe('a whole publication, with immutable releases', () => {
       /^::error::model-Q4_K_M\.gguf on release v1 is 3 bytes, not the 8 of model-manifest\.json/
     )
     expect((await releases(c))[0].draft).toBe(true)
+  })
+
+  it('checks the Modelfile and the card on the draft by their bytes, and attests them with the GGUF file', async () => {
+    const text = 'FROM ./model-Q4_K_M.gguf\n'
+    const card = '# model\n'
+    const q4 = Buffer.from('q4 bytes')
+    const c = await artifacts(
+      { 'model-Q4_K_M.gguf': q4 },
+      { extras: { 'model-Q4_K_M.Modelfile': text, 'README.md': card } }
+    )
+    publishModel(c, 'model', {})
+    const subjectsFile = path.join(c.dir, 'subjects.txt')
+    const args = ['verify', '--tag', 'v1', '--subjects', subjectsFile, '--attest', 'true']
+    expect(publish(c, [...args, ...model(c)])).toEqual({
+      code: 0,
+      out: 'Release v1: 1 GGUF file of model verified, to be attested.\n'
+    })
+    expect(readFileSync(subjectsFile, 'utf8')).toBe(
+      `${sha256(q4)}  model-Q4_K_M.gguf\n${sha256(text)}  model-Q4_K_M.Modelfile\n${sha256(card)}  model-README.md\n`
+    )
+    // The card on the draft replaced by other bytes (the fake keeps no digest for it): refused.
+    const all = await releases(c)
+    const asset = all[0].assets.find(a => a.name === 'model-README.md')!
+    asset.digest = null
+    await fs.writeFile(path.join(c.state, 'releases.json'), JSON.stringify(all))
+    await fs.writeFile(
+      path.join(c.state, 'assets', String(all[0].id), 'model-README.md'),
+      '# forged\n'
+    )
+    const r = publish(c, ['finalize', '--tag', 'v1', ...model(c)])
+    expect(r.code).toBe(1)
+    expect(r.out).toBe(
+      `::error::model-README.md on release v1 has SHA-256 ${sha256('# forged\n')}, not the ${sha256(card)} of model-SHA256SUMS; run the publication of model again.\n`
+    )
+    expect((await releases(c))[0].draft).toBe(true)
+    // The Modelfile missing from the draft: refused, naming it.
+    all[0].assets = all[0].assets.filter(a => a.name !== 'model-Q4_K_M.Modelfile')
+    await fs.writeFile(path.join(c.state, 'releases.json'), JSON.stringify(all))
+    expect(publish(c, ['finalize', '--tag', 'v1', ...model(c)]).out).toMatch(
+      /^::error::Release v1 lacks model-Q4_K_M\.Modelfile, listed in model-SHA256SUMS/
+    )
   })
 
   it('publishes several models to one tag with one last finalize, every section in the notes', async () => {

@@ -18,7 +18,7 @@ export async function uploadArtifacts(
   config: UploadConfig,
   report: RunReport,
   checksums: Checksums,
-  client?: ArtifactService
+  extra: { card?: string | null; client?: ArtifactService } = {}
 ): Promise<ArtifactOutcome> {
   // The artifact client (Azure blob, Octokit) loads only here and in the plan's name check.
   const { uploadOutputs, UploadError } = await import('./upload.js')
@@ -30,9 +30,10 @@ export async function uploadArtifacts(
         manifestPath: report.manifestPath,
         extraFiles: report.qualityChart ? [report.qualityChart] : [],
         config,
-        checksums
+        checksums,
+        card: extra.card ?? null
       },
-      client
+      extra.client
     )
   } catch (error) {
     if (!(error instanceof UploadError)) throw error

@@ -8,8 +8,9 @@
  * - `<prefix>-<TYPE>.gguf`: each GGUF file raw (`skipArchive`: the artifact takes the file's
  *   basename, so a link of that name is uploaded); the digest the client returns is the SHA-256
  *   of the bytes it sent, checked against the checksum taken when the file was measured;
- * - `<prefix>-checksums`: SHA256SUMS for every published file, plus manifest.json; uploaded even
- *   when every output is held back, since the manifest is the record of what was measured.
+ * - `<prefix>-checksums`: SHA256SUMS for every published file, plus manifest.json, the model card
+ *   as README.md and the GGUF files' Modelfiles; uploaded even when every output is held back,
+ *   since the manifest is the record of what was measured.
  */
 import * as core from '@actions/core'
 import {
@@ -63,6 +64,8 @@ export interface UploadRequest {
   config: UploadConfig
   /** Every output file's SHA-256 (checksumOutputs), taken when the outputs were measured. */
   checksums: Checksums
+  /** The run's model card (`<output-dir>.README.md`), sent as README.md with the checksums. */
+  card?: string | null
   /** Where the folders of links are staged (removed afterwards); default RUNNER_TEMP. */
   stagingDir?: string
 }
@@ -210,6 +213,11 @@ export async function uploadOutputs(
     // The GGUF files' Ollama Modelfiles (small text files, named like the files they load) ride
     // with the checksums, so a release step finds them beside SHA256SUMS.
     const extras: string[] = []
+    if (req.card) {
+      await copyIntoScratch(req.card, path.join(root, 'README.md'))
+      published.push([(await sha256File(req.card)).sha256, `${name}/README.md`])
+      extras.push(path.join(root, 'README.md'))
+    }
     for (const file of req.extraFiles ?? []) {
       const base = path.basename(file)
       await copyIntoScratch(file, path.join(root, base))

@@ -2,6 +2,7 @@
 import { formatCount, formatDecimal, formatSize } from '../core/size.js'
 import type { Diagnosis, MeasuredOutput } from '../core/types.js'
 import { withinBudget, type JudgedOutput, type OverBudget } from './verdict.js'
+import { ADAPTER_TARGETS } from './parse.js'
 
 /** One message per output over budget, e.g. `mlx: 6.07 GB (5.65 GiB) is over its budget of 2.50 GB by 143%`. */
 export function overBudgetMessage(output: MeasuredOutput, v: OverBudget): string {
@@ -38,7 +39,8 @@ export function overBudgetFailure(
 
 /** Why a GGUF file is over its budget, and what fits instead, in plain words. */
 export function explainGgufOverBudget(outputs: readonly JudgedOutput[]): Diagnosis[] {
-  const ggufs = outputs.filter(o => o.kind === 'gguf')
+  // The type advice is for the fused model's files, not gguf-adapter's LoRA and base GGUF.
+  const ggufs = outputs.filter(o => o.kind === 'gguf' && !ADAPTER_TARGETS.includes(o.name))
   return ggufs.flatMap(o => {
     const v = o.verdict
     // Over a growth limit: what fits is a question for the baseline, not of bits per weight.

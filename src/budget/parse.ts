@@ -4,7 +4,10 @@ import { ActionError, type BudgetEntry, type GrowthEntry } from '../core/types.j
 
 export const INPUT = 'size-budget'
 /** Targets that are not a GGUF type name. */
-export const GENERIC_TARGETS: readonly string[] = ['all', 'mlx', 'gguf']
+export const GENERIC_TARGETS: readonly string[] = ['all', 'mlx', 'gguf', 'lora', 'base']
+
+/** Targets of one output each that `gguf` does not cover: gguf-adapter's LoRA GGUF and base GGUF. */
+export const ADAPTER_TARGETS: readonly string[] = ['lora', 'base']
 
 /** What `size-budget` holds: absolute budgets and growth limits (at most one of each per target). */
 export interface SizeBudget {
@@ -81,7 +84,7 @@ export function parseSizeBudget(
     if (!GENERIC_TARGETS.includes(target) && !ggufTypeNames.has(target)) {
       throw new ActionError({
         problem: `Input ${INPUT} has an unknown target "${rawTarget}" in "${item}"`,
-        fix: `targets are all, mlx, gguf or a GGUF type such as Q4_K_M or Q8_0`
+        fix: `targets are all, mlx, gguf, lora, base or a GGUF type such as Q4_K_M or Q8_0`
       })
     }
     const size = item.slice(eq + 1).trim()

@@ -1,6 +1,6 @@
 /** Budget entries that gate nothing in this run: a note, not an error. */
 import type { BudgetEntry, Diagnosis, MeasuredOutput, QualityBudgetEntry } from '../core/types.js'
-import { GENERIC_TARGETS } from './parse.js'
+import { ADAPTER_TARGETS, GENERIC_TARGETS } from './parse.js'
 
 /**
  * Budget entries for GGUF outputs this run does not produce: a type it does not make, or `gguf`
@@ -10,10 +10,13 @@ export function unusedTypeBudgets<T extends { target: string }>(
   entries: readonly T[],
   producedTypes: readonly string[]
 ): T[] {
+  const fused = producedTypes.filter(t => !ADAPTER_TARGETS.includes(t))
   return entries.filter(e =>
     e.target === 'gguf'
-      ? producedTypes.length === 0
-      : !GENERIC_TARGETS.includes(e.target) && !producedTypes.includes(e.target)
+      ? fused.length === 0
+      : ADAPTER_TARGETS.includes(e.target)
+        ? !producedTypes.includes(e.target)
+        : !GENERIC_TARGETS.includes(e.target) && !producedTypes.includes(e.target)
   )
 }
 
@@ -30,7 +33,9 @@ export function unusedBudgetDiagnoses(
     text:
       unused.target === 'gguf'
         ? `size-budget entry "${unused.text}" is for GGUF files and this run makes none; it is ignored here.`
-        : `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`
+        : ADAPTER_TARGETS.includes(unused.target)
+          ? `size-budget entry "${unused.text}" is for gguf-adapter's ${unused.target} GGUF and this run makes none (gguf-adapter is false); it is ignored here.`
+          : `size-budget entry "${unused.text}" names a GGUF type this run does not produce; it is ignored here.`
   }))
   const unusedQuality = unusedTypeBudgets(quality, types).map((unused): Diagnosis => ({
     level: 'warning',

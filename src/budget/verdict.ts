@@ -1,5 +1,6 @@
 /** Picking each output's budget and judging the output against it. */
 import type { BudgetEntry, MeasuredOutput, QualityBudgetEntry } from '../core/types.js'
+import { ADAPTER_TARGETS } from './parse.js'
 import { qualityVerdictFor, type QualityVerdict } from './quality.js'
 
 /**
@@ -41,12 +42,21 @@ export interface JudgedOutput extends MeasuredOutput {
   qualityVerdict?: QualityVerdict
 }
 
-/** The most specific budget for an output: its GGUF type, then `gguf` or `mlx`, then `all`. */
+/**
+ * The most specific budget for an output: its GGUF type, then `gguf` or `mlx`, then `all`. The
+ * LoRA GGUF and the base GGUF of gguf-adapter have their own targets (`lora`, `base`), then `all`:
+ * `gguf` is meant for the fused model's files.
+ */
 export function budgetFor<E extends { target: string }>(
   entries: readonly E[],
   output: { name: string; kind: 'mlx' | 'gguf' }
 ): E | null {
-  const order = output.kind === 'mlx' ? ['mlx', 'all'] : [output.name.toUpperCase(), 'gguf', 'all']
+  const order =
+    output.kind === 'mlx'
+      ? ['mlx', 'all']
+      : ADAPTER_TARGETS.includes(output.name)
+        ? [output.name, 'all']
+        : [output.name.toUpperCase(), 'gguf', 'all']
   for (const target of order) {
     const hit = entries.find(e => e.target === target)
     if (hit) return hit

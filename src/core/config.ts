@@ -61,6 +61,8 @@ export interface GgufConfig {
   readonly stem: string
   /** gguf-split in bytes: GGUF files larger than this are split into shards; null: no split. */
   readonly split: number | null
+  /** `gguf-adapter`: a LoRA-only GGUF of the adapters, with the base's own GGUF to apply it to. */
+  readonly adapter: boolean
 }
 
 export interface Config {

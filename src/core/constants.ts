@@ -29,6 +29,7 @@ export const Inputs = {
   Imatrix: 'imatrix',
   SmokeTest: 'smoke-test',
   KeepIntermediates: 'keep-intermediates',
+  GgufAdapter: 'gguf-adapter',
   CacheToolchain: 'cache-toolchain',
   GgufDir: 'gguf-dir',
   GgufSplit: 'gguf-split',

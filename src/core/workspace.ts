@@ -238,3 +238,20 @@ export async function promote(staging: string, finalDir: string): Promise<void> 
 export async function overwriteText(file: string, text: string): Promise<void> {
   await fs.writeFile(file, text)
 }
+
+/**
+ * A hard link at `link` to `target` (the same bytes under a second name, no copy), its folder made
+ * first and put in place by a rename, so a reader never sees half an entry; false, with nothing
+ * left behind, when the file system refuses it (the two on different file systems: EXDEV).
+ */
+export async function hardLink(target: string, link: string): Promise<boolean> {
+  await fs.mkdir(path.dirname(link), { recursive: true })
+  const temporary = `${link}.${randomBytes(4).toString('hex')}.partial`
+  try {
+    await fs.link(target, temporary)
+  } catch {
+    return false
+  }
+  await fs.rename(temporary, link)
+  return true
+}

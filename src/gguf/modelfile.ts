@@ -15,6 +15,11 @@ export interface ModelfileInput {
   stopTokens: readonly string[]
   /** The chat template the GGUF carries (`tokenizer.chat_template`), if any. */
   chatTemplate?: string
+  /**
+   * A LoRA GGUF beside it that Ollama applies to the FROM model: `ADAPTER ./<file>` (ollama/ollama
+   * `docs/modelfile.md`, "ADAPTER": a GGUF LoRA adapter, applied to the base the FROM line names).
+   */
+  adapter?: string
 }
 
 export interface Modelfile {
@@ -42,8 +47,13 @@ function quoted(value: string): string | undefined {
 }
 
 /** The Modelfile's text for one GGUF. */
-export function modelfile({ ggufName, stopTokens, chatTemplate }: ModelfileInput): Modelfile {
-  const lines = [`FROM ./${ggufName}`]
+export function modelfile({
+  ggufName,
+  stopTokens,
+  chatTemplate,
+  adapter
+}: ModelfileInput): Modelfile {
+  const lines = [`FROM ./${ggufName}`, ...(adapter !== undefined ? [`ADAPTER ./${adapter}`] : [])]
   const stops: string[] = []
   const unwritable: string[] = []
   for (const token of new Set(stopTokens)) {

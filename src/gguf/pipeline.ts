@@ -20,7 +20,7 @@ import { chooseAuto, type AutoChoice } from './auto.js'
 import { convertToGguf, directOutType, intermediateOutType } from './convert.js'
 import { predictQuantizedSize } from './predict.js'
 import { quantizeGguf } from './quantize.js'
-import { smokeTest } from './smoke.js'
+import { chatTurn, endOfTurnToken, smokeTest } from './smoke.js'
 import { prepareConversionSource, type SourceFacts } from './source.js'
 import { splitGguf } from './split.js'
 import type { LlamaCpp } from './toolchain.js'
@@ -28,6 +28,7 @@ import { prepareExperts } from './unstack.js'
 import { chatWarnings, verifyGguf, type ChatFacts, type GgufFacts } from './verify.js'
 import { modelfile, modelfileName } from './modelfile.js'
 import * as log from '../core/log.js'
+import type { AdapterGgufManifest } from './adapter.js'
 
 /** The GGUF stage's plan, checked before any fuse; no stage changes it. */
 export interface GgufSetup {
@@ -47,6 +48,8 @@ export interface GgufManifest {
   /** Where the intermediates were kept (keep-intermediates: true), else null. */
   intermediates: string | null
   convertPython: string
+  /** gguf-adapter: the LoRA GGUF and the base GGUF it applies to (adapter.ts); absent without. */
+  adapter?: AdapterGgufManifest
 }
 
 export interface GgufResult extends StageResult {
@@ -270,7 +273,8 @@ async function moveInto(work: Work, output: MeasuredOutput): Promise<MeasuredOut
   return { ...output, path: shards[0].path, shards, ...modelfile }
 }
 
-async function smoke(setup: GgufSetup, file: string, type: string): Promise<void> {
+async function smoke(work: Work, file: string, type: string, chat: ChatFacts): Promise<void> {
+  const { setup } = work
   if (!setup.config.smokeTest) return
   const r = await smokeTest({ bin: setup.llama.generator, model: file, tokens: 8 })
   const count = r.tokens === null ? 'tokens' : `${r.tokens} tokens`
@@ -279,6 +283,48 @@ async function smoke(setup: GgufSetup, file: string, type: string): Promise<void
   log.info(
     `${type}: llama.cpp loaded ${path.basename(file)} and generated ${count} in ${r.ms} ms${excerpt}${note}.`
   )
+  const text = await chatTurnWarning(setup, file, type, chat)
+  if (text !== null && !work.result.diagnoses.some(d => d.text === text))
+    work.result.diagnoses.push({ level: 'warning', title: 'Chat in GGUF runtimes', text })
+}
+
+/** Tokens one chat turn's reply may take before it counts as not ending. */
+const CHAT_TURN_TOKENS = 64
+
+/**
+ * One chat turn through the file's own template (a file without one was warned about already):
+ * a reply that does not end within CHAT_TURN_TOKENS, or a template llama.cpp cannot run, is a
+ * warning, not a failure: the file loads and generates, and a model's replies are its own.
+ */
+async function chatTurnWarning(
+  setup: GgufSetup,
+  file: string,
+  type: string,
+  chat: ChatFacts
+): Promise<string | null> {
+  if (chat.template === null) return null
+  const name = path.basename(file)
+  const eot = endOfTurnToken(chat)
+  let r
+  try {
+    r = await chatTurn({ bin: setup.llama.generator, model: file, tokens: CHAT_TURN_TOKENS })
+  } catch (error) {
+    if (!(error instanceof ActionError)) throw error
+    return `${error.problem}: Ollama, LM Studio and the llama.cpp server may not be able to chat with ${name} either; check the chat template of the base model.`
+  }
+  if (r.ended === true) {
+    log.info(
+      `${type}: one chat turn through ${name}'s chat template ended at an end-of-generation token.`
+    )
+  } else if (r.ended === null) {
+    log.info(
+      `${type}: one chat turn through ${name}'s chat template ran, but llama.cpp's output was not flushed, so whether it ended is not known.`
+    )
+  } else {
+    const stop = eot ? ` (${eot.text}, id ${eot.id})` : ''
+    return `${name} did not end its reply within ${CHAT_TURN_TOKENS} tokens of one chat turn through its own chat template (llama-completion -cnv -st): a model that does not write its end-of-turn token${stop} keeps talking in Ollama, LM Studio and the llama.cpp server; check that the adapters were trained on chat-formatted data whose replies end with it.`
+  }
+  return null
 }
 
 /**
@@ -305,7 +351,7 @@ async function checkOutput(
       const split = await splitOutput(work, file, type, facts)
       return { ...split, modelfile: await writeModelfile(work, split.path, type, chat) }
     }
-    await smoke(setup, file, type)
+    await smoke(work, file, type, chat)
     return {
       modelfile: await writeModelfile(work, file, type, chat),
       name: type,
@@ -390,7 +436,7 @@ async function splitOutput(
       fix: `run again`
     })
   }
-  await smoke(setup, shards[0], type)
+  await smoke(work, shards[0], type, whole.chat!)
   const bytes = checked.reduce((sum, s) => sum + s.bytes, 0)
   log.info(
     `${type}: split into ${shards.length} shards of at most ${formatSize(limit)} (${checked.map(s => formatSize(s.bytes)).join(', ')}).`

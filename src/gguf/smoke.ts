@@ -1,4 +1,7 @@
-/** The smoke test: llama.cpp loads each GGUF file and generates a few tokens, time-limited. */
+/**
+ * The smoke test: llama.cpp loads each GGUF file and generates a few tokens, time-limited; and one
+ * chat turn through the file's own chat template, which must end at an end-of-generation token.
+ */
 import * as core from '@actions/core'
 import * as path from 'node:path'
 
@@ -6,6 +9,7 @@ import { exists } from '../core/folders.js'
 import { ActionError } from '../core/types.js'
 import { runStep } from '../core/run.js'
 import * as log from '../core/log.js'
+import type { ChatFacts } from './verify.js'
 
 export interface SmokeOptions {
   /** llama-completion (or the older llama-cli). */
@@ -190,4 +194,110 @@ export async function smokeTest(opts: SmokeOptions): Promise<SmokeResult> {
       }
     }
   })
+}
+
+export interface ChatTurnOptions {
+  /** llama-completion. */
+  bin: string
+  model: string
+  /** A LoRA-only GGUF to apply to `model` (`--lora`). */
+  lora?: string
+  /** The user's message of the one turn. */
+  prompt?: string
+  /** The most tokens the reply may take (`-n`) before it counts as not ending. */
+  tokens?: number
+  /**
+   * `--logit-bias ID+BY`: makes token ID the greedy choice, so a file whose end-of-generation set
+   * holds it must end the turn at once. The tests bias the end-of-turn token; a real run does not.
+   */
+  bias?: { id: number; by: number }
+  timeoutMs?: number
+  /** Runs allowed to come back with neither the end marker nor the timing lines (default 4). */
+  attempts?: number
+}
+
+export interface ChatTurnResult {
+  /**
+   * true: generation ended at an end-of-generation token (llama-completion printed
+   * `[end of text]`); false: it ran the full `tokens` without one; null: the logger flushed
+   * neither, so it cannot be told.
+   */
+  ended: boolean | null
+  /** Tokens generated, from the timing lines, or null. */
+  tokens: number | null
+  ms: number
+}
+
+/**
+ * One chat turn through the GGUF's own chat template: `llama-completion -cnv -st --jinja -p TEXT`
+ * renders the prompt as the one user message with the template the file carries, generates the
+ * reply greedily and exits after it (ggml-org/llama.cpp tag v0.4.0 `common/arg.cpp`: `-cnv`,
+ * `-st` "run conversation for a single turn only, then exit when done", `--jinja`, `-l`/
+ * `--logit-bias TOKEN_ID(+/-)BIAS`; `tools/completion/completion.cpp`: the user prompt is formatted
+ * with `common_chat_templates_apply` and generation prompt, and an end-of-generation token ends
+ * the loop with ` [end of text]`; `-n` tokens without one end it silently).
+ */
+export async function chatTurn(opts: ChatTurnOptions): Promise<ChatTurnResult> {
+  const prompt = opts.prompt ?? 'Hello! Who are you?'
+  const tokens = opts.tokens ?? 64
+  const timeoutMs = opts.timeoutMs ?? 300_000
+  const attempts = Math.max(1, opts.attempts ?? 4)
+  if (!(await exists(opts.model))) {
+    throw new ActionError({
+      problem: `The chat turn cannot find ${opts.model}`,
+      fix: `the GGUF file was not written`
+    })
+  }
+  const args = ['-m', opts.model, '-cnv', '-st', '--jinja', '-p', prompt]
+  args.push('-n', String(tokens), '--temp', '0')
+  if (opts.bias) args.push('--logit-bias', `${opts.bias.id}+${opts.bias.by}`)
+  if (opts.lora !== undefined) args.push('--lora', opts.lora)
+  const name =
+    opts.lora === undefined
+      ? path.basename(opts.model)
+      : `${path.basename(opts.lora)} on ${path.basename(opts.model)}`
+  return core.group(`Chat turn: ${name} replies within ${tokens} tokens`, async () => {
+    for (let i = 1; ; i++) {
+      const run = await runStep({
+        tool: path.basename(opts.bin),
+        bin: opts.bin,
+        args,
+        timeoutMs,
+        hint: 'check the llama.cpp build or set smoke-test to false',
+        failure: r =>
+          r.timedOut
+            ? {
+                problem: `One chat turn with ${name} did not finish within ${Math.round(timeoutMs / 1000)} s (last output: ${r.tail.last()})`,
+                fix: `set smoke-test to false`
+              }
+            : {
+                problem: `llama.cpp could not run one chat turn with ${name} through its chat template: ${path.basename(opts.bin)} ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`} (last output: ${r.tail.last()})`,
+                fix: `check the chat template of the base model`
+              }
+      })
+      const count = tokenCount(run.output)
+      const ended = /\[end of text\]\s*$/.test(run.stdout)
+        ? true
+        : count !== null && count >= tokens
+          ? false
+          : null
+      if (ended === null && i < attempts) {
+        log.info(
+          `${path.basename(opts.bin)} exited 0 but its output was not flushed; running it again`
+        )
+        continue
+      }
+      return { ended, tokens: count, ms: run.ms }
+    }
+  })
+}
+
+/**
+ * The token a reply ends with: the first of the file's end-of-generation tokens that its chat
+ * template writes (`<|im_end|>` in ChatML, `<end_of_turn>` in Gemma's), else null.
+ */
+export function endOfTurnToken(chat: ChatFacts): { id: number; text: string } | null {
+  if (chat.template === null) return null
+  const i = chat.eogTexts.findIndex(t => t !== '' && chat.template!.includes(t))
+  return i === -1 ? null : { id: chat.eog[i], text: chat.eogTexts[i] }
 }

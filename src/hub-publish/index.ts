@@ -1,6 +1,6 @@
 /**
- * The Hub step of run(), after the artifacts: the model card written beside the model folder,
- * then one commit per repository (hub-repo; hub-repo-gguf for the GGUF files when set), never an
+ * The Hub step of run(), after the artifacts: the run's model card (written beside the model folder
+ * before the artifacts, card-file.ts) as README.md, one commit per repository (hub-repo; hub-repo-gguf for the GGUF files when set), never an
  * output over its budget unless upload-over-budget. A failure fails the step with its one sentence
  * after the summary rows are written; it is not thrown, so the size report above it stays.
  * Loaded with import() only when hub-repo is set: the Hub client stays off the start-up path.
@@ -10,15 +10,12 @@ import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { sha256File } from '../core/checksum.js'
 import { Inputs, Outputs } from '../core/constants.js'
-import { writeText } from '../core/download.js'
-import { exists } from '../core/folders.js'
 import { redact } from '../core/redact.js'
 import { formatSize } from '../core/size.js'
 import type { Config, HubPublishConfig } from '../core/config.js'
 import { html, htmlAttribute } from '../core/html.js'
 import type { ManifestOutputV1, ManifestV1 } from '../report/index.js'
-import { baseLicense } from './license.js'
-import { modelCard } from './card.js'
+import { cardContext, runCardPath, sentOutputs, writeCard } from './card-file.js'
 import { commitFiles, hubError, type HubClient, type HubCommit, type HubFile } from './commit.js'
 
 export interface HubPublishRequest {
@@ -28,6 +25,8 @@ export interface HubPublishRequest {
   /** The base model's folder (a local base, or the Hub snapshot), for its license. */
   baseDir: string | null
   uploadOverBudget: boolean
+  /** The run's card is already written (writeRunCard, before the artifacts): it is sent as is. */
+  cardWritten: boolean
   client: HubClient
 }
 
@@ -55,6 +54,7 @@ export async function publishHubStep(
     adapterPath: config.adapterPath,
     baseDir,
     uploadOverBudget: config.upload.uploadOverBudget,
+    cardWritten: true,
     client: { endpoint: settings.endpoint, token: settings.token }
   })
   await reportHub(report)
@@ -63,10 +63,11 @@ export async function publishHubStep(
 
 export async function publishToHub(req: HubPublishRequest): Promise<HubPublishReport> {
   const { config, manifest } = req
-  const held = manifest.outputs
-    .filter(o => o.status === 'over' && !req.uploadOverBudget)
-    .map(o => ({ output: o.name, reason: 'over its size budget (upload-over-budget: false)' }))
-  const sent = manifest.outputs.filter(o => !held.some(h => h.output === o.name))
+  const { sent, held: over } = sentOutputs(manifest, req.uploadOverBudget)
+  const held = over.map(o => ({
+    output: o.name,
+    reason: 'over its size budget (upload-over-budget: false)'
+  }))
   const groups: Array<{ repo: string; input: string; outputs: ManifestOutputV1[] }> =
     config.ggufRepo
       ? [
@@ -79,26 +80,25 @@ export async function publishToHub(req: HubPublishRequest): Promise<HubPublishRe
         ]
       : [{ repo: config.repo, input: Inputs.HubRepo, outputs: sent }]
 
-  const adapterSums = await adapterChecksums(req.adapterPath)
-  const license = req.baseDir ? await baseLicense(req.baseDir) : null
-  const runUrl = workflowRunUrl()
-  const card = `${manifest.folders.outputDir}.README.md`
+  const context = await cardContext(manifest, req.adapterPath, req.baseDir)
+  const runUrl = context.runUrl
+  const card = runCardPath(manifest.folders.outputDir)
   const report: HubPublishReport = { status: 'published', card, commits: [], held }
   try {
     for (const group of groups) {
       if (group.outputs.length === 0) continue
-      const text = modelCard({ manifest, outputs: group.outputs, license, adapterSums, runUrl })
-      const cardFile =
-        group.repo === config.repo
-          ? card
-          : `${manifest.folders.outputDir}.${group.outputs[0].kind}.README.md`
-      await writeText(cardFile, text)
+      // One repository: the run's card, as the artifacts carry it. Two: each its own card, in
+      // files of their own, so the run's card keeps the bytes its checksum was taken of.
+      const cardFile = config.ggufRepo
+        ? `${manifest.folders.outputDir}.${group.outputs[0].kind}.README.md`
+        : card
+      if (config.ggufRepo || !req.cardWritten) await writeCard(cardFile, context, group.outputs)
       const files = [
         ...(await filesOf(group.outputs)),
         {
           path: 'README.md',
           source: cardFile,
-          bytes: Buffer.byteLength(text),
+          bytes: (await stat(cardFile)).size,
           sha256: (await sha256File(cardFile)).sha256
         }
       ]
@@ -194,21 +194,6 @@ async function filesOf(outputs: readonly ManifestOutputV1[]): Promise<HubFile[]>
     }
   }
   return files
-}
-
-async function adapterChecksums(dir: string): Promise<Record<string, string>> {
-  const sums: Record<string, string> = {}
-  for (const name of ['adapter_config.json', 'adapters.safetensors']) {
-    const file = path.join(dir, name)
-    if (await exists(file)) sums[name] = (await sha256File(file)).sha256
-  }
-  return sums
-}
-
-/** `<server>/<repository>/actions/runs/<id>`, or null outside GitHub Actions. */
-function workflowRunUrl(env: NodeJS.ProcessEnv = process.env): string | null {
-  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: id } = env
-  return server && repo && id ? `${server}/${repo}/actions/runs/${id}` : null
 }
 
 function commitTitle(m: ManifestV1): string {

@@ -82,6 +82,42 @@ export async function runConvert(
   return [req.env.python, ...(await pythonArgs(req.env.python, args))] // as run: -P included
 }
 
+/**
+ * De-quantizes a model with `mlx_lm convert -d` into `outDir` (must not exist): the 16-bit base a
+ * LoRA GGUF applies to, when the adapters were trained on a quantized base. `-d` is the short
+ * form of `--dequantize` in every mlx-lm this action runs (mlx_lm/convert.py); it loads lazily
+ * and frees each shard once written.
+ */
+export async function runDequantize(
+  req: Pick<FuseRequest, 'env' | 'hfToken' | 'trustRemoteCode'>,
+  inDir: string,
+  outDir: string
+): Promise<string[]> {
+  const args = [
+    ...mlxCommand(req.env, 'convert'),
+    '--hf-path',
+    inDir,
+    '--mlx-path',
+    outDir,
+    '-d',
+    ...trustFlag(req)
+  ]
+  await removeIfEmpty(outDir) // mlx_lm convert refuses an existing --mlx-path
+  await runStep(
+    req,
+    'De-quantizing the base model to 16-bit for its GGUF (mlx_lm convert -d)',
+    args,
+    outDir,
+    'mlx_lm convert'
+  )
+  if (await dropStaleQuantizationConfig(outDir)) {
+    log.info(
+      `mlx-lm ${req.env.mlxLmVersion} left a stale quantization_config in the de-quantized base's config.json; removed it.`
+    )
+  }
+  return [req.env.python, ...(await pythonArgs(req.env.python, args))]
+}
+
 async function runStep(
   req: Pick<FuseRequest, 'env' | 'hfToken'>,
   title: string,

@@ -55,6 +55,8 @@ export interface NeedsInputs {
   readonly gguf: boolean
   /** eval-tokens when eval-data is set (the quality reference is made), else null. */
   readonly evalTokens?: number | null
+  /** gguf-adapter: the base's own 16-bit GGUF is an output too (de-quantized first when quantized). */
+  readonly ggufAdapter?: boolean
 }
 
 /** The base as read once: its config.json, its weight headers and the run's needs from them. */
@@ -96,11 +98,18 @@ export function runNeeds(
   quality: QualityNeeds | null = null
 ): RunNeeds {
   const fuse = fuseNeeds(stats, inputs.dequantize, inputs.quantizeBits, inputs.gguf)
-  const what = inputs.gguf ? 'the fused model and its GGUF conversion' : 'the fused model'
+  const what = inputs.ggufAdapter
+    ? 'the fused model, its GGUF conversion and the base GGUF'
+    : inputs.gguf
+      ? 'the fused model and its GGUF conversion'
+      : 'the fused model'
+  // gguf-adapter keeps the base's 16-bit GGUF, made beside a de-quantized copy of a quantized base.
+  const full = estimateFullPrecisionBytes(stats)
+  const adapterBytes = inputs.ggufAdapter ? full + (stats.quantized ? full : 0) : 0
   return {
     ...fuse,
     // The reference is made once every output exists, and removed at the run's end.
-    diskBytes: fuse.diskBytes + (quality?.referenceBytes ?? 0),
+    diskBytes: fuse.diskBytes + adapterBytes + (quality?.referenceBytes ?? 0),
     diskWhat: quality ? `${what} and the quality reference` : what,
     // Only the GGUF path's own fuse of a quantized base de-quantizes because of gguf.
     forGguf: inputs.gguf && !inputs.dequantize && stats.quantized,

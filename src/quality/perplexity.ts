@@ -47,6 +47,8 @@ export async function scoreGguf(opts: {
   /** The built llama-perplexity. */
   perplexity: string
   gguf: string
+  /** A LoRA-only GGUF applied to `gguf` (gguf-adapter's `lora` output on its `base`). */
+  lora?: string
   reference: string
   nCtx: number
   /** Scored tokens the reference holds (count in the figures). */
@@ -59,6 +61,7 @@ export async function scoreGguf(opts: {
     bin: opts.perplexity,
     args: [
       ...['-m', path.resolve(opts.gguf), '-c', String(opts.nCtx)],
+      ...(opts.lora ? ['--lora', path.resolve(opts.lora)] : []),
       ...['--kl-divergence-base', path.resolve(opts.reference), '--kl-divergence']
     ],
     hint: `check that ${name} loads with this llama.cpp (llama-completion runs it)`

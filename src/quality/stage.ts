@@ -118,7 +118,7 @@ export async function measureQuality(
     })
     const outputs: MeasuredOutput[] = []
     for (const output of made.outputs) {
-      outputs.push({ ...output, quality: await scoreOutput(req, output, reference) })
+      outputs.push({ ...output, quality: await scoreOutput(req, output, reference, made.outputs) })
     }
     const diagnoses = [
       ...(await conversionFindings(req, outputs, reference, work, ws)),
@@ -155,7 +155,8 @@ function asQuality(f: QualityFigures, scoredBy: OutputQuality['scoredBy']): Outp
 async function scoreOutput(
   req: QualityRequest,
   output: MeasuredOutput,
-  reference: Reference
+  reference: Reference,
+  all: readonly MeasuredOutput[]
 ): Promise<OutputQuality> {
   if (output.kind === 'mlx') {
     const f = await scoreMlx({ python: req.python, model: output.path, reference: reference.file })
@@ -168,10 +169,13 @@ async function scoreOutput(
       fix: `use a llama.cpp checkout with tools/perplexity, or leave eval-data empty`
     })
   }
+  // gguf-adapter's LoRA GGUF is no model alone: it is scored applied to its base GGUF, as it runs.
+  const base = output.name === 'lora' ? all.find(o => o.kind === 'gguf' && o.name === 'base') : null
   // A split type is loaded from its first shard (`path`), as llama.cpp loads it.
   const f = await scoreGguf({
     perplexity: req.perplexity,
-    gguf: output.path,
+    gguf: base ? base.path : output.path,
+    ...(base ? { lora: output.path } : {}),
     reference: reference.file,
     nCtx: reference.nCtx,
     scored: reference.scored

@@ -175,26 +175,37 @@ async function failure(promise: Promise<unknown>): Promise<UploadError> {
 }
 
 describe('uploadOutputs against the fake results service', () => {
-  it("sends each published GGUF file's Modelfile in the checksums artifact, listed in SHA256SUMS", async () => {
+  it("sends the model card and each published GGUF file's Modelfile in the checksums artifact, listed in SHA256SUMS", async () => {
     const s = await fake()
     const o = await makeOutputs()
     for (const out of o.outputs.filter(x => x.kind === 'gguf')) {
       out.modelfile = out.path.replace(/\.gguf$/, '.Modelfile')
       await fs.writeFile(out.modelfile, `FROM ./${path.basename(out.path)}\n`)
     }
-    await uploadOutputs(request(o, config(), ['Q8_0']))
+    const card = path.join(o.dir, 'fused-model.README.md')
+    await fs.writeFile(card, '---\nlibrary_name: mlx\n---\n# fused-model\n')
+    await uploadOutputs({ ...request(o, config(), ['Q8_0']), card })
     const layout = path.join(o.dir, 'download-modelfiles')
     await unzipTo(byName(s, 'tiny-checksums').blob!, path.join(layout, 'tiny-checksums'))
     const got = await fs.readdir(path.join(layout, 'tiny-checksums'))
     // Q8_0 is held back over budget: neither its file nor its Modelfile leaves the runner.
-    expect(got.sort()).toEqual(['SHA256SUMS', 'fused-model-Q4_K_M.Modelfile', 'manifest.json'])
+    expect(got.sort()).toEqual([
+      'README.md',
+      'SHA256SUMS',
+      'fused-model-Q4_K_M.Modelfile',
+      'manifest.json'
+    ])
     expect(
       await fs.readFile(path.join(layout, 'tiny-checksums', 'fused-model-Q4_K_M.Modelfile'), 'utf8')
     ).toBe('FROM ./fused-model-Q4_K_M.gguf\n')
+    expect(await fs.readFile(path.join(layout, 'tiny-checksums', 'README.md'), 'utf8')).toBe(
+      await fs.readFile(card, 'utf8')
+    )
     const check = await run('sha256sum', ['-c', 'tiny-checksums/SHA256SUMS', '--ignore-missing'], {
       cwd: layout
     })
     expect(check.stdout).toContain('tiny-checksums/fused-model-Q4_K_M.Modelfile: OK')
+    expect(check.stdout).toContain('tiny-checksums/README.md: OK')
   })
 
   it('publishes the MLX zip stored, each GGUF raw, the checksums, and holds back an output over budget', async () => {

@@ -67,6 +67,17 @@ describe('budgetFor and verdicts', () => {
     expect(budgetFor(parseBudgets('gguf=1GB', TYPES), output('mlx', 1))).toBeNull()
   })
 
+  it("gives gguf-adapter's LoRA and base GGUF their own targets, which gguf does not cover", () => {
+    const adapter = parseBudgets('gguf=3GB, LoRA=20MB, all=10GB', TYPES)
+    expect(budgetFor(adapter, output('lora', 1))?.text).toBe('LoRA=20MB')
+    expect(budgetFor(adapter, output('base', 1))?.target).toBe('all')
+    expect(budgetFor(parseBudgets('gguf=3GB', TYPES), output('base', 1))).toBeNull()
+    expect(budgetFor(adapter, output('Q8_0', 1))?.target).toBe('gguf')
+    // Unused in a run without gguf-adapter; gguf unused in a run with only the adapter's files.
+    expect(unusedTypeBudgets(adapter, ['Q8_0']).map(e => e.target)).toEqual(['lora'])
+    expect(unusedTypeBudgets(adapter, ['base', 'lora']).map(e => e.target)).toEqual(['gguf'])
+  })
+
   it('says by how much an output is over, and fails closed at one byte over', () => {
     const [mlxBudget] = parseBudgets('mlx=2.5GB', TYPES)
     const v = verdictFor(output('mlx', 6_070_000_000), [mlxBudget])

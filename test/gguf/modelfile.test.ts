@@ -34,6 +34,20 @@ describe('modelfile', () => {
     expect(m.text).toContain(`TEMPLATE """${chatml.ollama}"""\n`)
   })
 
+  it('applies a LoRA GGUF to the FROM model with ADAPTER, right after FROM', () => {
+    const m = modelfile({
+      ggufName: 'tiny-base.gguf',
+      stopTokens: ['<|im_end|>'],
+      adapter: 'tiny-lora.gguf'
+    })
+    expect(m.text.split('\n').slice(0, 3)).toEqual([
+      'FROM ./tiny-base.gguf',
+      'ADAPTER ./tiny-lora.gguf',
+      'PARAMETER stop "<|im_end|>"'
+    ])
+    expect(modelfile({ ggufName: 'tiny-base.gguf', stopTokens: [] }).text).not.toContain('ADAPTER')
+  })
+
   it('leaves TEMPLATE out when the template differs by one byte, and says Ollama reads the GGUF', () => {
     const m = modelfile({
       ggufName: 'a.gguf',

@@ -48,6 +48,11 @@ describe('the needs of a run, from the base read once', () => {
     })
     // dequantize asked for by the user: the de-quantized fuse is not there because of gguf.
     expect(runNeeds(stats, { ...plain, dequantize: true, gguf: true }).forGguf).toBe(false)
+    // gguf-adapter: the base's 16-bit GGUF is kept, made beside its de-quantized copy.
+    expect(runNeeds(stats, { ...plain, gguf: true, ggufAdapter: true })).toMatchObject({
+      diskBytes: stats.tensorBytes + 2 * full + 2 * full,
+      diskWhat: 'the fused model, its GGUF conversion and the base GGUF'
+    })
   })
 
   it('counts the quality reference of eval-data in the disk figure, sized from config.json', async () => {
