@@ -35,8 +35,9 @@ export const modules = {
  * - `<prefix>-<TYPE>.gguf`: each GGUF file raw (`skipArchive`: the artifact takes the file's
  *   basename, so a link of that name is uploaded); the digest the client returns is the SHA-256
  *   of the bytes it sent, checked against the checksum taken when the file was measured;
- * - `<prefix>-checksums`: SHA256SUMS for every published file, plus manifest.json; uploaded even
- *   when every output is held back, since the manifest is the record of what was measured.
+ * - `<prefix>-checksums`: SHA256SUMS for every published file, plus manifest.json, the model card
+ *   as README.md and the GGUF files' Modelfiles; uploaded even when every output is held back,
+ *   since the manifest is the record of what was measured.
  */
 
 
@@ -189,6 +190,11 @@ async function uploadOutputs(req, client = new _actions_artifact__WEBPACK_IMPORT
         // The GGUF files' Ollama Modelfiles (small text files, named like the files they load) ride
         // with the checksums, so a release step finds them beside SHA256SUMS.
         const extras = [];
+        if (req.card) {
+            await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .copyIntoScratch */ .Yd)(req.card, node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'README.md'));
+            published.push([(await (0,_core_checksum_js__WEBPACK_IMPORTED_MODULE_4__/* .sha256File */ .Q)(req.card)).sha256, `${name}/README.md`]);
+            extras.push(node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, 'README.md'));
+        }
         for (const file of req.extraFiles ?? []) {
             const base = node_path__WEBPACK_IMPORTED_MODULE_3___default().basename(file);
             await (0,_core_scratch_js__WEBPACK_IMPORTED_MODULE_6__/* .copyIntoScratch */ .Yd)(file, node_path__WEBPACK_IMPORTED_MODULE_3___default().join(root, base));
