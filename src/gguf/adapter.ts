@@ -85,143 +85,191 @@ export async function produceAdapterGguf(
   req: AdapterGgufRequest,
   ws: Workspace
 ): Promise<AdapterGgufResult> {
-  const { setup, peft } = req
-  const g = setup.config
+  const g = req.setup.config
   const dir = await ws.stage(g.dir, 'adapter')
-  const result: AdapterGgufResult = {
-    outputs: [],
-    commands: [],
-    diagnoses: [],
-    notes: [],
-    manifest: {
-      rank: peft.config.r,
-      alpha: peft.config.lora_alpha,
-      targetModules: peft.config.target_modules,
-      baseType: '',
-      quantizedBaseBits: req.base.bits
-    }
-  }
+  const result = emptyResult(req)
   try {
-    // The base as llama.cpp applies a LoRA to it: 16-bit, de-quantized when it is not.
-    const baseDir = req.base16.dir
-    if (req.base.bits !== null) {
-      result.notes.push(
-        `gguf-adapter: the adapters were trained on a ${req.base.bits}-bit base; llama.cpp applies the LoRA GGUF to the 16-bit base GGUF made here (de-quantized), so replies can differ slightly from MLX's on the quantized base.`
-      )
-    }
-    await ws.ensureRoom(dir, estimateFullPrecisionBytes(req.base16.stats), 'the base GGUF')
-    const hit = req.cache?.hit ?? null
-    const baseType = hit?.type ?? intermediateOutType(req.base16.stats.floatDtype).toUpperCase()
-    result.manifest.baseType = baseType
-    const prepared = await prepareConversionSource(baseDir, req.base.dir, dir)
-    const baseFile = path.join(dir, `${g.stem}-${BASE_OUTPUT}.gguf`)
-    if (hit) {
-      // Linked, else copied: the cache entry itself is never handed out as an output.
-      if (!(await hardLink(hit.file, baseFile))) await copyIntoScratch(hit.file, baseFile)
-      log.info(
-        `gguf-adapter: the base GGUF of this base revision was made by an earlier run with this llama.cpp; taken from the cache (${hit.file}).`
-      )
-    } else {
-      const experts = await prepareExperts(prepared.dir, dir, ws.freeBytes)
-      if (experts.bytes > 0) ws.add(path.resolve(experts.dir), experts.bytes)
-      result.commands.push({
-        what: 'Convert the base',
-        argv: await convertToGguf({
-          python: setup.convertPython,
-          script: setup.llama.convertScript,
-          modelDir: experts.dir,
-          outFile: baseFile,
-          outType: baseType.toLowerCase() as 'bf16' | 'f16' | 'f32'
-        })
-      })
-    }
-    await ws.wrote(baseFile)
-
-    const peftDir = await makeTempFolder(dir, 'peft-')
-    const adaptersFile = path.join(req.adapterDir, 'adapters.safetensors')
-    await writePeftFolder(peftDir, peft, adaptersFile, await readSafetensorsHeader(adaptersFile))
-    const loraFile = path.join(dir, `${g.stem}-${LORA_OUTPUT}.gguf`)
-    result.commands.push({
-      what: 'Convert the LoRA adapters',
-      argv: await convertLoraToGguf({
-        python: setup.convertPython,
-        script: path.join(setup.llama.dir, 'convert_lora_to_gguf.py'),
-        peftDir,
-        baseDir: await configOnly(dir, baseDir),
-        outFile: loraFile,
-        outType: 'f16'
-      })
-    })
-    await ws.wrote(loraFile)
+    if (req.base.bits !== null) result.notes.push(quantizedBaseNote(req.base.bits))
+    const base = await baseGguf(req, dir, ws, result)
+    const loraFile = await loraGguf(req, dir, ws, result)
     if (req.base16.owned) await ws.remove(req.base16.owned) // both conversions are done
-
-    const baseFacts = await verifyGguf(baseFile, baseType, undefined, prepared.facts)
-    if (req.cache && !hit) {
-      const entry = path.join(req.cache.dir, `${baseType}.gguf`)
-      log.info(
-        (await hardLink(baseFile, entry))
-          ? `gguf-adapter: the base GGUF is kept in the cache for later runs on this base revision (${entry}, a hard link: no copy).`
-          : `gguf-adapter: the base GGUF is not cached: ${req.cache.dir} is on another file system than ${g.dir}, and a copy would double its disk use.`
-      )
-    }
-    const loraFacts = await verifyLoraGguf(loraFile, peft)
-    if (g.smokeTest) {
-      const r = await smokeTest({
-        bin: setup.llama.generator,
-        model: baseFile,
-        lora: loraFile,
-        tokens: 8
-      })
-      log.info(
-        `lora: llama.cpp loaded ${path.basename(baseFile)} with --lora ${path.basename(loraFile)} and generated ${r.tokens === null ? 'tokens' : `${r.tokens} tokens`} in ${r.ms} ms.`
-      )
-    }
-    // Ollama Modelfiles: the base alone, and the base with the LoRA GGUF as its ADAPTER.
-    const modelfiles = await writeModelfiles(ws, baseFile, loraFile, baseFacts.chat!)
-    const made: MeasuredOutput[] = [
-      {
-        name: BASE_OUTPUT,
-        kind: 'gguf',
-        path: baseFile,
-        bytes: baseFacts.bytes,
-        files: 1,
-        format: `GGUF ${baseType} (${baseFacts.architecture}), the base model the LoRA GGUF applies to`,
-        parameters: baseFacts.parameters,
-        bitsPerWeight: (baseFacts.bytes * 8) / baseFacts.parameters,
-        sha256: (await sha256File(baseFile)).sha256,
-        modelfile: modelfiles.base
-      },
-      {
-        name: LORA_OUTPUT,
-        kind: 'gguf',
-        path: loraFile,
-        bytes: loraFacts.bytes,
-        files: 1,
-        format: `GGUF LoRA adapter F16 (${loraFacts.architecture}), rank ${peft.config.r}, alpha ${peft.config.lora_alpha}`,
-        parameters: loraFacts.parameters,
-        bitsPerWeight: (loraFacts.bytes * 8) / loraFacts.parameters,
-        sha256: (await sha256File(loraFile)).sha256,
-        modelfile: modelfiles.lora
-      }
-    ]
+    const made = await checkedOutputs(req, base, loraFile, ws)
     await ws.folder(g.dir)
-    const into = async (file: string): Promise<string> => {
-      const final = path.join(g.dir, path.basename(file))
-      await ws.move(file, final)
-      return final
-    }
-    for (const output of made) {
-      result.outputs.push({
-        ...output,
-        path: await into(output.path),
-        modelfile: await into(output.modelfile!)
-      })
-    }
+    for (const output of made) result.outputs.push(await moveOutput(ws, g.dir, output))
     await ws.remove(dir)
     return result
   } catch (error) {
     return ws.failed(error, dir, req.base16.owned)
   }
+}
+
+function emptyResult(req: AdapterGgufRequest): AdapterGgufResult {
+  const { config } = req.peft
+  return {
+    outputs: [],
+    commands: [],
+    diagnoses: [],
+    notes: [],
+    manifest: {
+      rank: config.r,
+      alpha: config.lora_alpha,
+      targetModules: config.target_modules,
+      baseType: '',
+      quantizedBaseBits: req.base.bits
+    }
+  }
+}
+
+const quantizedBaseNote = (bits: number): string =>
+  `gguf-adapter: the adapters were trained on a ${bits}-bit base; llama.cpp applies the LoRA GGUF to the 16-bit base GGUF made here (de-quantized), so replies can differ slightly from MLX's on the quantized base.`
+
+/** The base GGUF in the staging folder: converted from the 16-bit base, or taken from the cache. */
+interface BaseGguf {
+  file: string
+  type: string
+  /** What the conversion source says the GGUF must hold (vocabulary, chat template, ...). */
+  facts: Awaited<ReturnType<typeof prepareConversionSource>>['facts']
+  /** True when it came from the cache. */
+  cached: boolean
+}
+
+async function baseGguf(
+  req: AdapterGgufRequest,
+  dir: string,
+  ws: Workspace,
+  result: AdapterGgufResult
+): Promise<BaseGguf> {
+  const { setup } = req
+  // The base as llama.cpp applies a LoRA to it: 16-bit, de-quantized when it is not.
+  const baseDir = req.base16.dir
+  await ws.ensureRoom(dir, estimateFullPrecisionBytes(req.base16.stats), 'the base GGUF')
+  const hit = req.cache?.hit ?? null
+  const type = hit?.type ?? intermediateOutType(req.base16.stats.floatDtype).toUpperCase()
+  result.manifest.baseType = type
+  const prepared = await prepareConversionSource(baseDir, req.base.dir, dir)
+  const file = path.join(dir, `${setup.config.stem}-${BASE_OUTPUT}.gguf`)
+  if (hit) {
+    // Linked, else copied: the cache entry itself is never handed out as an output.
+    if (!(await hardLink(hit.file, file))) await copyIntoScratch(hit.file, file)
+    log.info(
+      `gguf-adapter: the base GGUF of this base revision was made by an earlier run with this llama.cpp; taken from the cache (${hit.file}).`
+    )
+  } else {
+    const experts = await prepareExperts(prepared.dir, dir, ws.freeBytes)
+    if (experts.bytes > 0) ws.add(path.resolve(experts.dir), experts.bytes)
+    result.commands.push({
+      what: 'Convert the base',
+      argv: await convertToGguf({
+        python: setup.convertPython,
+        script: setup.llama.convertScript,
+        modelDir: experts.dir,
+        outFile: file,
+        outType: type.toLowerCase() as 'bf16' | 'f16' | 'f32'
+      })
+    })
+  }
+  await ws.wrote(file)
+  return { file, type, facts: prepared.facts, cached: hit !== null }
+}
+
+/** The adapters in the PEFT layout, converted by convert_lora_to_gguf.py against the base's config. */
+async function loraGguf(
+  req: AdapterGgufRequest,
+  dir: string,
+  ws: Workspace,
+  result: AdapterGgufResult
+): Promise<string> {
+  const { setup, peft } = req
+  const peftDir = await makeTempFolder(dir, 'peft-')
+  const adaptersFile = path.join(req.adapterDir, 'adapters.safetensors')
+  await writePeftFolder(peftDir, peft, adaptersFile, await readSafetensorsHeader(adaptersFile))
+  const loraFile = path.join(dir, `${setup.config.stem}-${LORA_OUTPUT}.gguf`)
+  result.commands.push({
+    what: 'Convert the LoRA adapters',
+    argv: await convertLoraToGguf({
+      python: setup.convertPython,
+      script: path.join(setup.llama.dir, 'convert_lora_to_gguf.py'),
+      peftDir,
+      baseDir: await configOnly(dir, req.base16.dir),
+      outFile: loraFile,
+      outType: 'f16'
+    })
+  })
+  await ws.wrote(loraFile)
+  return loraFile
+}
+
+/** Both files verified, the base kept in the cache, smoke-tested together, with their Modelfiles. */
+async function checkedOutputs(
+  req: AdapterGgufRequest,
+  base: BaseGguf,
+  loraFile: string,
+  ws: Workspace
+): Promise<MeasuredOutput[]> {
+  const { setup, peft } = req
+  const baseFacts = await verifyGguf(base.file, base.type, undefined, base.facts)
+  if (req.cache && !base.cached) await keepInCache(req.cache.dir, base, setup.config.dir)
+  const loraFacts = await verifyLoraGguf(loraFile, peft)
+  if (setup.config.smokeTest) await smokeWithLora(setup.llama.generator, base.file, loraFile)
+  // Ollama Modelfiles: the base alone, and the base with the LoRA GGUF as its ADAPTER.
+  const modelfiles = await writeModelfiles(ws, base.file, loraFile, baseFacts.chat!)
+  return [
+    {
+      name: BASE_OUTPUT,
+      kind: 'gguf',
+      path: base.file,
+      bytes: baseFacts.bytes,
+      files: 1,
+      format: `GGUF ${base.type} (${baseFacts.architecture}), the base model the LoRA GGUF applies to`,
+      parameters: baseFacts.parameters,
+      bitsPerWeight: (baseFacts.bytes * 8) / baseFacts.parameters,
+      sha256: (await sha256File(base.file)).sha256,
+      modelfile: modelfiles.base
+    },
+    {
+      name: LORA_OUTPUT,
+      kind: 'gguf',
+      path: loraFile,
+      bytes: loraFacts.bytes,
+      files: 1,
+      format: `GGUF LoRA adapter F16 (${loraFacts.architecture}), rank ${peft.config.r}, alpha ${peft.config.lora_alpha}`,
+      parameters: loraFacts.parameters,
+      bitsPerWeight: (loraFacts.bytes * 8) / loraFacts.parameters,
+      sha256: (await sha256File(loraFile)).sha256,
+      modelfile: modelfiles.lora
+    }
+  ]
+}
+
+/** A hard link in the cache (no copy), so a later run on this base revision skips the conversion. */
+async function keepInCache(cacheDir: string, base: BaseGguf, ggufDir: string): Promise<void> {
+  const entry = path.join(cacheDir, `${base.type}.gguf`)
+  log.info(
+    (await hardLink(base.file, entry))
+      ? `gguf-adapter: the base GGUF is kept in the cache for later runs on this base revision (${entry}, a hard link: no copy).`
+      : `gguf-adapter: the base GGUF is not cached: ${cacheDir} is on another file system than ${ggufDir}, and a copy would double its disk use.`
+  )
+}
+
+async function smokeWithLora(generator: string, baseFile: string, loraFile: string): Promise<void> {
+  const r = await smokeTest({ bin: generator, model: baseFile, lora: loraFile, tokens: 8 })
+  log.info(
+    `lora: llama.cpp loaded ${path.basename(baseFile)} with --lora ${path.basename(loraFile)} and generated ${r.tokens === null ? 'tokens' : `${r.tokens} tokens`} in ${r.ms} ms.`
+  )
+}
+
+/** Moves an output and its Modelfile into gguf-dir. */
+async function moveOutput(
+  ws: Workspace,
+  ggufDir: string,
+  output: MeasuredOutput
+): Promise<MeasuredOutput> {
+  const into = async (file: string): Promise<string> => {
+    const final = path.join(ggufDir, path.basename(file))
+    await ws.move(file, final)
+    return final
+  }
+  return { ...output, path: await into(output.path), modelfile: await into(output.modelfile!) }
 }
 
 /**

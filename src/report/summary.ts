@@ -20,7 +20,34 @@ import type { QualitySummary } from '../quality/stage.js'
 import type { RunReport } from './run-report.js'
 
 export async function writeSummary(report: RunReport): Promise<void> {
-  const ok = withinBudget(report.outputs)
+  const s = core.summary
+    .addHeading('mlx-fuse-action', 2)
+    .addRaw(`<p><b>${headline(report)}</b></p>`, true)
+  s.addTable(sizeTable(report))
+  if (report.quality) qualityTable(s, report.outputs, report.quality)
+  for (const d of report.diagnoses) {
+    s.addRaw(
+      `<p>${d.level === 'warning' ? '⚠️' : 'ℹ️'} <b>${html(d.title)}.</b> ${html(d.text)}</p>`,
+      true
+    )
+  }
+  for (const note of report.notes) s.addRaw(noteHtml(note), true)
+  const trend = report.deltas ? trendTable(report.deltas, report.outputs) : null
+  if (trend)
+    s.addDetails(`Trend: the last baselines of ${html(report.deltas?.branch ?? '')}`, trend)
+  const details = howMeasured(report)
+  s.addDetails('How this was measured', `<ul>${details.map(d => `<li>${d}</li>`).join('')}</ul>`)
+  await s.write().catch((error: unknown) => {
+    s.emptyBuffer()
+    throw new ActionError({
+      problem: `Could not write the job summary to GITHUB_STEP_SUMMARY "${process.env.GITHUB_STEP_SUMMARY ?? ''}" (${(error as Error).message})`,
+      fix: `the outputs were measured but no verdict is given without it, check the runner's summary file, then run again`
+    })
+  })
+}
+
+/** The verdict in one line: within, over (which budgets) and whether the step fails. */
+function headline(report: RunReport): string {
   const anyBudget = report.outputs.some(
     o => o.verdict.status !== 'no-budget' || (o.qualityVerdict?.checks.length ?? 0) > 0
   )
@@ -30,13 +57,18 @@ export async function writeSummary(report: RunReport): Promise<void> {
     ...(report.outputs.some(o => o.qualityVerdict?.status === 'over') ? ['quality'] : [])
   ]
   const over = `Over the ${which.join(' and ')} budget${which.length > 1 ? 's' : ''}`
-  const headline = !anyBudget
-    ? 'Fused and measured (no size budget set)'
-    : ok
-      ? `Every output is within its size${anyQuality ? ' and quality' : ''} budget`
-      : report.onOverBudget === 'fail'
-        ? `${over}: this step fails`
-        : `${over} (warn only: this step passes)`
+  if (!anyBudget) return 'Fused and measured (no size budget set)'
+  if (withinBudget(report.outputs))
+    return `Every output is within its size${anyQuality ? ' and quality' : ''} budget`
+  return report.onOverBudget === 'fail'
+    ? `${over}: this step fails`
+    : `${over} (warn only: this step passes)`
+}
+
+type Cell = { data: string; header?: boolean }
+
+/** One row per output (and per output the baseline had and this run has not), sizes and verdicts. */
+function sizeTable(report: RunReport): Cell[][] {
   const vs = report.deltas ? deltaColumn(report.deltas) : null
   const rows = report.outputs.map(o => {
     const v = o.verdict
@@ -71,7 +103,6 @@ export async function writeSummary(report: RunReport): Promise<void> {
     'Headroom',
     'Status'
   ].map(data => ({ data, header: true }))
-  const s = core.summary.addHeading('mlx-fuse-action', 2).addRaw(`<p><b>${headline}</b></p>`, true)
   // An output the baseline had and this run has not: its name and the change, dashes elsewhere.
   const gone = (vs?.gone ?? []).map(g =>
     header.map(h => ({
@@ -83,19 +114,12 @@ export async function writeSummary(report: RunReport): Promise<void> {
             : '—'
     }))
   )
-  s.addTable([header, ...rows, ...gone])
-  if (report.quality) qualityTable(s, report.outputs, report.quality)
-  for (const d of report.diagnoses) {
-    s.addRaw(
-      `<p>${d.level === 'warning' ? '⚠️' : 'ℹ️'} <b>${html(d.title)}.</b> ${html(d.text)}</p>`,
-      true
-    )
-  }
-  for (const note of report.notes) s.addRaw(noteHtml(note), true)
-  const trend = report.deltas ? trendTable(report.deltas, report.outputs) : null
-  if (trend)
-    s.addDetails(`Trend: the last baselines of ${html(report.deltas?.branch ?? '')}`, trend)
-  const details = [
+  return [header, ...rows, ...gone]
+}
+
+/** The "How this was measured" list: inputs, tools, commands, disk, quality, manifest, units. */
+function howMeasured(report: RunReport): string[] {
+  return [
     `Base model: ${code(report.baseModel)}`,
     `Adapters: ${code(report.adapterPath)}`,
     `mlx-lm ${html(report.mlxLm.version)} (${code(report.mlxLm.python)}, ${html(report.mlxLm.source)})`,
@@ -114,14 +138,6 @@ export async function writeSummary(report: RunReport): Promise<void> {
     `Manifest: ${code(report.manifestPath)}`,
     'Sizes are exact sums of file sizes; kB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.'
   ]
-  s.addDetails('How this was measured', `<ul>${details.map(d => `<li>${d}</li>`).join('')}</ul>`)
-  await s.write().catch((error: unknown) => {
-    s.emptyBuffer()
-    throw new ActionError({
-      problem: `Could not write the job summary to GITHUB_STEP_SUMMARY "${process.env.GITHUB_STEP_SUMMARY ?? ''}" (${(error as Error).message})`,
-      fix: `the outputs were measured but no verdict is given without it, check the runner's summary file, then run again`
-    })
-  })
 }
 
 /** The bar under the status, `<br><code>██████░░░░ 61 %</code>`; nothing without a budget. */
