@@ -47,7 +47,10 @@ export async function scoreGguf(opts: {
   /** The built llama-perplexity. */
   perplexity: string
   gguf: string
-  /** A LoRA-only GGUF applied to `gguf` (gguf-adapter's `lora` output on its `base`). */
+  /**
+   * A LoRA-only GGUF applied to `gguf` (gguf-adapter's `lora` output on its `base`): `--lora` is a
+   * common argument of every llama.cpp tool (ggml-org/llama.cpp v0.4.0 common/arg.cpp).
+   */
   lora?: string
   reference: string
   nCtx: number
