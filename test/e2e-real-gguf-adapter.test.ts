@@ -14,7 +14,7 @@ import path from 'node:path'
 import * as core from './__fixtures__/core.js'
 import { readValidManifest } from './fixtures/manifest.js'
 import { readFolder, startFakeHub } from './fixtures/hub.js'
-import { convertPython, mlxPython, realAdapters, realModel } from './fixtures/real.js'
+import { DATA_DIR, convertPython, mlxPython, realAdapters, realModel } from './fixtures/real.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../src/main.js')
@@ -140,20 +140,27 @@ describe('gguf-adapter with the real tools', () => {
     await fs.rm(r.root, { recursive: true, force: true })
   }, 1_800_000)
 
-  it('converts a 4-bit base de-quantized, with a note that llama.cpp applies the LoRA to 16-bit', async () => {
+  it('converts a 4-bit base de-quantized, with a note that llama.cpp applies the LoRA to 16-bit; with eval-data the LoRA GGUF is scored on its base', async () => {
     const base = await realModel('llama', '4bit')
     const adapters = await realAdapters('llama', '4bit', 'lora')
     const r = await runWith({
       'base-model': base.dir,
       'adapter-path': adapters.dir,
       gguf: 'Q8_0',
-      'gguf-adapter': 'true'
+      'gguf-adapter': 'true',
+      'eval-data': path.join(DATA_DIR, 'train.jsonl'),
+      'eval-tokens': '512'
     })
     expect(r.failed).toEqual([])
     const manifest = await readValidManifest<{
-      outputs: Output[]
+      outputs: Array<Output & { quality?: { meanKld: number; scoredBy: string } }>
       gguf: { adapter: { quantizedBaseBits: number | null; baseType: string } }
     }>(core.outputs.manifest)
+    // The LoRA GGUF alone is no model: llama-perplexity scores the base GGUF with --lora, which
+    // must come much nearer base + adapters (the reference) than the base GGUF alone.
+    const scored = (name: string) => manifest.outputs.find(o => o.name === name)!.quality!
+    expect(scored('lora').scoredBy).toBe('llama-perplexity')
+    expect(scored('lora').meanKld).toBeLessThan(scored('base').meanKld / 2)
     expect(manifest.gguf.adapter.quantizedBaseBits).toBe(4)
     expect(r.summary).toContain(
       'gguf-adapter: the adapters were trained on a 4-bit base; llama.cpp applies the LoRA GGUF to the 16-bit base GGUF made here'
