@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { readUploadInputs } from './artifacts/inputs.js'
 import { readBaselineInputs } from './baseline/inputs.js'
+import { readCommentInputs } from './comment/inputs.js'
 import { parseQualityBudgets, parseSizeBudget } from './budget/index.js'
 import { checkOutputPlacement } from './core/folders.js'
 import { MIN_SPLIT_BYTES } from './gguf/split.js'
@@ -21,7 +22,7 @@ import {
 import { ActionError } from './core/types.js'
 import { Inputs, type InputName } from './core/constants.js'
 import { readHubPublishInputs, requireHubToken } from './hub-publish/inputs.js'
-import { parseBooleanInput } from './core/input-values.js'
+import { outputDirInput, parseBooleanInput } from './core/input-values.js'
 import { DEFAULT_EVAL_TOKENS, MIN_EVAL_CONTEXT } from './quality/thresholds.js'
 
 const QUANTIZE_BITS = [2, 3, 4, 5, 6, 8]
@@ -45,7 +46,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
 
   const baseModel = required(Inputs.BaseModel)
   const adapterPath = path.resolve(cwd, required(Inputs.AdapterPath))
-  const outputDir = path.resolve(cwd, core.getInput(Inputs.OutputDir) || 'fused-model')
+  const outputDir = outputDirInput(name => core.getInput(name), cwd)
   const baseModelDir = await localModelDir(baseModel, cwd)
   const revision = core.getInput(Inputs.Revision).trim() || null
   if (revision && baseModelDir) {
@@ -122,11 +123,7 @@ export async function readInputs(cwd = process.cwd()): Promise<Config> {
     hub: readHubPublishInputs(name => core.getInput(name)),
     baseline: readBaselineInputs(name => core.getInput(name), upload.prefix),
     cacheToolchain: bool(Inputs.CacheToolchain, false),
-    comment: {
-      mode: choice(Inputs.Comment, ['auto', 'true', 'false'], 'auto'),
-      token: core.getInput(Inputs.GithubToken).trim(),
-      artifactName: upload.prefix
-    },
+    comment: readCommentInputs(name => core.getInput(name), upload.prefix),
     quality
   }
   if (config.hub) await requireHubToken(config.hub, hfToken)

@@ -20,7 +20,7 @@ import {
   keepBaseline,
   type FoundBaseline
 } from './baseline/baseline.js'
-import { commentOnPullRequest } from './comment/index.js'
+import { commentOnFailure, commentOnPullRequest, earlyCommentConfig } from './comment/index.js'
 import type { MadeFolders } from './core/folders.js'
 import { thisMachine, type Machine } from './core/machine.js'
 import { toolchainNote } from './core/tool-cache.js'
@@ -30,7 +30,7 @@ import { produceAdapterGguf, type AdapterGgufResult } from './gguf/adapter.js'
 import type { PeftPlan } from './gguf/peft.js'
 import { baseGgufCache } from './gguf/base-cache.js'
 import { sixteenBitBase } from './mlx/base16.js'
-import type { Config } from './core/config.js'
+import type { CommentConfig, Config } from './core/config.js'
 import { readInputs } from './inputs.js'
 import { handOverFullPrecision, produceMlx, type MlxResult } from './mlx/produce.js'
 import { preflight, type Plan } from './plan.js'
@@ -51,14 +51,19 @@ import {
 import { redact } from './core/redact.js'
 import { ActionError, mergeStages, type StageResult } from './core/types.js'
 
-/** Set once the run may change its output folders: from then on a failure rewrites the manifest. */
 interface RunState {
+  /** Set once the run may change its output folders: from then on a failure rewrites the manifest. */
   manifest: { path: string; folders: MadeFolders } | null
+  /** The comment's inputs, read before the others: a failure replaces the comment with its own. */
+  comment: CommentConfig | null
 }
 
 /** `machine`: the free space and memory the checks read (a smaller one in the tests). */
 export async function run(machine: Machine = thisMachine()): Promise<void> {
-  const state: RunState = { manifest: null }
+  const state: RunState = {
+    manifest: null,
+    comment: earlyCommentConfig(name => core.getInput(name), process.cwd())
+  }
   try {
     await runAction(state, machine)
   } catch (error) {
@@ -275,4 +280,5 @@ async function fail(error: unknown, state: RunState): Promise<void> {
     )
   }
   await writeFailureSummary(message)
+  if (state.comment) await commentOnFailure(state.comment, message)
 }

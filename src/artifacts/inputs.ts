@@ -31,12 +31,7 @@ export function readUploadInputs(
   const bool = (name: InputName): boolean =>
     parseBooleanInput(name, getInput(name), name === Inputs.Upload)
   const upload = bool(Inputs.Upload)
-  const prefix = getInput(Inputs.ArtifactName).trim() || path.basename(outputDir)
-  // The prefix names files whenever there is an upload (the artifacts and their staging folders)
-  // or a GGUF file (`<prefix>-<TYPE>.gguf` in gguf-dir, upload or not).
-  if (upload || getInput(Inputs.Gguf).trim() !== '') {
-    checkPrefix(prefix, getInput(Inputs.ArtifactName).trim() !== '')
-  }
+  const prefix = artifactPrefix(getInput, outputDir)
   const daysText = getInput(Inputs.RetentionDays).trim()
   let retentionDays: number | null = null
   if (daysText !== '') {
@@ -56,6 +51,19 @@ export function readUploadInputs(
     uploadOverBudget: bool(Inputs.UploadOverBudget),
     removeAfterUpload: bool(Inputs.RemoveAfterUpload)
   }
+}
+
+/**
+ * The artifact-name prefix (`artifact-name`, else the basename of output-dir), refused as the
+ * artifact service or a file system would refuse it whenever it names files: with an upload (the
+ * artifacts and their staging folders) or a GGUF file (`<prefix>-<TYPE>.gguf` in gguf-dir).
+ */
+export function artifactPrefix(getInput: (name: string) => string, outputDir: string): string {
+  const given = getInput(Inputs.ArtifactName).trim()
+  const prefix = given || path.basename(outputDir)
+  const upload = parseBooleanInput(Inputs.Upload, getInput(Inputs.Upload), true)
+  if (upload || getInput(Inputs.Gguf).trim() !== '') checkPrefix(prefix, given !== '')
+  return prefix
 }
 
 /** Refuses a prefix the artifact service or a file system would refuse, before any work. */

@@ -63,11 +63,32 @@ export function commentBody(input: CommentInput): string {
     ...artifactLines(input),
     ...trend(report)
   ]
-  let body = `${lines.join('\n').trimEnd()}\n`
-  if (body.length > MAX_BODY_CHARS) {
-    body = `${body.slice(0, MAX_BODY_CHARS)}\n\n…(cut at ${MAX_BODY_CHARS} characters)\n`
-  }
-  return body
+  return capped(`${lines.join('\n').trimEnd()}\n`)
+}
+
+function capped(body: string): string {
+  if (body.length <= MAX_BODY_CHARS) return body
+  return `${body.slice(0, MAX_BODY_CHARS)}\n\n…(cut at ${MAX_BODY_CHARS} characters)\n`
+}
+
+/**
+ * The body of a run that failed before it could report: the same marker (so it replaces this
+ * artifact name's earlier comment, whose figures no longer hold), the failure in one sentence, and
+ * the job's page. `error` is the failure manifest's error; only its first line is shown (an
+ * unexpected error's stack stays in the job's log).
+ */
+export function failureBody(artifactName: string, error: string, runUrl: string | null): string {
+  const sentence = error.split(/\r?\n/, 1)[0].trim()
+  const run = runUrl ? mdUrl(runUrl) : null
+  const lines = [
+    commentMarker(artifactName),
+    `### mlx-fuse-action: ${mdText(artifactName)}`,
+    '',
+    // Outside text never starts a line: the fixed words before it keep it from being a list.
+    `**❌ The run failed, so it reports no sizes:** ${mdText(sentence)}`,
+    ...(run ? ['', `[The job's log](${run}) has the details.`] : [])
+  ]
+  return capped(`${lines.join('\n')}\n`)
 }
 
 function headline(report: RunReport): string {

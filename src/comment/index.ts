@@ -2,7 +2,8 @@
  * The comment step of run(), after the upload (its links) and before the verdict fails the step:
  * always writes the body to a file of its own and to the outputs `comment-file` and
  * `comment-body`; with input `comment` (`auto`: on pull_request events) it posts the body on the
- * pull request or updates its earlier comment. Never a failure: a fault is one warning.
+ * pull request or updates its earlier comment. A run that fails does the same with a body saying
+ * what failed (commentOnFailure). Never a failure: a fault is one warning.
  */
 import * as core from '@actions/core'
 import os from 'node:os'
@@ -15,8 +16,10 @@ import { logSafe } from '../core/log.js'
 import { redact } from '../core/redact.js'
 import { makeTempFolder, writeScratchFile } from '../core/scratch.js'
 import type { RunReport } from '../report/run-report.js'
-import { commentBody, commentMarker } from './body.js'
+import { commentBody, commentMarker, failureBody } from './body.js'
 import { postComment } from './post.js'
+
+export { earlyCommentConfig } from './inputs.js'
 
 const TITLE = 'Pull-request comment'
 /**
@@ -32,13 +35,24 @@ export async function commentOnPullRequest(
   report: RunReport,
   artifacts: readonly PublishedArtifact[]
 ): Promise<void> {
+  await publishBody(config, () =>
+    commentBody({ report, artifactName: config.artifactName, artifacts, runUrl: runUrl() })
+  )
+}
+
+/**
+ * The comment of a run that failed (src/main.ts fail()): the failure manifest's `error`, written
+ * and posted as a finished run's body is, under the same marker, so the comment of an earlier
+ * run ("within budget") never stays up beside a failing commit.
+ */
+export async function commentOnFailure(config: CommentConfig, error: string): Promise<void> {
+  await publishBody(config, () => failureBody(config.artifactName, error, runUrl()))
+}
+
+/** Writes the body to its file and the outputs; posts or updates it on the pull request. */
+async function publishBody(config: CommentConfig, makeBody: () => string): Promise<void> {
   try {
-    const body = commentBody({
-      report,
-      artifactName: config.artifactName,
-      artifacts,
-      runUrl: runUrl()
-    })
+    const body = makeBody()
     const file = await writeBody(body, commentFileName(config.artifactName))
     core.setOutput(Outputs.CommentFile, file)
     core.setOutput(Outputs.CommentBody, body)

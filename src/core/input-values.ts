@@ -1,6 +1,7 @@
 /** Parsers of input values that more than one module reads (src/inputs.ts, src/artifacts/). */
+import path from 'node:path'
 import { ActionError } from './types.js'
-import type { InputName } from './constants.js'
+import { Inputs, type InputName } from './constants.js'
 import { logSafe } from './log.js'
 
 /**
@@ -16,6 +17,11 @@ export function parseBooleanInput(name: InputName, raw: string, fallback: boolea
     problem: `Input ${name} is "${raw.trim()}"`,
     fix: `use true or false`
   })
+}
+
+/** Input output-dir as an absolute path from `cwd` (`fused-model` when empty). */
+export function outputDirInput(getInput: (name: string) => string, cwd: string): string {
+  return path.resolve(cwd, getInput(Inputs.OutputDir) || 'fused-model')
 }
 
 /**

@@ -137,7 +137,19 @@ async function mlxRun(extra: Record<string, string>, fails = false): Promise<num
   await run()
   if (fails) expect(core.setFailed).toHaveBeenCalledTimes(1)
   else expect(core.setFailed).not.toHaveBeenCalled()
-  return Number(JSON.parse(core.outputs.sizes).mlx)
+  // The size this test measures itself: the deltas are checked against it, not the action's figure.
+  const bytes = await folderBytes(path.join(dir, NAME))
+  expect(Number(JSON.parse(core.outputs.sizes).mlx)).toBe(bytes)
+  return bytes
+}
+
+/** The bytes of every regular file under `dir` (a fused model holds no links). */
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0
+  for (const entry of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await fs.stat(path.join(entry.parentPath, entry.name))).size
+  }
+  return total
 }
 
 /** The cache version @actions/cache sends: sha256 of the path, the compression method and its salt. */
@@ -229,7 +241,24 @@ describe('baselines through the Actions cache', () => {
       manifest: {}
     }
     expect(await saveBaseline(`${PREFIX}${c(20)}`, seeded)).toBeNull()
+    cache.calls.length = 0
     const bytes = await pushRun(c(21))
+    // One restore gave the whole trend (the cache cannot list entries): a lookup by this commit's
+    // key and the restore key, then the download of the one entry it found, c(20)'s.
+    expect(
+      cache.calls.filter(call => call.method === 'GetCacheEntryDownloadURL').map(l => l.body)
+    ).toEqual([
+      expect.objectContaining({ key: `${PREFIX}${c(21)}`, restore_keys: [PREFIX] }),
+      expect.objectContaining({ key: `${PREFIX}${c(20)}` })
+    ])
+    // The comment's Mermaid chart has the same 21 points: the 20 baselines, then this run.
+    const body = core.outputs['comment-body']
+    expect(body).toContain(
+      `  x-axis [${[...history.map(p => `"${p.commit.slice(0, 7)}"`), '"this run"'].join(', ')}]`
+    )
+    expect(body).toContain(
+      `  line [${[...history.map(p => (p.sizes.mlx / 1e6).toFixed(2)), (bytes / 1e6).toFixed(2)].join(', ')}]`
+    )
     const restored = await restoreBaseline(`${PREFIX}${c(21)}`, [])
     expect(restored.status).toBe('hit')
     if (restored.status !== 'hit') return
@@ -265,6 +294,10 @@ describe('baselines through the Actions cache', () => {
     expect(prBytes).not.toBe(pushBytes)
     expect(JSON.parse(core.outputs.deltas)).toEqual({ mlx: prBytes - pushBytes })
     expect(core.summary.text).toContain(`no change (${grew(prBytes - pushBytes)}, under 1GB)`)
+    // The comment reads the same: its column says no change, with the exact bytes beside it.
+    expect(core.outputs['comment-body']).toContain(
+      `| \`mlx\` | ${formatSize(prBytes)} | no change (${grew(prBytes - pushBytes)}, under 1GB) |`
+    )
   })
 
   it('a growth limit fails the pull request that grew the model where the absolute budget passes', async () => {

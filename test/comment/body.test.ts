@@ -4,6 +4,7 @@ import { judge, parseSizeBudget } from '../../src/budget/index.js'
 import {
   commentBody,
   commentMarker,
+  failureBody,
   MAX_BODY_CHARS,
   mdText,
   mdUrl
@@ -147,6 +148,32 @@ describe('the comment body', () => {
       deltas: null
     } as unknown as RunReport
     const body = commentBody({ report, artifactName: 'm', artifacts: [], runUrl: null })
+    expect(body.length).toBeLessThanOrEqual(MAX_BODY_CHARS + 100)
+    expect(body).toMatch(/…\(cut at 60000 characters\)\n$/)
+  })
+})
+
+describe("a failed run's body", () => {
+  it("the marker, the failure's first line as text, the job's page", () => {
+    const error = 'Unexpected error: Error: boom @octocat <b>\n    at run (main.js:1:1)'
+    expect(failureBody('m', error, 'https://github.com/o/r/actions/runs/9')).toBe(
+      [
+        commentMarker('m'),
+        '### mlx-fuse-action: m',
+        '',
+        '**❌ The run failed, so it reports no sizes:** Unexpected error: Error: boom &#64;octocat &#60;b&#62;',
+        '',
+        "[The job's log](https://github.com/o/r/actions/runs/9) has the details.",
+        ''
+      ].join('\n')
+    )
+    // No run page outside a runner, and a link that is not http(s) is never written.
+    expect(failureBody('m', 'x.', null)).not.toContain("The job's log")
+    expect(failureBody('m', 'x.', 'javascript:alert(1)')).not.toContain('javascript')
+  })
+
+  it('stays under the size GitHub takes for a comment', () => {
+    const body = failureBody('m', `${'|'.repeat(20_000)}.`, null)
     expect(body.length).toBeLessThanOrEqual(MAX_BODY_CHARS + 100)
     expect(body).toMatch(/…\(cut at 60000 characters\)\n$/)
   })

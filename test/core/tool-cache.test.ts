@@ -193,6 +193,61 @@ test('a Python environment is saved after it is made, restored and checked on a 
   await fs.access(again.python)
 })
 
+/** An environment spec of its own for each case (a fresh key, a fresh folder). */
+const envSpec = (name: string) => ({
+  name,
+  base: 'python3',
+  steps: [],
+  root: path.join(root, `envs-${name}`),
+  hint: 'install python3',
+  cache: { check: 'import json' }
+})
+
+test.each([
+  ['a refused reservation', { refuseReservation: 'already exists' }],
+  ['a 5xx on upload', { uploadStatus: 502 }]
+])(
+  '%s while saving an environment: a notice, the environment made and usable, nothing saved',
+  async (name, options) => {
+    const { ensureEnv } = await import('../../src/core/venv.js')
+    Object.assign(cache.options, options)
+    const spec = envSpec(`save-${name.replace(/\W+/g, '-')}`)
+    const made = await ensureEnv(spec)
+    expect(made.toolchain).toMatch(
+      new RegExp(
+        `^Python environment ${spec.name}: not in the Actions cache \\(\\d+\\.\\d s\\); made in \\d+\\.\\d s; not saved \\(the cache did not take the entry "mlx-fuse-action-toolchain-env-${spec.name}-`
+      )
+    )
+    expect(core.notice.mock.calls.map(call => String(call[0]))).toEqual([
+      expect.stringMatching(
+        new RegExp(`^The Python environment ${spec.name} was not saved to the Actions cache: `)
+      )
+    ])
+    expect(cache.entries.filter(e => e.finalized)).toEqual([])
+    await fs.access(made.python)
+  }
+)
+
+test('a corrupt download of a saved environment: a notice, the environment made again', async () => {
+  const { ensureEnv } = await import('../../src/core/venv.js')
+  const spec = envSpec('corrupt-env')
+  const made = await ensureEnv(spec)
+  expect(made.toolchain).toMatch(/; saved to the Actions cache$/)
+  await fs.rm(made.dir, { recursive: true })
+  cache.options.corruptDownload = Buffer.from('not a tar archive at all')
+  const again = await ensureEnv(spec)
+  expect(again.restored).toBeUndefined()
+  expect(again.toolchain).toMatch(
+    /^Python environment corrupt-env: the cached copy was not used \(.+\); made in \d+\.\d s; not saved \(.+\)$/
+  )
+  expect(core.notice.mock.calls.map(call => String(call[0]))).toContainEqual(
+    expect.stringMatching(
+      /^The cached Python environment corrupt-env was not used \(.+\); it is made again\.$/
+    )
+  )
+  await fs.access(again.python)
+})
+
 test('the summary note lists each part under one heading, and is absent without cache-toolchain', async () => {
   const { toolchainNote } = await import('../../src/core/tool-cache.js')
   expect(toolchainNote([])).toEqual([])
