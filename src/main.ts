@@ -53,6 +53,8 @@ import {
   writeFailureSummary,
   writeManifest,
   writeQualityChart,
+  qualityChartPath,
+  removeEarlierChart,
   writeSummary,
   type ManifestExtra,
   type RunReport
@@ -105,7 +107,7 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   const report = await measuredReport(config, plan, found, checksums, ws.peakBytes, baseline)
   report.quality = scored.quality
   if (scored.quality) {
-    report.qualityChart = `${config.outputDir}.quality.svg`
+    report.qualityChart = qualityChartPath(config.outputDir)
     await writeQualityChart(report.qualityChart, report.outputs)
   }
   // The manifest and the summary first: the verdict outputs only once both are written.
@@ -209,9 +211,13 @@ async function publishHub(config: Config, plan: Plan): Promise<void> {
   await publishHubStep(config, plan.base.dir)
 }
 
-/** From here the output folders change: the manifest says "failed" until the run completes. */
+/**
+ * From here the output folders change: the manifest says "failed" until the run completes, and an
+ * earlier run's chart is gone until this run writes its own.
+ */
 async function startWriting(config: Config, folders: MadeFolders): Promise<void> {
   await writeFailureManifest(config.manifestPath, folders, 'The run has not finished.')
+  await removeEarlierChart(config.outputDir)
   if (config.overwrite) {
     await emptyDir(config.outputDir)
     if (folders.ggufDir) await emptyDir(folders.ggufDir)
