@@ -33,7 +33,9 @@ export const REAL_TOOL_FILES = [
   'core/venv', // pip
   'quality/quality', // real mlx-lm and llama-perplexity
   'quality/e2e-quality', // the same, through run()
-  'quality/stage' // the same
+  'quality/stage', // the same
+  'gguf/auto-quality', // real mlx-lm, llama-quantize and llama-perplexity
+  'quality/erased-adapter' // real mlx-lm and llama.cpp
 ]
 
 export default {

@@ -5,6 +5,7 @@
 import { benchChecksum } from './checksum.js'
 import { benchGgufHeader, ggufBenchTools, type GgufBenchTools } from './gguf-header.js'
 import { benchMeasure } from './measure.js'
+import { benchQuality } from './quality.js'
 import { runBench } from './refuse.js'
 import { benchStartup } from './startup.js'
 import { benchToolchainCache } from './toolchain-cache.js'
@@ -16,7 +17,8 @@ const BENCHES: Record<string, (tools: GgufBenchTools | null) => Promise<void>> =
   'gguf-header': tools => benchGgufHeader(tools ?? undefined),
   checksum: benchChecksum,
   upload: benchUpload,
-  'toolchain-cache': benchToolchainCache
+  'toolchain-cache': benchToolchainCache,
+  quality: () => benchQuality()
 }
 
 const asked = process.argv.slice(2)

@@ -1,6 +1,6 @@
 /**
- * run(): parse inputs -> plan -> fuse (the MLX stage hands GGUF a full-precision model) -> gguf ->
- * quality (eval-data) -> measure -> budget -> report -> model card -> upload -> Hub -> pull-request
+ * run(): parse inputs -> plan -> fuse (the MLX stage hands GGUF a full-precision model) -> the
+ * quality reference (eval-data) -> gguf (auto may score with it) -> quality -> measure -> budget -> report -> model card -> upload -> Hub -> pull-request
  * comment.
  */
 import * as core from '@actions/core'
@@ -26,6 +26,7 @@ import { thisMachine, type Machine } from './core/machine.js'
 import { toolchainNote } from './core/tool-cache.js'
 import { emptyDir, Workspace } from './core/workspace.js'
 import { produceGguf, type GgufResult, type GgufSetup } from './gguf/pipeline.js'
+import type { AutoQuality } from './gguf/auto.js'
 import { produceAdapterGguf, type AdapterGgufResult } from './gguf/adapter.js'
 import type { PeftPlan } from './gguf/peft.js'
 import { baseGgufCache } from './gguf/base-cache.js'
@@ -34,7 +35,15 @@ import type { CommentConfig, Config } from './core/config.js'
 import { readInputs } from './inputs.js'
 import { handOverFullPrecision, produceMlx, type MlxResult } from './mlx/produce.js'
 import { preflight, type Plan } from './plan.js'
-import { measureQuality, type QualityRequest, type QualitySummary } from './quality/stage.js'
+import {
+  dropQualityReference,
+  ggufScorer,
+  makeQualityReference,
+  measureQuality,
+  type QualityReference,
+  type QualityRequest,
+  type QualitySummary
+} from './quality/stage.js'
 import { writeRunCard } from './hub-publish/card-file.js'
 import {
   annotate,
@@ -44,6 +53,8 @@ import {
   writeFailureSummary,
   writeManifest,
   writeQualityChart,
+  qualityChartPath,
+  removeEarlierChart,
   writeSummary,
   type ManifestExtra,
   type RunReport
@@ -80,9 +91,15 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   if (plan.hub) ws.add('hub download', plan.hub.downloadedBytes)
 
   const mlx = await produceMlx(plan.mlx, ws)
-  const gguf = plan.gguf ? await ggufFrom(mlx, plan, plan.gguf, ws) : null
+  const quality = qualityRequest(config, plan, mlx)
+  const reference = await makeQualityReference(quality, ws)
+  const gguf = plan.gguf
+    ? await ggufFrom(mlx, plan, plan.gguf, ws, autoQuality(plan, quality, reference)).catch(
+        (error: unknown) => dropQualityReference(error, reference, ws)
+      )
+    : null
   const made = mergeStages(mlx, gguf ?? {})
-  const scored = await measureQuality(qualityRequest(config, plan, mlx), made, ws)
+  const scored = await measureQuality(quality, reference, made, ws)
   const budgets = [...plan.budgets, ...plan.growthBudgets]
   const stages = mergeStages(scored, {
     diagnoses: unusedBudgetDiagnoses(budgets, scored.outputs, plan.qualityBudgets),
@@ -95,7 +112,7 @@ async function runAction(state: RunState, machine: Machine): Promise<void> {
   const report = await measuredReport(config, plan, found, checksums, ws.peakBytes, baseline)
   report.quality = scored.quality
   if (scored.quality) {
-    report.qualityChart = `${config.outputDir}.quality.svg`
+    report.qualityChart = qualityChartPath(config.outputDir)
     await writeQualityChart(report.qualityChart, report.outputs)
   }
   // The manifest and the summary first: the verdict outputs only once both are written.
@@ -121,10 +138,11 @@ async function ggufFrom(
   mlx: MlxResult,
   plan: Plan,
   setup: GgufSetup,
-  ws: Workspace
+  ws: Workspace,
+  auto: AutoQuality | null
 ): Promise<GgufResult> {
   const handOff = await handOverFullPrecision(plan.mlx, mlx, setup.config.dir, ws)
-  const gguf = await produceGguf(setup, handOff.source, plan.base.dir, plan.budgets, ws)
+  const gguf = await produceGguf(setup, handOff.source, plan.base.dir, plan.budgets, ws, auto)
   const adapter = plan.peft ? await adapterGguf(plan, setup, plan.peft, ws) : null
   return {
     ...mergeStages(handOff, gguf, adapter ?? {}),
@@ -182,15 +200,29 @@ function qualityRequest(config: Config, plan: Plan, mlx: MlxResult): QualityRequ
   }
 }
 
+/** With eval-data, `gguf: auto` weighs the quality budget too: it scores with the run's reference. */
+function autoQuality(
+  plan: Plan,
+  req: QualityRequest | null,
+  ref: QualityReference | null
+): AutoQuality | null {
+  if (!req || !ref || !plan.gguf?.config.auto) return null
+  return { budgets: plan.qualityBudgets, score: ggufScorer(req, ref) }
+}
+
 /** The Hub client loads only when hub-repo is set. */
 async function publishHub(config: Config, plan: Plan): Promise<void> {
   const { publishHubStep } = await import('./hub-publish/index.js')
   await publishHubStep(config, plan.base.dir)
 }
 
-/** From here the output folders change: the manifest says "failed" until the run completes. */
+/**
+ * From here the output folders change: the manifest says "failed" until the run completes, and an
+ * earlier run's chart is gone until this run writes its own.
+ */
 async function startWriting(config: Config, folders: MadeFolders): Promise<void> {
   await writeFailureManifest(config.manifestPath, folders, 'The run has not finished.')
+  await removeEarlierChart(config.outputDir)
   if (config.overwrite) {
     await emptyDir(config.outputDir)
     if (folders.ggufDir) await emptyDir(folders.ggufDir)

@@ -10,6 +10,7 @@ import path from 'node:path'
 import * as core from './__fixtures__/core.js'
 import { makeTinySetup } from './fixtures/tiny.js'
 import { readValidManifest } from './fixtures/manifest.js'
+import { qualityChartSvg } from '../src/report/chart.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../src/main.js')
@@ -96,5 +97,24 @@ describe('run() in-process', () => {
     )
     expect(core.outputs['within-budget']).toBe('false')
     expect(core.summary.text).toContain('Over the size budget (warn only: this step passes)')
+  })
+
+  it("removes an earlier run's chart as it starts writing, and leaves a user's file of that name", async () => {
+    const { out, manifest } = await mlxRun({ overwrite: 'true' })
+    const chart = `${out}.quality.svg`
+    // An earlier run with eval-data left its chart (the action's own, as the action writes it).
+    await fs.writeFile(chart, qualityChartSvg([]))
+    await run()
+    expect(core.setFailed).not.toHaveBeenCalled()
+    await expect(fs.stat(chart)).rejects.toThrow(/ENOENT/)
+    expect((await readValidManifest(manifest)).quality).toBeNull()
+    expect(core.summary.text).not.toContain('.quality.svg')
+    // A file of the same name the action did not write is the user's: left as it is.
+    await fs.writeFile(chart, '<svg>mine</svg>')
+    core.reset()
+    await mlxRun({ 'output-dir': out, overwrite: 'true' })
+    await run()
+    expect(core.setFailed).not.toHaveBeenCalled()
+    expect(await fs.readFile(chart, 'utf8')).toBe('<svg>mine</svg>')
   })
 })

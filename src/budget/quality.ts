@@ -124,7 +124,10 @@ export function qualityBudgetsFor(
   })
 }
 
-function valueOf(output: MeasuredOutput, metric: QualityMetric): number | null {
+/** What a verdict reads of an output: its name, kind and figures. */
+type Judged = Pick<MeasuredOutput, 'name' | 'kind' | 'quality'>
+
+function valueOf(output: Judged, metric: QualityMetric): number | null {
   const q = output.quality
   if (!q) return null
   const v = metric === 'kld' ? q.meanKld : metric === 'agreement' ? q.agreement : q.pplChange
@@ -133,7 +136,7 @@ function valueOf(output: MeasuredOutput, metric: QualityMetric): number | null {
 
 /** The output judged on every quality budget that applies to it; a missing figure fails. */
 export function qualityVerdictFor(
-  output: MeasuredOutput,
+  output: Judged,
   entries: readonly QualityBudgetEntry[]
 ): QualityVerdict {
   const checks = qualityBudgetsFor(entries, output).map(entry => {

@@ -168,6 +168,28 @@ export async function clearForOutput(file: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true })
 }
 
+/**
+ * Removes the regular file `file` when its start holds `mark` (a file the action wrote, such as
+ * an earlier run's chart); true when removed. Anything else at `file` (missing, a link, a folder,
+ * a file without the mark: the user's) is left as it is.
+ */
+export async function removeOwnFile(file: string, mark: string): Promise<boolean> {
+  const stat = await fs.lstat(file).catch(() => null)
+  if (!stat?.isFile()) return false
+  const handle = await fs.open(file, 'r')
+  let head: string
+  try {
+    const buf = Buffer.alloc(1024)
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0)
+    head = buf.toString('utf8', 0, bytesRead)
+  } finally {
+    await handle.close()
+  }
+  if (!head.includes(mark)) return false
+  await fs.unlink(file)
+  return true
+}
+
 /** Removes `dir` when it is an empty folder; anything else (missing, not empty) is left as it is. */
 export async function removeIfEmpty(dir: string): Promise<void> {
   await fs.rmdir(dir).catch(() => undefined)

@@ -16,7 +16,7 @@ import {
   type StageResult,
   type PackedStats
 } from '../core/types.js'
-import { chooseAuto, type AutoChoice } from './auto.js'
+import { chooseAuto, type AutoChoice, type AutoQuality } from './auto.js'
 import { convertToGguf, directOutType, intermediateOutType } from './convert.js'
 import { predictQuantizedSize } from './predict.js'
 import { quantizeGguf } from './quantize.js'
@@ -81,7 +81,8 @@ export async function produceGguf(
   source: FullPrecisionSource,
   baseDir: string,
   budgets: readonly BudgetEntry[],
-  ws: Workspace
+  ws: Workspace,
+  autoQuality: AutoQuality | null = null
 ): Promise<GgufResult> {
   const g = setup.config
   const dir = await ws.stage(g.dir, 'work')
@@ -115,10 +116,13 @@ export async function produceGguf(
     }
     if (owned) await releaseSource(work, model, owned)
     owned = null
-    const made = await quantizeAll(work, converted, budgets)
+    const made = await quantizeAll(work, converted, budgets, autoQuality)
     const checked: MeasuredOutput[] = []
     for (const type of setup.types.length ? setup.types : [...made.keys()]) {
-      checked.push(await checkOutput(work, made.get(type)!, type, prepared.facts))
+      const output = await checkOutput(work, made.get(type)!, type, prepared.facts)
+      // auto scored its choice already: the quality stage reuses the figures, not a second run.
+      const scored = manifest.auto?.candidates.find(c => c.type === type)?.quality
+      checked.push(scored ? { ...output, quality: scored } : output)
     }
     // Only files that passed every check reach gguf-dir.
     await ws.folder(g.dir)
@@ -184,7 +188,8 @@ async function releaseSource(work: Work, dir: string, owned: string): Promise<vo
 async function quantizeAll(
   work: Work,
   { file: converted, type: intermediate, direct }: Converted,
-  budgets: readonly BudgetEntry[]
+  budgets: readonly BudgetEntry[],
+  autoQuality: AutoQuality | null
 ): Promise<Map<string, string>> {
   const { setup, result } = work
   const g = setup.config
@@ -198,14 +203,16 @@ async function quantizeAll(
       budgets,
       g.imatrix,
       (type, predicted) => quantizeTo(work, converted, type, predicted),
-      work.ws
+      work.ws,
+      autoQuality
     )
     made.set(choice.type, choice.file)
     result.notes.push(autoNote(choice))
     result.manifest.auto = {
       type: choice.type,
       candidates: choice.candidates,
-      budgetText: choice.budgetText
+      budgetText: choice.budgetText,
+      ...(choice.qualityBudget ? { qualityBudget: choice.qualityBudget } : {})
     }
   } else {
     for (const type of setup.types) {
@@ -455,9 +462,35 @@ async function splitOutput(
 }
 
 function autoNote(choice: AutoChoice): string {
+  if (choice.qualityBudget) return autoQualityNote(choice, choice.qualityBudget)
   const rows = choice.candidates.map(
     c =>
       `\n\`${c.type}\`: predicted ${formatSize(c.predictedBytes)} (${c.method})${c.measuredBytes !== undefined ? `, measured ${formatSize(c.measuredBytes)}` : ''}${c.type === choice.type ? ' ← chosen' : ''}`
   )
   return `gguf: auto chose \`${choice.type}\`, the best-quality type that fits ${choice.budgetText}. Candidates:${rows.join('')}`
+}
+
+/** With a quality budget: the type taken, and the budget that ruled out each type passed over. */
+function autoQualityNote(choice: AutoChoice, qualityBudget: readonly string[]): string {
+  const made = choice.candidates.filter(c => c.seconds !== undefined)
+  const seconds = made.reduce((sum, c) => sum + c.seconds!, 0)
+  const rows = [...choice.candidates].reverse().map(c => {
+    const size = `${c.measuredBytes !== undefined ? `measured ${formatSize(c.measuredBytes)}` : `predicted ${formatSize(c.predictedBytes)} (${c.method})`}`
+    const kld = c.quality ? `, mean KL divergence ${c.quality.meanKld.toPrecision(3)}` : ''
+    const verdict =
+      c.type === choice.type
+        ? c.ruledOut
+          ? ` ← kept, though the ${c.ruledOut.budget} budget rules it out: ${c.ruledOut.reason}`
+          : ' ← chosen'
+        : c.ruledOut
+          ? ` — ruled out by the ${c.ruledOut.budget} budget: ${c.ruledOut.reason}`
+          : ''
+    return `\n\`${c.type}\`: ${size}${kld}${verdict}`
+  })
+  const budgets = `${choice.budgetText} and the quality budget (${qualityBudget.join(', ')})`
+  const chosen = choice.candidates.find(c => c.type === choice.type)!
+  const head = chosen.ruledOut
+    ? `gguf: auto found no type within both ${budgets}; it kept \`${choice.type}\` so the budget check reports by how much it misses`
+    : `gguf: auto chose \`${choice.type}\`, the smallest type within both ${budgets}`
+  return `${head}, walking up from the smallest (${made.length} quantized and scored in ${seconds.toFixed(1)} s). Candidates, smallest first:${rows.join('')}`
 }

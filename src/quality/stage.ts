@@ -89,15 +89,21 @@ const noEvalData: Diagnosis = {
 }
 
 /**
- * Scores every output of `made` against the reference and hands `made` on with the figures on its
- * outputs and the findings added; without a request (no eval-data) one notice is added.
+ * The one reference of the run, made once the MLX stage is done and before the GGUF stage (whose
+ * `gguf: auto` may score with it), in a working folder beside the MLX output; null without a
+ * request. `spent` counts the seconds of every scoring done with it, for the stage's wall time.
  */
-export async function measureQuality(
+export interface QualityReference {
+  readonly reference: Reference
+  readonly work: string
+  readonly spent: { seconds: number }
+}
+
+export async function makeQualityReference(
   req: QualityRequest | null,
-  made: StageResult,
   ws: Workspace
-): Promise<QualityResult> {
-  if (req === null) return { ...made, diagnoses: [...made.diagnoses, noEvalData], quality: null }
+): Promise<QualityReference | null> {
+  if (req === null) return null
   const started = Date.now()
   const work = await ws.stage(req.outputDir, 'quality')
   try {
@@ -111,6 +117,59 @@ export async function measureQuality(
       out: path.join(work, 'reference.kld')
     })
     await ws.wrote(work)
+    return { reference, work, spent: { seconds: (Date.now() - started) / 1000 } }
+  } catch (error) {
+    return ws.failed(error, work)
+  }
+}
+
+/**
+ * A function scoring one GGUF file against the reference (for `gguf: auto` with a quality
+ * budget); its time counts in the quality stage's.
+ */
+export function ggufScorer(
+  req: QualityRequest,
+  ref: QualityReference
+): (file: string) => Promise<OutputQuality> {
+  return async file => {
+    const started = Date.now()
+    const quality = await scoreOutput(
+      req,
+      { name: path.basename(file), kind: 'gguf', path: file },
+      ref.reference,
+      []
+    )
+    ref.spent.seconds += (Date.now() - started) / 1000
+    return quality
+  }
+}
+
+/** A stage between the reference and the quality stage failed: the reference goes with it. */
+export async function dropQualityReference(
+  error: unknown,
+  ref: QualityReference | null,
+  ws: Workspace
+): Promise<never> {
+  return ws.failed(error, ref?.work ?? null)
+}
+
+/**
+ * Scores every output of `made` against the reference and hands `made` on with the figures on its
+ * outputs and the findings added (an output `gguf: auto` scored keeps its figures); without a
+ * request (no eval-data) one notice is added.
+ */
+export async function measureQuality(
+  req: QualityRequest | null,
+  ref: QualityReference | null,
+  made: StageResult,
+  ws: Workspace
+): Promise<QualityResult> {
+  if (req === null || ref === null) {
+    return { ...made, diagnoses: [...made.diagnoses, noEvalData], quality: null }
+  }
+  const started = Date.now()
+  const { reference, work } = ref
+  try {
     const adapterEffect = await scoreMlx({
       python: req.python,
       model: req.base,
@@ -118,14 +177,15 @@ export async function measureQuality(
     })
     const outputs: MeasuredOutput[] = []
     for (const output of made.outputs) {
-      outputs.push({ ...output, quality: await scoreOutput(req, output, reference, made.outputs) })
+      const quality = output.quality ?? (await scoreOutput(req, output, reference, made.outputs))
+      outputs.push({ ...output, quality })
     }
     const diagnoses = [
       ...(await conversionFindings(req, outputs, reference, work, ws)),
       ...fusionAdvice(req.mlxQuantized, outputs, adapterEffect)
     ]
     await ws.remove(work)
-    const seconds = (Date.now() - started) / 1000
+    const seconds = (Date.now() - started) / 1000 + ref.spent.seconds
     log.info(
       `Quality: ${outputs.length} outputs scored on ${reference.scored} tokens in ${seconds.toFixed(1)} s.`
     )
@@ -154,7 +214,7 @@ function asQuality(f: QualityFigures, scoredBy: OutputQuality['scoredBy']): Outp
 
 async function scoreOutput(
   req: QualityRequest,
-  output: MeasuredOutput,
+  output: Pick<MeasuredOutput, 'name' | 'kind' | 'path'>,
   reference: Reference,
   all: readonly MeasuredOutput[]
 ): Promise<OutputQuality> {

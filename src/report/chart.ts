@@ -5,9 +5,13 @@
  * are escaped; nothing from outside reaches the markup unescaped.
  */
 import { html } from '../core/html.js'
-import { overwriteText } from '../core/workspace.js'
+import { GENERATOR } from '../core/folders.js'
+import { overwriteText, removeOwnFile } from '../core/workspace.js'
 import { formatSize } from '../core/size.js'
 import type { MeasuredOutput } from '../core/types.js'
+
+/** The chart's second line, which marks it as the action's own (an earlier run's is removed). */
+const MARK = `<desc>${GENERATOR}: size against mean KL divergence</desc>`
 
 const W = 640
 const H = 400
@@ -51,6 +55,7 @@ export function qualityChartSvg(outputs: readonly MeasuredOutput[]): string {
   const { points, decades, maxBytes } = chartPoints(outputs)
   const lines = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    MARK,
     `<title>Size against mean KL divergence from base + adapters</title>`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">Size against mean KL divergence from base + adapters</text>`,
@@ -72,6 +77,18 @@ export function qualityChartSvg(outputs: readonly MeasuredOutput[]): string {
     ''
   ]
   return lines.join('\n')
+}
+
+/** Where a run's chart goes: beside the manifest, `<output-dir>.quality.svg`. */
+export const qualityChartPath = (outputDir: string): string => `${outputDir}.quality.svg`
+
+/**
+ * Removes an earlier run's chart (the action's own: the file starts with its mark) as a run starts
+ * writing, so a run without eval-data, or one that fails, leaves no chart beside its manifest that
+ * looks like its own; a file of the same name the action did not write is left alone.
+ */
+export async function removeEarlierChart(outputDir: string): Promise<void> {
+  await removeOwnFile(qualityChartPath(outputDir), MARK)
 }
 
 /** Writes the chart beside the manifest (`<output-dir>.quality.svg`), a file the action owns. */

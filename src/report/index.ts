@@ -23,4 +23,9 @@ export { annotate } from './annotations.js'
 export { logSizes, sizeLines } from './log-lines.js'
 export { sizeBar, verdictBar } from './bar.js'
 export { changeFromBase, dtypeMix, percentChange } from './format.js'
-export { qualityChartSvg, writeQualityChart } from './chart.js'
+export {
+  qualityChartPath,
+  qualityChartSvg,
+  removeEarlierChart,
+  writeQualityChart
+} from './chart.js'

@@ -12,6 +12,7 @@ import {
   type Command,
   type Diagnosis,
   type MeasuredOutput,
+  type OutputQuality,
   type QualityMetric
 } from '../core/types.js'
 import type { QualitySummary } from '../quality/stage.js'
@@ -38,13 +39,23 @@ export interface ManifestAutoCandidateV1 {
   method: 'dry-run' | 'estimate'
   budgetBytes: number
   measuredBytes?: number
+  /** With a quality budget: the figures of a type auto made, the budget that ruled it out, its time. */
+  quality?: OutputQuality
+  ruledOut?: { budget: 'size' | 'quality'; reason: string }
+  seconds?: number
 }
 
 /** The GGUF path of the run (src/gguf/pipeline `GgufManifest`). */
 export interface ManifestGgufV1 {
   types: string[]
   /** The `gguf: auto` choice, or null when the types were listed. */
-  auto: { type: string; candidates: ManifestAutoCandidateV1[]; budgetText: string } | null
+  auto: {
+    type: string
+    candidates: ManifestAutoCandidateV1[]
+    budgetText: string
+    /** The quality budget entries auto weighed (it walked up from the smallest type). */
+    qualityBudget?: string[]
+  } | null
   dir: string
   /** Where the intermediates were kept (keep-intermediates: true), else null. */
   intermediates: string | null

@@ -16,7 +16,12 @@ import type { MeasuredOutput } from '../../src/core/types.js'
 import { readGgufHeader } from '../../src/gguf/verify.js'
 import { setupLlamaCpp, type LlamaCpp } from '../../src/gguf/toolchain.js'
 import { evalChunking, readEvalData } from '../../src/quality/data.js'
-import { measureQuality, type QualityResult } from '../../src/quality/stage.js'
+import {
+  makeQualityReference,
+  measureQuality,
+  type QualityRequest,
+  type QualityResult
+} from '../../src/quality/stage.js'
 import { CONVERSION_KLD_THRESHOLD } from '../../src/quality/thresholds.js'
 import { captureStdout } from '../fixtures/llama-stand-in/helpers.js'
 import {
@@ -90,20 +95,23 @@ beforeAll(async () => {
     bitsPerWeight: null
   }
   ws = new Workspace()
+  const req: QualityRequest = {
+    data,
+    sha256: '0'.repeat(64),
+    bytes: 1,
+    chunking: evalChunking({ evalTokens: 512, context: 64 }),
+    python: mlxPython(),
+    base,
+    adapterPath: adapters,
+    outputDir: path.join(work, 'fused-model'),
+    mlxQuantized: false,
+    perplexity: llama.perplexity,
+    tokenize: llama.tokenize
+  }
+  const reference = await makeQualityReference(req, ws)
   result = await measureQuality(
-    {
-      data,
-      sha256: '0'.repeat(64),
-      bytes: 1,
-      chunking: evalChunking({ evalTokens: 512, context: 64 }),
-      python: mlxPython(),
-      base,
-      adapterPath: adapters,
-      outputDir: path.join(work, 'fused-model'),
-      mlxQuantized: false,
-      perplexity: llama.perplexity,
-      tokenize: llama.tokenize
-    },
+    req,
+    reference,
     { outputs: [f16Output], commands: [], diagnoses: [], notes: [] },
     ws
   )
