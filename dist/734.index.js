@@ -22,7 +22,7 @@ export const modules = {
 /* harmony import */ var _core_scratch_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(87365);
 /* harmony import */ var _core_size_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(53910);
 /* harmony import */ var _core_types_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(73054);
-/* harmony import */ var _budget_index_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(47271);
+/* harmony import */ var _budget_index_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(42955);
 /* harmony import */ var _core_log_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(44325);
 /* harmony import */ var _sums_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(37147);
 /**
