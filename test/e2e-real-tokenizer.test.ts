@@ -16,8 +16,14 @@ import {
   readSourceFacts,
   type SourceFacts
 } from '../src/gguf/source.js'
-import { checkSource, readGgufHeader, verifyGguf } from '../src/gguf/verify.js'
-import { convertPython, realModel } from './fixtures/real.js'
+import {
+  chatFacts,
+  chatWarnings,
+  checkSource,
+  readGgufHeader,
+  verifyGguf
+} from '../src/gguf/verify.js'
+import { convertPython, realModel, withoutChatTemplate } from './fixtures/real.js'
 import { run } from './fixtures/tiny.js'
 
 const LLAMA_CPP_DIR = process.env.LLAMA_CPP_DIR!
@@ -106,7 +112,36 @@ describe('a GPT-2-vocabulary llama saved by mlx-lm 0.32.2 (transformers v5)', ()
     expect(h.metadata['tokenizer.ggml.pre']).toBe('gpt-2') // recognized, not refused
     expect((h.metadata['tokenizer.ggml.tokens'] as string[]).length).toBe(50259)
     expect(h.metadata['tokenizer.ggml.eos_token_id']).toBe(prepared.facts.eos)
+    // The template and the stop tokens came through: nothing to warn about.
+    expect(chatFacts(h).template).toBe(prepared.facts.chatTemplate)
+    expect(chatWarnings('llama-vocab.gguf', chatFacts(h), prepared.facts)).toEqual([])
     expect(await fingerprint(base)).toEqual(before)
+  }, 1_800_000)
+
+  it('without its chat template converts to a GGUF with none: a warning that the model has none, or that the file lost it', async () => {
+    const base = (await realModel('llama', '4bit')).dir
+    const bare = await withoutChatTemplate(base, path.join(root, 'llama-no-template'))
+    const prepared = await prepareConversionSource(bare, bare, path.join(root, 'bare-work'))
+    expect(prepared.facts.chatTemplate).toBeNull()
+    const out = path.join(root, 'llama-no-template.gguf')
+    const r = await convert(prepared.dir, out, ['--vocab-only'])
+    expect(r.ok).toBe(true)
+    const chat = chatFacts(await readGgufHeader(out))
+    expect(chat.template).toBeNull()
+    // Against the model it came from: the model has none, which names the runtimes and the fix.
+    expect(chatWarnings('llama-no-template.gguf', chat, prepared.facts)).toEqual([
+      expect.stringMatching(
+        /^The GGUF files have no chat template because the fused model has none .*Ollama, LM Studio and the llama\.cpp server .*add chat_template\.jinja/
+      )
+    ])
+    // Against the model with its template: the file lost it in the conversion.
+    const templated = await readSourceFacts(base)
+    expect(templated.chatTemplate).toContain('<|im_start|>')
+    expect(chatWarnings('llama-no-template.gguf', chat, templated)).toEqual([
+      expect.stringMatching(
+        /^llama-no-template\.gguf lost the model's chat template in the conversion \(no tokenizer\.chat_template\)/
+      )
+    ])
   }, 1_800_000)
 })
 

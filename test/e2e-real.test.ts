@@ -19,6 +19,7 @@ import {
   convertPython,
   realAdapters,
   realModel,
+  withoutChatTemplate,
   type AdapterKind,
   type Arch,
   type Variant
@@ -190,6 +191,62 @@ describe.each(CASES)('$arch $variant + $kind on the $mlx mlx-lm, real tools', c 
     // The GGUF path fused again, de-quantized, whenever the MLX output stayed quantized.
     const fuses = steps.filter(s => /^Fusing/.test(s.title)).length
     expect(fuses).toBe(c.variant === '4bit' ? 2 : 1)
+    await fs.rm(root, { recursive: true, force: true })
+  }, 1_800_000)
+})
+
+describe('a model whose tokenizer has no chat template, real tools', () => {
+  it('fuses and converts, and warns once, naming the runtimes that will misbehave; the Modelfile says so', async () => {
+    const root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'real-untemplated-')))
+    const base = await withoutChatTemplate(
+      (await realModel('llama', 'bf16')).dir,
+      path.join(root, 'tiny-llama-no-template')
+    )
+    const adapters = await realAdapters('llama', 'bf16', 'lora')
+    Object.assign(core.inputs, {
+      'base-model': base,
+      'adapter-path': adapters.dir,
+      python: mlxPython(),
+      'output-dir': path.join(root, 'fused-model'),
+      gguf: 'F16, Q8_0',
+      'llama-cpp-dir': LLAMA_CPP_DIR,
+      'convert-python': convertPython(),
+      'smoke-test': 'true',
+      upload: 'false'
+    })
+    await run()
+    expect(core.setFailed).not.toHaveBeenCalled()
+    const paths = JSON.parse(core.outputs['gguf-paths']) as Record<string, string>
+    expect(Object.keys(paths).sort()).toEqual(['F16', 'Q8_0'])
+    // One warning for both files, naming the runtimes and the fix.
+    const warnings = core.warning.mock.calls.map(call => String(call[0]))
+    const untemplated = warnings.filter(w => /have no chat template/.test(w))
+    expect(untemplated).toEqual([
+      expect.stringContaining(
+        'The GGUF files have no chat template because the fused model has none'
+      )
+    ])
+    expect(untemplated[0]).toContain('Ollama, LM Studio and the llama.cpp server')
+    expect(untemplated[0]).toContain('add chat_template.jinja to the base model')
+    for (const file of Object.values(paths)) {
+      const chat = chatFacts(await readGgufHeader(file))
+      expect(chat.template).toBeNull()
+      // No chat turn runs through a template the file does not have.
+      const name = path.basename(file)
+      const infos = core.info.mock.calls.map(call => String(call[0]))
+      expect(infos.some(l => l.includes(`one chat turn through ${name}`))).toBe(false)
+      expect(infos.some(l => l.includes(`llama.cpp loaded ${name}`))).toBe(true)
+      // The Modelfile stops at the file's end-of-generation set and says why it has no TEMPLATE.
+      const modelfile = await fs.readFile(file.replace(/\.gguf$/, '.Modelfile'), 'utf8')
+      expect(modelfile).not.toMatch(/^TEMPLATE/m)
+      expect(modelfile).toContain('# No TEMPLATE: the model has no chat template')
+      const stops = modelfile
+        .split('\n')
+        .filter(l => l.startsWith('PARAMETER stop "'))
+        .map(l => l.slice('PARAMETER stop "'.length, -1))
+      expect(stops).toEqual(chat.eogTexts)
+      expect(stops.length).toBeGreaterThan(0)
+    }
     await fs.rm(root, { recursive: true, force: true })
   }, 1_800_000)
 })
